@@ -1,0 +1,35 @@
+"""The ``toolbench`` command: one subcommand per stage.
+
+Each stage's commands live in their own module here (``catalog.py``...) and are registered below. Modules keep
+heavy imports (torch, transformers, faiss...) inside the command functions so ``toolbench --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from toolbench.cli import catalog as _catalog
+from toolbench.cli import demo as _demo
+from toolbench.errors import ToolbenchError
+
+app = typer.Typer(
+    name="toolbench",
+    help="A ToolLLM-style stack: catalog and crawl APIs, generate instructions, annotate solution paths with "
+    "DFSDT, train a retriever and a tool model, evaluate and rank.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(_catalog.app, name="catalog")
+app.command("demo")(_demo.demo)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user-facing errors are printed without a traceback (exit status 2)."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except ToolbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
