@@ -234,11 +234,6 @@ def _params_from(data: dict, where: str) -> tuple[list[Param], list[Param]]:
         raw = data.get(key) or []
         _expect(raw, list, f"{where}.{key}", f"'{key}'")
         out.append([Param.from_dict(p, required=required, where=f"{where}.{key}[{i}]") for i, p in enumerate(raw)])
-    seen: set[str] = set()
-    for i, p in enumerate(out[0] + out[1]):
-        if p.name in seen:
-            raise RecordError(f"{where}", f"parameter {p.name!r} is listed twice; keep one entry per parameter")
-        seen.add(p.name)
     return out[0], out[1]
 
 

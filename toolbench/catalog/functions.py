@@ -106,11 +106,15 @@ def api_to_function(api: Api, tool_standard_name: str | None = None, fname: str 
     names: dict[str, str] = {}
     for param in api.params:
         pname = param_name(param.name) or param.name
-        if pname in names:  # two raw names that standardise alike: keep the raw one for the second
-            pname = param.name
+        if names.get(pname, param.name) != param.name:
+            pname = param.name  # two different names that standardise alike: keep the second one raw
+        # A name listed twice (real RapidAPI docs have a few) behaves as in ToolBench: the later entry's
+        # schema wins and the name is listed once in each of required/optional where it appears.
         names[pname] = param.name
         properties[pname] = param_schema(param)
-        (required if param.required else optional).append(pname)
+        listed = required if param.required else optional
+        if pname not in listed:
+            listed.append(pname)
     schema = {
         "name": fname,
         "description": function_description(api, tool_std, fname),

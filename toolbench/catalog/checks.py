@@ -1,0 +1,72 @@
+"""Checks a catalog beyond "it parses": what ``toolbench catalog validate`` reports.
+
+Errors make a tool unusable (a parameter schema that is not a JSON schema, an unknown HTTP method); warnings
+flag what real RapidAPI docs often contain and the stack tolerates (a parameter listed twice, an unknown
+ToolBench type, two APIs whose function names collide before de-duplication).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from toolbench.catalog.functions import api_to_function
+from toolbench.catalog.naming import function_name
+from toolbench.catalog.store import CatalogProblem, load_catalog
+from toolbench.records import TOOLBENCH_TYPES, Tool
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_KNOWN_TYPES = {t.upper() for t in TOOLBENCH_TYPES} | {"INTEGER", "FLOAT", "DATE", "NULL"}
+
+
+def check_tool(tool: Tool, path: str) -> list[CatalogProblem]:
+    """Every problem of one (already parsed) tool."""
+    problems: list[CatalogProblem] = []
+
+    def add(location: str, message: str, severity: str = "error") -> None:
+        problems.append(CatalogProblem(path, location, message, severity))
+
+    if not tool.apis:
+        add("api_list", "the tool has no APIs", "warning")
+    fnames = Counter(function_name(api.name, tool.standardized_name) for api in tool.apis)
+    for i, api in enumerate(tool.apis):
+        where = f"api_list[{i}]"
+        if api.method.upper() not in HTTP_METHODS:
+            add(f"{where}.method", f"unknown HTTP method {api.method!r}; use one of {', '.join(HTTP_METHODS)}")
+        fname = function_name(api.name, tool.standardized_name)
+        if fnames[fname] > 1:
+            add(f"{where}.name", f"function name {fname!r} is shared with another API of this tool; requests "
+                                 "offering both get a numeric suffix", "warning")
+        names = Counter(p.name for p in api.params)
+        for j, param in enumerate(api.params):
+            kind = "required_parameters" if param.required else "optional_parameters"
+            pwhere = f"{where}.{kind}[{j if param.required else j - len(api.required_params)}]"
+            if names[param.name] > 1:
+                add(f"{pwhere}.name", f"parameter {param.name!r} is listed more than once; the last entry wins",
+                    "warning")
+                names[param.name] = 1  # report once
+            if param.schema is not None:
+                try:
+                    Draft202012Validator.check_schema(param.schema)
+                except SchemaError as exc:
+                    add(f"{pwhere}.schema", f"not a valid JSON schema: {exc.message}")
+            elif param.type.upper() not in _KNOWN_TYPES:
+                add(f"{pwhere}.type", f"unknown type {param.type!r}; it is offered to models as a string",
+                    "warning")
+        try:
+            Draft202012Validator.check_schema(api_to_function(api, tool.standardized_name).schema["parameters"])
+        except SchemaError as exc:
+            add(where, f"its function schema is not valid JSON schema: {exc.message}")
+    return problems
+
+
+def validate_catalog(root: Path | str) -> tuple[int, list[CatalogProblem]]:
+    """(number of tools that loaded, every problem in every file under ``root``)."""
+    catalog = load_catalog(root)
+    problems = list(catalog.problems)
+    for tool in catalog.tools:
+        problems.extend(check_tool(tool, str(catalog.paths[tool.name])))
+    return len(catalog.tools), problems

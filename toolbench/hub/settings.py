@@ -1,0 +1,96 @@
+"""Settings of the sandbox API hub: one dataclass, each field documented, checked before the server starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+
+from toolbench.errors import ToolbenchError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8750
+# The server URL written into the hub's OpenAPI documents (and so into data/tools/): fixed, so the committed
+# catalog does not depend on the port a hub happens to run on. The executor maps it to the live hub with
+# ``ExecutorConfig.base_url_overrides``.
+PUBLIC_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+FAULT_MODES = ("rate_limit", "server_error", "slow", "malformed", "unauthorized")
+
+
+class HubSettingsError(ToolbenchError):
+    """A hub setting is invalid: the message names the field and what to do."""
+
+
+@dataclass
+class HubSettings:
+    """How the sandbox hub behaves. Every field has a safe default: loopback, no faults, fixed seed."""
+
+    host: str = field(default=DEFAULT_HOST, metadata={
+        "help": "Interface to bind. Loopback by default; another address exposes the sandbox to the network."})
+    port: int = field(default=DEFAULT_PORT, metadata={"help": "TCP port; 0 picks a free one."})
+    seed: int = field(default=0, metadata={
+        "help": "Seed of every generated record (weather, quotes, restaurants...): same seed, same data."})
+    faults: dict[str, float] = field(default_factory=dict, metadata={
+        "help": f"Fault injection: mode -> fraction of tool requests (0..1) that get it. Modes: {FAULT_MODES}. "
+                "Which requests fail is drawn from a generator seeded by `seed`, so runs repeat."})
+    retry_after: int = field(default=1, metadata={"help": "Seconds sent in Retry-After with an injected 429."})
+    slow_seconds: float = field(default=3.0, metadata={
+        "help": "Delay added by the `slow` fault, meant to exceed the caller's timeout."})
+    require_key: bool = field(default=True, metadata={
+        "help": "Answer 401 to tool requests without X-RapidAPI-Key or Authorization: Bearer."})
+    api_keys: tuple[str, ...] = field(default=(), metadata={
+        "help": "Keys accepted; empty accepts any non-empty key. State (orders, tickets) is kept per key."})
+    allow_fault_header: bool = field(default=True, metadata={
+        "help": "Honour the X-Hub-Fault request header (a fault mode for that one request), for tests."})
+    admin: bool = field(default=True, metadata={
+        "help": "Serve /admin/reset, /admin/faults and /admin/stats (not part of the published OpenAPI)."})
+    public_url: str = field(default=PUBLIC_URL, metadata={
+        "help": "Server URL written into the OpenAPI documents (the catalog's base URL)."})
+    cache_path: str = field(default="", metadata={
+        "help": "SQLite response cache that POST /virtual answers from first; empty: no cache."})
+    now: str = field(default="2025-01-15T09:30:00+00:00", metadata={
+        "help": "The sandbox clock (ISO 8601 with offset): 'now' for time APIs and timestamps, fixed so "
+                "responses repeat."})
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
+            raise HubSettingsError(f"port: {self.port!r} is not a TCP port; use 0..65535 (0 picks a free one)")
+        for mode, rate in self.faults.items():
+            if mode not in FAULT_MODES:
+                raise HubSettingsError(f"faults: unknown mode {mode!r}; use one of {', '.join(FAULT_MODES)}")
+            if not isinstance(rate, (int, float)) or not 0.0 <= float(rate) <= 1.0:
+                raise HubSettingsError(f"faults.{mode}: rate {rate!r} must be a number between 0 and 1")
+        if sum(self.faults.values()) > 1.0 + 1e-9:
+            raise HubSettingsError("faults: the rates add up to more than 1; lower them")
+        if self.retry_after < 0:
+            raise HubSettingsError("retry_after: must be >= 0 seconds")
+        if self.slow_seconds < 0:
+            raise HubSettingsError("slow_seconds: must be >= 0 seconds")
+        try:
+            clock = datetime.fromisoformat(self.now)
+        except ValueError:
+            raise HubSettingsError(f"now: {self.now!r} is not ISO 8601; write e.g. 2025-01-15T09:30:00+00:00")
+        if clock.tzinfo is None:
+            raise HubSettingsError("now: give a UTC offset, e.g. 2025-01-15T09:30:00+00:00")
+        self.public_url = self.public_url.rstrip("/")
+
+    @property
+    def clock(self) -> datetime:
+        return datetime.fromisoformat(self.now)
+
+    @staticmethod
+    def help() -> dict[str, str]:
+        return {f.name: f.metadata.get("help", "") for f in fields(HubSettings)}
+
+
+def parse_fault(spec: str) -> tuple[str, float]:
+    """``"rate_limit:0.2"`` -> ("rate_limit", 0.2); a bare mode means every request (rate 1)."""
+    mode, _, rate = spec.partition(":")
+    mode = mode.strip().replace("-", "_")
+    if mode not in FAULT_MODES:
+        raise HubSettingsError(f"--fault {spec!r}: unknown mode {mode!r}; use MODE[:RATE] with MODE one of "
+                               f"{', '.join(FAULT_MODES)}")
+    try:
+        value = float(rate) if rate else 1.0
+    except ValueError:
+        raise HubSettingsError(f"--fault {spec!r}: rate {rate!r} is not a number; use e.g. {mode}:0.1")
+    return mode, value
