@@ -40,22 +40,25 @@ def check_tool(tool: Tool, path: str) -> list[CatalogProblem]:
         if fnames[fname] > 1:
             add(f"{where}.name", f"function name {fname!r} is shared with another API of this tool; requests "
                                  "offering both get a numeric suffix", "warning")
-        names = Counter(p.name for p in api.params)
+        seen: set[str] = set()
+        schema_errors = 0
         for j, param in enumerate(api.params):
             kind = "required_parameters" if param.required else "optional_parameters"
             pwhere = f"{where}.{kind}[{j if param.required else j - len(api.required_params)}]"
-            if names[param.name] > 1:
-                add(f"{pwhere}.name", f"parameter {param.name!r} is listed more than once; the last entry wins",
-                    "warning")
-                names[param.name] = 1  # report once
+            if param.name in seen:
+                add(f"{pwhere}.name", f"parameter {param.name!r} is listed again; the last entry wins", "warning")
+            seen.add(param.name)
             if param.schema is not None:
                 try:
                     Draft202012Validator.check_schema(param.schema)
                 except SchemaError as exc:
                     add(f"{pwhere}.schema", f"not a valid JSON schema: {exc.message}")
+                    schema_errors += 1
             elif param.type.upper() not in _KNOWN_TYPES:
                 add(f"{pwhere}.type", f"unknown type {param.type!r}; it is offered to models as a string",
                     "warning")
+        if schema_errors:
+            continue
         try:
             Draft202012Validator.check_schema(api_to_function(api, tool.standardized_name).schema["parameters"])
         except SchemaError as exc:

@@ -41,7 +41,7 @@ class CatalogProblem:
 
     def __str__(self) -> str:
         where = f"{self.path}: {self.location}" if self.location else self.path
-        return f"{where}: {self.message}" if self.severity == "error" else f"{where}: warning: {self.message}"
+        return f"{where}: {self.message}"
 
 
 class CatalogError(ToolbenchError):
@@ -72,7 +72,8 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        hint = " (the file looks truncated)" if exc.pos >= len(text.rstrip()) else ""
+        at_end = exc.pos >= len(text.rstrip()) - 1 or exc.msg.startswith("Unterminated string")
+        hint = " (the file looks truncated: was it cut off while being written?)" if at_end else ""
         raise CatalogError([CatalogProblem(str(path), f"line {exc.lineno} column {exc.colno}",
                                            f"invalid JSON: {exc.msg}{hint}")])
 
