@@ -97,7 +97,7 @@ class ChatReply:
     finish_reason: str = "stop"
     model: str = ""
     alternatives: list["ChatReply"] = field(default_factory=list)
-    cached: bool = False
+    cached: bool = field(default=False, compare=False)
 
     def to_message(self) -> Message:
         """The assistant message to append to the transcript (OpenAI form)."""

@@ -1,0 +1,1 @@
+"""Language models: the ChatModel interface, the OpenAI-compatible client, the local server (see base.py)."""
