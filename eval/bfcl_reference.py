@@ -141,19 +141,20 @@ class Case:
     underscore_to_dot: bool = False
 
 
-def _pick(options: list[Any], index: int) -> tuple[bool, Any]:
+def _pick(options: Any, index: int, realize: bool = True) -> tuple[bool, Any]:
     """(present, value) for an option; "" (or no option at all) means "leave the argument out"."""
     if not isinstance(options, list) or not options or options[index] == "":
         return False, None
-    return True, _realize(options[index], index)
+    return True, _realize(options[index], index) if realize else options[index]
 
 
 def _realize(option: Any, index: int) -> Any:
-    """A value from an option: a dict option holds options per key, a list of dicts holds such dicts."""
+    """A value from an argument's option. A dict option holds options per key (one level: a dict inside is a
+    plain value, compared by equality); a list of dicts holds such dicts."""
     if type(option) is dict:
         out = {}
         for key, options in option.items():
-            present, value = _pick(options, index)
+            present, value = _pick(options, index, realize=False)
             if present:
                 out[key] = value
         return out

@@ -12,6 +12,7 @@ import typer
 
 from toolbench.cli import catalog as _catalog
 from toolbench.cli import demo as _demo
+from toolbench.cli import eval as _eval
 from toolbench.errors import ToolbenchError
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(_catalog.app, name="catalog")
+app.add_typer(_eval.app, name="eval")
 app.command("demo")(_demo.demo)
 
 
