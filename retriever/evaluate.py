@@ -1,0 +1,249 @@
+"""Every retrieval method side by side on held-out queries: NDCG@1/3/5, recall@k, MRR.
+
+Each method ranks the whole corpus for each query (its top ``depth``: MRR is MRR@depth); queries whose
+relevant APIs are all missing from the corpus are left out and counted. Results are printed as a Markdown table
+and saved as ``results.json`` and ``results.md``, next to ToolBench's published figures for reference (which
+were measured on their own corpus of 16,464 APIs and test queries, so they anchor, not compare).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from retriever.corpus import Corpus, load_corpus
+from retriever.errors import ConfigError, RetrieverError
+from retriever.metrics import DEFAULT_NDCG_KS, DEFAULT_RECALL_KS, mean_metrics, metric_names
+from retriever.pairs import query_key, read_queries, relevant_ids
+from toolbench.records import Query
+
+# ToolBench (Qin et al., 2023, Table 3): NDCG@1 / NDCG@5 averaged over I1, I2, I3 on their own test split.
+TOOLBENCH_ANCHOR = {
+    "BM25": {"ndcg@1": 15.84, "ndcg@5": 15.63},
+    "OpenAI Ada": {"ndcg@1": 46.59, "ndcg@5": 43.95},
+    "ToolBench retriever (trained)": {"ndcg@1": 75.73, "ndcg@5": 83.06},
+}
+
+BUILTIN_METHODS = ("bm25", "untrained")
+
+
+class Ranker(Protocol):
+    def rank(self, texts: Sequence[str], k: int | None = None) -> list[list[tuple[str, float]]]: ...
+
+
+RankerFactory = Callable[[Corpus], Ranker]
+
+
+def bm25_factory() -> RankerFactory:
+    def make(corpus: Corpus) -> Ranker:
+        from retriever.bm25 import Bm25Index
+
+        return Bm25Index.build(corpus)
+    return make
+
+
+def dense_factory(model: str | None, *, device: str = "cpu", max_seq_length: int | None = 256,
+                  batch_size: int = 64) -> RankerFactory:
+    """A ranker embedding the corpus with a sentence-transformers model (None: the packaged MiniLM) into an
+    exact faiss index."""
+    def make(corpus: Corpus) -> Ranker:
+        from retriever.encoder import SentenceTransformerEncoder
+        from retriever.index import ApiRetriever
+
+        encoder = SentenceTransformerEncoder.load(model, device=device, max_seq_length=max_seq_length)
+        return ApiRetriever.build(corpus, encoder, batch_size=batch_size, max_seq_length=max_seq_length)
+    return make
+
+
+@dataclass
+class MethodResult:
+    name: str
+    metrics: dict[str, float]
+    seconds: float
+
+
+@dataclass
+class EvalReport:
+    """The figures of one evaluation, and what they were measured on."""
+
+    query_files: list[str]
+    queries: int
+    skipped_queries: int  # no relevant API in the corpus
+    missing_relevant: int  # relevant (query, API) pairs whose API is not in the corpus
+    corpus_size: int
+    split: str | None
+    depth: int
+    methods: list[MethodResult] = field(default_factory=list)
+    metric_names: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["toolbench_anchor"] = TOOLBENCH_ANCHOR
+        return out
+
+    def to_markdown(self) -> str:
+        names = self.metric_names
+        head = "| method | " + " | ".join(_label(n, self.depth) for n in names) + " | time (s) |"
+        lines = [head, "|" + " --- |" * (len(names) + 2)]
+        for m in self.methods:
+            lines.append(f"| {m.name} | " + " | ".join(f"{100 * m.metrics[n]:.2f}" for n in names)
+                         + f" | {m.seconds:.1f} |")
+        lines.append("")
+        where = ", ".join(self.query_files)
+        lines.append(f"{self.queries} queries from {where}" + (f" (held out by {self.split})" if self.split else "")
+                     + f", ranked against a corpus of {self.corpus_size} APIs; figures in %."
+                     + (f" {self.skipped_queries} queries without any relevant API in the corpus were left out."
+                        if self.skipped_queries else "")
+                     + (f" {self.missing_relevant} relevant APIs are not in the corpus (counted as not found)."
+                        if self.missing_relevant else ""))
+        lines.append("")
+        lines.append("ToolBench's published figures (their corpus of 16,464 APIs, their test queries), for scale:")
+        lines.append("")
+        lines.append("| method | NDCG@1 | NDCG@5 |")
+        lines.append("| --- | --- | --- |")
+        for name, fig in TOOLBENCH_ANCHOR.items():
+            lines.append(f"| {name} | {fig['ndcg@1']:.2f} | {fig['ndcg@5']:.2f} |")
+        return "\n".join(lines) + "\n"
+
+    def save(self, folder: str | Path) -> tuple[Path, Path]:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        j, m = folder / "results.json", folder / "results.md"
+        j.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        m.write_text(self.to_markdown(), encoding="utf-8")
+        return j, m
+
+
+def _label(metric: str, depth: int) -> str:
+    """``ndcg@1`` -> ``NDCG@1``, ``recall@5`` -> ``Recall@5``, ``mrr`` -> ``MRR@100``."""
+    if metric == "mrr":
+        return f"MRR@{depth}"
+    name, _, k = metric.partition("@")
+    return {"ndcg": "NDCG", "recall": "Recall"}.get(name, name) + f"@{k}"
+
+
+def evaluate(queries: Sequence[Query], corpus: Corpus, methods: Mapping[str, RankerFactory], *, depth: int = 100,
+             ndcg_ks: Sequence[int] = DEFAULT_NDCG_KS, recall_ks: Sequence[int] = DEFAULT_RECALL_KS,
+             query_files: Sequence[str] = (), split: str | None = None,
+             progress: Callable[[str], None] | None = None) -> EvalReport:
+    """Rank the corpus for every query with every method and average the metrics."""
+    qrels: dict[str, set[str]] = {}
+    texts: dict[str, str] = {}
+    skipped = missing = 0
+    for q in queries:
+        rel = relevant_ids(q)
+        missing += sum(1 for d in rel if d not in corpus)
+        if not any(d in corpus for d in rel):
+            skipped += 1
+            continue
+        qrels[query_key(q)] = set(rel)
+        texts[query_key(q)] = q.text
+    if not qrels:
+        raise RetrieverError("no query has a relevant API in the corpus: nothing to evaluate; check that the "
+                             "corpus holds the queries' APIs")
+    depth = min(depth, len(corpus))
+    keys = list(qrels)
+    report = EvalReport(query_files=list(query_files), queries=len(keys), skipped_queries=skipped,
+                        missing_relevant=missing, corpus_size=len(corpus), split=split, depth=depth,
+                        metric_names=metric_names(ndcg_ks, recall_ks))
+    for name, factory in methods.items():
+        started = time.monotonic()
+        if progress:
+            progress(f"{name}: indexing {len(corpus)} APIs and ranking {len(keys)} queries")
+        ranker = factory(corpus)
+        ranked = ranker.rank([texts[k] for k in keys], depth)
+        rankings = {k: [d for d, _ in r] for k, r in zip(keys, ranked)}
+        metrics = mean_metrics(rankings, qrels, ndcg_ks=ndcg_ks, recall_ks=recall_ks)
+        report.methods.append(MethodResult(name, metrics, time.monotonic() - started))
+    return report
+
+
+def _help(text: str) -> dict:
+    return {"help": text}
+
+
+@dataclass
+class EvalConfig:
+    """An evaluation run; checked in ``__post_init__`` before any model loads."""
+
+    query_files: list[str] = field(default_factory=list, metadata=_help(
+        "ToolBench query files; their queries are evaluated (all of them, or the held-out ones of --split)."))
+    corpus: str | None = field(default=None, metadata=_help(
+        "corpus.jsonl or a ToolBench tools folder; default: the union of the query files' api_lists."))
+    split: str | None = field(default=None, metadata=_help(
+        "A split.json from `toolbench retriever train`: evaluate only its held-out ('test') queries."))
+    methods: list[str] = field(default_factory=lambda: list(BUILTIN_METHODS), metadata=_help(
+        "Built-in methods: 'bm25' and 'untrained' (the packaged all-MiniLM-L6-v2)."))
+    models: dict[str, str] = field(default_factory=dict, metadata=_help(
+        "More dense methods: label -> sentence-transformers folder (e.g. trained -> runs/retriever/model)."))
+    output_dir: str = field(default="runs/retriever-eval", metadata=_help("Where results.json/.md are written."))
+    depth: int = field(default=100, metadata=_help("Documents ranked per query (MRR is MRR@depth)."))
+    max_seq_length: int = field(default=256, metadata=_help("Tokens kept of each text by dense methods."))
+    device: str = field(default="cpu", metadata=_help("Device of dense methods: 'cpu', 'cuda', 'cuda:N'."))
+    batch_size: int = field(default=64, metadata=_help("Encoding batch size."))
+
+    def __post_init__(self) -> None:
+        if isinstance(self.query_files, (str, Path)):
+            self.query_files = [str(self.query_files)]
+        self.query_files = [str(p) for p in self.query_files]
+        if not self.query_files:
+            raise ConfigError("query_files", "give at least one ToolBench query file")
+        for p in self.query_files:
+            if not Path(p).is_file():
+                raise ConfigError("query_files", f"{p}: no such file")
+        if self.corpus is not None and not Path(self.corpus).exists():
+            raise ConfigError("corpus", f"{self.corpus}: no such file or folder")
+        if self.split is not None and not Path(self.split).is_file():
+            raise ConfigError("split", f"{self.split}: no such file")
+        for m in self.methods:
+            if m not in BUILTIN_METHODS:
+                raise ConfigError("methods", f"unknown method {m!r}; built-in ones are {', '.join(BUILTIN_METHODS)}"
+                                             " (add trained models with models / --model LABEL=PATH)")
+        for label, path in self.models.items():
+            if label in self.methods:
+                raise ConfigError("models", f"label {label!r} is also a built-in method; pick another label")
+            if not Path(path).is_dir():
+                raise ConfigError("models", f"{label}: {path} is not a model folder")
+        if not self.methods and not self.models:
+            raise ConfigError("methods", "nothing to evaluate: give a method or a model")
+        for name in ("depth", "max_seq_length", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(name, f"must be a positive integer, got {getattr(self, name)}")
+
+
+def _held_out(queries: list[Query], split_path: str) -> list[Query]:
+    try:
+        data = json.loads(Path(split_path).read_text(encoding="utf-8"))
+        test = set(data["test"])
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise RetrieverError(f"{split_path}: not a split file (needs a 'test' list of query keys): {exc}") from exc
+    chosen = [q for q in queries if query_key(q) in test]
+    unknown = test - {query_key(q) for q in chosen}
+    if unknown:
+        raise RetrieverError(f"{split_path}: {len(unknown)} held-out queries (e.g. {min(unknown)!r}) are not in "
+                             "the query files given; evaluate on the files the model was trained from")
+    return chosen
+
+
+def main(cfg: EvalConfig, *, echo: Callable[[str], None] = print) -> EvalReport:
+    """Evaluate, print the table, save results.json and results.md in ``cfg.output_dir``."""
+    all_queries = read_queries(cfg.query_files)
+    corpus = load_corpus(cfg.corpus, all_queries)
+    queries = _held_out(all_queries, cfg.split) if cfg.split else all_queries
+    methods: dict[str, RankerFactory] = {}
+    for m in cfg.methods:
+        methods[m] = bm25_factory() if m == "bm25" else dense_factory(
+            None, device=cfg.device, max_seq_length=cfg.max_seq_length, batch_size=cfg.batch_size)
+    for label, path in cfg.models.items():
+        methods[label] = dense_factory(path, device=cfg.device, max_seq_length=cfg.max_seq_length,
+                                       batch_size=cfg.batch_size)
+    report = evaluate(queries, corpus, methods, depth=cfg.depth, query_files=cfg.query_files, split=cfg.split,
+                      progress=echo)
+    echo(report.to_markdown())
+    j, m = report.save(cfg.output_dir)
+    echo(f"saved {j} and {m}")
+    return report

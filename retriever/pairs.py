@@ -1,0 +1,147 @@
+"""Training pairs for the retriever: (query text, document of one relevant API), split by query.
+
+Each query gives one pair per relevant API (ToolBench's ``relevant APIs``). The train/test split is made over
+queries, never over pairs, so no held-out query has been seen in training; it is a seeded shuffle of the query
+keys, so the same files and seed always give the same split. Optional hard negatives are the best-ranked BM25
+documents that are not relevant to the query.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from retriever.corpus import Corpus, doc_id
+from retriever.errors import RetrieverError
+from toolbench.records import Query
+
+
+def query_key(query: Query) -> str:
+    """A query's key across files: ``G1/123`` (ToolBench numbers queries per group, so ids alone clash)."""
+    return f"{query.group}/{query.id}" if query.group else query.id
+
+
+def read_queries(paths: Iterable[str | os.PathLike]) -> list[Query]:
+    """The queries of ToolBench query files, in file order; the group comes from the file name
+    (``G1_query.json`` -> ``G1``). Raises when two queries share a key."""
+    from toolbench.catalog.store import load_queries
+
+    out: list[Query] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        if not Path(path).is_file():
+            raise RetrieverError(f"{path}: query file not found")
+        for q in load_queries(path):
+            key = query_key(q)
+            if key in seen:
+                raise RetrieverError(f"{path}: query {key!r} is also in {seen[key]}; give each file once, and "
+                                     "name files by group (G1_..., G2_...) so their ids do not clash")
+            seen[key] = str(path)
+            out.append(q)
+    if not out:
+        raise RetrieverError("no queries found in " + ", ".join(str(p) for p in paths))
+    return out
+
+
+def relevant_ids(query: Query) -> list[str]:
+    """Document ids of a query's relevant APIs, in file order, without repeats."""
+    return list(dict.fromkeys(doc_id(tool, api) for tool, api in query.relevant))
+
+
+def split_queries(queries: Sequence[Query], *, test_fraction: float, seed: int) -> tuple[list[Query], list[Query]]:
+    """Split queries into (train, test): a seeded shuffle of the sorted query keys, the first
+    ``round(test_fraction * n)`` (at least 1 when the fraction is positive) going to test. Input order does
+    not matter; each part keeps the input order."""
+    if not 0.0 <= test_fraction < 1.0:
+        raise RetrieverError(f"test fraction must be in [0, 1), got {test_fraction}")
+    keys = sorted({query_key(q) for q in queries})
+    random.Random(seed).shuffle(keys)
+    n_test = round(test_fraction * len(keys))
+    if test_fraction > 0 and n_test == 0 and len(keys) > 1:
+        n_test = 1
+    test_keys = set(keys[:n_test])
+    train = [q for q in queries if query_key(q) not in test_keys]
+    test = [q for q in queries if query_key(q) in test_keys]
+    return train, test
+
+
+@dataclass
+class Pair:
+    """One training example: a query and the document id of one of its relevant APIs, optionally with the ids
+    of hard negatives (documents ranked high but not relevant)."""
+
+    query_key: str
+    query: str
+    positive: str
+    negatives: list[str] = field(default_factory=list)
+
+
+def make_pairs(queries: Iterable[Query], corpus: Corpus) -> tuple[list[Pair], list[tuple[str, str]]]:
+    """One pair per (query, relevant API in the corpus). Returns the pairs and the (query key, doc id) of
+    relevant APIs missing from the corpus, which the caller reports."""
+    pairs: list[Pair] = []
+    missing: list[tuple[str, str]] = []
+    for q in queries:
+        for did in relevant_ids(q):
+            if did in corpus:
+                pairs.append(Pair(query_key(q), q.text, did))
+            else:
+                missing.append((query_key(q), did))
+    return pairs, missing
+
+
+def add_hard_negatives(pairs: Sequence[Pair], queries: Iterable[Query], corpus: Corpus, *, per_pair: int = 1,
+                       depth: int = 10, seed: int = 0) -> list[Pair]:
+    """Pairs with ``per_pair`` BM25-mined hard negatives each: for every query, the BM25 top-``depth``
+    documents that are not relevant to it, ``per_pair`` of them drawn (seeded) for each of its pairs."""
+    from retriever.bm25 import Bm25Index
+
+    if per_pair < 1 or depth < per_pair:
+        raise RetrieverError(f"hard negatives: need 1 <= per_pair <= depth, got per_pair={per_pair}, depth={depth}")
+    relevant = {query_key(q): set(relevant_ids(q)) for q in queries}
+    texts = {p.query_key: p.query for p in pairs}
+    bm25 = Bm25Index.build(corpus)
+    keys = list(texts)
+    rankings = bm25.rank([texts[k] for k in keys], k=depth + max((len(relevant.get(k, ())) for k in keys), default=0))
+    candidates = {
+        k: [d for d, _ in ranked if d not in relevant.get(k, set())][:depth] for k, ranked in zip(keys, rankings)
+    }
+    rng = random.Random(seed)
+    out = []
+    for p in pairs:
+        pool = candidates[p.query_key]
+        out.append(Pair(p.query_key, p.query, p.positive, rng.sample(pool, min(per_pair, len(pool)))))
+    return out
+
+
+def save_pairs(pairs: Iterable[Pair], path: str | os.PathLike) -> Path:
+    """Write pairs as JSON lines ``{"query_key", "query", "positive", "negatives"}``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for p in pairs:
+            f.write(json.dumps(asdict(p), ensure_ascii=False) + "\n")
+    return path
+
+
+def load_pairs(path: str | os.PathLike) -> list[Pair]:
+    path = Path(path)
+    if not path.is_file():
+        raise RetrieverError(f"{path}: pairs file not found")
+    out = []
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                out.append(Pair(str(row["query_key"]), str(row["query"]), str(row["positive"]),
+                                [str(x) for x in row.get("negatives", [])]))
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise RetrieverError(f"{path}:{n}: expected a pair object with query_key, query, positive "
+                                     f"({exc})") from exc
+    return out
