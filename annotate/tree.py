@@ -1,0 +1,510 @@
+"""The search tree of one annotation, as pure data, and the pure functions that grow and walk it.
+
+A :class:`Node` is one step of a solution attempt: the assistant's reply (its text and its function calls) and
+what those calls returned. The root is the empty state before the first step; the request that produced a node
+was made *from its parent*. Nothing here calls a model or an API: the graph (:mod:`annotate.graph`) asks the
+model, runs the calls, and feeds the results to these functions, each of which returns a new :class:`Tree`.
+
+The search follows ToolBench's DFSDT (the facts, in our own words):
+
+- a node is expanded into up to ``width`` children (``root_width`` at the root); when a node already has
+  children, the request shows the model its earlier attempts from that state (:func:`diversity_prompt`), so
+  that it tries something different;
+- the next node to expand is found by walking up from the newest node (:func:`select`): that is the DFS
+  pre-order, with backtracking to the nearest ancestor that may still take a child;
+- a ``Finish(give_up_and_restart)`` prunes its node and also closes ``give_up_backtrack - 1`` ancestors
+  (ToolBench backs up two levels: the state the model gave up from is not retried, its parent is);
+  a chain that reaches ``max_steps`` without finishing is pruned (a failed branch; its parent is retried);
+- the search stops at the first ``Finish(give_answer)``, when no node may be expanded, or when a budget is spent.
+
+ReACT is the same machine with ``width=1``; ReACT@N uses ``root_width=N``, no diversity prompt, and
+``give_up_backtrack=1``, so every failed chain restarts from the root.
+
+Everything is JSON-ready through ``to_dict``/``from_dict`` (the graph keeps trees in its checkpointed state).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable, Mapping
+
+from toolbench.errors import ToolbenchError
+
+Message = dict[str, Any]
+
+FINISH = "Finish"
+GIVE_ANSWER = "give_answer"
+GIVE_UP = "give_up"  # the finish type of a tree whose chosen path gave up (ToolBench's name)
+GIVE_UP_AND_RESTART = "give_up_and_restart"  # the Finish return_type
+
+# ToolBench's observation codes (facts from its answer files): what a call's result was.
+CODE_OK = 0
+CODE_NO_SUCH_FUNCTION = 1
+CODE_BAD_FINISH = 2
+CODE_ANSWER = 3
+CODE_GIVE_UP = 4
+CODE_TIMEOUT = 5
+CODE_NOT_FOUND = 6
+CODE_UNAUTHORIZED = 8
+CODE_TOO_MANY_REQUESTS = 9
+CODE_ERROR_MESSAGE = 11
+CODE_REQUEST_INVALID = 12
+
+# Tree status.
+RUNNING = "running"
+SOLVED = "solved"  # a Finish(give_answer) was reached
+EXHAUSTED = "exhausted"  # no node may be expanded any more
+BUDGET = "budget"  # a budget was spent before the search ended
+FAILED = "failed"  # the search stopped on an error (the model endpoint failed...)
+STATUSES = (RUNNING, SOLVED, EXHAUSTED, BUDGET, FAILED)
+
+# The diversity prompt, word for word as ToolBench's answer files record it (its typos are part of the data
+# models were trained on). ``{previous_candidate}`` is the JSON list of earlier attempts from this state.
+DIVERSITY_PROMPT = (
+    "This is not the first time you try this task, all previous trails failed.\n"
+    "Before you generate my thought for this state, I will first show you your previous actions for this "
+    "state, and then you must generate actions that is different from all of them. Here are some previous "
+    "actions candidates:\n{previous_candidate}\nRemember you are now in the intermediate state of a trail, you "
+    "will first analyze the now state and previous action candidates, then make actions that is different from "
+    "all the previous."
+)
+
+
+class TreeError(ToolbenchError):
+    """A tree operation was asked something impossible (an unknown node, a bad record)."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One function call of a step and its result.
+
+    ``arguments`` is the argument text exactly as the model wrote it (ToolBench records it so);
+    ``observation`` is the text the model is shown (ToolBench's ``{"error": ..., "response": ...}`` JSON);
+    ``code`` is ToolBench's observation code, None until the call has run.
+    """
+
+    id: str
+    name: str
+    arguments: str
+    observation: str = ""
+    code: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "arguments": self.arguments, "observation": self.observation,
+                "code": self.code}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Call":
+        return cls(id=str(data["id"]), name=str(data["name"]), arguments=str(data["arguments"]),
+                   observation=str(data.get("observation", "")), code=data.get("code"))
+
+
+@dataclass(frozen=True)
+class Node:
+    """One step: the reply generated from ``parent``'s state, its calls and their results.
+
+    ``prompt`` is the diversity prompt shown before this reply (None for a first attempt). ``pruned`` marks a
+    failed step (gave up, or too deep); ``terminal`` a ``Finish(give_answer)``; ``closed`` a state that takes
+    no further children. ``finish`` is ``give_answer``/``give_up`` when the step called Finish so.
+    ``extra`` keeps attributes of imported trees that this model does not use, to write them back.
+    """
+
+    id: int
+    parent: int | None
+    depth: int
+    content: str | None = None
+    calls: tuple[Call, ...] = ()
+    prompt: str | None = None
+    children: tuple[int, ...] = ()
+    pruned: bool = False
+    terminal: bool = False
+    closed: bool = False
+    finish: str | None = None
+    final_answer: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def executed(self) -> bool:
+        return all(c.code is not None for c in self.calls)
+
+    @property
+    def observation(self) -> str:
+        """The last result of the step, as ToolBench's "former observation"."""
+        return self.calls[-1].observation if self.calls else ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id, "parent": self.parent, "depth": self.depth, "content": self.content,
+            "calls": [c.to_dict() for c in self.calls], "prompt": self.prompt, "children": list(self.children),
+            "pruned": self.pruned, "terminal": self.terminal, "closed": self.closed, "finish": self.finish,
+            "final_answer": self.final_answer, "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+        }
+        if self.extra:
+            out["extra"] = dict(self.extra)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Node":
+        try:
+            return cls(
+                id=int(data["id"]), parent=None if data.get("parent") is None else int(data["parent"]),
+                depth=int(data["depth"]), content=data.get("content"),
+                calls=tuple(Call.from_dict(c) for c in data.get("calls", ())), prompt=data.get("prompt"),
+                children=tuple(int(c) for c in data.get("children", ())), pruned=bool(data.get("pruned")),
+                terminal=bool(data.get("terminal")), closed=bool(data.get("closed")), finish=data.get("finish"),
+                final_answer=data.get("final_answer"), prompt_tokens=int(data.get("prompt_tokens", 0)),
+                completion_tokens=int(data.get("completion_tokens", 0)), extra=dict(data.get("extra", {})),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TreeError(f"bad tree node record {dict(data)!r:.200}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How the tree grows (see the module docstring); strategies (:mod:`annotate.strategies`) build these."""
+
+    width: int = 2
+    root_width: int | None = None  # None: same as width
+    max_steps: int = 12
+    diversity: bool = True
+    give_up_backtrack: int = 2
+
+    def __post_init__(self) -> None:
+        for name in ("width", "max_steps", "give_up_backtrack"):
+            if getattr(self, name) < 1:
+                raise TreeError(f"policy field '{name}' must be >= 1; got {getattr(self, name)}")
+        if self.root_width is not None and self.root_width < 1:
+            raise TreeError(f"policy field 'root_width' must be >= 1; got {self.root_width}")
+
+    def width_at(self, node: Node) -> int:
+        return self.root_width if node.parent is None and self.root_width is not None else self.width
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Per-tree limits; None means no limit. ``max_llm_calls`` is ToolBench's ``max_query_count``."""
+
+    max_llm_calls: int | None = 200
+    max_api_calls: int | None = None
+    max_tokens: int | None = None
+
+    def spent(self, tree: "Tree") -> str | None:
+        """Which budget is spent (a sentence), or None."""
+        if self.max_llm_calls is not None and tree.llm_calls >= self.max_llm_calls:
+            return f"{tree.llm_calls} model calls reached max_llm_calls={self.max_llm_calls}"
+        if self.max_api_calls is not None and tree.api_calls >= self.max_api_calls:
+            return f"{tree.api_calls} API calls reached max_api_calls={self.max_api_calls}"
+        if self.max_tokens is not None and tree.total_tokens >= self.max_tokens:
+            return f"{tree.total_tokens} tokens reached max_tokens={self.max_tokens}"
+        return None
+
+
+@dataclass(frozen=True)
+class Tree:
+    """The whole search for one query: the opening messages, the nodes by id, counters and status.
+
+    ``cursor`` is the newest node (the DFS position). ``chosen`` is the node whose path is the answer
+    (set by :func:`conclude`). ``reason`` says why the search stopped.
+    """
+
+    messages: tuple[Message, ...]
+    nodes: Mapping[int, Node]
+    cursor: int = 0
+    status: str = RUNNING
+    reason: str = ""
+    chosen: int | None = None
+    llm_calls: int = 0
+    api_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def root(self) -> Node:
+        return self.nodes[0]
+
+    def node(self, node_id: int) -> Node:
+        try:
+            return self.nodes[node_id]
+        except KeyError:
+            raise TreeError(f"the tree has no node {node_id}") from None
+
+    @property
+    def finish_type(self) -> str | None:
+        """``give_answer``/``give_up`` of the chosen path, None when there is none."""
+        return None if self.chosen is None else self.nodes[self.chosen].finish
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "messages": [dict(m) for m in self.messages],
+            "nodes": [self.nodes[k].to_dict() for k in sorted(self.nodes)],
+            "cursor": self.cursor, "status": self.status, "reason": self.reason, "chosen": self.chosen,
+            "llm_calls": self.llm_calls, "api_calls": self.api_calls, "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+        }
+        if self.extra:
+            out["extra"] = dict(self.extra)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Tree":
+        try:
+            nodes = {n.id: n for n in (Node.from_dict(d) for d in data["nodes"])}
+            tree = cls(
+                messages=tuple(dict(m) for m in data["messages"]), nodes=nodes, cursor=int(data.get("cursor", 0)),
+                status=str(data.get("status", RUNNING)), reason=str(data.get("reason", "")),
+                chosen=data.get("chosen"), llm_calls=int(data.get("llm_calls", 0)),
+                api_calls=int(data.get("api_calls", 0)), prompt_tokens=int(data.get("prompt_tokens", 0)),
+                completion_tokens=int(data.get("completion_tokens", 0)), extra=dict(data.get("extra", {})),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TreeError(f"bad tree record: {exc}") from None
+        if 0 not in tree.nodes or tree.status not in STATUSES:
+            raise TreeError("bad tree record: it needs a root node 0 and a known status")
+        return tree
+
+
+# -- building -------------------------------------------------------------------------------------------
+
+def start(messages: Iterable[Message]) -> Tree:
+    """A tree with only the root: the opening messages (system prompt, task) and nothing tried yet."""
+    return Tree(messages=tuple(dict(m) for m in messages), nodes={0: Node(id=0, parent=None, depth=0)})
+
+
+def _with_nodes(tree: Tree, *changed: Node, **fields: Any) -> Tree:
+    nodes = dict(tree.nodes)
+    for node in changed:
+        nodes[node.id] = node
+    return replace(tree, nodes=nodes, **fields)
+
+
+def expand(tree: Tree, parent: int, content: str | None, calls: Iterable[Call], *, prompt: str | None = None,
+           prompt_tokens: int = 0, completion_tokens: int = 0) -> Tree:
+    """Add the reply the model gave from ``parent``'s state as a new child (its calls not run yet); the child
+    becomes the cursor and the model call is counted."""
+    if tree.status != RUNNING:
+        raise TreeError(f"cannot expand a finished tree (status {tree.status})")
+    up = tree.node(parent)
+    child = Node(id=max(tree.nodes) + 1, parent=parent, depth=up.depth + 1, content=content, calls=tuple(calls),
+                 prompt=prompt, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+    return _with_nodes(tree, replace(up, children=up.children + (child.id,)), child, cursor=child.id,
+                       llm_calls=tree.llm_calls + 1, prompt_tokens=tree.prompt_tokens + prompt_tokens,
+                       completion_tokens=tree.completion_tokens + completion_tokens)
+
+
+def count_model_call(tree: Tree, prompt_tokens: int = 0, completion_tokens: int = 0) -> Tree:
+    """Count a model call that added no node (it failed after spending tokens)."""
+    return replace(tree, llm_calls=tree.llm_calls + 1, prompt_tokens=tree.prompt_tokens + prompt_tokens,
+                   completion_tokens=tree.completion_tokens + completion_tokens)
+
+
+def parse_finish(arguments: str) -> tuple[str | None, str | None, str | None]:
+    """A Finish call's (return_type, final_answer, problem). ``problem`` is a sentence when the call is unusable."""
+    try:
+        data = json.loads(arguments) if arguments.strip() else {}
+    except json.JSONDecodeError as exc:
+        return None, None, f"the arguments of Finish are not JSON ({exc.msg})"
+    if not isinstance(data, dict):
+        return None, None, "the arguments of Finish must be a JSON object"
+    rtype = data.get("return_type")
+    answer = data.get("final_answer")
+    if rtype is None:
+        return None, None, 'Finish must have "return_type"'
+    if rtype == GIVE_UP_AND_RESTART:
+        return rtype, None, None
+    if rtype == GIVE_ANSWER:
+        if answer is None:
+            return rtype, None, 'Finish must have "final_answer" when "return_type" is "give_answer"'
+        return rtype, answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False), None
+    return rtype, None, f'"return_type" must be "give_answer" or "give_up_and_restart", not {rtype!r}'
+
+
+def finish_observation(arguments: str) -> tuple[str, int, str | None, str | None]:
+    """The observation, code, finish type and final answer of a Finish call (no API is involved)."""
+    rtype, answer, problem = parse_finish(arguments)
+    if problem is not None:
+        return json.dumps({"error": problem, "response": ""}), CODE_BAD_FINISH, None, None
+    if rtype == GIVE_UP_AND_RESTART:
+        return '{"response":"chose to give up and restart"}', CODE_GIVE_UP, GIVE_UP, None
+    return '{"response":"successfully giving the final answer."}', CODE_ANSWER, GIVE_ANSWER, answer
+
+
+def observe(tree: Tree, node_id: int, results: Iterable[tuple[str, int]], policy: Policy,
+            api_calls: int = 0) -> Tree:
+    """Record the results ``(observation, code)`` of a node's calls, in order, and what they mean for the
+    search: a give-answer ends it, a give-up prunes the node and closes ``give_up_backtrack - 1`` ancestors, a
+    chain at ``max_steps`` is pruned. ``api_calls`` is how many of the calls reached an API."""
+    node = tree.node(node_id)
+    results = list(results)
+    if len(results) != len(node.calls):
+        raise TreeError(f"node {node_id} made {len(node.calls)} calls but {len(results)} results were given")
+    calls = tuple(replace(c, observation=obs, code=code) for c, (obs, code) in zip(node.calls, results))
+    finish = final_answer = None
+    for call in calls:
+        if call.name == FINISH and call.code in (CODE_ANSWER, CODE_GIVE_UP):
+            _, _, finish, final_answer = finish_observation(call.arguments)
+            break
+    node = replace(node, calls=calls, finish=finish, final_answer=final_answer)
+    changed = [node]
+    status = tree.status
+    if finish == GIVE_ANSWER:
+        node = replace(node, terminal=True, closed=True)
+        changed = [node]
+        status = SOLVED
+    elif finish == GIVE_UP:
+        node = replace(node, pruned=True, closed=True)
+        changed = [node]
+        up = node.parent
+        for _ in range(policy.give_up_backtrack - 1):
+            if up is None:
+                break
+            ancestor = tree.node(up)
+            changed.append(replace(ancestor, closed=True))
+            up = ancestor.parent
+    elif node.depth >= policy.max_steps:
+        node = replace(node, pruned=True, closed=True)
+        changed = [node]
+    return _with_nodes(tree, *changed, status=status, api_calls=tree.api_calls + api_calls,
+                       reason="a Finish(give_answer) was reached" if status == SOLVED else tree.reason)
+
+
+# -- walking --------------------------------------------------------------------------------------------
+
+def can_expand(tree: Tree, node_id: int, policy: Policy) -> bool:
+    node = tree.node(node_id)
+    return (not node.terminal and not node.pruned and not node.closed and node.executed
+            and len(node.children) < policy.width_at(node))
+
+
+def select(tree: Tree, policy: Policy) -> int | None:
+    """The node to expand next: the newest node if it may take a child, else its nearest ancestor that may
+    (DFS pre-order with backtracking); None when the search is over."""
+    if tree.status != RUNNING:
+        return None
+    current: int | None = tree.cursor
+    while current is not None:
+        if can_expand(tree, current, policy):
+            return current
+        current = tree.node(current).parent
+    return None
+
+
+def path(tree: Tree, node_id: int) -> list[int]:
+    """Node ids from the root's first child down to ``node_id`` (the root itself is not a step)."""
+    out = []
+    current: int | None = node_id
+    while current is not None and current != 0:
+        out.append(current)
+        current = tree.node(current).parent
+    return out[::-1]
+
+
+def node_path_key(tree: Tree, node_id: int) -> str:
+    """A stable name of a node's position: child indexes from the root, ``"0.1.0"`` (``""`` for the root).
+    The same search replayed gives the same keys, whatever ids nodes got."""
+    parts = []
+    for nid in path(tree, node_id):
+        parent = tree.node(tree.node(nid).parent)  # type: ignore[arg-type]
+        parts.append(str(parent.children.index(nid)))
+    return ".".join(parts)
+
+
+def first_attempt(tree: Tree, node_id: int) -> Call | None:
+    """The first call made in the subtree of ``node_id``, following first children (ToolBench shows this as an
+    earlier attempt from the parent's state)."""
+    current: Node | None = tree.node(node_id)
+    while current is not None:
+        if current.calls:
+            return current.calls[0]
+        current = tree.node(current.children[0]) if current.children else None
+    return None
+
+
+def diversity_prompt(tree: Tree, node_id: int) -> str | None:
+    """The prompt that shows the model its earlier attempts from ``node_id``'s state, or None for a first
+    attempt. Each attempt is listed with its name, arguments, output and a value (ToolBench's
+    ``mento-carlo-action-value``, always 0.0 in DFSDT)."""
+    node = tree.node(node_id)
+    attempts = []
+    for child in node.children:
+        call = first_attempt(tree, child)
+        if call is not None:
+            attempts.append({"name": call.name, "arguments": call.arguments, "function_output": call.observation,
+                             "mento-carlo-action-value": 0.0})
+    if not attempts:
+        return None
+    candidates = json.dumps(attempts, indent=2) + "\n"
+    if node.observation:
+        candidates += f"again, your former observation: {node.observation}\n"
+    return DIVERSITY_PROMPT.replace("{previous_candidate}", candidates)
+
+
+def assistant_message(node: Node) -> Message:
+    """The node's reply in OpenAI's form."""
+    msg: Message = {"role": "assistant", "content": node.content}
+    if node.calls:
+        msg["tool_calls"] = [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                             for c in node.calls]
+    return msg
+
+
+def step_messages(node: Node) -> list[Message]:
+    """The reply and its results as OpenAI messages."""
+    out = [assistant_message(node)]
+    out += [{"role": "tool", "tool_call_id": c.id, "content": c.observation} for c in node.calls]
+    return out
+
+
+def request_messages(tree: Tree, node_id: int, prompt: str | None = None) -> list[Message]:
+    """The messages of the request that expands ``node_id``: the opening messages, each step on the path with its
+    results, then ``prompt`` (the diversity prompt) if given. Diversity prompts of earlier steps are left out:
+    they were meant for those steps only (ToolBench marks them ``valid: false``)."""
+    out = [dict(m) for m in tree.messages]
+    for nid in path(tree, node_id):
+        out += step_messages(tree.node(nid))
+    if prompt is not None:
+        out.append({"role": "user", "content": prompt})
+    return out
+
+
+def next_request(tree: Tree, policy: Policy) -> tuple[int, list[Message], str | None] | None:
+    """(node to expand, request messages, diversity prompt) for the next model call, or None when done."""
+    node_id = select(tree, policy)
+    if node_id is None:
+        return None
+    prompt = diversity_prompt(tree, node_id) if policy.diversity else None
+    return node_id, request_messages(tree, node_id, prompt), prompt
+
+
+# -- ending ---------------------------------------------------------------------------------------------
+
+def conclude(tree: Tree, status: str | None = None, reason: str = "") -> Tree:
+    """End the search: set the status (``solved`` if an answer was reached, else the given one, else
+    ``exhausted``) and choose the answer path: the first give-answer node, else the first give-up node."""
+    answers = [n.id for n in tree.nodes.values() if n.finish == GIVE_ANSWER]
+    give_ups = [n.id for n in tree.nodes.values() if n.finish == GIVE_UP]
+    chosen = min(answers) if answers else (min(give_ups) if give_ups else None)
+    if answers:
+        final_status = SOLVED
+    elif status is not None:
+        final_status = status
+    else:
+        final_status = EXHAUSTED
+    if final_status not in STATUSES or final_status == RUNNING:
+        raise TreeError(f"cannot conclude a tree with status {final_status!r}")
+    if not reason:
+        reason = tree.reason or {SOLVED: "a Finish(give_answer) was reached",
+                                 EXHAUSTED: "no node may be expanded any more"}.get(final_status, "")
+    return replace(tree, status=final_status, reason=reason, chosen=chosen)
+
+
+def final_answer(tree: Tree) -> str | None:
+    return None if tree.chosen is None else tree.node(tree.chosen).final_answer
