@@ -31,7 +31,10 @@ Per category (:func:`check_calls`): ``simple`` wants exactly one call (``simple_
 ``multiple`` exactly one call, checked against the doc of the expected function
 (``multiple_function_checker:wrong_count``); any ``parallel`` category as many calls as expected, matched in any
 order (``parallel_function_checker_no_order:wrong_count`` / ``:cannot_find_match``). The order-free matching is
-BFCL's greedy one: each expected call, in order, takes the first unused model call it accepts.
+BFCL's greedy one: each expected call, in order, takes the first unused model call it accepts. That can reject
+a right answer when an expected call has several accepted values (BFCL's parallel_178 with its calls in reverse
+order); we keep the verdict, so figures compare, and say so in ``errors`` (:data:`GREEDY_NOTE`) when a
+one-to-one pairing exists.
 
 Irrelevance (:func:`check_abstention`) — where we depart from BFCL on purpose. BFCL counts an output its decoder
 cannot read as a correct abstention, so a garbled attempt at a call scores as "no call". We count as correct
@@ -376,12 +379,42 @@ def _check_parallel(
                 break
             tried.append({"model_call": position, "error_type": verdict.error_type, "errors": verdict.errors})
         else:
-            return Verdict(
-                False,
-                "parallel_function_checker_no_order:cannot_find_match",
-                [f"No model call matches expected call {index} ({func['name']}).", *tried],
-            )
+            errors: list[Any] = [f"No model call matches expected call {index} ({func['name']}).", *tried]
+            if _one_to_one_match_exists(functions, calls, answers, underscore_to_dot):
+                errors.insert(1, GREEDY_NOTE)
+            return Verdict(False, "parallel_function_checker_no_order:cannot_find_match", errors)
     return _ok()
+
+
+GREEDY_NOTE = (
+    "Note: the calls do match the expected ones one to one in another pairing; BFCL's greedy matching, kept "
+    "here so verdicts compare, misses it."
+)
+
+
+def _one_to_one_match_exists(
+    functions: list[dict[str, Any]] | dict[str, Any],
+    calls: list[Call],
+    answers: list[Call],
+    underscore_to_dot: bool,
+) -> bool:
+    """Whether every expected call can take a distinct model call it accepts (bipartite matching)."""
+    accepts = [
+        [check_call(_find_doc(functions, a), c, a, underscore_to_dot=underscore_to_dot).valid for c in calls]
+        for a in answers
+    ]
+    owner: dict[int, int] = {}  # model call -> expected call
+
+    def place(expected: int, seen: set[int]) -> bool:
+        for position, ok in enumerate(accepts[expected]):
+            if ok and position not in seen:
+                seen.add(position)
+                if position not in owner or place(owner[position], seen):
+                    owner[position] = expected
+                    return True
+        return False
+
+    return all(place(expected, set()) for expected in range(len(answers)))
 
 
 def check_output(
