@@ -1,0 +1,588 @@
+"""The executor: calls the APIs of a catalog over HTTP and returns what the agent sees, an Observation.
+
+Pure parts, tested with plain equality: :func:`prepare_request` (arguments keyed by the API's own parameter
+names -> method, URL, query, headers, JSON body) and :func:`observation_from_http` (status, headers, body ->
+Observation with an error kind). The thin network part, :class:`Executor`, adds validation, the response
+cache, timeouts, retries with backoff on 429 and 5xx (honouring Retry-After, capped), and a concurrency limit
+per host, in a sync (``call``) and an async (``acall``) flavour.
+
+Errors are observations, never exceptions: ``error`` starts with a kind from :data:`ERROR_KINDS` followed by
+``": "`` and a message for the agent (``rate_limited: HTTP 429 ...``); :func:`error_kind` reads it back.
+
+Safety: only (tool, api) pairs of the catalog are called, at the URL the catalog records (path values are
+percent-encoded, so arguments cannot leave that path; redirects are not followed). Secrets come from the
+environment or ``ExecutorConfig.credentials``; they are put in headers (or the query, when the auth scheme
+says so) and never appear in logs, cache keys or observations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Self
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from toolbench.cache import CacheMode, ResponseCache
+from toolbench.catalog.functions import FunctionSet
+from toolbench.catalog.naming import standardize
+from toolbench.catalog.validate import validate_arguments, validate_call
+from toolbench.errors import ToolbenchError
+from toolbench.records import Api, AuthScheme, Observation, Tool
+
+log = logging.getLogger("toolbench.executor")
+
+HALLUCINATED = "hallucinated_function"
+INVALID_ARGUMENTS = "invalid_arguments"
+UNAUTHORIZED = "unauthorized"
+RATE_LIMITED = "rate_limited"
+TIMEOUT = "timeout"
+NOT_WORKING = "not_working"
+MALFORMED = "malformed_response"
+REQUEST_ERROR = "request_error"
+CACHE_MISS = "cache_miss"
+NOT_IN_CATALOG = "not_in_catalog"
+ERROR_KINDS = (HALLUCINATED, INVALID_ARGUMENTS, UNAUTHORIZED, RATE_LIMITED, TIMEOUT, NOT_WORKING, MALFORMED,
+               REQUEST_ERROR, CACHE_MISS, NOT_IN_CATALOG)
+MAX_ERROR_BODY = 1000
+
+
+class ExecutorError(ToolbenchError):
+    """The executor is misconfigured: the message names the field and what to do."""
+
+
+@dataclass
+class ExecutorConfig:
+    """How the executor calls APIs. Secrets are never printed (``credentials`` is left out of repr)."""
+
+    timeout: float = field(default=10.0, metadata={"help": "Seconds to wait for a response (read timeout)."})
+    connect_timeout: float = field(default=5.0, metadata={"help": "Seconds to wait for a connection."})
+    max_retries: int = field(default=2, metadata={"help": "Retries after a 429, a 5xx or a connection error."})
+    backoff_base: float = field(default=0.5, metadata={"help": "First retry delay; doubles on each retry."})
+    backoff_max: float = field(default=8.0, metadata={"help": "Longest delay between two attempts."})
+    retry_after_max: float = field(default=10.0, metadata={
+        "help": "Longest Retry-After honoured; a longer one is cut to this."})
+    retry_on_timeout: bool = field(default=False, metadata={
+        "help": "Also retry a request that timed out (doubles the worst-case wait)."})
+    max_concurrency_per_host: int = field(default=8, metadata={"help": "Requests in flight per host at most."})
+    cache_mode: str = field(default="read-write", metadata={
+        "help": "read-write | replay (a miss is an error, never a network call) | off. Needs a cache to matter."})
+    base_url_overrides: dict[str, str] = field(default_factory=dict, metadata={
+        "help": "Catalog URL prefix -> URL prefix to call instead (e.g. the committed hub catalog's "
+                "http://127.0.0.1:8750 -> a hub on another port)."})
+    credentials: dict[str, str] = field(default_factory=dict, repr=False, metadata={
+        "help": "Secrets from a config file: '<tool>.<scheme>', '<tool>' (standardised names), '<scheme>' or '*' "
+                "-> secret. Looked up before the environment."})
+    api_key_env: str = field(default="TOOLBENCH_API_KEY", metadata={
+        "help": "Environment variable holding the key used for any tool without a more specific one."})
+    rapidapi_key_env: str = field(default="RAPIDAPI_KEY", metadata={
+        "help": "Environment variable holding the RapidAPI key (X-RapidAPI-Key)."})
+    service_url: str = field(default="", metadata={
+        "help": "A StableToolBench-style service: calls go to POST {service_url}/virtual instead of the APIs."})
+    service_key_env: str = field(default="TOOLBENCH_KEY", metadata={
+        "help": "Environment variable holding the toolbench_key sent to the service."})
+    user_agent: str = "toolbench-executor/0.1"
+
+    def __post_init__(self) -> None:
+        for name in ("timeout", "connect_timeout", "backoff_max", "retry_after_max"):
+            if getattr(self, name) <= 0:
+                raise ExecutorError(f"{name}: must be > 0 seconds, got {getattr(self, name)!r}")
+        if self.backoff_base < 0:
+            raise ExecutorError("backoff_base: must be >= 0 seconds")
+        if self.max_retries < 0:
+            raise ExecutorError("max_retries: must be >= 0")
+        if self.max_concurrency_per_host < 1:
+            raise ExecutorError("max_concurrency_per_host: must be >= 1")
+        CacheMode.parse(self.cache_mode)
+        self.service_url = self.service_url.rstrip("/")
+        for prefix in list(self.base_url_overrides) + list(self.base_url_overrides.values()):
+            if urlsplit(prefix).scheme not in ("http", "https"):
+                raise ExecutorError(f"base_url_overrides: {prefix!r} is not an http(s) URL prefix")
+
+
+def error_kind(obs: Observation) -> str:
+    """The kind of an error observation (one of ERROR_KINDS), or '' for a success."""
+    head = obs.error.split(":", 1)[0]
+    return head if head in ERROR_KINDS else ("" if not obs.error else "other")
+
+
+def _obs(kind: str, message: str, response: str = "", status: int | None = None, latency: float = 0.0) -> Observation:
+    return Observation(error=f"{kind}: {message}", response=response, status=status, latency=latency)
+
+
+# -- the pure parts ------------------------------------------------------------------------------------
+
+@dataclass
+class PreparedRequest:
+    method: str
+    url: str
+    params: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    json: Any = None
+    secret_names: frozenset[str] = frozenset()  # header / query names whose values are secrets
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).netloc
+
+    def redacted(self) -> str:
+        """Method and URL with secret query values masked: safe for logs."""
+        shown = {k: ("***" if k in self.secret_names else v) for k, v in self.params.items()}
+        return f"{self.method} {self.url}" + (f" {shown}" if shown else "")
+
+
+class PreparationError(Exception):
+    """Arguments cannot be placed (e.g. a path parameter without a value): becomes an observation."""
+
+
+def param_location(api: Api, name: str) -> str:
+    param = next((p for p in api.params if p.name == name), None)
+    if param is not None and param.location:
+        return param.location
+    if "{" + name + "}" in api.url:
+        return "path"
+    return "query" if api.method.upper() in ("GET", "DELETE", "HEAD", "OPTIONS") else "body"
+
+
+def apply_overrides(url: str, overrides: Mapping[str, str]) -> str:
+    for prefix in sorted(overrides, key=len, reverse=True):
+        if url.startswith(prefix):
+            return overrides[prefix].rstrip("/") + url[len(prefix.rstrip("/")):]
+    return url
+
+
+def _query_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, list):
+        return [json.dumps(v) if isinstance(v, (dict, list)) else v for v in value]
+    return value
+
+
+def prepare_request(tool: Tool, api: Api, args: Mapping[str, Any], secrets: Mapping[str, str] | None = None,
+                    overrides: Mapping[str, str] | None = None, user_agent: str = "") -> PreparedRequest:
+    """Place ``args`` (keyed by the API's own parameter names) in path, query, headers and JSON body.
+
+    A parameter's ``location`` decides; without one, ``{name}`` in the URL means path, GET/DELETE mean query,
+    other methods the JSON body. ``secrets`` maps header names (or ``?name`` for query parameters) to values.
+    """
+    if not api.url:
+        raise PreparationError(f"the catalog has no URL for API {api.name!r} of tool {tool.name!r}")
+    url = apply_overrides(api.url, overrides or {})
+    req = PreparedRequest(method=api.method.upper(), url=url)
+    body: dict[str, Any] = {}
+    for name, value in args.items():
+        where = param_location(api, name)
+        if where == "path":
+            url = url.replace("{" + name + "}", quote(str(value), safe=""))
+        elif where == "query":
+            req.params[name] = _query_value(value)
+        elif where in ("header", "cookie"):
+            text = value if isinstance(value, str) else json.dumps(value)
+            if where == "cookie":
+                req.headers["Cookie"] = "; ".join(filter(None, [req.headers.get("Cookie", ""), f"{name}={text}"]))
+            else:
+                req.headers[name] = text
+        else:
+            body[name] = value
+    missing = re.findall(r"\{([^{}]+)\}", url)
+    if missing:
+        raise PreparationError(f"no value for path parameter(s) {', '.join(missing)}; pass them as arguments")
+    req.url = url
+    if body:
+        req.json = body
+    if user_agent:
+        req.headers.setdefault("User-Agent", user_agent)
+    names = set()
+    for name, value in (secrets or {}).items():
+        if name.startswith("?"):
+            req.params[name[1:]] = value
+            names.add(name[1:])
+        else:
+            req.headers[name] = value
+            names.add(name)
+    req.secret_names = frozenset(names)
+    return req
+
+
+def auth_headers(tool: Tool, secret_for: callable) -> dict[str, str]:
+    """Header (or ``?query``) -> secret for the first auth scheme of ``tool`` that has a secret."""
+    schemes = list(tool.auth)
+    if not schemes and tool.host.endswith("rapidapi.com"):
+        schemes = [AuthScheme(name="rapidapi", type="rapidapi")]
+    for scheme in schemes:
+        secret = secret_for(tool, scheme)
+        if not secret:
+            continue
+        kind = scheme.type.lower()
+        if kind == "rapidapi":
+            out = {"X-RapidAPI-Key": secret}
+            if tool.host:
+                out["X-RapidAPI-Host"] = tool.host
+            return out
+        if kind == "apikey":
+            name = scheme.param_name or "X-API-Key"
+            if scheme.location == "query":
+                return {"?" + name: secret}
+            if scheme.location == "cookie":
+                return {"Cookie": f"{name}={secret}"}
+            out = {name: secret}
+            if name.lower() == "x-rapidapi-key" and tool.host:
+                out["X-RapidAPI-Host"] = tool.host
+            return out
+        if kind == "http" and scheme.scheme.lower() == "basic":
+            token = secret if ":" not in secret else base64.b64encode(secret.encode()).decode()
+            return {"Authorization": f"Basic {token}"}
+        if kind in ("http", "oauth2", "openidconnect"):
+            return {"Authorization": f"Bearer {secret}"}
+    return {}
+
+
+def _json_ok(text: str) -> bool:
+    try:
+        json.loads(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _message(text: str) -> str:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text[:200]
+    if isinstance(data, dict):
+        for key in ("message", "error", "detail", "msg"):
+            if isinstance(data.get(key), str):
+                return data[key][:300]
+    return text[:200]
+
+
+def observation_from_http(status: int, headers: Mapping[str, str], text: str, latency: float) -> Observation:
+    """What the agent sees for an HTTP answer, with ToolBench's error kinds."""
+    ctype = (headers.get("content-type") or "").lower()
+    if 200 <= status < 300:
+        looks_json = "json" in ctype or text.lstrip()[:1] in ("{", "[")
+        if looks_json and text.strip() and not _json_ok(text):
+            return _obs(MALFORMED, f"HTTP {status} with a body that is not valid JSON; the API is broken, try "
+                        "another one", text[:MAX_ERROR_BODY], status, latency)
+        return Observation(response=text, status=status, latency=latency)
+    body = text[:MAX_ERROR_BODY]
+    if status in (401, 403):
+        return _obs(UNAUTHORIZED, f"HTTP {status}: {_message(text)} (check the API key)", body, status, latency)
+    if status == 429:
+        return _obs(RATE_LIMITED, f"HTTP 429: {_message(text)}", body, status, latency)
+    if status >= 500:
+        return _obs(NOT_WORKING, f"HTTP {status}: the API is not working ({_message(text)})", body, status, latency)
+    if 300 <= status < 400:
+        return _obs(NOT_WORKING, f"HTTP {status}: redirect to {headers.get('location', '?')} not followed",
+                    body, status, latency)
+    return _obs(REQUEST_ERROR, f"HTTP {status}: {_message(text)}", body, status, latency)
+
+
+def observation_from_service(status: int, headers: Mapping[str, str], text: str, latency: float) -> Observation:
+    """What a StableToolBench-style service's ``{"error", "response"}`` means, as an Observation."""
+    if status != 200:
+        return observation_from_http(status, headers, text, latency)
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return _obs(MALFORMED, "the virtual service answered with invalid JSON", text[:MAX_ERROR_BODY], status, latency)
+    if not isinstance(data, dict):
+        return _obs(MALFORMED, "the virtual service answer is not an object", text[:MAX_ERROR_BODY], status, latency)
+    response = data.get("response", "")
+    if not isinstance(response, str):
+        response = json.dumps(response, ensure_ascii=False)
+    return Observation(error=str(data.get("error") or ""), response=response, status=status, latency=latency)
+
+
+def retry_delay(attempt: int, obs: Observation, headers: Mapping[str, str], config: ExecutorConfig) -> float:
+    """Seconds to wait before attempt ``attempt + 1``: Retry-After (capped) for a 429, else exponential."""
+    if obs.status == 429:
+        raw = headers.get("retry-after", "")
+        try:
+            return min(max(float(raw), 0.0), config.retry_after_max)
+        except ValueError:
+            pass
+    return min(config.backoff_base * (2 ** attempt), config.backoff_max)
+
+
+def _retryable(obs: Observation, config: ExecutorConfig) -> bool:
+    if obs.status is not None:
+        return obs.status == 429 or obs.status >= 500
+    kind = error_kind(obs)
+    return kind == NOT_WORKING or (kind == TIMEOUT and config.retry_on_timeout)
+
+
+def cacheable(obs: Observation) -> bool:
+    """Answers worth replaying: successes and the API's own 4xx answers; not transient failures."""
+    return obs.status is not None and (200 <= obs.status < 300 or (400 <= obs.status < 500 and obs.status not in
+                                                                  (401, 403, 408, 429)))
+
+
+# -- the network part ----------------------------------------------------------------------------------
+
+class Executor:
+    """Calls the APIs of a catalog. ``call``/``call_function`` are sync, ``acall``/``acall_function`` async.
+
+    >>> ex = Executor(catalog.tools, ExecutorConfig(credentials={"*": "my-key"}))   # doctest: +SKIP
+    >>> ex.call("SkyCast Weather", "Current weather", {"city": "Paris"}).response     # doctest: +SKIP
+    """
+
+    def __init__(self, tools: Iterable[Tool], config: ExecutorConfig | None = None,
+                 cache: ResponseCache | None = None, env: Mapping[str, str] | None = None):
+        self.config = config or ExecutorConfig()
+        self.cache = cache
+        self.mode = CacheMode.parse(self.config.cache_mode)
+        self.env = env if env is not None else os.environ
+        self.tools: dict[str, Tool] = {}
+        self.apis: dict[tuple[str, str], tuple[Tool, Api]] = {}
+        for tool in tools:
+            self.tools[tool.name] = tool
+            for api in tool.apis:
+                self.apis[(tool.name, api.name)] = (tool, api)
+        self._client: httpx.Client | None = None
+        self._aclients: dict[int, httpx.AsyncClient] = {}
+        self._sems: dict[str, threading.BoundedSemaphore] = {}
+        self._asems: dict[tuple[int, str], asyncio.Semaphore] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_catalog(cls, catalog, config: ExecutorConfig | None = None, cache: ResponseCache | None = None,
+                     ) -> Executor:
+        """From a loaded catalog (anything with ``.tools``, e.g. ``toolbench.catalog.store.load_catalog``)."""
+        return cls(catalog.tools, config, cache)
+
+    # -- secrets --------------------------------------------------------------------------------------
+    def secret_for(self, tool: Tool, scheme: AuthScheme) -> str:
+        creds = self.config.credentials
+        std = tool.standardized_name
+        for key in (f"{std}.{scheme.name}", std, scheme.name, "*"):
+            if creds.get(key):
+                return creds[key]
+        for var in (f"TOOLBENCH_KEY_{std.upper()}",
+                    self.config.rapidapi_key_env if scheme.type.lower() == "rapidapi"
+                    or scheme.param_name.lower() == "x-rapidapi-key" else "",
+                    self.config.api_key_env):
+            if var and self.env.get(var):
+                return self.env[var]
+        return ""
+
+    # -- preparing ------------------------------------------------------------------------------------
+    def _lookup(self, tool_name: str, api_name: str) -> tuple[Tool, Api] | Observation:
+        found = self.apis.get((tool_name, api_name))
+        if found is None:
+            return _obs(NOT_IN_CATALOG, f"API {api_name!r} of tool {tool_name!r} is not in the catalog; "
+                        "only catalog APIs can be called")
+        return found
+
+    def _precheck(self, tool_name: str, api_name: str, args: Any) -> tuple[Tool, Api, str | None] | Observation:
+        found = self._lookup(tool_name, api_name)
+        if isinstance(found, Observation):
+            return found
+        tool, api = found
+        problems = validate_arguments(api, args)
+        if problems:
+            return _obs(INVALID_ARGUMENTS, "; ".join(map(str, problems)))
+        return tool, api, None
+
+    def _prepare(self, tool: Tool, api: Api, args: dict[str, Any]) -> PreparedRequest | Observation:
+        cfg = self.config
+        if cfg.service_url:
+            payload = {"category": tool.category or api.category, "tool_name": tool.standardized_name,
+                       "api_name": standardize(api.name), "tool_input": json.dumps(args, ensure_ascii=False),
+                       "strip": "", "toolbench_key": self.env.get(cfg.service_key_env, "")}
+            return PreparedRequest(method="POST", url=cfg.service_url + "/virtual", json=payload,
+                                   headers={"User-Agent": cfg.user_agent})
+        try:
+            return prepare_request(tool, api, args, auth_headers(tool, self.secret_for), cfg.base_url_overrides,
+                                   cfg.user_agent)
+        except PreparationError as exc:
+            return _obs(INVALID_ARGUMENTS, str(exc))
+
+    def _interpret(self, resp: httpx.Response, latency: float) -> Observation:
+        fn = observation_from_service if self.config.service_url else observation_from_http
+        return fn(resp.status_code, resp.headers, resp.text, latency)
+
+    def _cached(self, tool: Tool, api: Api, args: dict[str, Any]) -> Observation | None:
+        if self.cache is None or self.mode == CacheMode.OFF:
+            return None
+        hit = self.cache.get(tool.name, api.name, args)
+        if hit is None and self.mode == CacheMode.REPLAY:
+            return _obs(CACHE_MISS, f"no recorded response for {api.name!r} of {tool.name!r} with these arguments "
+                        "(replay mode makes no network calls)")
+        return hit
+
+    def _store(self, tool: Tool, api: Api, args: dict[str, Any], obs: Observation) -> None:
+        if self.cache is not None and self.mode == CacheMode.READ_WRITE and cacheable(obs):
+            self.cache.put(tool.name, api.name, args, obs)
+
+    # -- sync -----------------------------------------------------------------------------------------
+    def _sync_client(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(timeout=self._timeout(), follow_redirects=False)
+            return self._client
+
+    def _timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(self.config.timeout, connect=self.config.connect_timeout)
+
+    def _sem(self, host: str) -> threading.BoundedSemaphore:
+        with self._lock:
+            if host not in self._sems:
+                self._sems[host] = threading.BoundedSemaphore(self.config.max_concurrency_per_host)
+            return self._sems[host]
+
+    def call(self, tool_name: str, api_name: str, args: dict[str, Any] | None = None) -> Observation:
+        """Call one catalog API with arguments keyed by its own parameter names."""
+        args = {} if args is None else args
+        checked = self._precheck(tool_name, api_name, args)
+        if isinstance(checked, Observation):
+            return checked
+        tool, api, _ = checked
+        hit = self._cached(tool, api, args)
+        if hit is not None:
+            return hit
+        obs = self._send(tool, api, args)
+        self._store(tool, api, args, obs)
+        return obs
+
+    def _send(self, tool: Tool, api: Api, args: dict[str, Any]) -> Observation:
+        req = self._prepare(tool, api, args)
+        if isinstance(req, Observation):
+            return req
+        client = self._sync_client()
+        started = time.monotonic()
+        obs = Observation()
+        for attempt in range(self.config.max_retries + 1):
+            headers: Mapping[str, str] = {}
+            with self._sem(req.host):
+                t0 = time.monotonic()
+                try:
+                    resp = client.request(req.method, req.url, params=req.params or None, headers=req.headers,
+                                          json=req.json)
+                    headers = resp.headers
+                    obs = self._interpret(resp, time.monotonic() - t0)
+                except httpx.TimeoutException:
+                    obs = _obs(TIMEOUT, f"no answer within {self.config.timeout:g} s; the API is too slow")
+                except httpx.TransportError as exc:
+                    obs = _obs(NOT_WORKING, f"cannot connect ({type(exc).__name__}); the API is down")
+            log.debug("%s -> %s (attempt %d)", req.redacted(), obs.status or error_kind(obs), attempt + 1)
+            if attempt < self.config.max_retries and _retryable(obs, self.config):
+                time.sleep(retry_delay(attempt, obs, headers, self.config))
+                continue
+            break
+        obs.latency = time.monotonic() - started
+        return obs
+
+    def call_function(self, functions: FunctionSet, name: str, arguments: Any) -> Observation:
+        """An agent's call: the function name offered to the model and its arguments (a dict or JSON text)."""
+        prepared = self._resolve_function(functions, name, arguments)
+        if isinstance(prepared, Observation):
+            return prepared
+        return self.call(*prepared)
+
+    def _resolve_function(self, functions: FunctionSet, name: str, arguments: Any
+                          ) -> Observation | tuple[str, str, dict[str, Any]]:
+        function = functions.resolve(name)
+        if function is None:
+            offered = ", ".join(sorted(functions.functions)[:20])
+            return _obs(HALLUCINATED, f"no function named {name!r} was offered; call one of: {offered}")
+        if isinstance(arguments, str):
+            try:
+                arguments = json.loads(arguments) if arguments.strip() else {}
+            except json.JSONDecodeError as exc:
+                return _obs(INVALID_ARGUMENTS, f"the arguments are not valid JSON ({exc.msg} at position "
+                            f"{exc.pos}); send a JSON object")
+        api_args, problems = validate_call(function, arguments)
+        if problems:
+            return _obs(INVALID_ARGUMENTS, "; ".join(map(str, problems)))
+        return function.api.tool, function.api.name, api_args
+
+    # -- async ----------------------------------------------------------------------------------------
+    def _async_client(self) -> httpx.AsyncClient:
+        loop = id(asyncio.get_running_loop())
+        if loop not in self._aclients:
+            limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
+            self._aclients[loop] = httpx.AsyncClient(timeout=self._timeout(), follow_redirects=False, limits=limits)
+        return self._aclients[loop]
+
+    def _asem(self, host: str) -> asyncio.Semaphore:
+        key = (id(asyncio.get_running_loop()), host)
+        if key not in self._asems:
+            self._asems[key] = asyncio.Semaphore(self.config.max_concurrency_per_host)
+        return self._asems[key]
+
+    async def acall(self, tool_name: str, api_name: str, args: dict[str, Any] | None = None) -> Observation:
+        """Async :meth:`call`. The cache is SQLite (fast, local); it is used inline."""
+        args = {} if args is None else args
+        checked = self._precheck(tool_name, api_name, args)
+        if isinstance(checked, Observation):
+            return checked
+        tool, api, _ = checked
+        hit = self._cached(tool, api, args)
+        if hit is not None:
+            return hit
+        obs = await self._asend(tool, api, args)
+        self._store(tool, api, args, obs)
+        return obs
+
+    async def _asend(self, tool: Tool, api: Api, args: dict[str, Any]) -> Observation:
+        req = self._prepare(tool, api, args)
+        if isinstance(req, Observation):
+            return req
+        client = self._async_client()
+        started = time.monotonic()
+        obs = Observation()
+        for attempt in range(self.config.max_retries + 1):
+            headers: Mapping[str, str] = {}
+            async with self._asem(req.host):
+                t0 = time.monotonic()
+                try:
+                    resp = await client.request(req.method, req.url, params=req.params or None,
+                                                headers=req.headers, json=req.json)
+                    headers = resp.headers
+                    obs = self._interpret(resp, time.monotonic() - t0)
+                except httpx.TimeoutException:
+                    obs = _obs(TIMEOUT, f"no answer within {self.config.timeout:g} s; the API is too slow")
+                except httpx.TransportError as exc:
+                    obs = _obs(NOT_WORKING, f"cannot connect ({type(exc).__name__}); the API is down")
+            log.debug("%s -> %s (attempt %d)", req.redacted(), obs.status or error_kind(obs), attempt + 1)
+            if attempt < self.config.max_retries and _retryable(obs, self.config):
+                await asyncio.sleep(retry_delay(attempt, obs, headers, self.config))
+                continue
+            break
+        obs.latency = time.monotonic() - started
+        return obs
+
+    async def acall_function(self, functions: FunctionSet, name: str, arguments: Any) -> Observation:
+        prepared = self._resolve_function(functions, name, arguments)
+        if isinstance(prepared, Observation):
+            return prepared
+        return await self.acall(*prepared)
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def aclose(self) -> None:
+        client = self._aclients.pop(id(asyncio.get_running_loop()), None)
+        if client is not None:
+            await client.aclose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

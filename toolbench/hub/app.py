@@ -1,0 +1,280 @@
+"""The hub application: tool routers, API keys and per-key state, fault injection, admin and /virtual.
+
+Request path for a tool endpoint (``/<slug>/...``): the key check (401), then an injected fault if one is due
+(from the ``X-Hub-Fault`` header, the queue filled by ``POST /admin/faults``, or the rates in the settings),
+then the tool's handler with the calling key's state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import random
+import threading
+from collections import Counter
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from toolbench.hub.base import HubTool
+from toolbench.hub.settings import FAULT_MODES, HubSettings
+from toolbench.hub.virtual import VirtualRequest, answer
+
+FAULT_HEADER = "X-Hub-Fault"
+SECURITY_SCHEMES = {
+    "RapidAPIKey": {"type": "apiKey", "in": "header", "name": "X-RapidAPI-Key",
+                    "description": "Any non-empty key (unless the hub restricts keys); state is kept per key."},
+    "BearerAuth": {"type": "http", "scheme": "bearer", "description": "The same key as a bearer token."},
+}
+
+
+def api_key_of(request: Request) -> str:
+    """The caller's key: ``X-RapidAPI-Key`` or ``Authorization: Bearer <key>``; empty when absent."""
+    key = request.headers.get("x-rapidapi-key", "").strip()
+    if key:
+        return key
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+class Hub:
+    """Mutable hub state: shared and per-key tool states, queued faults, request counters."""
+
+    def __init__(self, settings: HubSettings, tools: list[HubTool]):
+        self.settings = settings
+        self.tools = {t.slug: t for t in tools}
+        self._lock = threading.Lock()
+        self._shared: dict[str, Any] = {}
+        self._per_key: dict[str, dict[str, Any]] = {}
+        self._templates: dict[str, Any] = {}
+        self._fault_rng = random.Random(settings.seed)
+        self._queued: list[dict[str, Any]] = []
+        self.stats: Counter = Counter()
+
+    def state_for(self, request: Request, slug: str) -> Any:
+        tool = self.tools[slug]
+        with self._lock:
+            if not tool.stateful:
+                if slug not in self._shared:
+                    self._shared[slug] = tool.make_state(self.settings.seed)
+                return self._shared[slug]
+            states = self._per_key.setdefault(api_key_of(request), {})
+            if slug not in states:
+                if slug not in self._templates:
+                    self._templates[slug] = tool.make_state(self.settings.seed)
+                states[slug] = copy.deepcopy(self._templates[slug])
+            return states[slug]
+
+    def reset(self, key: str | None) -> int:
+        """Forget the state of one key (or of every key when ``key`` is None); returns how many were reset."""
+        with self._lock:
+            if key is None:
+                n = len(self._per_key)
+                self._per_key.clear()
+                self._queued.clear()
+                self.stats.clear()
+                return n
+            return 1 if self._per_key.pop(key, None) is not None else 0
+
+    def queue_fault(self, mode: str, count: int, path_prefix: str) -> None:
+        with self._lock:
+            self._queued.append({"mode": mode, "count": count, "path_prefix": path_prefix})
+
+    def due_fault(self, request: Request) -> str | None:
+        if self.settings.allow_fault_header:
+            mode = request.headers.get(FAULT_HEADER, "").strip()
+            if mode in FAULT_MODES:
+                return mode
+        with self._lock:
+            for item in self._queued:
+                if request.url.path.startswith(item["path_prefix"]):
+                    item["count"] -= 1
+                    if item["count"] <= 0:
+                        self._queued.remove(item)
+                    return item["mode"]
+            if self.settings.faults:
+                draw = self._fault_rng.random()
+                for mode, rate in self.settings.faults.items():
+                    if draw < rate:
+                        return mode
+                    draw -= rate
+        return None
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"message": message}, status_code=status, headers=headers)
+
+
+def create_app(settings: HubSettings | None = None, tools: list[HubTool] | None = None) -> FastAPI:
+    """Build the hub: every sandbox tool (or ``tools``) under ``/<slug>``, with the behaviour in ``settings``."""
+    from toolbench.hub.tools import all_tools
+
+    settings = settings or HubSettings()
+    tools = tools if tools is not None else all_tools()
+    hub = Hub(settings, tools)
+    app = FastAPI(
+        title="toolbench sandbox hub",
+        version="1.0.0",
+        description="Sandbox tools that behave like real RapidAPI-style APIs: deterministic data from a seed, "
+                    "state per API key, injectable faults. Each tag is one tool; `x-category` gives its category.",
+        openapi_tags=[{"name": t.name, "description": t.description, "x-category": t.category,
+                       "x-slug": t.slug} for t in tools],
+        servers=[{"url": settings.public_url}],
+    )
+    app.state.hub = hub
+    for tool in tools:
+        app.include_router(tool.router)
+    prefixes = tuple(f"/{t.slug}/" for t in tools)
+
+    @app.middleware("http")
+    async def keys_and_faults(request: Request, call_next):
+        path = request.url.path
+        if not path.startswith(prefixes):
+            return await call_next(request)
+        key = api_key_of(request)
+        hub.stats["requests"] += 1
+        hub.stats[f"path:{path}"] += 1
+        if settings.require_key and not key:
+            hub.stats["fault:no_key"] += 1
+            return _error(401, "Missing API key: send the X-RapidAPI-Key header or Authorization: Bearer <key>.")
+        if settings.api_keys and key not in settings.api_keys:
+            return _error(401, "Invalid API key: this key is not subscribed to the sandbox hub.")
+        fault = hub.due_fault(request)
+        if fault:
+            hub.stats[f"fault:{fault}"] += 1
+        if fault == "rate_limit":
+            return _error(429, "Too many requests: you have exceeded the rate limit per second for your plan.",
+                          {"Retry-After": str(settings.retry_after)})
+        if fault == "server_error":
+            return _error(500, "Internal server error: the upstream service failed; try again later.")
+        if fault == "unauthorized":
+            return _error(401, "Invalid API key: the key was revoked.")
+        if fault == "slow":
+            await asyncio.sleep(settings.slow_seconds)
+        response = await call_next(request)
+        if fault == "malformed":
+            body = b"".join([chunk async for chunk in response.body_iterator])
+            broken = body[: max(1, len(body) // 2)] if len(body) > 2 else b'{"data": ['
+            return Response(broken, status_code=200, media_type="application/json")
+        return response
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "body", "path", "header"))
+            problems.append({"field": loc, "message": err.get("msg", "")})
+        text = "; ".join(f"{p['field'] or 'request'}: {p['message']}" for p in problems)
+        return JSONResponse({"message": f"Invalid request: {text}", "errors": problems}, status_code=422)
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict:
+        return {"status": "ok", "tools": len(tools), "seed": settings.seed}
+
+    @app.get("/openapi/{slug}.json", include_in_schema=False)
+    async def tool_openapi_doc(slug: str) -> dict:
+        if slug not in hub.tools:
+            raise HTTPException(404, f"no tool {slug!r}; tools: {', '.join(hub.tools)}")
+        return tool_openapi(app.openapi(), hub.tools[slug])
+
+    if settings.admin:
+        _add_admin(app, hub)
+    _add_virtual(app, hub)
+
+    def custom_openapi() -> dict:
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, description=app.description,
+                              routes=app.routes, tags=app.openapi_tags, servers=app.servers)
+            doc.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+            doc["security"] = [{"RapidAPIKey": []}, {"BearerAuth": []}]
+            category = {t.name: t.category for t in tools}
+            for item in doc.get("paths", {}).values():
+                for op in item.values():
+                    if isinstance(op, dict) and op.get("tags"):
+                        op["x-category"] = category.get(op["tags"][0], "")
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = custom_openapi  # type: ignore[method-assign]
+    return app
+
+
+def tool_openapi(doc: dict, tool: HubTool) -> dict:
+    """The OpenAPI document of one tool: its tagged operations and the schemas they reference."""
+    paths: dict[str, Any] = {}
+    for path, item in doc.get("paths", {}).items():
+        ops = {m: op for m, op in item.items() if isinstance(op, dict) and tool.name in op.get("tags", [])}
+        if ops:
+            paths[path] = ops
+    all_schemas = doc.get("components", {}).get("schemas", {})
+    needed: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[1]
+                if name not in needed:
+                    needed.add(name)
+                    walk(all_schemas.get(name))
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(paths)
+    return {
+        "openapi": doc.get("openapi", "3.1.0"),
+        "info": {"title": tool.name, "version": doc.get("info", {}).get("version", "1.0.0"),
+                 "description": tool.description, "x-category": tool.category, "x-slug": tool.slug},
+        "servers": doc.get("servers", []),
+        "tags": [{"name": tool.name, "description": tool.description, "x-category": tool.category}],
+        "paths": paths,
+        "components": {"schemas": {k: all_schemas[k] for k in sorted(needed)},
+                       "securitySchemes": doc.get("components", {}).get("securitySchemes", SECURITY_SCHEMES)},
+        "security": doc.get("security", []),
+    }
+
+
+class FaultRequest(BaseModel):
+    mode: str = Field(description=f"One of {FAULT_MODES}")
+    count: int = Field(1, ge=1, description="How many matching requests get the fault")
+    path_prefix: str = Field("/", description="Only requests whose path starts with this")
+
+
+def _add_admin(app: FastAPI, hub: Hub) -> None:
+    @app.post("/admin/reset", include_in_schema=False)
+    async def reset(request: Request, everything: bool = False) -> dict:
+        """Reset the calling key's state, or (``?everything=true``) every key, queued fault and counter."""
+        key = api_key_of(request)
+        if everything or not key:
+            return {"reset": hub.reset(None), "scope": "all"}
+        return {"reset": hub.reset(key), "scope": "key"}
+
+    @app.post("/admin/faults", include_in_schema=False)
+    async def faults(body: FaultRequest) -> dict:
+        if body.mode not in FAULT_MODES:
+            raise HTTPException(400, f"mode {body.mode!r} unknown; use one of {', '.join(FAULT_MODES)}")
+        hub.queue_fault(body.mode, body.count, body.path_prefix)
+        return {"queued": body.model_dump()}
+
+    @app.get("/admin/stats", include_in_schema=False)
+    async def stats() -> dict:
+        return dict(hub.stats)
+
+
+def _add_virtual(app: FastAPI, hub: Hub) -> None:
+    @app.post("/virtual", include_in_schema=False)
+    async def virtual(body: VirtualRequest) -> dict:
+        """StableToolBench's virtual API server: cache, else a real call to the hub API."""
+        return await answer(app, hub, body)
