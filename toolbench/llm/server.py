@@ -1,0 +1,458 @@
+"""``toolbench llm serve``: an OpenAI-compatible chat server over a local transformers model.
+
+Endpoints: ``POST /v1/chat/completions`` (messages, tools, tool_choice ``auto``/``none``/``required``/named,
+temperature, top_p, max_tokens / max_completion_tokens, n, stop, seed, stream; vLLM's ``min_tokens`` and
+``ignore_eos`` extras), ``GET /v1/models``, ``GET /health``.
+
+Tools are rendered into the prompt by :mod:`toolbench.llm.template` and calls are parsed back from the text by
+:mod:`toolbench.llm.toolcalls` into OpenAI ``tool_calls``. One worker thread generates, one request at a time;
+other requests wait in a bounded queue (beyond ``max_queue`` waiting requests the server answers 429, which
+OpenAI clients retry), so concurrent clients never crash it. Errors use OpenAI's schema
+``{"error": {"message", "type", "param", "code"}}``: 400 bad JSON or a prompt longer than the context, 404 an
+unknown model, 413 a body over ``max_request_bytes``, 422 an invalid field, 429 a full queue, 500 a generation
+failure (the server keeps running).
+
+Streaming sends server-sent events in OpenAI's ``chat.completion.chunk`` format. Text streams token by token
+when no tools are offered; with tools the text may turn out to be a call, so the reply is sent whole at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from toolbench.errors import ToolbenchError
+from toolbench.llm.base import ToolCall, Usage
+from toolbench.llm.generation import Generation, GenerationRequest, TextGenerator
+from toolbench.llm.payload import build_response, error_body, response_choice
+from toolbench.llm.toolcalls import parse_tool_calls
+
+
+@dataclass
+class ServerConfig:
+    """Settings of ``toolbench llm serve``."""
+
+    model: str = field(default="default", metadata={
+        "help": "'default' (the packaged SmolLM2-135M-Instruct), a HF checkpoint folder, or a LoRA adapter folder."})
+    host: str = field(default="127.0.0.1", metadata={"help": "Interface to listen on (loopback by default)."})
+    port: int = field(default=8000, metadata={"help": "TCP port; 0 picks a free one (printed at start)."})
+    served_model_name: str | None = field(default=None, metadata={
+        "help": "Name clients send as 'model' (default: the model's own name, e.g. smollm2-135m-instruct)."})
+    dtype: str = field(default="auto", metadata={"help": "auto (bfloat16), float32, bfloat16 or float16."})
+    device: str = field(default="auto", metadata={"help": "auto (cuda when present, else cpu), cpu, cuda, cuda:N."})
+    max_queue: int = field(default=64, metadata={"help": "Requests allowed to wait; more get 429."})
+    max_request_bytes: int = field(default=1_000_000, metadata={"help": "Largest request body accepted (413)."})
+    default_max_tokens: int = field(default=512, metadata={"help": "max_tokens when a request gives none."})
+    max_n: int = field(default=8, metadata={"help": "Largest n (choices per request) accepted."})
+    log_level: str = field(default="info", metadata={"help": "uvicorn's log level."})
+
+    def __post_init__(self) -> None:
+        if not self.model:
+            raise ToolbenchError("config field 'model' is empty: give 'default' or a model folder")
+        if not self.host:
+            raise ToolbenchError("config field 'host' is empty")
+        if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
+            raise ToolbenchError(f"config field 'port' must be 0-65535; got {self.port!r}")
+        for name in ("max_queue", "max_request_bytes", "default_max_tokens", "max_n"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ToolbenchError(f"config field '{name}' must be an integer >= 1; got {value!r}")
+        if self.dtype not in ("auto", "float32", "bfloat16", "float16"):
+            raise ToolbenchError(f"config field 'dtype' must be auto, float32, bfloat16 or float16; got {self.dtype!r}")
+        if self.log_level not in ("critical", "error", "warning", "info", "debug", "trace"):
+            raise ToolbenchError(f"config field 'log_level' must be a uvicorn log level; got {self.log_level!r}")
+
+
+# ---- request schema ------------------------------------------------------------------------------------------
+
+class _Function(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str = Field(min_length=1, max_length=128)
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+
+
+class _Tool(BaseModel):
+    type: Literal["function"] = "function"
+    function: _Function
+
+
+class _NamedChoice(BaseModel):
+    type: Literal["function"] = "function"
+    function: dict[str, str]
+
+    @model_validator(mode="after")
+    def _has_name(self) -> "_NamedChoice":
+        if not self.function.get("name"):
+            raise ValueError("tool_choice.function.name is required")
+        return self
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[dict[str, Any]] | None = None
+    name: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+
+    @model_validator(mode="after")
+    def _has_content(self) -> "_Message":
+        if self.content is None and not (self.role == "assistant" and self.tool_calls):
+            raise ValueError(f"a {self.role} message needs 'content'")
+        return self
+
+
+class ChatCompletionRequest(BaseModel):
+    """The accepted request body; unknown OpenAI fields (user, logprobs, presence_penalty...) are ignored."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str = Field(min_length=1)
+    messages: list[_Message] = Field(min_length=1)
+    tools: list[_Tool] | None = None
+    tool_choice: Literal["none", "auto", "required"] | _NamedChoice | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    n: int = Field(default=1, ge=1)
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    stream: bool = False
+    stream_options: dict[str, Any] | None = None
+    min_tokens: int = Field(default=0, ge=0)
+    ignore_eos: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> "ChatCompletionRequest":
+        stops = [self.stop] if isinstance(self.stop, str) else (self.stop or [])
+        if len(stops) > 4:
+            raise ValueError("stop: at most 4 stop sequences")
+        if isinstance(self.tool_choice, _NamedChoice):
+            names = {t.function.name for t in self.tools or []}
+            if self.tool_choice.function["name"] not in names:
+                raise ValueError(f"tool_choice names function {self.tool_choice.function['name']!r}, "
+                                 "which is not among the tools")
+        if self.tool_choice == "required" and not self.tools:
+            raise ValueError("tool_choice 'required' needs tools")
+        return self
+
+
+class APIError(Exception):
+    """An error answered in OpenAI's schema."""
+
+    def __init__(self, status: int, message: str, type_: str = "invalid_request_error", param: str | None = None,
+                 code: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.type, self.param, self.code = status, message, type_, param, code
+
+    def body(self) -> dict[str, Any]:
+        return error_body(self.message, self.type, self.param, self.code)
+
+
+def _validation_error(exc: ValidationError) -> APIError:
+    first = exc.errors()[0]
+    loc = [str(p) for p in first.get("loc", ()) if not str(p).startswith("function-after")]
+    param = ".".join(loc) or None
+    message = first.get("msg", "invalid value").removeprefix("Value error, ")
+    return APIError(422, f"{param}: {message}" if param else message, param=param, code="invalid_value")
+
+
+# ---- the server ----------------------------------------------------------------------------------------------
+
+@dataclass
+class _Job:
+    """A prepared request: everything the worker and the reply need."""
+
+    request: ChatCompletionRequest
+    generation: GenerationRequest
+    prefill: str
+    tool_names: set[str] | None
+    model_name: str
+    response_id: str = field(default_factory=lambda: f"chatcmpl-{uuid.uuid4().hex[:24]}")
+    created: int = field(default_factory=lambda: int(time.time()))
+
+
+class ChatServer:
+    """The worker queue and request handling, independent of HTTP (the FastAPI app wraps it)."""
+
+    def __init__(self, generator: TextGenerator, config: ServerConfig | None = None,
+                 aliases: tuple[str, ...] = ()) -> None:
+        self.generator = generator
+        self.config = config or ServerConfig()
+        self.model_name = self.config.served_model_name or generator.name
+        self.accepted_names = {self.model_name, *aliases}
+        self.started = int(time.time())
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="toolbench-llm-worker")
+        self._lock = threading.Lock()
+        self.waiting = 0
+        self.stats = {"requests": 0, "errors": 0, "prompt_tokens": 0, "completion_tokens": 0}
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _count(self, **deltas: int) -> None:
+        with self._lock:
+            for key, value in deltas.items():
+                self.stats[key] += value
+
+    def prepare(self, raw: bytes) -> _Job:
+        """Parse and check a request body (raises :class:`APIError`)."""
+        if len(raw) > self.config.max_request_bytes:
+            raise APIError(413, f"request body of {len(raw)} bytes exceeds the limit of "
+                                f"{self.config.max_request_bytes} bytes", code="request_too_large")
+        try:
+            data = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise APIError(400, f"the request body is not valid JSON: {exc}", code="invalid_json") from exc
+        if not isinstance(data, dict):
+            raise APIError(400, "the request body must be a JSON object", code="invalid_json")
+        try:
+            request = ChatCompletionRequest.model_validate(data)
+        except ValidationError as exc:
+            raise _validation_error(exc) from exc
+        if request.model not in self.accepted_names:
+            raise APIError(404, f"the model {request.model!r} does not exist; this server serves "
+                                f"{self.model_name!r}", param="model", code="model_not_found")
+        if request.n > self.config.max_n:
+            raise APIError(422, f"n: at most {self.config.max_n} choices per request", param="n",
+                           code="invalid_value")
+        messages = [m.model_dump(exclude_none=True) for m in request.messages]
+        tools = [t.model_dump(exclude_none=True) for t in request.tools] if request.tools else None
+        choice = request.tool_choice.model_dump() if isinstance(request.tool_choice, _NamedChoice) else request.tool_choice
+        try:
+            rendered = self.generator.render(messages, tools, choice)
+        except Exception as exc:  # a template that cannot render these messages
+            raise APIError(422, f"messages: cannot render the prompt: {exc}", param="messages",
+                           code="invalid_value") from exc
+        prompt_tokens = self.generator.count_tokens(rendered.text)
+        room = self.generator.context_length - prompt_tokens
+        asked = request.max_completion_tokens or request.max_tokens
+        if room < 1 or (asked is not None and asked > room):
+            raise APIError(400, f"this model's context is {self.generator.context_length} tokens; the prompt has "
+                                f"{prompt_tokens} tokens and {asked or 1} more were asked for: shorten the "
+                                "messages or lower max_tokens", param="messages", code="context_length_exceeded")
+        max_tokens = asked or min(self.config.default_max_tokens, room)
+        stops = [request.stop] if isinstance(request.stop, str) else list(request.stop or [])
+        generation = GenerationRequest(
+            prompt=rendered.text, max_tokens=max_tokens,
+            temperature=1.0 if request.temperature is None else request.temperature,
+            top_p=1.0 if request.top_p is None else request.top_p, n=request.n, stop=stops, seed=request.seed,
+            min_tokens=max_tokens if request.ignore_eos else min(request.min_tokens, max_tokens))
+        tool_names = {t.function.name for t in request.tools} if tools and choice != "none" else None
+        return _Job(request, generation, rendered.prefill, tool_names, self.model_name)
+
+    async def run(self, job: _Job, on_text: Any | None = None,
+                  cancel: threading.Event | None = None) -> Generation:
+        """Generate in the worker thread, after the requests queued before this one."""
+        with self._lock:
+            if self.waiting >= self.config.max_queue:
+                raise APIError(429, f"the server is busy ({self.waiting} requests waiting); retry later",
+                               type_="rate_limit_error", code="queue_full")
+            self.waiting += 1
+        try:
+            future = self._executor.submit(self.generator.generate, job.generation, on_text, cancel)
+            try:
+                result = await asyncio.wrap_future(future)
+            except asyncio.CancelledError:
+                if cancel is not None:
+                    cancel.set()
+                raise
+        except APIError:
+            raise
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._count(errors=1)
+            raise APIError(500, f"generation failed: {type(exc).__name__}: {exc}", type_="server_error",
+                           code="generation_failed") from exc
+        finally:
+            with self._lock:
+                self.waiting -= 1
+        self._count(requests=1, prompt_tokens=result.prompt_tokens, completion_tokens=sum(result.completion_tokens))
+        return result
+
+    def choices(self, job: _Job, result: Generation) -> list[tuple[str | None, list[ToolCall], str]]:
+        """(content, tool calls, finish reason) per choice."""
+        out = []
+        for text, reason in zip(result.texts, result.finish_reasons):
+            full = job.prefill + text
+            if job.tool_names is not None:
+                content, calls = parse_tool_calls(full, allowed_names=job.tool_names)
+            else:
+                content, calls = (full or None), []
+            out.append((content, calls, "tool_calls" if calls else reason))
+        return out
+
+    def response(self, job: _Job, result: Generation) -> dict[str, Any]:
+        choices = [response_choice(i, c, calls, reason) for i, (c, calls, reason) in enumerate(self.choices(job, result))]
+        usage = Usage(result.prompt_tokens, sum(result.completion_tokens))
+        return build_response(job.response_id, job.created, job.model_name, choices, usage)
+
+    # -- streaming --
+
+    def _chunk(self, job: _Job, choices: list[dict[str, Any]], usage: Usage | None = None) -> str:
+        body: dict[str, Any] = {"id": job.response_id, "object": "chat.completion.chunk", "created": job.created,
+                                "model": job.model_name, "choices": choices}
+        if usage is not None:
+            body["usage"] = {**usage.to_dict(), "total_tokens": usage.total_tokens}
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    async def stream(self, job: _Job) -> AsyncIterator[str]:
+        """Server-sent events for a streamed request."""
+        n = job.request.n
+        yield self._chunk(job, [{"index": i, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+                                for i in range(n)])
+        incremental = job.tool_names is None and n == 1
+        loop = asyncio.get_running_loop()
+        deltas: asyncio.Queue[str] = asyncio.Queue()
+        cancel = threading.Event()
+
+        def on_text(delta: str) -> None:
+            loop.call_soon_threadsafe(deltas.put_nowait, delta)
+
+        task = asyncio.ensure_future(self.run(job, on_text if incremental else None, cancel))
+        try:
+            while incremental and not task.done():
+                getter = asyncio.ensure_future(deltas.get())
+                done, _ = await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
+                if getter in done:
+                    yield self._chunk(job, [{"index": 0, "delta": {"content": getter.result()}, "finish_reason": None}])
+                else:
+                    getter.cancel()
+            try:
+                result = await task
+            except APIError as exc:
+                yield f"data: {json.dumps(exc.body())}\n\n"
+                yield "data: [DONE]\n\n"
+                return
+            while not deltas.empty():
+                yield self._chunk(job, [{"index": 0, "delta": {"content": deltas.get_nowait()}, "finish_reason": None}])
+            for index, (content, calls, reason) in enumerate(self.choices(job, result)):
+                delta: dict[str, Any] = {}
+                if not incremental and content:
+                    delta["content"] = content
+                if calls:
+                    delta["tool_calls"] = [{"index": k, **c.to_openai()} for k, c in enumerate(calls)]
+                if delta:
+                    yield self._chunk(job, [{"index": index, "delta": delta, "finish_reason": None}])
+                yield self._chunk(job, [{"index": index, "delta": {}, "finish_reason": reason}])
+            if (job.request.stream_options or {}).get("include_usage"):
+                yield self._chunk(job, [], Usage(result.prompt_tokens, sum(result.completion_tokens)))
+            yield "data: [DONE]\n\n"
+        finally:
+            if not task.done():
+                cancel.set()  # the client went away: stop generating
+
+
+def create_app(generator: TextGenerator, config: ServerConfig | None = None,
+               aliases: tuple[str, ...] = ()) -> FastAPI:
+    """The FastAPI app serving ``generator``."""
+    server = ChatServer(generator, config, aliases)
+    app = FastAPI(title="toolbench llm", version="1", docs_url=None, redoc_url=None)
+    app.state.server = server
+
+    def error(exc: APIError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = "not_found" if exc.status_code == 404 else None
+        return error(APIError(exc.status_code, str(exc.detail), code=kind))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error(APIError(422, str(exc.errors()[0].get("msg")), code="invalid_value"))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return error(APIError(500, f"internal error: {type(exc).__name__}: {exc}", type_="server_error"))
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> Any:
+        try:
+            length = int(request.headers.get("content-length") or 0)
+            if length > server.config.max_request_bytes:
+                raise APIError(413, f"request body of {length} bytes exceeds the limit of "
+                                    f"{server.config.max_request_bytes} bytes", code="request_too_large")
+            job = server.prepare(await request.body())
+            if job.request.stream:
+                return StreamingResponse(server.stream(job), media_type="text/event-stream",
+                                         headers={"Cache-Control": "no-cache"})
+            return JSONResponse(server.response(job, await server.run(job)))
+        except APIError as exc:
+            return error(exc)
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        return {"object": "list", "data": [{"id": server.model_name, "object": "model", "created": server.started,
+                                            "owned_by": "toolbench"}]}
+
+    @app.get("/v1/models/{model_id:path}")
+    async def model(model_id: str) -> Any:
+        if model_id not in server.accepted_names:
+            return error(APIError(404, f"the model {model_id!r} does not exist", param="model",
+                                  code="model_not_found"))
+        return {"id": server.model_name, "object": "model", "created": server.started, "owned_by": "toolbench"}
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        with server._lock:
+            stats = dict(server.stats)
+            waiting = server.waiting
+        return {"status": "ok", "model": server.model_name, "waiting": waiting, **stats}
+
+    app.router.on_shutdown.append(server.close)
+    return app
+
+
+def build_app(config: ServerConfig) -> Any:
+    """Load the configured model and make the app (the model loads here, before the server listens)."""
+    from toolbench.llm.generation import HFGenerator
+    from toolbench.llm.models import DEFAULT_ALIASES, load_model
+
+    loaded = load_model(config.model, dtype=config.dtype, device=config.device)
+    aliases = DEFAULT_ALIASES if loaded.source.kind == "default" else ()
+    return create_app(HFGenerator.from_loaded(loaded), config, aliases=tuple(aliases))
+
+
+def serve(config: ServerConfig, app: Any | None = None, ready: Any | None = None) -> None:
+    """Run the server until interrupted. With port 0 a free port is picked; ``ready(url)`` (default: print) is
+    called with the base URL once it listens."""
+    import socket
+
+    import uvicorn
+
+    app = app if app is not None else build_app(config)
+    sock = socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((config.host, config.port))
+    except OSError as exc:
+        sock.close()
+        raise ToolbenchError(f"cannot listen on {config.host}:{config.port} ({exc}): pick another --port") from exc
+    port = sock.getsockname()[1]
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    url = f"http://{host}:{port}/v1"
+    server = uvicorn.Server(uvicorn.Config(app, log_level=config.log_level, timeout_graceful_shutdown=5))
+    startup = server.startup
+
+    async def _startup(sockets: Any = None) -> None:
+        await startup(sockets=sockets)
+        (ready or (lambda u: print(f"serving {app.state.server.model_name} at {u}", flush=True)))(url)
+
+    server.startup = _startup  # type: ignore[method-assign]
+    server.run(sockets=[sock])
