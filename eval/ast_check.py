@@ -50,7 +50,7 @@ str, bool and list, read as float, dict, integer, string, boolean and array for 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from eval.parse import Call, UnparseableOutput, is_refusal, parse_calls
@@ -83,28 +83,35 @@ class AstCheckError(ToolbenchError):
     """An entry or answer the checker cannot use (unknown type, answer naming an unoffered function)."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """One check's outcome. ``error_type`` follows BFCL's names; ``errors`` explains in words."""
 
     valid: bool
     error_type: str | None = None
-    errors: list[Any] = field(default_factory=list)
+    errors: tuple[Any, ...] = ()
     bfcl_would_accept: bool | None = None  # set only where our verdict departs from BFCL's on purpose
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"valid": self.valid, "error_type": self.error_type, "errors": self.errors}
+        out: dict[str, Any] = {
+            "valid": self.valid,
+            "error_type": self.error_type,
+            "errors": list(self.errors),
+        }
         if self.bfcl_would_accept is not None:
             out["bfcl_would_accept"] = self.bfcl_would_accept
         return out
 
 
+_OK = Verdict(True)
+
+
 def _ok() -> Verdict:
-    return Verdict(True)
+    return _OK
 
 
 def _fail(error_type: str, message: str) -> Verdict:
-    return Verdict(False, error_type, [message])
+    return Verdict(False, error_type, (message,))
 
 
 def normalize(text: str) -> str:
@@ -288,7 +295,7 @@ def _match_dict(value: Any, option: Any) -> Verdict:
             errors.append(f"Missing dict key {key!r}.")
             error_type = "value_error:dict_key"
             break
-    return Verdict(error_type is None, error_type, errors)
+    return Verdict(error_type is None, error_type, tuple(errors))
 
 
 def _check_list_of_dicts(param: str, value: list[Any], options: list[Any]) -> Verdict:
@@ -312,9 +319,15 @@ def _check_list_of_dicts(param: str, value: list[Any], options: list[Any]) -> Ve
 
 def is_call_list(decoded: Any) -> bool:
     """BFCL's format check: a list of ``{fname: {args}}`` objects, one key each."""
-    return isinstance(decoded, list) and all(
-        type(item) is dict and len(item) == 1 and type(next(iter(item.values()))) is dict for item in decoded
-    )
+    if type(decoded) is not list:
+        return False
+    for item in decoded:
+        if type(item) is not dict or len(item) != 1:
+            return False
+        for args in item.values():
+            if type(args) is not dict:
+                return False
+    return True
 
 
 def check_calls(
@@ -380,9 +393,13 @@ def _check_parallel(
             tried.append({"model_call": position, "error_type": verdict.error_type, "errors": verdict.errors})
         else:
             errors: list[Any] = [f"No model call matches expected call {index} ({func['name']}).", *tried]
-            if _one_to_one_match_exists(functions, calls, answers, underscore_to_dot):
+            # Another pairing can only help if this expected call accepts a model call already taken.
+            taken = [calls[p] for p in sorted(used)]
+            if any(
+                check_call(func, c, answer, underscore_to_dot=underscore_to_dot).valid for c in taken
+            ) and _one_to_one_match_exists(functions, calls, answers, underscore_to_dot):
                 errors.insert(1, GREEDY_NOTE)
-            return Verdict(False, "parallel_function_checker_no_order:cannot_find_match", errors)
+            return Verdict(False, "parallel_function_checker_no_order:cannot_find_match", tuple(errors))
     return _ok()
 
 
@@ -440,11 +457,8 @@ def check_abstention(result: Any) -> Verdict:
     except UnparseableOutput as exc:
         if isinstance(result, str) and is_refusal(result):
             return _ok()
-        verdict = _fail(
-            "irrelevance:unparseable", f"Output is neither a call, nor empty, nor a refusal: {exc}"
-        )
-        verdict.bfcl_would_accept = True
-        return verdict
+        message = f"Output is neither a call, nor empty, nor a refusal: {exc}"
+        return Verdict(False, "irrelevance:unparseable", (message,), bfcl_would_accept=True)
     if not calls or (len(calls) == 1 and not calls[0]):
         return _ok()
     return _fail("irrelevance_error:decoder_success", f"Called a function when none fits: {calls!r:.200}")

@@ -117,7 +117,7 @@ def score(
             )
         else:
             _supported_category(entry)
-            verdict = ast_check.Verdict(False, "missing_prediction", ["No prediction for this entry."])
+            verdict = ast_check.Verdict(False, "missing_prediction", ("No prediction for this entry.",))
         rows.append({"id": entry["id"], "category": category_of(entry), **verdict.to_dict()})
     return rows
 
