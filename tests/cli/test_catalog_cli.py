@@ -71,3 +71,14 @@ def test_help_lists_stages_and_examples():
 def test_every_catalog_command_has_an_example(command, capsys):
     code, out, _ = run(["catalog", command, "--help"], capsys)
     assert code == 0 and "Example" in out
+
+
+def test_import_openapi(tmp_path, capsys):
+    spec = Path(__file__).parents[1] / "fixtures" / "openapi"
+    code, out, _ = run(["catalog", "import-openapi", str(spec / "shop.yaml"), "--out", str(tmp_path)], capsys)
+    assert code == 0 and "Imported 'Tiny Shop'" in out
+    assert (tmp_path / "Commerce" / "tiny_shop.json").is_file()
+    code, out, _ = run(["catalog", "validate", str(tmp_path)], capsys)
+    assert code == 0
+    code, _, err = run(["catalog", "import-openapi", str(spec / "swagger2.json"), "--out", str(tmp_path)], capsys)
+    assert code == 2 and "Swagger 2.0" in err and "Traceback" not in err
