@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from toolbench.catalog.validate import validate_arguments
+from toolbench.generate.errors import ValueSamplingError
+from toolbench.generate.values import ValueSampler, catalog_today, is_valid, order_pairs, sample_regex
+
+NAMES = ["city", "email", "order_id", "start_date", "end_date", "price", "q", "message", "title", "latitude",
+         "ticker", "currency", "page", "tags", "x"]
+PATTERNS = [r"^[A-Z]{3}$", r"^\d{3}-\d{4}$", r"^(ORD|INV)-[0-9]{4,6}$", r"^[a-z][a-z0-9_]{2,10}$", r"ab+c?",
+            r"^[^\s@]+@[a-z]+\.com$"]
+FORMATS = ["date", "date-time", "time", "email", "uri", "uuid", "ipv4", "ipv6", "hostname"]
+
+
+@st.composite
+def bounded(draw, kind: str):
+    schema: dict = {"type": kind}
+    lo = draw(st.one_of(st.none(), st.integers(-1000, 1000)))
+    width = draw(st.integers(0, 500))
+    if lo is not None:
+        schema["exclusiveMinimum" if draw(st.booleans()) and width > 2 else "minimum"] = lo
+        if draw(st.booleans()):
+            schema["maximum"] = lo + width
+    elif draw(st.booleans()):
+        schema["maximum"] = draw(st.integers(-1000, 1000))
+    if kind == "integer" and draw(st.booleans()) and "minimum" in schema and "maximum" in schema and width >= 5:
+        schema["multipleOf"] = draw(st.sampled_from([2, 5]))
+    return schema
+
+
+@st.composite
+def string_schema(draw):
+    choice = draw(st.integers(0, 3))
+    if choice == 0:
+        return {"type": "string", "format": draw(st.sampled_from(FORMATS))}
+    if choice == 1:
+        return {"type": "string", "pattern": draw(st.sampled_from(PATTERNS))}
+    if choice == 2:
+        return {"type": "string", "enum": draw(st.lists(st.text(min_size=1, max_size=8), min_size=1, max_size=4))}
+    lo = draw(st.integers(0, 12))
+    schema = {"type": "string", "minLength": lo}
+    if draw(st.booleans()):
+        schema["maxLength"] = lo + draw(st.integers(0, 30))
+    return schema
+
+
+scalar = st.one_of(string_schema(), bounded("integer"), bounded("number"), st.just({"type": "boolean"}),
+                   st.just({"type": "null"}))
+
+
+def _containers(children):
+    names = st.sampled_from(NAMES)
+    obj = st.builds(
+        lambda props, req_mask, extra: {
+            "type": "object", "properties": props,
+            "required": [k for k, r in zip(props, req_mask) if r],
+            **({"additionalProperties": False} if extra else {})},
+        st.dictionaries(names, children, min_size=0, max_size=4), st.lists(st.booleans(), min_size=4, max_size=4),
+        st.booleans())
+    arr = st.builds(lambda items, lo, span: {"type": "array", "items": items, "minItems": lo, "maxItems": lo + span},
+                    children, st.integers(0, 2), st.integers(0, 3))
+    union = st.builds(lambda a, b: {"anyOf": [a, b]}, children, children)
+    nullable = st.builds(lambda a: {**a, "type": [a["type"], "null"]} if isinstance(a.get("type"), str) else a,
+                         children)
+    return st.one_of(obj, arr, union, nullable)
+
+
+schemas = st.recursive(scalar, _containers, max_leaves=8)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schema=schemas, name=st.sampled_from(NAMES), seed=st.integers(0, 10_000), language=st.sampled_from(["en", "zh"]))
+def test_sampled_values_always_satisfy_the_schema(schema, name, seed, language):
+    sampler = ValueSampler(random.Random(seed), language=language)
+    value = sampler.value(schema, name)
+    assert is_valid(value, schema), (schema, value)
+
+
+@settings(max_examples=60, deadline=None)
+@given(pattern=st.sampled_from(PATTERNS), seed=st.integers(0, 10_000))
+def test_regex_sampler_matches(pattern, seed):
+    assert re.search(pattern, sample_regex(pattern, random.Random(seed)))
+
+
+def test_names_pick_realistic_values_and_chinese_free_text():
+    en = ValueSampler(random.Random(0))
+    zh = ValueSampler(random.Random(0), language="zh")
+    assert en.value({"type": "string"}, "city") in {"Paris", "London", "Berlin", "Madrid", "Rome", "Tokyo",
+                                                    "New York", "Chicago", "Los Angeles", "San Francisco",
+                                                    "Toronto", "Sydney", "Singapore", "Dubai", "Mumbai",
+                                                    "Barcelona", "Munich", "Lyon", "Osaka", "Cairo",
+                                                    "Mexico City", "Sao Paulo"}
+    assert re.fullmatch(r"[A-Z]{3}", en.value({"type": "string"}, "base", "Base currency (ISO 4217)"))
+    assert "@" in en.value({"type": "string"}, "contact_email")
+    assert re.search(r"[\u4e00-\u9fff]", zh.value({"type": "string"}, "message"))
+    assert re.search(r"[\u4e00-\u9fff]", zh.value({"type": "string"}, "customer_name"))
+    # identifiers use the schema's examples most of the time: they exist only in the service
+    draws = [ValueSampler(random.Random(i)).value({"type": "string", "examples": ["ORD-1"]}, "order_id")
+             for i in range(50)]
+    assert draws.count("ORD-1") >= 40
+
+
+def test_dates_follow_today_and_the_description():
+    today = dt.date(2025, 1, 15)
+    sampler = ValueSampler(random.Random(1), today=today)
+    past = [dt.date.fromisoformat(sampler.value({"type": "string", "format": "date"}, "date", "Past date"))
+            for _ in range(30)]
+    future = [dt.date.fromisoformat(sampler.value({"type": "string", "format": "date"}, "date", "upcoming day"))
+              for _ in range(30)]
+    assert all(d < today for d in past) and all(d > today for d in future)
+
+
+def test_pairs_are_put_in_order():
+    assert order_pairs({"start_date": "2025-02-01", "end_date": "2025-01-01", "x": 1}) == {
+        "start_date": "2025-01-01", "end_date": "2025-02-01", "x": 1}
+    assert order_pairs({"min_price": 9, "max_price": 3}) == {"min_price": 3, "max_price": 9}
+    same = {"from": "EUR", "to": "USD"}  # already in order: the very same object comes back
+    assert order_pairs([{"start_time": "10:00", "end_time": "09:00"}]) == [{"start_time": "09:00", "end_time": "10:00"}]
+    assert order_pairs(same) is same
+
+
+def test_unsatisfiable_schema_raises():
+    with pytest.raises(ValueSamplingError, match="no valid value"):
+        ValueSampler(random.Random(0)).value({"type": "integer", "minimum": 5, "maximum": 3}, "n")
+    with pytest.raises(ValueSamplingError, match="false"):
+        ValueSampler(random.Random(0)).value(False, "n")
+
+
+def test_arguments_validate_for_every_hub_api(hub_catalog):
+    for seed in range(5):
+        sampler = ValueSampler(random.Random(seed), optional_rate=0.7)
+        for tool in hub_catalog:
+            for api in tool.apis:
+                args = sampler.arguments(api)
+                assert validate_arguments(api, args) == []
+                assert {p.name for p in api.required_params} <= set(args)
+
+
+def test_catalog_today_is_the_median_example_date(hub_catalog, tools):
+    assert dt.date(2024, 10, 1) <= catalog_today([a for t in hub_catalog for a in t.apis]) <= dt.date(2025, 3, 1)
+    assert catalog_today([]) == dt.date(2025, 1, 15)

@@ -1,0 +1,133 @@
+"""Realistic value pools for argument sampling, English and Chinese, chosen by a parameter's name and description.
+
+The pools are plain data. :func:`pool_for` maps a parameter name (and its description) to a pool key; a value
+sampler draws from the pool and keeps the value only if it satisfies the schema.
+"""
+
+from __future__ import annotations
+
+import re
+
+CITIES = ("Paris", "London", "Berlin", "Madrid", "Rome", "Tokyo", "New York", "Chicago", "Los Angeles",
+          "San Francisco", "Toronto", "Sydney", "Singapore", "Dubai", "Mumbai", "Barcelona", "Munich", "Lyon",
+          "Osaka", "Cairo", "Mexico City", "Sao Paulo")
+COUNTRIES = ("France", "Germany", "Japan", "United States", "Canada", "Spain", "Italy", "Brazil", "India",
+             "Australia", "Singapore", "Mexico", "Egypt", "United Kingdom")
+COUNTRY_CODES = ("FR", "DE", "JP", "US", "CA", "ES", "IT", "BR", "IN", "AU", "SG", "MX", "EG", "GB")
+CURRENCIES = ("USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "CNY", "INR", "BRL", "MXN", "SGD")
+LANGUAGES = ("en", "fr", "de", "es", "ja", "zh", "it", "pt")
+FIRST_NAMES = ("Alice", "Marco", "Priya", "Kenji", "Sofia", "Liam", "Amara", "Lucas", "Elena", "Omar", "Hannah",
+               "Diego")
+LAST_NAMES = ("Martin", "Rossi", "Sharma", "Tanaka", "Garcia", "Nguyen", "Okafor", "Schmidt", "Dubois", "Haddad",
+              "Kowalski", "Silva")
+ZH_NAMES = ("张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄涛", "周婷", "吴强")
+STREETS = ("12 Baker Street", "221 Rue de Rivoli", "45 Market Street", "8 Orchard Road", "300 King Street West",
+           "17 Via Roma")
+ZH_ADDRESSES = ("北京市朝阳区建国路88号", "上海市浦东新区世纪大道100号", "广州市天河区体育西路12号",
+                "深圳市南山区科技园南路5号", "杭州市西湖区文三路90号")
+KEYWORDS = ("electric bikes", "vegan recipes", "jazz festival", "budget travel", "machine learning", "marathon "
+            "training", "vintage cameras", "home gardening", "board games", "solar panels")
+ZH_KEYWORDS = ("电动自行车", "素食食谱", "爵士音乐节", "穷游攻略", "机器学习", "马拉松训练", "复古相机", "家庭园艺")
+TITLES = ("Quarterly report", "Team offsite plan", "Login problem", "Refund request", "Weekend trip",
+          "Birthday dinner", "Invoice question")
+ZH_TITLES = ("季度报告", "团队团建计划", "无法登录", "退款申请", "周末出游", "生日晚宴", "发票疑问")
+SENTENCES = ("The package arrived with a damaged box.", "Please call me back after 5 pm.",
+             "I was charged twice for the same order.", "Looking for a quiet table near the window.",
+             "The app crashes when I open my profile.", "Can you move the meeting to Thursday?")
+ZH_SENTENCES = ("包裹送到时外箱破损了。", "请在下午五点以后给我回电话。", "同一个订单被扣了两次款。",
+                "想要一个靠窗的安静座位。", "打开个人资料页面时应用会闪退。", "会议能改到周四吗？")
+CUISINES = ("Italian", "Japanese", "Mexican", "Indian", "French", "Thai", "Chinese", "Lebanese")
+GENRES = ("comedy", "drama", "thriller", "science fiction", "animation", "documentary", "romance")
+COLORS = ("red", "blue", "green", "black", "white", "silver")
+DOMAINS = ("example.com", "example.org", "mail.example.net")
+STATUSES = ("open", "pending", "closed", "active")
+TIMEZONES = ("Europe/Paris", "Europe/London", "America/New_York", "America/Los_Angeles", "Asia/Tokyo",
+             "Asia/Singapore", "Australia/Sydney", "Asia/Dubai", "Europe/Berlin", "Asia/Shanghai")
+COMPANIES = ("Northwind Traders", "Contoso Ltd.", "Fabrikam Industries", "Adventure Works", "Litware Group",
+             "Woodgrove Bank", "Tailspin Toys")
+ZH_COMPANIES = ("华夏数码科技", "东方明珠贸易", "长江物流集团", "青松软件")
+
+# pool key -> (English pool, Chinese pool or None)
+POOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
+    "city": (CITIES, None),
+    "country": (COUNTRIES, None),
+    "country_code": (COUNTRY_CODES, None),
+    "currency": (CURRENCIES, None),
+    "language": (LANGUAGES, None),
+    "first_name": (FIRST_NAMES, None),
+    "last_name": (LAST_NAMES, None),
+    "name": (tuple(f"{f} {l}" for f, l in zip(FIRST_NAMES, LAST_NAMES)), ZH_NAMES),
+    "address": (STREETS, ZH_ADDRESSES),
+    "keyword": (KEYWORDS, ZH_KEYWORDS),
+    "title": (TITLES, ZH_TITLES),
+    "text": (SENTENCES, ZH_SENTENCES),
+    "cuisine": (CUISINES, None),
+    "genre": (GENRES, None),
+    "color": (COLORS, None),
+    "status": (STATUSES, None),
+    "timezone": (TIMEZONES, None),
+    "company": (COMPANIES, ZH_COMPANIES),
+}
+
+# (pattern on the parameter name, pool key); the first match wins. Names are compared lower-cased with
+# separators as "_" (camelCase split first).
+_NAME_RULES: tuple[tuple[str, str], ...] = (
+    (r"(^|_)(country_code|country_iso|iso_country)$", "country_code"),
+    (r"(^|_)(tz|timezone|time_zone)$", "timezone"),
+    (r"(^|_)(company|company_name|organization|organisation|employer)$", "company"),
+    (r"(^|_)(city|town|location|destination|origin)$", "city"),
+    (r"(^|_)country$", "country"),
+    (r"(^|_)(currency|base|from_currency|to_currency|quote_currency|base_currency)$", "currency"),
+    (r"(^|_)(lang|language|locale)$", "language"),
+    (r"(^|_)(first_name|firstname|given_name)$", "first_name"),
+    (r"(^|_)(last_name|lastname|surname|family_name)$", "last_name"),
+    (r"(^|_)(name|full_name|customer_name|contact_name|guest_name|author|username|user_name)$", "name"),
+    (r"(^|_)(address|street|shipping_address|billing_address)$", "address"),
+    (r"(^|_)(q|query|keyword|keywords|search|term|search_term|topic)$", "keyword"),
+    (r"(^|_)(title|subject|headline)$", "title"),
+    (r"(^|_)(message|description|comment|note|notes|body|content|text|reason|details|summary|review)$", "text"),
+    (r"(^|_)cuisine$", "cuisine"),
+    (r"(^|_)genre$", "genre"),
+    (r"(^|_)colou?r$", "color"),
+    (r"(^|_)status$", "status"),
+)
+# When the name says nothing (``base``, ``from``, ``to``): the first words of the description.
+_DESCRIPTION_RULES: tuple[tuple[str, str], ...] = (
+    (r"^(base |source |target |quote )?currenc(y|ies)\b|\biso 4217\b", "currency"),
+    (r"\b(iana )?time ?zone\b", "timezone"),
+    (r"^(the )?city\b", "city"),
+)
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_SEP = re.compile(r"[^a-z0-9]+")
+IDENTIFIER = re.compile(r"(^|_)(id|ids|uuid|ticker|symbol|sku|code|slug|key|ref|reference|number)$")
+
+
+def snake(name: str) -> str:
+    """``"orderId"`` / ``"Order-ID"`` -> ``"order_id"``."""
+    return _SEP.sub("_", _CAMEL.sub("_", name).lower()).strip("_")
+
+
+def pool_for(name: str, description: str = "") -> str | None:
+    """The pool key for a parameter, or None when no pool fits."""
+    key = snake(name)
+    for pattern, pool in _NAME_RULES:
+        if re.search(pattern, key):
+            if pool == "country" and re.search(r"\b(iso|code|alpha-2|2-letter)\b", description.lower()):
+                return "country_code"
+            return pool
+    text = description.lower()
+    for pattern, pool in _DESCRIPTION_RULES:
+        if re.search(pattern, text):
+            return pool
+    return None
+
+
+def is_identifier(name: str) -> bool:
+    """Whether a parameter names an identifier (``order_id``, ``ticker``, ``sku``): values that exist only in the
+    service, so the schema's own examples are the best guess."""
+    return bool(IDENTIFIER.search(snake(name)))
+
+
+def pool_values(key: str, language: str = "en") -> tuple[str, ...]:
+    english, chinese = POOLS[key]
+    return chinese if language == "zh" and chinese else english
