@@ -324,7 +324,7 @@ class _Builder:
         node = replace(node, pruned=bool(last.get("pruned")), terminal=finish == T.GIVE_ANSWER, finish=finish,
                        final_answer=final, closed=True, extra={_EXTRA_KEY: [_extras(s) for s in subs]})
         api = sum(1 for c in calls if c.name != T.FINISH and c.code != T.CODE_NO_SUCH_FUNCTION)
-        self.tree = T._with_nodes(tree, node, api_calls=tree.api_calls + api)
+        self.tree = T.with_nodes(tree, node, api_calls=tree.api_calls + api)
         self.ends[id(last)] = node.id
         for i, child in enumerate(last.get("children", [])):
             self.add(node.id, child, f"{where}.children[{i}]")
@@ -406,7 +406,7 @@ def from_answer(data: Mapping[str, Any], query_id: str = "", where: str = "answe
     if empty is not None:
         builder.tree = replace(builder.tree, extra={_EXTRA_KEY: {"empty_content": empty}})
     if search.strategy == "dfsdt":
-        builder.tree = T._with_nodes(builder.tree, replace(builder.tree.root, extra={_EXTRA_KEY: [_extras(root)]}))
+        builder.tree = T.with_nodes(builder.tree, replace(builder.tree.root, extra={_EXTRA_KEY: [_extras(root)]}))
         for i, child in enumerate(root.get("children", [])):
             builder.add(0, child, f"{where}.tree.tree.children[{i}]")
         extra = {k: copy.deepcopy(v) for k, v in data.items() if k not in ("tree", "forward_args",

@@ -191,6 +191,13 @@ class Budget:
     max_llm_calls: int | None = 200
     max_api_calls: int | None = None
     max_tokens: int | None = None
+    max_cost: float | None = None  # US dollars, priced with ``price``
+    price: tuple[float, float] | None = None  # dollars per million (prompt, completion) tokens
+
+    def cost(self, tree: "Tree") -> float | None:
+        if self.price is None:
+            return None
+        return (tree.prompt_tokens * self.price[0] + tree.completion_tokens * self.price[1]) / 1_000_000
 
     def spent(self, tree: "Tree") -> str | None:
         """Which budget is spent (a sentence), or None."""
@@ -200,6 +207,9 @@ class Budget:
             return f"{tree.api_calls} API calls reached max_api_calls={self.max_api_calls}"
         if self.max_tokens is not None and tree.total_tokens >= self.max_tokens:
             return f"{tree.total_tokens} tokens reached max_tokens={self.max_tokens}"
+        cost = self.cost(tree)
+        if self.max_cost is not None and cost is not None and cost >= self.max_cost:
+            return f"${cost:.4f} reached max_cost=${self.max_cost:.4f}"
         return None
 
 
@@ -279,7 +289,8 @@ def start(messages: Iterable[Message]) -> Tree:
     return Tree(messages=tuple(dict(m) for m in messages), nodes={0: Node(id=0, parent=None, depth=0)})
 
 
-def _with_nodes(tree: Tree, *changed: Node, **fields: Any) -> Tree:
+def with_nodes(tree: Tree, *changed: Node, **fields: Any) -> Tree:
+    """A copy of ``tree`` with ``changed`` nodes replaced or added and other fields set."""
     nodes = dict(tree.nodes)
     for node in changed:
         nodes[node.id] = node
@@ -295,7 +306,7 @@ def expand(tree: Tree, parent: int, content: str | None, calls: Iterable[Call], 
     up = tree.node(parent)
     child = Node(id=max(tree.nodes) + 1, parent=parent, depth=up.depth + 1, content=content, calls=tuple(calls),
                  prompt=prompt, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
-    return _with_nodes(tree, replace(up, children=up.children + (child.id,)), child, cursor=child.id,
+    return with_nodes(tree, replace(up, children=up.children + (child.id,)), child, cursor=child.id,
                        llm_calls=tree.llm_calls + 1, prompt_tokens=tree.prompt_tokens + prompt_tokens,
                        completion_tokens=tree.completion_tokens + completion_tokens)
 
@@ -372,7 +383,7 @@ def observe(tree: Tree, node_id: int, results: Iterable[tuple[str, int]], policy
     elif node.depth >= policy.max_steps:
         node = replace(node, pruned=True, closed=True)
         changed = [node]
-    return _with_nodes(tree, *changed, status=status, api_calls=tree.api_calls + api_calls,
+    return with_nodes(tree, *changed, status=status, api_calls=tree.api_calls + api_calls,
                        reason="a Finish(give_answer) was reached" if status == SOLVED else tree.reason)
 
 

@@ -140,6 +140,9 @@ def test_budgets():
     assert Budget(max_llm_calls=2).spent(tree) == "2 model calls reached max_llm_calls=2"
     assert Budget(max_api_calls=2).spent(tree) == "2 API calls reached max_api_calls=2"
     assert Budget(max_tokens=30).spent(tree) == "30 tokens reached max_tokens=30"
+    # 20 prompt tokens at $1/M + 10 completion tokens at $2/M = $0.00004
+    assert Budget(max_cost=0.00004, price=(1.0, 2.0)).spent(tree) == "$0.0000 reached max_cost=$0.0000"
+    assert Budget(max_cost=0.00005, price=(1.0, 2.0)).spent(tree) is None
     concluded = T.conclude(tree, T.BUDGET, Budget(max_tokens=30).spent(tree))
     assert (concluded.status, concluded.reason) == (T.BUDGET, "30 tokens reached max_tokens=30")
 
