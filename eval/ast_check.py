@@ -39,9 +39,15 @@ one-to-one pairing exists.
 Irrelevance (:func:`check_abstention`) — where we depart from BFCL on purpose. BFCL counts an output its decoder
 cannot read as a correct abstention, so a garbled attempt at a call scores as "no call". We count as correct
 only an output that holds no call (nothing, ``[]``, an assistant message without tool calls, empty text) or
-text that clearly declines (an apology, "none of the functions..."). Other unreadable text is wrong with error
-type ``irrelevance:unparseable``, and the verdict carries ``bfcl_would_accept=True`` so BFCL-comparable figures
-can still be recomputed. A readable call is ``irrelevance_error:decoder_success``, as in BFCL.
+text that clearly declines (an apology, "none of the functions...", see :func:`eval.parse.is_refusal`). Other
+unreadable text — a garbled call, but also prose that neither calls nor declines — is wrong with error type
+``irrelevance:unparseable``, and the verdict carries ``bfcl_would_accept=True`` so BFCL-comparable figures can
+still be recomputed. A readable call is ``irrelevance_error:decoder_success``, as in BFCL. Relevance
+(:func:`check_relevance`, BFCL's live_relevance) wants any readable non-empty call.
+
+BFCL quirks kept for the sake of equal verdicts: a ``""`` option waives the item-type check of an array; int
+items of a float array are not converted; a dict nested inside a dict option is compared by plain equality;
+"variables" skip string normalisation.
 
 Left out: BFCL's java and javascript categories (their string-typed values need BFCL's Java/JS converters).
 Types outside BFCL's list raise :class:`AstCheckError`, except the JSON-schema spellings number, object, int,
