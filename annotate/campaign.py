@@ -323,16 +323,14 @@ async def run_campaign(cfg: CampaignConfig, model: Any = None,
     prices = PriceTable.from_file(cfg.prices) if cfg.prices else PriceTable()
     tracker = UsageTracker(prices)
     if model is None:
-        from toolbench.llm.factory import make_chat_model
+        from toolbench.llm.openai_client import OpenAIChatConfig, OpenAIChatModel
 
-        chat = make_chat_model(cfg.model, base_url=cfg.base_url, api_key_env=cfg.api_key_env,
-                               cache_path=out / "llm_cache.sqlite" if cfg.llm_cache else None, usage=tracker,
-                               max_concurrency=cfg.concurrency)
-    else:
-        from toolbench.llm.cache import CachedChatModel
+        model = OpenAIChatModel(OpenAIChatConfig(model=cfg.model, base_url=cfg.base_url,
+                                                 api_key_env=cfg.api_key_env, max_concurrency=cfg.concurrency))
+    from toolbench.llm.cache import CachedChatModel
 
-        chat = CachedChatModel(model, out / "llm_cache.sqlite", model=model.model) if cfg.llm_cache else model
-        chat = TrackedChatModel(chat, tracker)
+    chat = CachedChatModel(model, out / "llm_cache.sqlite", model=model.model) if cfg.llm_cache else model
+    chat = TrackedChatModel(chat, tracker)
     if runner_factory is None:
         runner_factory = _default_runner_factory(cfg, catalog)
     price = prices.lookup(cfg.model)
