@@ -113,3 +113,19 @@ def call_example(i: int) -> dict[str, Any]:
 def write_call_data(path: Path, n: int, start: int = 0) -> Path:
     path.write_text("".join(json.dumps(call_example(start + i)) + "\n" for i in range(n)))
     return path
+
+
+def short_example(i: int) -> dict[str, Any]:
+    """A short OpenAI line (no tools offered, so no tool list in the prompt): ~150 tokens of the tiny tokenizer."""
+    city = CITIES[i % len(CITIES)]
+    return {"messages": [
+        {"role": "system", "content": "Call tools."},
+        {"role": "user", "content": f"Weather in {city}?"},
+        {"role": "assistant", "tool_calls": [{"id": f"c{i}", "type": "function", "function": {
+            "name": "get_weather", "arguments": json.dumps({"city": city})}}]},
+    ]}
+
+
+def write_short_data(path: Path, n: int, start: int = 0) -> Path:
+    path.write_text("".join(json.dumps(short_example(start + i)) + "\n" for i in range(n)))
+    return path

@@ -1,0 +1,1 @@
+"""DeepSpeed JSON configs and YAML training recipes (package data)."""
