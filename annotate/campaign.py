@@ -34,13 +34,10 @@ import sqlite3
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Callable
-
-from toolbench.catalog.functions import FunctionSet
-from toolbench.errors import ToolbenchError
-from toolbench.records import Observation, Query
+from typing import Any
 
 from annotate import tree as T
 from annotate.export import Annotation, answer_filename, write_answer
@@ -48,6 +45,9 @@ from annotate.graph import SearchContext, build_graph, run_search
 from annotate.prompts import opening_messages
 from annotate.runner import ToolRunner
 from annotate.strategies import SearchConfig
+from toolbench.catalog.functions import FunctionSet
+from toolbench.errors import ToolbenchError
+from toolbench.records import Observation, Query
 
 DONE_STATUSES = (T.SOLVED, T.EXHAUSTED, T.BUDGET)
 
@@ -282,9 +282,8 @@ class _Catalog:
 
 
 def _default_runner_factory(cfg: CampaignConfig, catalog: _Catalog) -> Callable[[FunctionSet], ToolRunner]:
-    from toolbench.executor import Executor, ExecutorConfig
-
     from annotate.runner import ExecutorRunner
+    from toolbench.executor import Executor, ExecutorConfig
 
     if not catalog.tools:
         raise CampaignError("catalog: calling APIs needs a catalog folder with their URLs (--catalog DIR); "
@@ -472,19 +471,19 @@ class _Progress:
         self._progress = None
         if self.enabled:
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn)
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._progress = Progress(TextColumn("annotate"), BarColumn(), MofNCompleteColumn(),
                                       TextColumn("{task.fields[stats]}"), TimeElapsedColumn(),
                                       console=Console(stderr=True))
             self._task = self._progress.add_task("annotate", total=total, completed=done, stats="")
 
-    def __enter__(self) -> "_Progress":
+    def __enter__(self) -> _Progress:
         if self._progress is not None:
             self._progress.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
             self._progress.stop()
 
@@ -539,8 +538,7 @@ def merge(runs: list[str | Path], out: str | Path) -> dict[str, Any]:
                     store.close()
                 if (run / "events.jsonl").exists():
                     with open(run / "events.jsonl", encoding="utf-8") as fh:
-                        for line in fh:
-                            events.write(json.dumps({"run": str(run), **json.loads(line)}) + "\n")
+                        events.writelines(json.dumps({"run": str(run), **json.loads(line)}) + "\n" for line in fh)
         if search is not None:
             merged.set_setting("search", search)
         rows = merged.rows()

@@ -21,17 +21,16 @@ exported again is unchanged. :func:`chat_example` turns a successful path into a
 from __future__ import annotations
 
 import copy
-import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping
-
-from toolbench.errors import ToolbenchError
-from toolbench.llm.toolcalls import make_call_id
+from typing import Any
 
 from annotate import tree as T
 from annotate.strategies import SearchConfig
 from annotate.tree import Call, Node, Tree
+from toolbench.errors import ToolbenchError
+from toolbench.llm.toolcalls import make_call_id
 
 THOUGHT, ACTION, ACTION_INPUT = "Thought", "Action", "Action Input"
 # Node attributes we compute; any other attribute of an imported node is kept as it was.

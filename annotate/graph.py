@@ -26,20 +26,20 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Protocol, TypedDict
+from typing import Any, Literal, Protocol, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
+from annotate import tree as T
+from annotate.runner import ToolRunner, check_call, observation_code, observation_text
+from annotate.tree import Budget, Policy, Tree
 from toolbench.catalog.functions import FunctionSet
 from toolbench.llm.base import ChatModel, LLMError
 from toolbench.llm.usage import BudgetExceededError
 from toolbench.records import Observation
-
-from annotate import tree as T
-from annotate.runner import ToolRunner, check_call, observation_code, observation_text
-from annotate.tree import Budget, Policy, Tree
 
 
 class CallJournal(Protocol):

@@ -17,12 +17,11 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
+from annotate import tree as T
 from toolbench.catalog.functions import FunctionSet
 from toolbench.catalog.validate import validate_call
 from toolbench.llm.toolcalls import decode_arguments
 from toolbench.records import Observation
-
-from annotate import tree as T
 
 
 @runtime_checkable

@@ -15,9 +15,8 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from toolbench.errors import ToolbenchError
-
 from annotate.tree import Budget, Policy
+from toolbench.errors import ToolbenchError
 
 STRATEGIES = ("react", "react@n", "dfsdt")
 
@@ -86,7 +85,7 @@ class SearchConfig:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
-    def from_forward_args(cls, args: dict[str, Any]) -> "SearchConfig":
+    def from_forward_args(cls, args: dict[str, Any]) -> SearchConfig:
         """The settings of a ToolBench answer file (``tree_beam_size`` means DFSDT, ``pass_at`` ReACT@N)."""
         steps = int(args.get("single_chain_max_step", 12))
         if "tree_beam_size" in args:

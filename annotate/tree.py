@@ -26,8 +26,9 @@ Everything is JSON-ready through ``to_dict``/``from_dict`` (the graph keeps tree
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from toolbench.errors import ToolbenchError
 
@@ -95,7 +96,7 @@ class Call:
                 "code": self.code}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Call":
+    def from_dict(cls, data: Mapping[str, Any]) -> Call:
         return cls(id=str(data["id"]), name=str(data["name"]), arguments=str(data["arguments"]),
                    observation=str(data.get("observation", "")), code=data.get("code"))
 
@@ -148,7 +149,7 @@ class Node:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Node":
+    def from_dict(cls, data: Mapping[str, Any]) -> Node:
         try:
             return cls(
                 id=int(data["id"]), parent=None if data.get("parent") is None else int(data["parent"]),
@@ -194,12 +195,12 @@ class Budget:
     max_cost: float | None = None  # US dollars, priced with ``price``
     price: tuple[float, float] | None = None  # dollars per million (prompt, completion) tokens
 
-    def cost(self, tree: "Tree") -> float | None:
+    def cost(self, tree: Tree) -> float | None:
         if self.price is None:
             return None
         return (tree.prompt_tokens * self.price[0] + tree.completion_tokens * self.price[1]) / 1_000_000
 
-    def spent(self, tree: "Tree") -> str | None:
+    def spent(self, tree: Tree) -> str | None:
         """Which budget is spent (a sentence), or None."""
         if self.max_llm_calls is not None and tree.llm_calls >= self.max_llm_calls:
             return f"{tree.llm_calls} model calls reached max_llm_calls={self.max_llm_calls}"
@@ -265,7 +266,7 @@ class Tree:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Tree":
+    def from_dict(cls, data: Mapping[str, Any]) -> Tree:
         try:
             nodes = {n.id: n for n in (Node.from_dict(d) for d in data["nodes"])}
             tree = cls(

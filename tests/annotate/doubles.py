@@ -16,12 +16,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from annotate.runner import ScriptedRunner
+from tests.annotate.helpers import F_FORECAST, F_WEATHER, FORECAST, WEATHER, answer, call, give_up
 from toolbench.llm.scripted import ScriptedChatModel
 from toolbench.records import Query
-
-from annotate.runner import ScriptedRunner
-
-from tests.annotate.helpers import F_FORECAST, F_WEATHER, FORECAST, WEATHER, answer, call, give_up
 
 API_LOG_ENV = "TOOLBENCH_TEST_API_LOG"
 DELAY_ENV = "TOOLBENCH_TEST_API_DELAY"

@@ -6,15 +6,14 @@ import asyncio
 import json
 from typing import Any
 
-from toolbench.catalog.functions import FunctionSet
-from toolbench.llm.base import Usage
-from toolbench.llm.scripted import ScriptedChatModel
-from toolbench.records import Api, Param, Query
-
 from annotate.graph import SearchContext, build_graph, run_search
 from annotate.prompts import opening_messages
 from annotate.runner import ScriptedRunner
 from annotate.strategies import SearchConfig
+from toolbench.catalog.functions import FunctionSet
+from toolbench.llm.base import Usage
+from toolbench.llm.scripted import ScriptedChatModel
+from toolbench.records import Api, Param, Query
 
 WEATHER = Api(tool="SkyCast Weather", name="current weather", description="Weather now in a city.",
               required_params=[Param("city", required=True)], category="Weather")

@@ -13,7 +13,6 @@ import pytest
 
 from annotate.campaign import CampaignConfig, CampaignError, main, merge
 from annotate.strategies import SearchConfig
-
 from tests.annotate import doubles
 
 ROOT = Path(__file__).resolve().parents[2]

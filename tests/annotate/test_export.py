@@ -6,14 +6,22 @@ from pathlib import Path
 
 import pytest
 
-from toolbench.llm.scripted import ScriptedChatModel
-
 from annotate import tree as T
-from annotate.export import (Annotation, AnswerFormatError, _MODELED, answer_filename, chat_example, from_answer,
-                             read_answer, to_answer, train_messages, write_answer)
+from annotate.export import (
+    _MODELED,
+    Annotation,
+    AnswerFormatError,
+    answer_filename,
+    chat_example,
+    from_answer,
+    read_answer,
+    to_answer,
+    train_messages,
+    write_answer,
+)
 from annotate.strategies import SearchConfig
-
-from tests.annotate.helpers import F_FORECAST, F_WEATHER, answer, call, functions, give_up, search, QUERY
+from tests.annotate.helpers import F_FORECAST, F_WEATHER, QUERY, answer, call, functions, give_up, search
+from toolbench.llm.scripted import ScriptedChatModel
 
 REFERENCE = Path(__file__).resolve().parents[2] / "data" / "reference"
 FILES = sorted(REFERENCE.glob("toolbench/answer/*/*.json")) + sorted(REFERENCE.glob("stabletoolbench/answer/*/*/*.json"))

@@ -7,18 +7,24 @@ from pathlib import Path
 
 import pytest
 
-from toolbench.llm.base import LLMRequestError
-from toolbench.llm.scripted import ScriptedChatModel
-from toolbench.records import Observation
-
 from annotate import tree as T
 from annotate.graph import MemoryJournal, SearchContext, build_graph, run_search
 from annotate.prompts import opening_messages
 from annotate.runner import ScriptedRunner
 from annotate.strategies import SearchConfig
-
-from tests.annotate.helpers import (F_FORECAST, F_WEATHER, QUERY, USAGE, answer, call, functions, give_up,
-                                    search)
+from tests.annotate.helpers import (
+    F_FORECAST,
+    F_WEATHER,
+    QUERY,
+    answer,
+    call,
+    functions,
+    give_up,
+    search,
+)
+from toolbench.llm.base import LLMRequestError
+from toolbench.llm.scripted import ScriptedChatModel
+from toolbench.records import Observation
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "search_graph.mmd"
 

@@ -7,7 +7,7 @@ import importlib
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -35,34 +35,34 @@ app = typer.Typer(
 @app.callback()
 def annotate(
     ctx: typer.Context,
-    queries: Annotated[Optional[Path], typer.Option(help="ToolBench query file (G1_query.json, ...).")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Run folder (created, or resumed when it exists).")] = None,
+    queries: Annotated[Path | None, typer.Option(help="ToolBench query file (G1_query.json, ...).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Run folder (created, or resumed when it exists).")] = None,
     strategy: Annotated[str, typer.Option(help="react | react@N | dfsdt.")] = "dfsdt",
     width: Annotated[int, typer.Option(help="DFSDT: children tried per state.")] = 2,
     restarts: Annotated[int, typer.Option(help="ReACT@N: chains at most (react@N sets it too).")] = 3,
     max_steps: Annotated[int, typer.Option(help="Model replies in one chain before it is cut as failed.")] = 12,
-    max_llm_calls: Annotated[Optional[int], typer.Option(help="Per query: model calls (0: no limit).")] = 200,
-    max_api_calls: Annotated[Optional[int], typer.Option(help="Per query: API calls.")] = None,
-    max_tokens: Annotated[Optional[int], typer.Option(help="Per query: model tokens.")] = None,
-    max_observation_chars: Annotated[Optional[int], typer.Option(help="Cut API responses shown to the model.")] = None,
-    query_seconds: Annotated[Optional[float], typer.Option(help="Per query: wall time of one attempt.")] = None,
-    query_usd: Annotated[Optional[float], typer.Option(help="Per query: dollars (needs --prices).")] = None,
+    max_llm_calls: Annotated[int | None, typer.Option(help="Per query: model calls (0: no limit).")] = 200,
+    max_api_calls: Annotated[int | None, typer.Option(help="Per query: API calls.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Per query: model tokens.")] = None,
+    max_observation_chars: Annotated[int | None, typer.Option(help="Cut API responses shown to the model.")] = None,
+    query_seconds: Annotated[float | None, typer.Option(help="Per query: wall time of one attempt.")] = None,
+    query_usd: Annotated[float | None, typer.Option(help="Per query: dollars (needs --prices).")] = None,
     model: Annotated[str, typer.Option(help="Model name sent to the endpoint.")] = "smollm2-135m-instruct",
-    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1.")] = None,
     api_key_env: Annotated[str, typer.Option(help="Environment variable holding the endpoint's key.")] = "OPENAI_API_KEY",
-    temperature: Annotated[Optional[float], typer.Option(help="Sampling temperature.")] = None,
+    temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
     concurrency: Annotated[int, typer.Option(help="Queries searched at once.")] = 16,
-    catalog: Annotated[Optional[Path], typer.Option(help="Catalog folder with the APIs' URLs and tool descriptions.")] = None,
-    response_cache: Annotated[Optional[Path], typer.Option(help="SQLite response cache for API calls.")] = None,
+    catalog: Annotated[Path | None, typer.Option(help="Catalog folder with the APIs' URLs and tool descriptions.")] = None,
+    response_cache: Annotated[Path | None, typer.Option(help="SQLite response cache for API calls.")] = None,
     llm_cache: Annotated[bool, typer.Option(help="Record model replies in RUN/llm_cache.sqlite.")] = True,
-    shard: Annotated[Optional[str], typer.Option(help="i/n: this machine's share of the queries (0 <= i < n).")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="Only the first N queries (after sharding).")] = None,
-    prices: Annotated[Optional[Path], typer.Option(help="Price table, JSON/YAML: model -> {prompt, completion} $/M tokens.")] = None,
-    budget_tokens: Annotated[Optional[int], typer.Option(help="Campaign: model tokens.")] = None,
-    budget_usd: Annotated[Optional[float], typer.Option(help="Campaign: dollars (needs --prices).")] = None,
-    budget_api_calls: Annotated[Optional[int], typer.Option(help="Campaign: API calls.")] = None,
-    budget_seconds: Annotated[Optional[float], typer.Option(help="Campaign: wall time of this run.")] = None,
-    progress: Annotated[Optional[bool], typer.Option(help="Show the progress bar (default: when a terminal).")] = None,
+    shard: Annotated[str | None, typer.Option(help="i/n: this machine's share of the queries (0 <= i < n).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N queries (after sharding).")] = None,
+    prices: Annotated[Path | None, typer.Option(help="Price table, JSON/YAML: model -> {prompt, completion} $/M tokens.")] = None,
+    budget_tokens: Annotated[int | None, typer.Option(help="Campaign: model tokens.")] = None,
+    budget_usd: Annotated[float | None, typer.Option(help="Campaign: dollars (needs --prices).")] = None,
+    budget_api_calls: Annotated[int | None, typer.Option(help="Campaign: API calls.")] = None,
+    budget_seconds: Annotated[float | None, typer.Option(help="Campaign: wall time of this run.")] = None,
+    progress: Annotated[bool | None, typer.Option(help="Show the progress bar (default: when a terminal).")] = None,
 ) -> None:
     """Run or resume an annotation campaign."""
     if ctx.invoked_subcommand is not None:
