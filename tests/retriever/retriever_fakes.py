@@ -77,3 +77,31 @@ def toy_corpus() -> Corpus:
 def make_query(qid: str, text: str, relevant: list[tuple[str, str]], group: str = "G1") -> Query:
     apis = [make_api(t, n, d) for t, n, d in TOY_APIS if (t, n) in relevant]
     return Query(id=qid, text=text, group=group, apis=apis, relevant=relevant)
+
+
+def build_tiny_model(folder, *, hidden: int = 32, layers: int = 2, seed: int = 0):
+    """A tiny randomly initialised BERT sentence-transformers model (the packaged MiniLM's tokenizer and
+    module layout, 32-wide, 2 layers), built in-process: it trains in milliseconds a step on CPU."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from retriever.encoder import packaged_model_path
+
+    src, folder = packaged_model_path(), Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("modules.json", "sentence_bert_config.json", "config_sentence_transformers.json", "vocab.txt",
+                 "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copy(src / name, folder / name)
+    (folder / "1_Pooling").mkdir(exist_ok=True)
+    pooling = json.loads((src / "1_Pooling" / "config.json").read_text())
+    pooling["word_embedding_dimension"] = hidden
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=30522, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2,
+                        intermediate_size=2 * hidden, max_position_embeddings=512)
+    BertModel(config).save_pretrained(folder)
+    return folder

