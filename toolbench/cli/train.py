@@ -1,0 +1,96 @@
+"""``toolbench train ...``: fine-tune a tool model (SFT), convert training data, merge a LoRA adapter."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    help="Train the tool model: supervised fine-tuning with LoRA or full weights, plain or through DeepSpeed.\n\n"
+    "Examples:\n\n"
+    "  toolbench train sft --config train/configs/smollm2_lora_cpu.yaml --set train_data=runs/data/calls.jsonl\n\n"
+    "  toolbench train sft --config train/configs/smollm2_deepspeed_cpu.yaml --set deepspeed=zero3_cpu\n\n"
+    "  deepspeed --num_gpus 8 --no_local_rank --module toolbench train sft "
+    "--config train/configs/llama7b_lora_zero2.yaml --set model=/models/Llama-2-7b-hf\n\n"
+    "  toolbench train convert data/reference/toolbench/answer runs/data/toolbench.jsonl --to openai\n\n"
+    "  toolbench train merge runs/sft/smollm2-lora-cpu/adapter runs/sft/merged",
+    no_args_is_help=True,
+)
+
+
+@app.command("sft")
+def sft_cmd(
+    config: Path = typer.Option(None, "--config", "-c", help="YAML recipe (train/configs/*.yaml); fields not in it "
+                                                             "keep their defaults."),
+    overrides: list[str] = typer.Option(None, "--set", help="Override a field: --set key=value (repeatable; values "
+                                                            "are YAML, e.g. --set train_data=[a.jsonl,b.jsonl])."),
+    check: bool = typer.Option(False, "--check", help="Only validate the config (and DeepSpeed JSON) and print it."),
+) -> None:
+    """Supervised fine-tuning; writes checkpoints, final/ (servable), adapter/ (LoRA) and summary.json.
+
+    Example: toolbench train sft --config train/configs/smollm2_lora_cpu.yaml --set max_steps=30
+    """
+    from train.config import load_config
+
+    cfg = load_config(config, overrides or [])
+    if check:
+        cfg.check_paths()
+        typer.echo(json.dumps(cfg.to_dict(), indent=2))
+        return
+    from train.sft import main
+
+    result = main(cfg)
+    train = result.summary["train"]
+    figures = [f"{train['global_step']} steps", f"train loss {train['train_loss']:.4f}"
+               if train["train_loss"] is not None else "", f"{train['steps_per_s'] or 0:.3f} steps/s",
+               f"{train['tokens_per_s'] or 0:.0f} tokens/s", f"peak RSS {result.summary['peak_rss_mb']:.0f} MB"]
+    if "eval_loss" in result.summary["eval"]:
+        figures.append(f"held-out loss {result.summary['eval']['eval_loss']:.4f}")
+    typer.echo(", ".join(f for f in figures if f))
+    if result.final_dir:
+        typer.echo(f"serve it: toolbench llm serve --model {result.final_dir}")
+    typer.echo(f"summary: {result.output_dir / 'summary.json'}")
+
+
+@app.command("convert")
+def convert_cmd(
+    source: Path = typer.Argument(..., help="A data file or folder (OpenAI JSONL, ShareGPT, ToolLLaMA, ToolBench "
+                                            "answers)."),
+    target: Path = typer.Argument(..., help="The file to write."),
+    to: str = typer.Option("openai", help="openai (JSONL), sharegpt (LLaMA-Factory JSON), toolllama (JSON) or chat."),
+    source_format: str = typer.Option("auto", "--from", help="Format of the source (auto: told from each row)."),
+    steps: bool = typer.Option(False, help="ToolBench answers: one example per step, as ToolBench trains."),
+    only_give_answer: bool = typer.Option(False, help="ToolBench answers: drop trees that gave up."),
+) -> None:
+    """Convert training data between formats.
+
+    Example: toolbench train convert data/reference/toolbench/answer runs/data/sharegpt.json --to sharegpt
+    """
+    from train.format import read_examples, write_examples
+
+    examples = read_examples(source, source_format, steps=steps, only_give_answer=only_give_answer)
+    write_examples(target, examples, to)
+    typer.echo(f"{len(examples)} examples -> {target} ({to})")
+
+
+@app.command("merge")
+def merge_cmd(
+    adapter: Path = typer.Argument(..., help="A LoRA adapter folder (<run>/adapter)."),
+    target: Path = typer.Argument(..., help="Folder for the merged HF checkpoint."),
+    context_length: int = typer.Option(None, help="The context_length the adapter was trained with, if any."),
+    rope_scaling: str = typer.Option("linear", help="The rope_scaling it was trained with."),
+    dtype: str = typer.Option("float32", help="float32, bfloat16 or float16."),
+) -> None:
+    """Merge a LoRA adapter into its base model; the result serves with `toolbench llm serve --model TARGET`."""
+    from toolbench.llm.models import resolve_model
+    from train.sft import merge_lora, set_environment
+
+    set_environment()
+    source = resolve_model(str(adapter))
+    if source.kind != "adapter" or source.base is None:
+        raise typer.BadParameter(f"{adapter} is not a LoRA adapter folder (no adapter_config.json)")
+    merge_lora(source.base, source.path, target, context_length=context_length, rope_scaling=rope_scaling,
+               dtype=dtype)
+    typer.echo(f"merged -> {target}; serve it: toolbench llm serve --model {target}")
