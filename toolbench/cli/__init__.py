@@ -14,6 +14,7 @@ from toolbench.cli import annotate as _annotate
 from toolbench.cli import catalog as _catalog
 from toolbench.cli import demo as _demo
 from toolbench.cli import eval as _eval
+from toolbench.cli import retriever as _retriever
 from toolbench.cli import train as _train
 from toolbench.errors import ToolbenchError
 
@@ -28,6 +29,7 @@ app = typer.Typer(
 app.add_typer(_annotate.app, name="annotate")
 app.add_typer(_catalog.app, name="catalog")
 app.add_typer(_eval.app, name="eval")
+app.add_typer(_retriever.app, name="retriever")
 app.add_typer(_train.app, name="train")
 app.command("demo")(_demo.demo)
 
