@@ -58,6 +58,8 @@ class ServerConfig:
     default_max_tokens: int = field(default=512, metadata={"help": "max_tokens when a request gives none."})
     max_n: int = field(default=8, metadata={"help": "Largest n (choices per request) accepted."})
     log_level: str = field(default="info", metadata={"help": "uvicorn's log level."})
+    threads: int | None = field(default=None, metadata={
+        "help": "torch CPU threads for generation (None: torch's default, one per core)."})
 
     def __post_init__(self) -> None:
         if not self.model:
@@ -72,6 +74,8 @@ class ServerConfig:
                 raise ToolbenchError(f"config field '{name}' must be an integer >= 1; got {value!r}")
         if self.dtype not in ("auto", "float32", "bfloat16", "float16"):
             raise ToolbenchError(f"config field 'dtype' must be auto, float32, bfloat16 or float16; got {self.dtype!r}")
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
+            raise ToolbenchError(f"config field 'threads' must be an integer >= 1; got {self.threads!r}")
         if self.log_level not in ("critical", "error", "warning", "info", "debug", "trace"):
             raise ToolbenchError(f"config field 'log_level' must be a uvicorn log level; got {self.log_level!r}")
 
@@ -255,6 +259,11 @@ class ChatServer:
         tool_names = {t.function.name for t in request.tools} if tools and choice != "none" else None
         return _Job(request, generation, rendered.prefill, tool_names, self.model_name)
 
+    def _generate(self, job: _Job, on_text: Any | None, cancel: threading.Event | None) -> Generation:
+        if cancel is not None and cancel.is_set():  # the client left while this request waited
+            return Generation([""] * job.generation.n, ["stop"] * job.generation.n, 0, [0] * job.generation.n)
+        return self.generator.generate(job.generation, on_text, cancel)
+
     async def run(self, job: _Job, on_text: Any | None = None,
                   cancel: threading.Event | None = None) -> Generation:
         """Generate in the worker thread, after the requests queued before this one."""
@@ -264,7 +273,7 @@ class ChatServer:
                                type_="rate_limit_error", code="queue_full")
             self.waiting += 1
         try:
-            future = self._executor.submit(self.generator.generate, job.generation, on_text, cancel)
+            future = self._executor.submit(self._generate, job, on_text, cancel)
             try:
                 result = await asyncio.wrap_future(future)
             except asyncio.CancelledError:
@@ -358,6 +367,15 @@ class ChatServer:
                 cancel.set()  # the client went away: stop generating
 
 
+async def _watch_disconnect(request: Request, cancel: threading.Event, every: float = 0.5) -> None:
+    """Stop generating for a client that went away (e.g. an SDK timeout), so its retry does not queue behind it."""
+    while not cancel.is_set():
+        if await request.is_disconnected():
+            cancel.set()
+            return
+        await asyncio.sleep(every)
+
+
 def create_app(generator: TextGenerator, config: ServerConfig | None = None,
                aliases: tuple[str, ...] = ()) -> FastAPI:
     """The FastAPI app serving ``generator``."""
@@ -392,7 +410,13 @@ def create_app(generator: TextGenerator, config: ServerConfig | None = None,
             if job.request.stream:
                 return StreamingResponse(server.stream(job), media_type="text/event-stream",
                                          headers={"Cache-Control": "no-cache"})
-            return JSONResponse(server.response(job, await server.run(job)))
+            cancel = threading.Event()
+            watcher = asyncio.ensure_future(_watch_disconnect(request, cancel))
+            try:
+                result = await server.run(job, cancel=cancel)
+            finally:
+                watcher.cancel()
+            return JSONResponse(server.response(job, result))
         except APIError as exc:
             return error(exc)
 
@@ -424,7 +448,7 @@ def build_app(config: ServerConfig) -> Any:
     from toolbench.llm.generation import HFGenerator
     from toolbench.llm.models import DEFAULT_ALIASES, load_model
 
-    loaded = load_model(config.model, dtype=config.dtype, device=config.device)
+    loaded = load_model(config.model, dtype=config.dtype, device=config.device, threads=config.threads)
     aliases = DEFAULT_ALIASES if loaded.source.kind == "default" else ()
     return create_app(HFGenerator.from_loaded(loaded), config, aliases=tuple(aliases))
 

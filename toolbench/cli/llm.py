@@ -1,0 +1,101 @@
+"""``toolbench llm ...``: serve a local model over an OpenAI-compatible API, convert the default model, chat."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    help="Language models: a local OpenAI-compatible server and a small client.\n\n"
+    "Examples:\n\n"
+    "  toolbench llm pull-default\n\n"
+    "  toolbench llm serve --model default --port 8000\n\n"
+    "  toolbench llm serve --model runs/train/lora-adapter --port 8001\n\n"
+    '  toolbench llm chat "What is the weather in Paris?" --tools tools.json\n\n'
+    '  toolbench llm chat "Hi" --base-url https://api.openai.com/v1 --model gpt-4o-mini --api-key-env OPENAI_API_KEY',
+    no_args_is_help=True,
+)
+
+
+@app.command("serve")
+def serve_cmd(
+    model: str = typer.Option("default", help="'default' (packaged SmolLM2-135M-Instruct), a HF checkpoint folder, "
+                                              "or a LoRA adapter folder."),
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="TCP port (0: any free port, printed at start)."),
+    served_model_name: str = typer.Option(None, help="Name clients send as 'model' (default: the model's name)."),
+    dtype: str = typer.Option("auto", help="auto (bfloat16), float32, bfloat16 or float16."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N."),
+    max_queue: int = typer.Option(64, help="Requests allowed to wait for the model; more get 429."),
+    default_max_tokens: int = typer.Option(512, help="max_tokens when a request gives none."),
+    log_level: str = typer.Option("info", help="uvicorn log level."),
+    threads: int = typer.Option(None, help="torch CPU threads (default: one per core)."),
+) -> None:
+    """Serve a model at http://HOST:PORT/v1 (chat completions with tools, models, health).
+
+    Example: toolbench llm serve --model default --port 8000
+    """
+    from toolbench.llm.server import ServerConfig, serve
+
+    config = ServerConfig(model=model, host=host, port=port, served_model_name=served_model_name, dtype=dtype,
+                          device=device, max_queue=max_queue, default_max_tokens=default_max_tokens,
+                          log_level=log_level, threads=threads)
+    serve(config)
+
+
+@app.command("pull-default")
+def pull_default_cmd(
+    dtype: str = typer.Option("float32", help="Weights dtype of the saved checkpoint: float32 (exact, 517 MB) or "
+                                              "bfloat16 (257 MB)."),
+    force: bool = typer.Option(False, help="Convert again even if the checkpoint exists."),
+) -> None:
+    """Convert the packaged SmolLM2-135M-Instruct GGUF into a HF checkpoint (once, offline) and print its folder.
+
+    The folder is $TOOLBENCH_HOME/models/smollm2-135m-instruct (default home ~/.cache/toolbench).
+    """
+    import shutil
+
+    from toolbench.llm.models import default_model_dir, ensure_default_model
+
+    if dtype not in ("float32", "bfloat16"):
+        raise typer.BadParameter("dtype must be float32 or bfloat16", param_hint="--dtype")
+    folder = default_model_dir()
+    if force and folder.exists():
+        shutil.rmtree(folder)
+    typer.echo(str(ensure_default_model(folder, dtype=dtype)))
+
+
+@app.command("chat")
+def chat_cmd(
+    prompt: str = typer.Argument(..., help="The user message."),
+    base_url: str = typer.Option("http://127.0.0.1:8000/v1", help="OpenAI-compatible endpoint (with /v1)."),
+    model: str = typer.Option("smollm2-135m-instruct", help="Model name to send."),
+    api_key_env: str = typer.Option("OPENAI_API_KEY", help="Environment variable holding the API key."),
+    tools: Path = typer.Option(None, help="JSON file: a list of OpenAI tools or function schemas to offer."),
+    system: str = typer.Option(None, help="A system message."),
+    max_tokens: int = typer.Option(256, help="Largest reply in tokens."),
+    temperature: float = typer.Option(0.0, help="Sampling temperature (0: greedy)."),
+) -> None:
+    """Send one chat request and print the reply as JSON (content, tool calls, usage).
+
+    Example: toolbench llm chat "Weather in Paris?" --tools tools.json
+    """
+    from toolbench.errors import ToolbenchError
+    from toolbench.llm.openai_client import OpenAIChatConfig, OpenAIChatModel
+
+    offered = None
+    if tools is not None:
+        try:
+            offered = json.loads(tools.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ToolbenchError(f"--tools {tools}: cannot read a JSON list of tools: {exc}") from exc
+        if not isinstance(offered, list):
+            raise ToolbenchError(f"--tools {tools}: expected a JSON list of tools")
+    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+    client = OpenAIChatModel(OpenAIChatConfig(model=model, base_url=base_url, api_key_env=api_key_env))
+    reply = client.chat(messages, offered, max_tokens=max_tokens, temperature=temperature)
+    out = reply.to_dict()
+    out.pop("alternatives")
+    typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
