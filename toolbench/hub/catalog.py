@@ -6,6 +6,8 @@ compares, so the committed files always match the hub.
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 
 from toolbench.hub.settings import HubSettings
@@ -14,11 +16,22 @@ from toolbench.records import Tool
 
 def openapi_documents(settings: HubSettings | None = None) -> dict[str, dict]:
     """slug -> the OpenAPI document of that tool (built in-process; no server needed)."""
+    if settings is None:
+        return copy.deepcopy(_default_documents())
+    return _documents(settings)
+
+
+def _documents(settings: HubSettings) -> dict[str, dict]:
     from toolbench.hub.app import create_app, tool_openapi
 
-    app = create_app(settings or HubSettings())
+    app = create_app(settings)
     doc = app.openapi()
     return {slug: tool_openapi(doc, tool) for slug, tool in app.state.hub.tools.items()}
+
+
+@functools.lru_cache(maxsize=1)
+def _default_documents() -> dict[str, dict]:
+    return _documents(HubSettings())
 
 
 def hub_tools(settings: HubSettings | None = None) -> list[Tool]:
