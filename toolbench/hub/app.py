@@ -194,6 +194,8 @@ def create_app(settings: HubSettings | None = None, tools: list[HubTool] | None 
         if app.openapi_schema is None:
             doc = get_openapi(title=app.title, version=app.version, description=app.description,
                               routes=app.routes, tags=app.openapi_tags, servers=app.servers)
+            _drop_generated_titles(doc.get("paths", {}))
+            _drop_generated_titles(doc.get("components", {}).get("schemas", {}))
             doc.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
             doc["security"] = [{"RapidAPIKey": []}, {"BearerAuth": []}]
             category = {t.name: t.category for t in tools}
@@ -206,6 +208,19 @@ def create_app(settings: HubSettings | None = None, tools: list[HubTool] | None 
 
     app.openapi = custom_openapi  # type: ignore[method-assign]
     return app
+
+
+def _drop_generated_titles(node: Any) -> None:
+    """Remove the ``title`` pydantic gives every schema ("Ticker", "Radius Km"): noise for a model reading the
+    schema. A property *named* title has a dict value and stays."""
+    if isinstance(node, dict):
+        if isinstance(node.get("title"), str):
+            del node["title"]
+        for value in node.values():
+            _drop_generated_titles(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_generated_titles(value)
 
 
 def tool_openapi(doc: dict, tool: HubTool) -> dict:
