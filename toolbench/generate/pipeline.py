@@ -1,0 +1,126 @@
+"""A resumable ``generate calls`` run: make, verify, journal, export.
+
+``<out>/samples.jsonl`` is the journal: one line per sample (verdicts included), appended as samples are made.
+A rerun skips the ids already there, so an interrupted run resumes, and a run asked for a larger ``n`` adds only
+the new samples. Once done, the exports are rewritten from the whole journal:
+
+```
+<out>/samples.jsonl              every sample, with its verdicts
+<out>/rejected.jsonl             the samples a stage rejected (stage and reason in their verdicts)
+<out>/failed.jsonl               sample indexes that could not be made at all, with the reason
+<out>/stats.json                 counts per category and per verification stage
+<out>/bfcl/questions.jsonl       BFCL entries of the kept samples (train + held-out)
+<out>/bfcl/possible_answer.jsonl
+<out>/train/{openai.jsonl, sharegpt.json, queries.json}
+<out>/heldout/{openai.jsonl, sharegpt.json, queries.json, bfcl_questions.jsonl, bfcl_possible_answer.jsonl}
+```
+
+Kept samples are those no stage rejected (all of them when nothing was verified).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from toolbench.catalog.store import write_json_atomic
+from toolbench.generate import export
+from toolbench.generate.calls import CallGenerator
+from toolbench.generate.errors import GenerateError
+from toolbench.generate.samples import CallSample
+from toolbench.generate.verify import StageCounts, Verifier
+from toolbench.records import Tool
+
+
+@dataclass
+class CallsRun:
+    out: Path
+    n: int
+    heldout: float = field(default=0.1, metadata={"help": "Share of samples held out (by API-argument combination)."})
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.out = Path(self.out)
+        if self.n < 1:
+            raise GenerateError(f"--n must be at least 1, got {self.n}")
+        if not 0.0 <= self.heldout < 1.0:
+            raise GenerateError(f"--heldout must be in [0, 1), got {self.heldout}")
+
+    @property
+    def journal(self) -> Path:
+        return self.out / "samples.jsonl"
+
+    def _done(self) -> tuple[dict[str, CallSample], dict[int, str]]:
+        samples: dict[str, CallSample] = {}
+        failed: dict[int, str] = {}
+        if self.journal.exists():
+            for line in self.journal.read_text(encoding="utf-8").splitlines():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    break  # a line cut off by a crash: redo from there
+                if "failed" in row:
+                    failed[row["index"]] = row["failed"]
+                else:
+                    sample = CallSample.from_dict(row)
+                    samples[sample.id] = sample
+        return samples, failed
+
+    def run(self, generator: CallGenerator, verifier: Verifier | None, tools: list[Tool],
+            on_sample: Callable[[CallSample | None], None] | None = None) -> dict[str, Any]:
+        samples, failed = self._done()
+        done_indexes = {int(s.id.rsplit("_", 1)[1]) for s in samples.values()} | set(failed)
+        self.out.mkdir(parents=True, exist_ok=True)
+        try:
+            with self.journal.open("a", encoding="utf-8") as journal:
+                for index in range(self.n):
+                    if index in done_indexes:
+                        continue
+                    try:
+                        sample = generator.generate(index)
+                    except GenerateError as exc:
+                        failed[index] = str(exc)
+                        journal.write(json.dumps({"index": index, "failed": str(exc)}, ensure_ascii=False) + "\n")
+                        journal.flush()
+                        if on_sample:
+                            on_sample(None)
+                        continue
+                    if verifier is not None:
+                        sample = verifier.verify(sample)
+                    samples[sample.id] = sample
+                    journal.write(json.dumps(sample.to_dict(), ensure_ascii=False) + "\n")
+                    journal.flush()
+                    if on_sample:
+                        on_sample(sample)
+        finally:
+            stats = self.export(list(samples.values()), failed, tools)
+        return stats
+
+    def export(self, samples: list[CallSample], failed: dict[int, str], tools: list[Tool]) -> dict[str, Any]:
+        samples = sorted(samples, key=lambda s: int(s.id.rsplit("_", 1)[1]))
+        kept = [s for s in samples if not s.rejected]
+        rejected = [s for s in samples if s.rejected]
+        train, held = export.split_heldout(kept, self.heldout, self.seed)
+        apis = {(t.name, a.name): a for t in tools for a in t.apis}
+        export.write_jsonl(self.out / "rejected.jsonl", (s.to_dict() for s in rejected))
+        export.write_jsonl(self.out / "failed.jsonl", ({"index": i, "reason": r} for i, r in sorted(failed.items())))
+        export.write_bfcl(kept, self.out / "bfcl" / "questions.jsonl", self.out / "bfcl" / "possible_answer.jsonl")
+        for name, part in (("train", train), ("heldout", held)):
+            folder = self.out / name
+            export.write_jsonl(folder / "openai.jsonl", (export.openai_example(s) for s in part))
+            write_json_atomic(folder / "sharegpt.json", [export.sharegpt_example(s) for s in part])
+            write_json_atomic(folder / "queries.json",
+                              [export.toolbench_query(s, i, apis).to_dict() for i, s in enumerate(part, 1)])
+            export.write_bfcl(part, folder / "bfcl_questions.jsonl", folder / "bfcl_possible_answer.jsonl")
+        counts = StageCounts()
+        for sample in samples:
+            counts.add(sample)
+        stats = {"seed": self.seed, "wanted": self.n, "made": len(samples), "failed_to_make": len(failed),
+                 "kept": len(kept), "rejected": len(rejected), "train": len(train), "heldout": len(held),
+                 "languages": dict(Counter(s.language for s in samples)), **counts.to_dict()}
+        write_json_atomic(self.out / "stats.json", stats)
+        return stats
