@@ -14,6 +14,7 @@ from toolbench.cli import annotate as _annotate
 from toolbench.cli import catalog as _catalog
 from toolbench.cli import demo as _demo
 from toolbench.cli import eval as _eval
+from toolbench.cli import generate as _generate
 from toolbench.cli import hub as _hub
 from toolbench.cli import llm as _llm
 from toolbench.cli import retriever as _retriever
@@ -31,6 +32,7 @@ app = typer.Typer(
 app.add_typer(_annotate.app, name="annotate")
 app.add_typer(_catalog.app, name="catalog")
 app.add_typer(_eval.app, name="eval")
+app.add_typer(_generate.app, name="generate")
 app.add_typer(_hub.app, name="hub")
 app.add_typer(_llm.app, name="llm")
 app.add_typer(_retriever.app, name="retriever")
