@@ -75,7 +75,7 @@ def _containers(children):
 schemas = st.recursive(scalar, _containers, max_leaves=8)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(schema=schemas, name=st.sampled_from(NAMES), seed=st.integers(0, 10_000), language=st.sampled_from(["en", "zh"]))
 def test_sampled_values_always_satisfy_the_schema(schema, name, seed, language):
     sampler = ValueSampler(random.Random(seed), language=language)

@@ -304,7 +304,8 @@ class ValueSampler:
         rng = self.rng
         fmt = schema.get("format", "")
         key = snake(name)
-        if fmt == "date" or (not fmt and "pattern" not in schema and (
+        named = not fmt and "pattern" not in schema  # the name may choose only when the schema does not
+        if fmt == "date" or (named and (
                 re.search(r"(^|_)(date|day|birthday|dob|checkin|checkout|check_in|check_out)$", key)
                 or "yyyy-mm-dd" in description.lower())):
             text = self._date(description).isoformat()
@@ -313,10 +314,11 @@ class ValueSampler:
                                        dt.timezone.utc).isoformat().replace("+00:00", "Z")
         elif fmt == "time":
             text = f"{rng.randrange(24):02d}:{rng.randrange(0, 60, 5):02d}:00"
-        elif fmt in ("email", "idn-email") or (not fmt and re.search(r"(^|_)e?mail$", key)):
+        elif fmt in ("email", "idn-email") or (named and re.search(r"(^|_)e?mail$", key)):
             text = (f"{rng.choice(FIRST_NAMES).lower()}.{rng.choice(LAST_NAMES).lower()}"
                     f"@{rng.choice(DOMAINS)}")
-        elif fmt in ("uri", "url", "iri", "uri-reference", "iri-reference") or (not fmt and re.search(r"(^|_)(url|uri|link|website)$", key)):
+        elif fmt in ("uri", "url", "iri", "uri-reference", "iri-reference") or (
+                named and re.search(r"(^|_)(url|uri|link|website)$", key)):
             text = f"https://www.{rng.choice(DOMAINS)}/{rng.choice(['news', 'shop', 'docs', 'blog'])}/{rng.randrange(1, 999)}"
         elif fmt == "uuid":
             text = str(uuid.UUID(int=rng.getrandbits(128), version=4))
