@@ -12,8 +12,8 @@ from train_tiny import save_tiny_checkpoint, short_example, write_call_data, wri
 from train.config import SFTConfig
 from train.sft import apply_context_length, main
 
-FAST = dict(batch_size=4, learning_rate=2e-2, logging_steps=1, max_length=256, device="cpu", seed=0,
-            lr_scheduler="constant")
+FAST = {"batch_size": 4, "learning_rate": 2e-2, "logging_steps": 1, "max_length": 256, "device": "cpu", "seed": 0,
+        "lr_scheduler": "constant"}
 
 
 @pytest.fixture(scope="module")
