@@ -5,7 +5,7 @@ import pytest
 
 from toolbench.errors import ToolbenchError
 from toolbench.llm.base import ChatReply, Usage
-from toolbench.llm.cache import CacheMissError, CachedChatModel, request_key
+from toolbench.llm.cache import CachedChatModel, CacheMissError, request_key
 from toolbench.llm.scripted import ScriptedChatModel
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Weather in Paris?"}]

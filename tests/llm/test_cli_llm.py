@@ -11,7 +11,7 @@ def test_llm_commands_are_listed():
 
 
 def test_pull_default_prints_the_checkpoint(monkeypatch, tmp_path):
-    import toolbench.llm.models as models
+    from toolbench.llm import models
 
     monkeypatch.setenv("TOOLBENCH_HOME", str(tmp_path))
     monkeypatch.setattr(models, "ensure_default_model", lambda folder, dtype: folder)

@@ -1,7 +1,7 @@
 import httpx2
 import pytest
 
-from toolbench.llm.cache import CacheMissError, CachedChatModel
+from toolbench.llm.cache import CachedChatModel, CacheMissError
 from toolbench.llm.factory import make_chat_model
 from toolbench.llm.openai_client import OpenAIChatModel
 from toolbench.llm.usage import TrackedChatModel, UsageTracker

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-import toolbench.llm.models as models
+from toolbench.llm import models
 from toolbench.llm.models import ModelLoadError, is_complete, load_model, resolve_model, write_atomically
 
 

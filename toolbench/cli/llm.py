@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -73,7 +74,8 @@ def chat_cmd(
     base_url: str = typer.Option("http://127.0.0.1:8000/v1", help="OpenAI-compatible endpoint (with /v1)."),
     model: str = typer.Option("smollm2-135m-instruct", help="Model name to send."),
     api_key_env: str = typer.Option("OPENAI_API_KEY", help="Environment variable holding the API key."),
-    tools: Path = typer.Option(None, help="JSON file: a list of OpenAI tools or function schemas to offer."),
+    tools: Annotated[Path | None, typer.Option(help="JSON file: a list of OpenAI tools or function schemas to "
+                                                    "offer.")] = None,
     system: str = typer.Option(None, help="A system message."),
     max_tokens: int = typer.Option(256, help="Largest reply in tokens."),
     temperature: float = typer.Option(0.0, help="Sampling temperature (0: greedy)."),

@@ -59,7 +59,7 @@ class ToolCall:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ToolCall":
+    def from_dict(cls, data: dict[str, Any]) -> ToolCall:
         return cls(**data)
 
 
@@ -74,7 +74,7 @@ class Usage:
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def __add__(self, other: "Usage") -> "Usage":
+    def __add__(self, other: Usage) -> Usage:
         return Usage(self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens)
 
     def to_dict(self) -> dict[str, int]:
@@ -96,7 +96,7 @@ class ChatReply:
     usage: Usage = field(default_factory=Usage)
     finish_reason: str = "stop"
     model: str = ""
-    alternatives: list["ChatReply"] = field(default_factory=list)
+    alternatives: list[ChatReply] = field(default_factory=list)
     cached: bool = field(default=False, compare=False)
 
     def to_message(self) -> Message:
@@ -117,7 +117,7 @@ class ChatReply:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ChatReply":
+    def from_dict(cls, data: dict[str, Any]) -> ChatReply:
         return cls(
             content=data.get("content"),
             tool_calls=[ToolCall.from_dict(c) for c in data.get("tool_calls", [])],

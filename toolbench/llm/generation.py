@@ -139,7 +139,7 @@ class HFGenerator:
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_ids[0]
 
     @classmethod
-    def from_loaded(cls, loaded: Any) -> "HFGenerator":
+    def from_loaded(cls, loaded: Any) -> HFGenerator:
         """From a :class:`toolbench.llm.models.LoadedModel`."""
         return cls(loaded.model, loaded.tokenizer, loaded.name, loaded.device)
 

@@ -19,13 +19,13 @@ import copy
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any, Union
+from typing import Any
 
 from toolbench.llm.base import ChatReply, LLMError, Message, SyncChatModel, Tool, ToolCall, Usage
 from toolbench.llm.toolcalls import decode_arguments, make_call_id
 
-Responder = Callable[[list[Message], list[Tool] | None, dict[str, Any]], Union[ChatReply, str]]
-ScriptItem = Union[ChatReply, str, BaseException, Responder]
+Responder = Callable[[list[Message], list[Tool] | None, dict[str, Any]], ChatReply | str]
+ScriptItem = ChatReply | str | BaseException | Responder
 
 
 class ScriptExhaustedError(LLMError):

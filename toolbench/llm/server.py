@@ -99,7 +99,7 @@ class _NamedChoice(BaseModel):
     function: dict[str, str]
 
     @model_validator(mode="after")
-    def _has_name(self) -> "_NamedChoice":
+    def _has_name(self) -> _NamedChoice:
         if not self.function.get("name"):
             raise ValueError("tool_choice.function.name is required")
         return self
@@ -114,7 +114,7 @@ class _Message(BaseModel):
     tool_call_id: str | None = None
 
     @model_validator(mode="after")
-    def _has_content(self) -> "_Message":
+    def _has_content(self) -> _Message:
         if self.content is None and not (self.role == "assistant" and self.tool_calls):
             raise ValueError(f"a {self.role} message needs 'content'")
         return self
@@ -141,7 +141,7 @@ class ChatCompletionRequest(BaseModel):
     ignore_eos: bool = False
 
     @model_validator(mode="after")
-    def _check(self) -> "ChatCompletionRequest":
+    def _check(self) -> ChatCompletionRequest:
         stops = [self.stop] if isinstance(self.stop, str) else (self.stop or [])
         if len(stops) > 4:
             raise ValueError("stop: at most 4 stop sequences")

@@ -81,15 +81,15 @@ def tools_section(tools: list[Tool], tool_choice: Any = "auto") -> str:
         listed,
         "</tools>",
         "",
-        f"To call a function, answer with a JSON object inside {TOOL_CALL_OPEN}{TOOL_CALL_CLOSE} tags, with the "
-        "function's name and its arguments:",
+        (f"To call a function, answer with a JSON object inside {TOOL_CALL_OPEN}{TOOL_CALL_CLOSE} tags, with the "
+         "function's name and its arguments:"),
         f'{TOOL_CALL_OPEN}\n{{"name": <function-name>, "arguments": <arguments-object>}}\n{TOOL_CALL_CLOSE}',
         "",
         f"For example, to call {example['name']}:",
         format_tool_call(example["name"], example_arguments(example)),
         "",
-        'Each result comes back inside <tool_response name="..."></tool_response> tags. When no function is '
-        "needed, answer in plain text.",
+        ('Each result comes back inside <tool_response name="..."></tool_response> tags. When no function is '
+         "needed, answer in plain text."),
     ]
     if tool_choice == "required":
         lines.append("You must call at least one function now.")

@@ -66,7 +66,7 @@ class PriceTable:
                                      f"(dollars per million tokens); got {price!r}")
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "PriceTable":
+    def from_file(cls, path: str | Path) -> PriceTable:
         """Read a JSON or YAML file mapping model -> {prompt, completion}."""
         path = Path(path)
         try:
