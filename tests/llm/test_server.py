@@ -291,3 +291,26 @@ def test_server_config_validation():
         ServerConfig(max_queue=0)
     with pytest.raises(ToolbenchError, match="'dtype'"):
         ServerConfig(dtype="int4")
+
+
+def test_openai_sdk_streaming(scripted):
+    import httpx2
+    import openai
+
+    scripted.texts = ["Hello world", '<tool_call>{"name": "get_weather", "arguments": {"city": "Rome"}}</tool_call>']
+    app = create_app(scripted, ServerConfig())
+
+    async def run():
+        client = openai.AsyncOpenAI(api_key="EMPTY", base_url="http://llm.test/v1", max_retries=0,
+                                    http_client=httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app)))
+        text = [c async for c in await client.chat.completions.create(model="scripted-lm", messages=USER,
+                                                                      stream=True)]
+        calls = [c async for c in await client.chat.completions.create(model="scripted-lm", messages=USER,
+                                                                       tools=[WEATHER], stream=True)]
+        return text, calls
+
+    text, calls = asyncio.run(run())
+    assert "".join(c.choices[0].delta.content or "" for c in text) == "Hello world"
+    deltas = [d for c in calls for d in (c.choices[0].delta.tool_calls or [])]
+    assert deltas[0].function.name == "get_weather" and json.loads(deltas[0].function.arguments) == {"city": "Rome"}
+    assert calls[-1].choices[0].finish_reason == "tool_calls"
