@@ -42,7 +42,7 @@ def test_every_category_gives_well_formed_samples(hub_catalog, category):
         elif category == "multi_turn":
             first, second = sample.steps
             (carried,) = [c for c in second.calls if c.from_previous]
-            (arg, key), = carried.from_previous.items()
+            (arg, _key), = carried.from_previous.items()
             assert json.dumps(carried.arguments[arg], ensure_ascii=False).strip('"') in first.observations[0]
             assert sample.meta["observations"] == "synthetic"
 

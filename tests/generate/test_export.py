@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -93,7 +94,7 @@ def test_chat_exports_validate_against_their_schemas(samples):
         Draft202012Validator(SHAREGPT).validate(share)
         roles = [t["from"] for t in share["conversations"]]
         assert roles[0] == "human"
-        for a, b in zip(roles, roles[1:]):
+        for a, b in itertools.pairwise(roles):
             if b == "observation":
                 assert a == "function_call"
         assert json.loads(share["tools"]) == sample.functions

@@ -110,8 +110,8 @@ def test_meaning_stage_rule_check_and_judge(tools):
     unnamed.steps[0].user = "Do the thing with " + " ".join(str(v) for v in call.arguments.values())
     assert "does not say what" in Verifier(tools).verify(unnamed).verdicts[-1].reason
 
-    judge = ScriptedChatModel(['{"verdict": "yes", "reason": "fine"}', 'Sure! {"verdict": "no", "reason": "wrong '
-                               'city"}', "I think so"])
+    judge = ScriptedChatModel(['{"verdict": "yes", "reason": "fine"}',
+                               'Sure! {"verdict": "no", "reason": "wrong city"}', "I think so"])
     verifier = Verifier(tools, judge=judge)
     assert verifier.verify(sample).verdicts[-1].reason == "judge: fine"
     no = verifier.verify(sample)
@@ -130,7 +130,7 @@ def test_stage_counts(tools):
     counts.add(verifier.verify(bad))
     report = counts.to_dict()
     assert report["stages"]["format"] == {"checked": 11, "passed": 10, "failed": 1, "pass_rate": 0.9091,
-                                          "failures": {"function 'nope' is not among the offered functions": 1}}
+                                          "failures": {"function '…' is not among the offered functions": 1}}
     assert report["by_category"]["simple"] == {"total": 11, "passed": 10, "rejected:format": 1}
 
 

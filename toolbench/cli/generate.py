@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -70,12 +70,12 @@ def instructions_command(
     n: Annotated[int, typer.Option(help="Queries to keep.")],
     out: Annotated[Path, typer.Option(help="ToolBench query file to write (e.g. runs/gen/G1_query.json); "
                                            "<stem>.journal.jsonl, .rejected.json and .stats.json go next to it.")],
-    model: Annotated[Optional[str], typer.Option(help="Model name at --base-url.")] = None,
-    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint, e.g. "
+    model: Annotated[str | None, typer.Option(help="Model name at --base-url.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint, e.g. "
                                                          "http://127.0.0.1:8000/v1.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the API-set sampling and of the requests.")] = 0,
     per_set: Annotated[int, typer.Option(help="Queries asked for each sampled API set.")] = 5,
-    cache: Annotated[Optional[Path], typer.Option(help="Record/replay cache of the LLM requests (SQLite).")] = None,
+    cache: Annotated[Path | None, typer.Option(help="Record/replay cache of the LLM requests (SQLite).")] = None,
 ) -> None:
     """Sample API sets of a group, have an LLM write queries for them, keep those that pass the filters.
 
@@ -111,18 +111,18 @@ def calls_command(
     seed: Annotated[int, typer.Option(help="Seed of everything random in the samples.")] = 0,
     verify: Annotated[bool, typer.Option("--verify", help="Run the verification stages (format, execution with "
                                                           "--hub-url, meaning).")] = False,
-    hub_url: Annotated[Optional[str], typer.Option(help="A running hub (`toolbench hub serve`): runs calls for "
+    hub_url: Annotated[str | None, typer.Option(help="A running hub (`toolbench hub serve`): runs calls for "
                                                         "multi-turn results and for the execution stage.")] = None,
     zh_rate: Annotated[float, typer.Option(help="Share of requests in Chinese.")] = 0.3,
     heldout: Annotated[float, typer.Option(help="Share held out, never sharing an API-argument combination "
                                                 "with train.")] = 0.1,
-    today: Annotated[Optional[str], typer.Option(help="Date (YYYY-MM-DD) sampled dates centre on; default: the "
+    today: Annotated[str | None, typer.Option(help="Date (YYYY-MM-DD) sampled dates centre on; default: the "
                                                       "median date among the catalog's examples.")] = None,
-    model: Annotated[Optional[str], typer.Option(help="LLM for --paraphrase-rate and --judge.")] = None,
-    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint of --model.")] = None,
+    model: Annotated[str | None, typer.Option(help="LLM for --paraphrase-rate and --judge.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint of --model.")] = None,
     paraphrase_rate: Annotated[float, typer.Option(help="Share of requests the LLM rewrites (values kept).")] = 0.0,
     judge: Annotated[bool, typer.Option("--judge", help="The LLM also judges meaning (needs --model).")] = False,
-    cache: Annotated[Optional[Path], typer.Option(help="Record/replay cache of the LLM requests (SQLite).")] = None,
+    cache: Annotated[Path | None, typer.Option(help="Record/replay cache of the LLM requests (SQLite).")] = None,
 ) -> None:
     """Make function-call samples from the catalog's schemas (simple, multiple, parallel, parallel_multiple,
     irrelevance, hallucination, multi_turn), verify them, and export BFCL, OpenAI and ShareGPT files.

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from toolbench.generate.samples import CallSample
 from toolbench.records import Api, Query
@@ -220,7 +221,7 @@ def split_heldout(samples: list[CallSample], fraction: float, seed: int) -> tupl
     heldout: set[int] = set()
     for members in groups.values():
         key = min(c for m in members for c in combos[m])
-        digest = hashlib.sha256(f"{seed}:{key}".encode("utf-8")).digest()
+        digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
         if int.from_bytes(digest[:8], "big") / 2**64 < fraction:
             heldout.update(members)
     return ([s for i, s in enumerate(samples) if i not in heldout],

@@ -80,7 +80,7 @@ class Rejected:
                 "relevant APIs": self.relevant}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Rejected":
+    def from_dict(cls, data: dict[str, Any]) -> Rejected:
         return cls(data["set_index"], data["reason"], data["detail"], data.get("text", ""),
                    data.get("relevant APIs", []))
 
@@ -119,8 +119,8 @@ def build_messages(api_set: ApiSet, n: int, config: InstructionConfig) -> list[M
         + (" Each request must use APIs of at least two different tools." if multi_tool else ""),
         "Give every detail the calls need (names, places, dates, amounts, identifiers) inside the request itself.",
         "Vary the topic, tone, length and the combination of APIs; never name an API or a tool in the request.",
-        'Answer with a JSON list only: [{"query": "<the request>", "relevant APIs": [["<tool>", "<api>"], ...]}, '
-        "...], using the tool and api names exactly as above.",
+        ('Answer with a JSON list only: [{"query": "<the request>", "relevant APIs": [["<tool>", "<api>"], ...]}, '
+         "...], using the tool and api names exactly as above."),
     ]
     docs = json.dumps([api_doc(a) for a in api_set.apis], ensure_ascii=False, indent=1)
     return [

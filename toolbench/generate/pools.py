@@ -25,8 +25,8 @@ STREETS = ("12 Baker Street", "221 Rue de Rivoli", "45 Market Street", "8 Orchar
            "17 Via Roma")
 ZH_ADDRESSES = ("北京市朝阳区建国路88号", "上海市浦东新区世纪大道100号", "广州市天河区体育西路12号",
                 "深圳市南山区科技园南路5号", "杭州市西湖区文三路90号")
-KEYWORDS = ("electric bikes", "vegan recipes", "jazz festival", "budget travel", "machine learning", "marathon "
-            "training", "vintage cameras", "home gardening", "board games", "solar panels")
+KEYWORDS = ("electric bikes", "vegan recipes", "jazz festival", "budget travel", "machine learning",
+            "marathon training", "vintage cameras", "home gardening", "board games", "solar panels")
 ZH_KEYWORDS = ("电动自行车", "素食食谱", "爵士音乐节", "穷游攻略", "机器学习", "马拉松训练", "复古相机", "家庭园艺")
 TITLES = ("Quarterly report", "Team offsite plan", "Login problem", "Refund request", "Weekend trip",
           "Birthday dinner", "Invoice question")

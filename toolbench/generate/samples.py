@@ -38,7 +38,7 @@ class ExpectedCall:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ExpectedCall":
+    def from_dict(cls, data: dict[str, Any]) -> ExpectedCall:
         return cls(data["name"], data.get("arguments"), data.get("tool", ""), data.get("api", ""),
                    dict(data.get("from_previous", {})))
 
@@ -59,7 +59,7 @@ class Step:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Step":
+    def from_dict(cls, data: dict[str, Any]) -> Step:
         return cls(data.get("user"), [ExpectedCall.from_dict(c) for c in data.get("calls", [])],
                    list(data.get("observations", [])), data.get("reply"))
 
@@ -76,7 +76,7 @@ class Verdict:
         return {"stage": self.stage, "passed": self.passed, "reason": self.reason}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Verdict":
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
         return cls(data["stage"], bool(data["passed"]), data.get("reason", ""))
 
 
@@ -123,13 +123,13 @@ class CallSample:
                 "verdicts": [v.to_dict() for v in self.verdicts], "status": self.status}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "CallSample":
+    def from_dict(cls, data: dict[str, Any]) -> CallSample:
         return cls(data["id"], data["category"], data.get("language", "en"), data["functions"],
                    {k: list(v) for k, v in data.get("function_map", {}).items()},
                    [Step.from_dict(s) for s in data["steps"]], dict(data.get("meta", {})),
                    [Verdict.from_dict(v) for v in data.get("verdicts", [])])
 
-    def copy(self) -> "CallSample":
+    def copy(self) -> CallSample:
         return copy.deepcopy(self)
 
     # -- as a chat transcript -------------------------------------------------------------------------------

@@ -32,7 +32,15 @@ from jsonschema import Draft202012Validator
 
 from toolbench.catalog.validate import validate_arguments
 from toolbench.generate.errors import ValueSamplingError
-from toolbench.generate.pools import DOMAINS, FIRST_NAMES, LAST_NAMES, is_identifier, pool_for, pool_values, snake
+from toolbench.generate.pools import (
+    DOMAINS,
+    FIRST_NAMES,
+    LAST_NAMES,
+    is_identifier,
+    pool_for,
+    pool_values,
+    snake,
+)
 from toolbench.records import Api, Param
 
 _FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
@@ -311,7 +319,7 @@ class ValueSampler:
             text = self._date(description).isoformat()
         elif fmt == "date-time":
             text = dt.datetime.combine(self._date(description), dt.time(rng.randrange(24), rng.randrange(0, 60, 5)),
-                                       dt.timezone.utc).isoformat().replace("+00:00", "Z")
+                                       dt.UTC).isoformat().replace("+00:00", "Z")
         elif fmt == "time":
             text = f"{rng.randrange(24):02d}:{rng.randrange(0, 60, 5):02d}:00"
         elif fmt in ("email", "idn-email") or (named and re.search(r"(^|_)e?mail$", key)):

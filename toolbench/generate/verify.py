@@ -21,6 +21,7 @@ the execution stage is not run and the sample carries no execution verdict.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -322,12 +323,9 @@ class StageCounts:
 
 
 def _reason_key(reason: str) -> str:
-    """A failure reason without its values, for counting: ``get_quote_for_x failed: not_working: ...`` ->
-    ``failed: not_working``."""
-    parts = reason.split(": ")
-    if len(parts) >= 2 and "_for_" in parts[0]:
-        parts = parts[1:]
-    head = parts[0]
-    if head.endswith("failed") and len(parts) > 1:
-        head = f"{head}: {parts[1].split()[0] if parts[1] else ''}"
-    return head[:80]
+    """A failure reason without its values, for counting: ``get_quote_for_x failed: request_error: HTTP 404:
+    ticker 'ZZZ' not found`` -> ``failed: request_error: HTTP 404``."""
+    text = re.sub(r"^\w+_for_\w+:? ", "", reason)
+    text = re.sub(r"'[^']*'", "'…'", text)
+    text = re.sub(r"=\S+", "=…", text)
+    return ": ".join(text.split(": ")[:3])[:90]
