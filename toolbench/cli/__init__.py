@@ -16,6 +16,7 @@ from toolbench.cli import demo as _demo
 from toolbench.cli import eval as _eval
 from toolbench.cli import generate as _generate
 from toolbench.cli import hub as _hub
+from toolbench.cli import leaderboard as _leaderboard
 from toolbench.cli import llm as _llm
 from toolbench.cli import retriever as _retriever
 from toolbench.cli import train as _train
@@ -38,6 +39,7 @@ app.add_typer(_llm.app, name="llm")
 app.add_typer(_retriever.app, name="retriever")
 app.add_typer(_train.app, name="train")
 app.command("demo")(_demo.demo)
+app.command("leaderboard")(_leaderboard.leaderboard)
 
 
 def main(argv: list[str] | None = None) -> None:
