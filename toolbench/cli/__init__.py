@@ -12,6 +12,7 @@ import typer
 
 from toolbench.cli import annotate as _annotate
 from toolbench.cli import catalog as _catalog
+from toolbench.cli import compress as _compress
 from toolbench.cli import demo as _demo
 from toolbench.cli import eval as _eval
 from toolbench.cli import generate as _generate
@@ -39,6 +40,7 @@ app.add_typer(_llm.app, name="llm")
 app.add_typer(_retriever.app, name="retriever")
 app.add_typer(_train.app, name="train")
 app.command("demo")(_demo.demo)
+app.command("compress")(_compress.compress)
 app.command("leaderboard")(_leaderboard.leaderboard)
 
 
