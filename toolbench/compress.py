@@ -10,8 +10,9 @@ tighter budget). :func:`compression_report` gives the ratio per API and overall 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from toolbench.errors import ToolbenchError
 

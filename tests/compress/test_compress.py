@@ -4,7 +4,14 @@ import json
 
 import pytest
 
-from toolbench.compress import CompressConfig, CompressError, compress_response, compression_report, prune, shrink
+from toolbench.compress import (
+    CompressConfig,
+    CompressError,
+    compress_response,
+    compression_report,
+    prune,
+    shrink,
+)
 
 
 def test_json_schema_pruning_keeps_declared_keys():
