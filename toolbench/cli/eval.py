@@ -381,3 +381,93 @@ def recompute_command(
     for path in written:
         typer.echo((path.with_suffix("").with_suffix(".summary.md")).read_text(encoding="utf-8"))
     typer.echo(f"Wrote {len(written)} summaries under {out}")
+
+
+# -- the seeds' evaluations: tiers, hallucination, schema token cost ------------------------------------------------
+
+
+@app.command("report")
+def report_command(
+    dataset: Annotated[Path, typer.Option(help="The BFCL-format set (JSON lines) whose entries carry a tier and/or "
+                                          "an entity field.")],
+    verdicts: Annotated[Path, typer.Option(help="Per-entry verdicts written by `toolbench eval ast --out`.")],
+    out: Annotated[Path, typer.Option(help="Output folder: tiers.summary.json and/or hallucination.summary.json "
+                                      "(for the leaderboard), with .md twins.")],
+    model: Annotated[str, typer.Option(help="Name of the model scored (shown on the leaderboard).")],
+    tier_field: Annotated[str, typer.Option(help="Entry field naming the difficulty tier (simple, multiple, "
+                                            "parallel_multiple, enterprise).")] = "tier",
+    entity_field: Annotated[str, typer.Option(help="Entry field saying whether the request is about a real or a "
+                                              "fake entity (hallucination test).")] = "entity",
+) -> None:
+    """Accuracy per difficulty tier, and hallucination as "real k/n, fake k/n", from eval ast's verdicts.
+
+    Example: toolbench eval report --dataset seeds/tiers.jsonl --verdicts runs/ast/tiers.jsonl --model mine
+    --out runs/report/mine
+    """
+    from eval import bfcl_reference, tiers
+
+    for path, option in ((dataset, "--dataset"), (verdicts, "--verdicts")):
+        if not path.is_file():
+            raise ToolbenchError(f"{option} {path}: no such file")
+    entries, rows = bfcl_reference.read_jsonl(dataset), bfcl_reference.read_jsonl(verdicts)
+    out.mkdir(parents=True, exist_ok=True)
+    for summary in tiers.summaries(entries, rows, model, tier_field=tier_field, entity_field=entity_field):
+        _, _, markdown = _write_summary(out, summary["kind"], summary)
+        typer.echo(markdown)
+        if "line" in summary:
+            typer.echo(f"Hallucination: {summary['line']}\n")
+    typer.echo(f"Wrote summaries under {out}")
+
+
+@app.command("schema-cost")
+def schema_cost_command(
+    dataset: Annotated[str, typer.Option(help="BFCL-format entries (JSON lines) or bfcl:<category>.")],
+    tokenizer: Annotated[str, typer.Option(help="A local Hugging Face tokenizer folder (the prompt is rendered as "
+                                           "toolbench llm serve renders it), or 'whitespace' for a rough count "
+                                           "of the text and the tools' JSON.")],
+    out: Annotated[Path, typer.Option(help="Where to write the per-variant figures (JSON; a .md twin beside it).")],
+    write_variants: Annotated[Path | None, typer.Option(help="Also write the shortened sets here "
+                                                        "(<variant>.jsonl) to run a model on and score with eval "
+                                                        "ast.")] = None,
+    accuracy: Annotated[list[str] | None, typer.Option(help="variant=accuracy from eval ast runs on the "
+                                                       "shortened sets (e.g. minimal=0.71), shown beside the "
+                                                       "tokens.")] = None,
+) -> None:
+    """Prompt tokens with full tool schemas vs shortened ones (descriptions dropped, properties emptied).
+
+    Example: toolbench eval schema-cost --dataset bfcl:simple_python --tokenizer runs/models/smollm2 --out
+    runs/schema_cost.json --write-variants runs/schema_variants
+    """
+    from eval import ast_score, schema_cost
+
+    entries, _ = ast_score.load_dataset(dataset, None)
+    if tokenizer == "whitespace":
+        counter = schema_cost.token_counter(str.split)
+    else:
+        if not Path(tokenizer).is_dir():
+            raise ToolbenchError(f"--tokenizer {tokenizer}: not a folder (give a local Hugging Face tokenizer "
+                                 "folder, or 'whitespace')")
+        from transformers import AutoTokenizer
+
+        counter = schema_cost.token_counter(AutoTokenizer.from_pretrained(tokenizer, local_files_only=True))
+    figures: dict[str, float] = {}
+    for item in accuracy or []:
+        variant, _, value = item.partition("=")
+        try:
+            figures[variant] = float(value)
+        except ValueError:
+            raise ToolbenchError(f"--accuracy {item!r}: expected variant=number, e.g. minimal=0.71") from None
+    cost = schema_cost.schema_cost(entries, counter, accuracy=figures)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"dataset": dataset, "tokenizer": tokenizer, "variants": cost}, indent=2) + "\n",
+                   encoding="utf-8")
+    markdown = schema_cost.markdown(cost)
+    out.with_suffix(".md").write_text(markdown, encoding="utf-8")
+    if write_variants is not None:
+        write_variants.mkdir(parents=True, exist_ok=True)
+        for variant in schema_cost.VARIANTS:
+            rows = schema_cost.shortened_dataset(entries, variant)
+            (write_variants / f"{variant}.jsonl").write_text(
+                "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    typer.echo(markdown)
+    typer.echo(f"Wrote {out}" + (f" and the shortened sets under {write_variants}" if write_variants else ""))
