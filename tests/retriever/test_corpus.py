@@ -65,3 +65,15 @@ def test_stabletoolbench_union_of_apis():
     assert len(corpus) == 810  # distinct (tool, api) over the 163 api_lists
     # every relevant API of these queries is documented in some api_list
     assert all(doc_id(t, a) in corpus for q in queries for t, a in q.relevant)
+
+
+def test_from_a_toolbench_tools_folder():
+    tools = Path(__file__).parents[1] / "fixtures" / "toolbench_tools"
+    corpus = load_corpus(tools)
+    assert "TheClique\tSongkick concert" in corpus
+    assert corpus["TheClique\tSongkick concert"].text.startswith("Data, TheClique, Songkick concert, Concert info")
+
+
+def test_empty_tools_folder_is_refused(tmp_path):
+    with pytest.raises(RetrieverError, match="no APIs"):
+        Corpus.from_tool_dir(tmp_path)
