@@ -28,3 +28,9 @@ def run(coro_factory, state_dir, context):
             return await coro_factory(runtime)
 
     return asyncio.run(main())
+
+
+def two_orders_model() -> ScriptedChatModel:
+    """Two turns, each proposing the same order: the terminal test approves the first and edits the second."""
+    return ScriptedChatModel([ScriptedChatModel.call(CREATE, ORDER), "Ordered two.",
+                              ScriptedChatModel.call(CREATE, ORDER), "Ordered as you edited it."])
