@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+from toolbench.cli import agent as _agent
 from toolbench.cli import annotate as _annotate
 from toolbench.cli import catalog as _catalog
 from toolbench.cli import compress as _compress
@@ -31,6 +32,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(_agent.app, name="agent")
 app.add_typer(_annotate.app, name="annotate")
 app.add_typer(_catalog.app, name="catalog")
 app.add_typer(_eval.app, name="eval")
