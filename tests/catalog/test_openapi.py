@@ -582,3 +582,20 @@ def test_broken_documents_never_raise_anything_but_openapi_error() -> None:
             import_openapi(doc)
         except OpenAPIError as exc:
             assert isinstance(exc, ToolbenchError) and str(exc).startswith("<dict>")
+
+
+def test_operation_extensions_are_kept_on_the_api() -> None:
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": "Finder", "version": "1"},
+        "servers": [{"url": "https://finder.example.com"}],
+        "paths": {"/search": {"post": {
+            "operationId": "search", "x-consequential": False, "x-rate-tier": "free",
+            "requestBody": {"content": {"application/json": {"schema": {
+                "type": "object", "properties": {"q": {"type": "string"}}}}}},
+            "responses": {"200": {"description": "ok"}},
+        }}},
+    }
+    api = import_openapi(doc).api("search")
+    assert api.extra == {"x-consequential": False, "x-rate-tier": "free"}
+    assert api.to_dict()["x-consequential"] is False

@@ -567,6 +567,9 @@ class _Spec:
             optional_params=[p for p in params if not p.required],
             response_schema=self.response_schema(op.node, op.where),
             category=category,
+            # Operation-level extensions (e.g. "x-consequential": false on a search sent as POST) travel with
+            # the API into its tool file, where the agent's confirmation policy reads them.
+            extra={k: v for k, v in op.node.items() if isinstance(k, str) and k.startswith("x-")},
         )
 
     def _operation_base_url(self, op: _Operation, base_url: str, source_url: str | None) -> str:
