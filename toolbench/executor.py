@@ -185,6 +185,8 @@ def prepare_request(tool: Tool, api: Api, args: Mapping[str, Any], secrets: Mapp
     body: dict[str, Any] = {}
     for name, value in args.items():
         where = param_location(api, name)
+        if value is None and where != "body":
+            continue  # a query string or header has no null: an optional parameter given as null is left out
         if where == "path":
             url = url.replace("{" + name + "}", quote(str(value), safe=""))
         elif where == "query":
@@ -201,8 +203,8 @@ def prepare_request(tool: Tool, api: Api, args: Mapping[str, Any], secrets: Mapp
     if missing:
         raise PreparationError(f"no value for path parameter(s) {', '.join(missing)}; pass them as arguments")
     req.url = url
-    if body:
-        req.json = body
+    if body or (req.method in ("POST", "PUT", "PATCH") and any(param_location(api, p.name) == "body" for p in api.params)):
+        req.json = body  # an API that takes a body gets one, `{}` when every body field is optional and left out
     if user_agent:
         req.headers.setdefault("User-Agent", user_agent)
     names = set()

@@ -119,3 +119,20 @@ def test_config_is_checked():
     with pytest.raises(ExecutorError, match="base_url_overrides"):
         ExecutorConfig(base_url_overrides={"127.0.0.1:1": "x"})
     assert "s3cret" not in repr(ExecutorConfig(credentials={"*": "s3cret"}))
+
+
+def test_null_query_values_are_left_out_and_body_apis_always_get_a_body():
+    # A nullable optional query parameter sent as null used to go out as `status=`, which the API rejected.
+    get = Api(tool="T", name="g", url="https://h/x/{id}", required_params=[Param("id", location="path")],
+              optional_params=[Param("status", location="query"), Param("X-A", location="header")])
+    req = prepare_request(tool_with(get), get, {"id": 1, "status": None, "X-A": None})
+    assert (req.url, req.params, req.headers, req.json) == ("https://h/x/1", {}, {}, None)
+    with pytest.raises(PreparationError):  # a null path value is a missing one
+        prepare_request(tool_with(get), get, {"id": None})
+    # PATCH whose body fields are all optional: `{}` rather than no body (which FastAPI-style APIs refuse).
+    patch = Api(tool="T", name="p", method="PATCH", url="https://h/t/{id}", required_params=[Param("id")],
+                optional_params=[Param("status", location="body"), Param("note", location="body")])
+    assert prepare_request(tool_with(patch), patch, {"id": 2}).json == {}
+    assert prepare_request(tool_with(patch), patch, {"id": 2, "note": None}).json == {"note": None}
+    bare = Api(tool="T", name="b", method="POST", url="https://h/ping")
+    assert prepare_request(tool_with(bare), bare, {}).json is None

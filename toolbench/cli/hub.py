@@ -12,6 +12,8 @@ app = typer.Typer(
     "Examples:\n\n"
     "  toolbench hub serve --port 8750 --seed 0\n\n"
     "  toolbench hub serve --fault rate_limit:0.1 --fault slow:0.05 --slow-seconds 5\n\n"
+    "  toolbench hub serve --cache runs/hub-cache.sqlite --llm-base-url http://127.0.0.1:8000/v1 "
+    "--llm-model smollm2-135m-instruct   (/virtual simulates what it cannot answer)\n\n"
     "  toolbench hub export-openapi --out runs/hub-openapi.json\n\n"
     "  toolbench hub export-openapi --out-dir runs/hub-openapi/   (one document per tool)\n\n"
     "  toolbench hub export-catalog --out data/tools",
@@ -41,15 +43,27 @@ def serve_cmd(
     api_key: list[str] = typer.Option(None, "--api-key", help="Accept only these keys (repeatable); default any."),
     cache: str = typer.Option("", help="SQLite response cache that POST /virtual answers from first."),
     now: str = typer.Option(None, help="The sandbox clock, ISO 8601 with offset."),
+    llm_base_url: str = typer.Option("", help="OpenAI-compatible endpoint (…/v1) of the LLM that simulates "
+                                     "/virtual answers the hub cannot give; needs --llm-model."),
+    llm_model: str = typer.Option("", help="Model name for the simulator; empty: no simulation."),
+    llm_api_key_env: str = typer.Option("OPENAI_API_KEY", help="Variable holding the simulator LLM's key."),
+    llm_cache: str = typer.Option("", help="SQLite record/replay cache of simulator replies (repeatable runs)."),
+    virtual_catalog: str = typer.Option("", help="ToolBench tool folder documenting APIs the hub does not serve "
+                                        "(for the simulator's prompt)."),
+    keep_alive: float = typer.Option(30.0, help="Seconds an idle keep-alive connection stays open."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
 ) -> None:
     """Serve the hub until Ctrl-C. Tools live under /<tool>/..., docs at /docs, OpenAPI at /openapi.json
-    (one tool: /openapi/<tool>.json), StableToolBench's POST /virtual, and /admin/reset|faults|stats."""
+    (one tool: /openapi/<tool>.json), StableToolBench's POST /virtual, and /admin/reset|faults|stats.
+
+    With --llm-model, /virtual answers a call it cannot answer from the cache or a real call (unknown API,
+    failed call) with a simulated response marked "simulated": true."""
     from toolbench.hub.server import serve
 
     settings = _settings(host=host, port=port, seed=seed, fault=fault, retry_after=retry_after,
                          slow_seconds=slow_seconds, require_key=require_key, api_key=api_key, cache_path=cache,
-                         now=now)
+                         now=now, llm_base_url=llm_base_url, llm_model=llm_model, llm_api_key_env=llm_api_key_env,
+                         llm_cache_path=llm_cache, virtual_catalog=virtual_catalog, keep_alive_seconds=keep_alive)
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"warning: binding {host}: the sandbox hub is reachable from other machines", err=True)
     serve(settings.host, settings.port, settings, log_level=log_level)

@@ -9,21 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 import random
 import threading
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from toolbench.hub.base import HubTool
+from toolbench.hub.base import FieldProblem, HubTool, ValidationErrorBody
 from toolbench.hub.settings import FAULT_MODES, HubSettings
 from toolbench.hub.virtual import VirtualRequest, answer
+from toolbench.records import Api
 
+if TYPE_CHECKING:
+    from toolbench.llm.base import ChatModel
+
+log = logging.getLogger("toolbench.hub")
 FAULT_HEADER = "X-Hub-Fault"
 SECURITY_SCHEMES = {
     "RapidAPIKey": {"type": "apiKey", "in": "header", "name": "X-RapidAPI-Key",
@@ -45,9 +52,14 @@ def api_key_of(request: Request) -> str:
 class Hub:
     """Mutable hub state: shared and per-key tool states, queued faults, request counters."""
 
-    def __init__(self, settings: HubSettings, tools: list[HubTool]):
+    def __init__(self, settings: HubSettings, tools: list[HubTool], app: FastAPI | None = None,
+                 chat_model: ChatModel | None = None):
         self.settings = settings
         self.tools = {t.slug: t for t in tools}
+        self._app = app
+        self._chat_model = chat_model
+        self._docs: dict[str, dict[str, Api]] = {}
+        self._external: Any = None
         self._lock = threading.Lock()
         self._shared: dict[str, Any] = {}
         self._per_key: dict[str, dict[str, Any]] = {}
@@ -55,6 +67,52 @@ class Hub:
         self._fault_rng = random.Random(settings.seed)
         self._queued: list[dict[str, Any]] = []
         self.stats: Counter = Counter()
+
+    # -- for the /virtual simulator -------------------------------------------------------------------
+    def chat_model(self) -> ChatModel | None:
+        """The LLM that simulates answers: the one given to ``create_app``, else one built from the settings'
+        ``llm_model``/``llm_base_url`` on first use; None when no LLM is configured."""
+        with self._lock:
+            if self._chat_model is None and self.settings.llm_model:
+                from toolbench.llm.factory import make_chat_model
+
+                self._chat_model = make_chat_model(self.settings.llm_model, base_url=self.settings.llm_base_url or None,
+                                                   api_key_env=self.settings.llm_api_key_env,
+                                                   cache_path=self.settings.llm_cache_path or None)
+            return self._chat_model
+
+    def api_doc(self, slug: str, operation_id: str) -> Api | None:
+        """A hub API as the catalog records it (from this hub's own OpenAPI document)."""
+        if slug not in self._docs and self._app is not None:
+            from toolbench.catalog.openapi import import_openapi
+
+            tool = import_openapi(tool_openapi(self._app.openapi(), self.tools[slug]))
+            self._docs[slug] = {a.name: a for a in tool.apis}
+        return self._docs.get(slug, {}).get(operation_id)
+
+    def external_doc(self, tool_name: str, api_name: str) -> Api | None:
+        """An API the hub does not serve, from the ToolBench tool folder in ``virtual_catalog`` (names as given
+        or standardised); None when there is no such folder or API."""
+        if not self.settings.virtual_catalog:
+            return None
+        if self._external is None:
+            from toolbench.catalog.naming import standardize
+            from toolbench.catalog.store import load_catalog
+
+            table = {}
+            for tool in load_catalog(self.settings.virtual_catalog).tools:
+                for api in tool.apis:
+                    for t in {tool.name.lower(), tool.standardized_name, standardize(tool.name)}:
+                        for a in {api.name.lower(), standardize(api.name)}:
+                            table[(t, a)] = api
+            self._external = table
+        from toolbench.catalog.naming import standardize
+
+        for t in (tool_name.lower(), standardize(tool_name)):
+            for a in (api_name.lower(), standardize(api_name)):
+                if (t, a) in self._external:
+                    return self._external[(t, a)]
+        return None
 
     def state_for(self, request: Request, slug: str) -> Any:
         tool = self.tools[slug]
@@ -110,13 +168,14 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return JSONResponse({"message": message}, status_code=status, headers=headers)
 
 
-def create_app(settings: HubSettings | None = None, tools: list[HubTool] | None = None) -> FastAPI:
-    """Build the hub: every sandbox tool (or ``tools``) under ``/<slug>``, with the behaviour in ``settings``."""
+def create_app(settings: HubSettings | None = None, tools: list[HubTool] | None = None, *,
+               chat_model: ChatModel | None = None) -> FastAPI:
+    """Build the hub: every sandbox tool (or ``tools``) under ``/<slug>``, with the behaviour in ``settings``.
+    ``chat_model`` simulates ``/virtual`` answers the hub cannot give (default: the LLM in the settings)."""
     from toolbench.hub.tools import all_tools
 
     settings = settings or HubSettings()
     tools = tools if tools is not None else all_tools()
-    hub = Hub(settings, tools)
     app = FastAPI(
         title="toolbench sandbox hub",
         version="1.0.0",
@@ -126,10 +185,24 @@ def create_app(settings: HubSettings | None = None, tools: list[HubTool] | None 
                        "x-slug": t.slug} for t in tools],
         servers=[{"url": settings.public_url}],
     )
+    hub = Hub(settings, tools, app, chat_model)
     app.state.hub = hub
     for tool in tools:
         app.include_router(tool.router)
     prefixes = tuple(f"/{t.slug}/" for t in tools)
+
+    @app.middleware("http")
+    async def contain_crashes(request: Request, call_next):
+        """A handler that raises answers a JSON 500 here. Left to Starlette, the exception reached uvicorn,
+        which closes the connection after the 500; a client reusing that keep-alive connection for its next
+        request then got a ReadError ("cannot connect" in the executor) for a request that never failed."""
+        try:
+            return await call_next(request)
+        except Exception as exc:
+            log.exception("hub crash on %s %s", request.method, request.url.path)
+            hub.stats["crash"] += 1
+            return _error(500, f"Internal server error: the sandbox failed on {request.method} {request.url.path} "
+                               f"({type(exc).__name__}); this is a bug in the hub, please report it")
 
     @app.middleware("http")
     async def keys_and_faults(request: Request, call_next):
@@ -163,8 +236,8 @@ def create_app(settings: HubSettings | None = None, tools: list[HubTool] | None 
             return Response(broken, status_code=200, media_type="application/json")
         return response
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException):
+    @app.exception_handler(StarletteHTTPException)  # also the router's own 404/405, not only the tools' errors
+    async def http_error(request: Request, exc: StarletteHTTPException):
         return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
@@ -174,7 +247,9 @@ def create_app(settings: HubSettings | None = None, tools: list[HubTool] | None 
             loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "body", "path", "header"))
             problems.append({"field": loc, "message": err.get("msg", "")})
         text = "; ".join(f"{p['field'] or 'request'}: {p['message']}" for p in problems)
-        return JSONResponse({"message": f"Invalid request: {text}", "errors": problems}, status_code=422)
+        body = ValidationErrorBody(message=f"Invalid request: {text}",
+                                   errors=[FieldProblem(**p) for p in problems])
+        return JSONResponse(body.model_dump(), status_code=422)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict:
@@ -194,6 +269,7 @@ def create_app(settings: HubSettings | None = None, tools: list[HubTool] | None 
         if app.openapi_schema is None:
             doc = get_openapi(title=app.title, version=app.version, description=app.description,
                               routes=app.routes, tags=app.openapi_tags, servers=app.servers)
+            _document_validation_errors(doc)
             _drop_generated_titles(doc.get("paths", {}))
             _drop_generated_titles(doc.get("components", {}).get("schemas", {}))
             doc.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
@@ -208,6 +284,25 @@ def create_app(settings: HubSettings | None = None, tools: list[HubTool] | None 
 
     app.openapi = custom_openapi  # type: ignore[method-assign]
     return app
+
+
+def _document_validation_errors(doc: dict) -> None:
+    """Describe 422 answers by the body the hub sends (``ValidationErrorBody``), not FastAPI's default
+    ``HTTPValidationError`` (``{"detail": [...]}``), which the hub never sends."""
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    defs = ValidationErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(defs.pop("$defs", {}))
+    schemas["ValidationErrorBody"] = defs
+    for item in doc.get("paths", {}).values():
+        for op in item.values():
+            answer = op.get("responses", {}).get("422") if isinstance(op, dict) else None
+            if answer is not None:
+                answer["description"] = "Invalid arguments: `errors` names each field and what is wrong"
+                answer["content"] = {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/ValidationErrorBody"}}}
+    doc["components"]["schemas"] = dict(sorted(schemas.items()))
 
 
 def _drop_generated_titles(node: Any) -> None:
@@ -291,5 +386,6 @@ def _add_admin(app: FastAPI, hub: Hub) -> None:
 def _add_virtual(app: FastAPI, hub: Hub) -> None:
     @app.post("/virtual", include_in_schema=False)
     async def virtual(body: VirtualRequest) -> dict:
-        """StableToolBench's virtual API server: cache, else a real call to the hub API."""
+        """StableToolBench's virtual API server: cache, else a real call to the hub API, else (with an LLM) a
+        simulated answer marked ``"simulated": true``."""
         return await answer(app, hub, body)

@@ -35,6 +35,19 @@ class ErrorBody(BaseModel):
     message: str = Field(description="What went wrong and, where possible, what to send instead.")
 
 
+class FieldProblem(BaseModel):
+    field: str = Field(description="The argument at fault, dotted for nested ones (`location.city`); empty for "
+                                   "the request as a whole")
+    message: str = Field(description="What is wrong with it")
+
+
+class ValidationErrorBody(BaseModel):
+    """The body of a 422 answer: invalid arguments."""
+
+    message: str = Field(description="All problems in one sentence, for a reader in a hurry")
+    errors: list[FieldProblem] = Field(description="One entry per problem")
+
+
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "No API key: send X-RapidAPI-Key or Authorization: Bearer."},
     429: {"model": ErrorBody, "description": "Rate limited: wait for the seconds in Retry-After."},

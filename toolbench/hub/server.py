@@ -5,9 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from toolbench.hub.settings import DEFAULT_HOST, DEFAULT_PORT, HubSettings
+
+if TYPE_CHECKING:
+    from toolbench.hub.base import HubTool
+    from toolbench.llm.base import ChatModel
 
 
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, settings: HubSettings | None = None,
@@ -19,7 +23,7 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, settings: HubSetti
 
     settings = replace(settings or HubSettings(), host=host, port=port)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=log_level,
-                access_log=log_level == "debug")
+                access_log=log_level == "debug", timeout_keep_alive=settings.keep_alive_seconds)
 
 
 class HubThread:
@@ -29,15 +33,16 @@ class HubThread:
     ...     httpx.get(hub.url + "/health")
     """
 
-    def __init__(self, settings: HubSettings | None = None, *, port: int = 0, start_timeout: float = 20.0):
+    def __init__(self, settings: HubSettings | None = None, *, port: int = 0, start_timeout: float = 20.0,
+                 tools: list[HubTool] | None = None, chat_model: ChatModel | None = None):
         import uvicorn
 
         from toolbench.hub.app import create_app
 
         self.settings = replace(settings or HubSettings(), port=port)
-        self.app = create_app(self.settings)
+        self.app = create_app(self.settings, tools, chat_model=chat_model)
         config = uvicorn.Config(self.app, host=self.settings.host, port=port, log_level="warning",
-                                access_log=False, lifespan="off")
+                                access_log=False, lifespan="off", timeout_keep_alive=self.settings.keep_alive_seconds)
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self.server.run, name="toolbench-hub", daemon=True)
         self._start_timeout = start_timeout

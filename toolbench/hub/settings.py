@@ -47,6 +47,22 @@ class HubSettings:
         "help": "Server URL written into the OpenAPI documents (the catalog's base URL)."})
     cache_path: str = field(default="", metadata={
         "help": "SQLite response cache that POST /virtual answers from first; empty: no cache."})
+    llm_model: str = field(default="", metadata={
+        "help": "Model that simulates POST /virtual answers the hub cannot give (unknown API, failed call); empty: "
+                "no simulation."})
+    llm_base_url: str = field(default="", metadata={
+        "help": "OpenAI-compatible endpoint of llm_model, e.g. http://127.0.0.1:8000/v1 (toolbench llm serve); "
+                "empty: the SDK's default."})
+    llm_api_key_env: str = field(default="OPENAI_API_KEY", metadata={
+        "help": "Environment variable holding the LLM's key (unset with a base URL: a placeholder is sent)."})
+    llm_cache_path: str = field(default="", metadata={
+        "help": "SQLite record/replay cache of the simulator's LLM replies, so simulations repeat; empty: none."})
+    virtual_catalog: str = field(default="", metadata={
+        "help": "ToolBench tool folder documenting APIs the hub does not serve, for the simulator's prompt."})
+    keep_alive_seconds: float = field(default=30.0, metadata={
+        "help": "How long an idle keep-alive connection stays open. uvicorn's default (5 s) equals httpx's pool "
+                "expiry (5 s): a client reusing a connection idle for ~5 s raced the server's close and got a "
+                "ReadError. Keep it above the clients' expiry."})
     now: str = field(default="2025-01-15T09:30:00+00:00", metadata={
         "help": "The sandbox clock (ISO 8601 with offset): 'now' for time APIs and timestamps, fixed so "
                 "responses repeat."})
@@ -63,6 +79,12 @@ class HubSettings:
             raise HubSettingsError("faults: the rates add up to more than 1; lower them")
         if self.retry_after < 0:
             raise HubSettingsError("retry_after: must be >= 0 seconds")
+        if self.llm_base_url and not self.llm_model:
+            raise HubSettingsError("llm_model: name the model served at llm_base_url (e.g. smollm2-135m-instruct)")
+        if self.llm_base_url and not self.llm_base_url.startswith(("http://", "https://")):
+            raise HubSettingsError(f"llm_base_url: {self.llm_base_url!r} is not an http(s) URL")
+        if self.keep_alive_seconds <= 0:
+            raise HubSettingsError("keep_alive_seconds: must be > 0 seconds")
         if self.slow_seconds < 0:
             raise HubSettingsError("slow_seconds: must be >= 0 seconds")
         try:

@@ -2,9 +2,15 @@
 
 Request: ``{"category", "tool_name", "api_name", "tool_input", "strip", "toolbench_key"}`` with names as given
 in the catalog or standardised (StableToolBench sends standardised ones) and ``tool_input`` a JSON object or a
-JSON string. Answer: ``{"error": str, "response": str}``, from the response cache when it holds the call,
-else from a real call to the hub's own API (and stored). A simulated (LLM) answer is not available yet: a call
-that cannot be answered gets a clear error.
+JSON string. Answer: ``{"error": str, "response": str}``, in this order of preference:
+
+1. from the response cache when it holds the call;
+2. from a real call to the hub's own API (stored in the cache when it is a real answer: 2xx or the API's own
+   4xx);
+3. when an LLM is configured and the API is unknown to the hub or the real call failed (5xx, 429, timeout,
+   broken JSON, 401): a simulated answer (:mod:`toolbench.hub.simulate`), marked by a third key,
+   ``"simulated": true``, and never cached as a real one;
+4. otherwise the real call's error, or ``hallucinated_function`` for an unknown API.
 """
 
 from __future__ import annotations
@@ -77,8 +83,12 @@ def _quote(value: str) -> str:
     return quote(value, safe="")
 
 
-async def answer(app: FastAPI, hub, req: VirtualRequest) -> dict[str, str]:
-    from toolbench.executor import cacheable, observation_from_http
+# Failures of a real call that a simulation may replace; an API's own 4xx answer is a real answer and stays.
+SIMULATE_ON = ("not_working", "rate_limited", "timeout", "malformed_response", "unauthorized")
+
+
+async def answer(app: FastAPI, hub, req: VirtualRequest) -> dict[str, Any]:
+    from toolbench.executor import cacheable, error_kind, observation_from_http
 
     args: Any = req.tool_input
     if isinstance(args, str):
@@ -98,9 +108,10 @@ async def answer(app: FastAPI, hub, req: VirtualRequest) -> dict[str, str]:
         if hit is not None:
             return hit.to_toolbench()
     if found is None:
-        return {"error": f"hallucinated_function: no API {req.api_name!r} of tool {req.tool_name!r} on this hub, "
-                         "and no LLM is configured to simulate one",
-                "response": ""}
+        no_llm = "" if hub.chat_model() is not None else ", and no LLM is configured to simulate one"
+        unknown = {"error": f"hallucinated_function: no API {req.api_name!r} of tool {req.tool_name!r} on this "
+                            f"hub{no_llm}", "response": ""}
+        return await _simulated(hub, req, args, None, (tool_key, api_key), unknown)
     route = found[1]
     method, path, query, body = build_call(route, args)
     transport = httpx.ASGITransport(app=app)
@@ -108,9 +119,47 @@ async def answer(app: FastAPI, hub, req: VirtualRequest) -> dict[str, str]:
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.virtual") as client:
         resp = await client.request(method, path, params=query, json=body, headers=headers)
     obs = observation_from_http(resp.status_code, resp.headers, resp.text, 0.0)
-    if cache is not None and cacheable(obs):
-        cache.put(tool_key, api_key, args, obs)
+    if cacheable(obs):
+        if cache is not None:
+            cache.put(tool_key, api_key, args, obs)
+        return obs.to_toolbench()
+    if error_kind(obs) in SIMULATE_ON:
+        return await _simulated(hub, req, args, found, (tool_key, api_key), obs.to_toolbench())
     return obs.to_toolbench()
+
+
+async def _simulated(hub, req: VirtualRequest, args: dict[str, Any], found: tuple[Any, APIRoute] | None,
+                     keys: tuple[str, str], fallback: dict[str, str]) -> dict[str, Any]:
+    """The LLM's answer when one is configured, else ``fallback``; a failing LLM also gives ``fallback``, with
+    the reason appended to its error."""
+    import logging
+
+    from toolbench.hub.simulate import SimulationRequest, simulate
+
+    model = hub.chat_model()
+    if model is None:
+        return fallback
+    if found is not None:
+        tool_name, doc = found[0].name, hub.api_doc(found[0].slug, found[1].operation_id)
+        category = found[0].category
+    else:
+        tool_name, doc = req.tool_name, hub.external_doc(req.tool_name, req.api_name)
+        category = req.category or (doc.category if doc else "")
+    api_name = doc.name if doc is not None else req.api_name
+    cache = _cache(hub)
+    examples: tuple = ()
+    if cache is not None:  # real answers recorded for this API (the cache's keys: catalog names)
+        examples = tuple((e["args"], e["response"]) for e in cache.entries(*keys) if not e["error"] and e["response"])
+    sim = SimulationRequest(category=category, tool=tool_name, api=api_name, args=args, doc=doc, examples=examples)
+    try:
+        out = await simulate(model, sim)
+    except Exception as exc:  # noqa: BLE001 -- any model failure (down, refused, bad reply) keeps the real answer
+        logging.getLogger("toolbench.hub").warning("simulation of %s/%s failed: %s", tool_name, api_name, exc)
+        hub.stats["virtual:simulation_failed"] += 1
+        reason = f"simulation failed: {type(exc).__name__}: {str(exc)[:200]}"
+        return {**fallback, "error": f"{fallback['error']} ({reason})" if fallback["error"] else reason}
+    hub.stats["virtual:simulated"] += 1
+    return out
 
 
 def _cache(hub):

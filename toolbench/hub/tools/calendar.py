@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel, Field, model_validator
 
 from toolbench.hub.base import (
@@ -115,8 +115,9 @@ class Attendee(BaseModel):
 
 class EventCreate(BaseModel):
     title: str = Field(min_length=1, max_length=200, examples=["Quarterly review"])
-    start: datetime = Field(description="Local start, YYYY-MM-DDTHH:MM", examples=["2025-01-20T10:00"])
-    end: datetime = Field(description="Local end, after start", examples=["2025-01-20T11:00"])
+    start: datetime = Field(description="Local start, YYYY-MM-DDTHH:MM; with a UTC offset it is converted to "
+                                        "`timezone`", examples=["2025-01-20T10:00"])
+    end: datetime = Field(description="Local end, after start (same rules as start)", examples=["2025-01-20T11:00"])
     timezone: str = Field("UTC", description="IANA time zone of start and end", examples=["Europe/Paris"])
     attendees: list[Attendee] = Field(default_factory=list)
     location: str | None = None
@@ -125,6 +126,16 @@ class EventCreate(BaseModel):
 
     @model_validator(mode="after")
     def ordered(self) -> EventCreate:
+        # Mixed forms ("10:00" and "09:00Z") used to reach a naive/aware comparison: TypeError, HTTP 500.
+        # Both become local times of the event's zone; an unknown zone is left to the handler's 400.
+        try:
+            tz = zone(self.timezone)
+        except HTTPException:
+            tz = ZoneInfo("UTC")
+        try:
+            self.start, self.end = local_time(self.start, tz), local_time(self.end, tz)
+        except OverflowError:
+            raise ValueError("date out of range; use a date between years 2 and 9998") from None
         if self.end <= self.start:
             raise ValueError("end must be after start")
         return self
@@ -163,8 +174,20 @@ class Calendar:
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America" is a folder, a name too long...
         raise bad_request(f"unknown time zone {name!r}; use an IANA name such as Europe/Paris or America/New_York")
+
+
+def local_time(value: datetime, tz: ZoneInfo) -> datetime:
+    """A naive local time of ``tz``: a value with a UTC offset is converted, a naive one is kept."""
+    return value if value.tzinfo is None else value.astimezone(tz).replace(tzinfo=None)
+
+
+def to_utc(local: datetime, tz: ZoneInfo) -> datetime:
+    try:
+        return local.replace(tzinfo=tz).astimezone(UTC)
+    except OverflowError:
+        raise bad_request(f"{local.isoformat()} in {tz.key} is out of range; use a date between years 2 and 9998")
 
 
 def country_of(code: str) -> str:
@@ -199,7 +222,11 @@ async def convert(datetime_: Annotated[datetime, Query(alias="datetime", descrip
                   to_timezone: Annotated[str, Query(description="IANA zone wanted", examples=["Europe/Berlin"])],
                   ) -> Converted:
     src = datetime_.replace(tzinfo=zone(from_timezone))
-    dst = src.astimezone(zone(to_timezone))
+    target = zone(to_timezone)
+    try:
+        dst = src.astimezone(target)
+    except OverflowError:
+        raise bad_request(f"{datetime_.isoformat()} is out of range in {to_timezone}; use years 2 to 9998")
     diff = (dst.utcoffset() - src.utcoffset()).total_seconds() / 3600
     return Converted(source=src.isoformat(), source_timezone=from_timezone, target=dst.isoformat(),
                      target_timezone=to_timezone, offset_difference_hours=diff)
@@ -229,15 +256,14 @@ async def business_days(start_date: Annotated[date, Query(examples=["2025-05-01"
     hol = {d: n for y in range(start_date.year, end_date.year + 1) for d, n in holidays(c, y)}
     n_business = n_weekend = 0
     on_weekdays = []
-    day = start_date
-    while day <= end_date:
+    for offset in range((end_date - start_date).days + 1):  # no `day += 1` past date.max
+        day = start_date + timedelta(days=offset)
         if day.weekday() >= 5:
             n_weekend += 1
         elif day in hol:
             on_weekdays.append(Holiday(date=day.isoformat(), name=hol[day], weekday=day.strftime("%A")))
         else:
             n_business += 1
-        day += timedelta(days=1)
     return BusinessDays(start_date=start_date.isoformat(), end_date=end_date.isoformat(), country_code=c,
                         business_days=n_business, weekend_days=n_weekend, holidays_on_weekdays=on_weekdays)
 
@@ -248,8 +274,7 @@ async def business_days(start_date: Annotated[date, Query(examples=["2025-05-01"
              responses={**BAD, 409: {"model": ErrorBody, "description": "Overlaps an existing event"}})
 async def create_event(state: State, body: EventCreate) -> Event:
     tz = zone(body.timezone)
-    start_utc = body.start.replace(tzinfo=tz).astimezone(ZoneInfo("UTC"))
-    end_utc = body.end.replace(tzinfo=tz).astimezone(ZoneInfo("UTC"))
+    start_utc, end_utc = to_utc(body.start, tz), to_utc(body.end, tz)
     if not body.allow_overlap:
         for ev in state.events.values():
             if datetime.fromisoformat(ev.start_utc) < end_utc and start_utc < datetime.fromisoformat(ev.end_utc):

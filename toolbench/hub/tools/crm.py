@@ -27,6 +27,9 @@ from toolbench.hub.base import (
 )
 
 SLUG = "crm"
+# Ticket ids as the hub issues them. Validated (422) wherever a ticket id is an argument, and published with
+# that pattern in the OpenAPI document, so what is documented is what is enforced.
+TICKET_ID = r"^TCK-\d{4,}$"
 router = APIRouter(prefix=f"/{SLUG}", tags=["DeskPilot CRM"], responses=ERROR_RESPONSES)
 NOT_FOUND = {404: {"model": ErrorBody, "description": "No such ticket, visit or lead"}}
 CONFLICT = {409: {"model": ErrorBody, "description": "The change is not allowed in the current status"}}
@@ -175,13 +178,16 @@ class Slot(BaseModel):
 
     @model_validator(mode="after")
     def ordered(self) -> Slot:
+        # Local times of the site: an offset ("09:00Z", allowed by format "time") is dropped, never compared
+        # with a naive time (that raised TypeError: HTTP 500).
+        self.start_time, self.end_time = self.start_time.replace(tzinfo=None), self.end_time.replace(tzinfo=None)
         if self.end_time <= self.start_time:
             raise ValueError("end_time must be after start_time")
         return self
 
 
 class VisitCreate(BaseModel):
-    ticket_id: str = Field(examples=["TCK-1001"])
+    ticket_id: str = Field(pattern=TICKET_ID, description="Ticket id", examples=["TCK-1001"])
     site: Site
     preferred_slots: list[Slot] = Field(min_length=1, max_length=5, description="In order of preference")
     skill: Skill = Field(description="What the technician must know")
@@ -311,7 +317,7 @@ class Crm:
 
 State = Annotated[Crm, Depends(tool_state(SLUG))]
 Clock = Annotated[datetime, Depends(hub_clock)]
-TicketP = Annotated[str, Path(description="Ticket id", examples=["TCK-1001"])]
+TicketP = Annotated[str, Path(description="Ticket id", pattern=TICKET_ID, examples=["TCK-1001"])]
 LeadP = Annotated[str, Path(description="Lead id", examples=["LEAD-501"])]
 
 
@@ -397,6 +403,9 @@ async def schedule_visit(state: State, clock: Clock, body: VisitCreate) -> Visit
     for slot in body.preferred_slots:
         if slot.date < today:
             raise bad_request(f"slot on {slot.date.isoformat()} is in the past")
+        if (slot.date - today).days > 365:
+            raise bad_request(f"slot on {slot.date.isoformat()} is more than a year ahead; visits are booked "
+                              "up to 365 days in advance")
         if slot.date.weekday() >= 5:
             continue  # technicians work Monday to Friday
         start = datetime.combine(slot.date, slot.start_time)
@@ -424,7 +433,8 @@ async def schedule_visit(state: State, clock: Clock, body: VisitCreate) -> Visit
 @router.get("/visits", operation_id="list_visits", summary="List visits",
             description="Scheduled and past on-site visits, optionally for one ticket, status or date.")
 async def list_visits(state: State,
-                      ticket_id: Annotated[str | None, Query(description="Only visits for this ticket")] = None,
+                      ticket_id: Annotated[str | None, Query(description="Only visits for this ticket",
+                                                             pattern=TICKET_ID)] = None,
                       status: Annotated[VisitStatus | None, Query()] = None,
                       date_: Annotated[date | None, Query(alias="date", description="YYYY-MM-DD")] = None,
                       ) -> VisitList:
