@@ -108,7 +108,7 @@ class Question:
 
 _REPLY_FORM = (
     "\n\nAnswer by calling the function `{name}` with `reason` and `{field}`. If you cannot call functions, reply "
-    "with only a JSON object: {{\"reason\": \"...\", \"{field}\": {choices}}}."
+    "with only a JSON object: {{\"reason\": \"...\", \"{field}\": <one of {choices}>}}."
 )
 
 ANSWER_STATUS = Question(
@@ -187,7 +187,7 @@ QUESTIONS = {q.name: q for q in (ANSWER_STATUS, DETAILED_ANSWER_STATUS, TASK_SOL
 
 def build_messages(question: Question, fields: Mapping[str, str]) -> list[dict[str, Any]]:
     """The chat messages asking ``question`` (pure; tested with plain equality)."""
-    choices = " | ".join(json.dumps(v) for v in question.values)
+    choices = ", ".join(json.dumps(v) for v in question.values)
     body = question.template.format(**fields) + _REPLY_FORM.format(name=question.name, field=question.field,
                                                                   choices=choices)
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": body}]
@@ -235,8 +235,10 @@ def parse_decision(question: Question, reply: ChatReply) -> tuple[Any, str] | No
     """``(value, reason)`` from the judge's reply, or None when it holds no readable decision.
 
     Read in this order: a call of the question's function (or of any function whose arguments hold the field);
-    a JSON object in the text with the field; for the status questions, the one allowed word the text names
-    after "status" or on its own as the last line. Values are matched case-insensitively.
+    call arguments that are not valid JSON but give the field one allowed value (an echo of the prompt's list of
+    choices does not count); a JSON object in the text with the field; the allowed word the text names right after
+    the field's name; for the status questions, an allowed word alone on the last line. Values are matched
+    case-insensitively.
     """
     calls = sorted(reply.tool_calls, key=lambda call: call.name != question.name)
     for call in calls:
@@ -244,13 +246,21 @@ def parse_decision(question: Question, reply: ChatReply) -> tuple[Any, str] | No
             value = _coerce(question, call.arguments[question.field])
             if value is not None:
                 return value, str(call.arguments.get("reason", reply.content or ""))
+    words = "|".join(re.escape(str(v)) for v in question.values)
+    # arguments that are not valid JSON but hold the field with one value (not the prompt's list of choices echoed)
+    salvage = re.compile(rf'"{re.escape(question.field)}"\s*:\s*"?({words})\b"?+(?!\s*[|,]\s*"?(?:{words})\b)',
+                         re.IGNORECASE)
+    for call in calls:
+        if call.parse_error:
+            found = salvage.findall(call.raw_arguments)
+            if len(set(found)) == 1:
+                return _coerce(question, found[0]), reply.content or ""
     text = reply.content or ""
     for data in _json_objects(text):
         if isinstance(data, Mapping) and question.field in data:
             value = _coerce(question, data[question.field])
             if value is not None:
                 return value, str(data.get("reason", ""))
-    words = "|".join(re.escape(str(v)) for v in question.values)
     labelled = re.findall(rf"{re.escape(question.field)}\W{{0,5}}({words})\b", text, re.IGNORECASE)
     if labelled:
         return _coerce(question, labelled[-1]), text.strip()

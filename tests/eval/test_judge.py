@@ -146,6 +146,11 @@ def test_unreadable_replies_are_retried_with_new_seeds_then_unsure():
     (ChatReply(content="I cannot tell whether it is Solved or Unsolved really, it depends"), None),
     (ChatReply(content="", tool_calls=[]), None),
     (decision("answer_status", "Maybe"), None),
+    # arguments that are not JSON: one value is read, the prompt's choices echoed are not (seen from SmolLM2-135M)
+    (ScriptedChatModel.call("answer_status", '{"reason": "ok", "answer_status": "Unsolved"}}'), "Unsolved"),
+    (ScriptedChatModel.call("answer_status", '{"reason": "text", "answer_status": "Solved" | "Unsolved" | "Unsure"}'),
+     None),
+    (ScriptedChatModel.call("answer_status", '{"answer_status": "Solved", "answer_status": "Unsure" x'), None),
 ])
 def test_parse_answer_status(reply, expected):
     parsed = J.parse_decision(J.ANSWER_STATUS, reply)
@@ -180,7 +185,7 @@ def test_request_shape():
     assert [m["role"] for m in messages] == ["system", "user"]
     assert messages[1]["content"].startswith("Decide whether the user's request below can be solved")
     assert messages[1]["content"].endswith(
-        'reply with only a JSON object: {"reason": "...", "task_status": "Solvable" | "Unsolvable" | "Unsure"}.')
+        'reply with only a JSON object: {"reason": "...", "task_status": <one of "Solvable", "Unsolvable", "Unsure">}.')
     _, tools, params = J.Judge(ScriptedChatModel(), J.JudgeConfig(use_tools=False)).request(
         J.ANSWER_STATUS, {"query": "q", "answer": "a"}, 0)
     assert tools is None and "tool_choice" not in params

@@ -47,7 +47,7 @@ def answers(question, messages, params):
 def scripted_judge(monkeypatch):
     models = []
 
-    def fake(model, base_url, api_key_env, cache, cache_mode, concurrency):
+    def fake(model, base_url, api_key_env, cache, cache_mode, concurrency, timeout):
         inner = judge_model(answers, model=model) if cache_mode != "replay" else None
         models.append(inner)
         return CachedChatModel(inner, cache, cache_mode, model=model)

@@ -136,7 +136,7 @@ _PREDICTIONS_HELP = (
 
 
 def _judge_model(model: str, base_url: str | None, api_key_env: str, cache: Path, cache_mode: str,
-                 concurrency: int):
+                 concurrency: int, timeout: float = 120.0):
     from toolbench.llm.cache import CachedChatModel
 
     inner = None
@@ -144,7 +144,7 @@ def _judge_model(model: str, base_url: str | None, api_key_env: str, cache: Path
         from toolbench.llm.openai_client import OpenAIChatConfig, OpenAIChatModel
 
         inner = OpenAIChatModel(OpenAIChatConfig(model=model, base_url=base_url, api_key_env=api_key_env,
-                                                 max_concurrency=max(1, concurrency)))
+                                                 max_concurrency=max(1, concurrency), timeout=timeout))
     return CachedChatModel(inner, cache, cache_mode, model=model)
 
 
@@ -235,13 +235,19 @@ _Queries = Annotated[list[Path] | None, typer.Option(help="ToolBench query files
                                                      "'expectation': those are checked by rules, not by the judge.")]
 _NoTools = Annotated[bool, typer.Option("--no-judge-tools", help="Do not offer the judge a function to call; ask "
                                         "for a JSON object in its reply instead.")]
+_MaxTokens = Annotated[int, typer.Option(help="Reply length limit of one judge request (a small local judge is "
+                                         "much faster with e.g. 128).")]
+_Timeout = Annotated[float, typer.Option(help="Seconds to wait for one judge reply.")]
 
 
-def _make_judge(model, base_url, api_key_env, cache, cache_mode, out, concurrency, seed, temperature, no_judge_tools):
+def _make_judge(model, base_url, api_key_env, cache, cache_mode, out, concurrency, seed, temperature, no_judge_tools,
+                max_tokens, timeout):
     from eval import judge
 
-    config = judge.JudgeConfig(temperature=temperature, seed=seed, use_tools=not no_judge_tools)
-    chat = _judge_model(model, base_url, api_key_env, cache or out / "judge_cache.sqlite", cache_mode, concurrency)
+    config = judge.JudgeConfig(temperature=temperature, seed=seed, use_tools=not no_judge_tools,
+                               max_tokens=max_tokens)
+    chat = _judge_model(model, base_url, api_key_env, cache or out / "judge_cache.sqlite", cache_mode, concurrency,
+                        timeout)
     return judge.Judge(chat, config), chat
 
 
@@ -267,6 +273,8 @@ def pass_rate_command(
                                                  "not need it); the pass rate then fails every unsolved answer.")]
     = False,
     no_judge_tools: _NoTools = False,
+    max_tokens: _MaxTokens = 1024,
+    timeout: _Timeout = 120.0,
 ) -> None:
     """Pass rate (ToolEval) and SoPR (StableToolBench) of answers, per group, with an LLM judge.
 
@@ -279,7 +287,7 @@ def pass_rate_command(
     expectations = _expectations(queries or [])
     out.mkdir(parents=True, exist_ok=True)
     the_judge, chat = _make_judge(model, base_url, api_key_env, cache, cache_mode, out, concurrency, seed,
-                                  temperature, no_judge_tools)
+                                  temperature, no_judge_tools, max_tokens, timeout)
     rows: list[dict] = []
     try:
         for group, (_, preds) in groups.items():
@@ -293,7 +301,7 @@ def pass_rate_command(
         chat.close()
     _write_jsonl(out / "judgments.jsonl", rows)
     summary = {"kind": "pass_rate", "model": model_name, "judge": model, "k": k, "seed": seed,
-               "temperature": temperature, "check_solvable": not no_solvability,
+               "temperature": temperature, "max_tokens": max_tokens, "check_solvable": not no_solvability,
                "groups": metrics.summarize_pass(rows, k)}
     json_path, md_path, markdown = _write_summary(out, "pass_rate", summary)
     typer.echo(markdown)
@@ -321,6 +329,8 @@ def win_rate_command(
     test_ids: _TestIds = None,
     queries: _Queries = None,
     no_judge_tools: _NoTools = False,
+    max_tokens: _MaxTokens = 1024,
+    timeout: _Timeout = 120.0,
 ) -> None:
     """SoWR (StableToolBench's win rate) of a candidate against reference answers, per group, with an LLM judge.
 
@@ -338,7 +348,7 @@ def win_rate_command(
     expectations = _expectations(queries or [])
     out.mkdir(parents=True, exist_ok=True)
     the_judge, chat = _make_judge(model, base_url, api_key_env, cache, cache_mode, out, concurrency, seed,
-                                  temperature, no_judge_tools)
+                                  temperature, no_judge_tools, max_tokens, timeout)
     rows: list[dict] = []
     try:
         for group in cands:
@@ -354,7 +364,8 @@ def win_rate_command(
         chat.close()
     _write_jsonl(out / "preferences.jsonl", rows)
     summary = {"kind": "win_rate", "model": cand_name, "reference": ref_name, "judge": model, "rounds": k,
-               "seed": seed, "temperature": temperature, "groups": metrics.summarize_win(rows)}
+               "seed": seed, "temperature": temperature, "max_tokens": max_tokens,
+               "groups": metrics.summarize_win(rows)}
     json_path, md_path, markdown = _write_summary(out, "win_rate", summary)
     typer.echo(markdown)
     typer.echo(f"Wrote {len(rows)} preferences to {out / 'preferences.jsonl'}; summary to {json_path} and {md_path}")
