@@ -11,7 +11,9 @@ template is plain ChatML and silently ignores ``tools=`` — get our documented 
 * **Assistant turns that called tools** are rendered back as their text followed by one ``<tool_call>`` block
   per call, exactly the form the model is asked to produce.
 * **Tool results** (``role: tool``, or the legacy ``role: function``) become a ``user`` turn holding one
-  ``<tool_response name="...">...</tool_response>`` block per result (consecutive results share one turn).
+  ``<tool_response name="...">...</tool_response>`` block per result (consecutive results share one turn). The
+  system prompt does not mention that tag: SmolLM2-135M, told about it, wrote its calls in ``<tool_response>``
+  tags instead of ``<tool_call>``.
 * **tool_choice**: ``none`` leaves the tool list out; ``required`` adds "you must call a function" and starts
   the answer with ``<tool_call>\\n{"name": "``; a named function starts it with that function's call, so the
   model only writes the arguments. The started text (the *prefill*) is part of the completion to parse.
@@ -88,8 +90,7 @@ def tools_section(tools: list[Tool], tool_choice: Any = "auto") -> str:
         f"For example, to call {example['name']}:",
         format_tool_call(example["name"], example_arguments(example)),
         "",
-        ('Each result comes back inside <tool_response name="..."></tool_response> tags. When no function is '
-         "needed, answer in plain text."),
+        "When no function is needed, answer in plain text.",
     ]
     if tool_choice == "required":
         lines.append("You must call at least one function now.")
