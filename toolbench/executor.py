@@ -329,9 +329,11 @@ def _retryable(obs: Observation, config: ExecutorConfig) -> bool:
 
 
 def cacheable(obs: Observation) -> bool:
-    """Answers worth replaying: successes and the API's own 4xx answers; not transient failures."""
-    return obs.status is not None and (200 <= obs.status < 300 or (400 <= obs.status < 500 and obs.status not in
-                                                                  (401, 403, 408, 429)))
+    """Answers worth replaying: successes and the API's own 4xx answers; not transient failures (a 2xx with a
+    broken JSON body included: replaying it would make one bad answer permanent)."""
+    if obs.status is None or error_kind(obs) == MALFORMED:
+        return False
+    return 200 <= obs.status < 300 or (400 <= obs.status < 500 and obs.status not in (401, 403, 408, 429))
 
 
 # -- the network part ----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from toolbench.executor import (
     ExecutorError,
     PreparationError,
     auth_headers,
+    cacheable,
     error_kind,
     observation_from_http,
     observation_from_service,
@@ -90,6 +91,7 @@ def test_status_kinds(status, kind):
 def test_malformed_json_and_plain_text():
     obs = observation_from_http(200, {"content-type": "application/json"}, '{"a": [1, ', 0.0)
     assert error_kind(obs) == "malformed_response"
+    assert not cacheable(obs)  # a broken body is a transient fault: never replayed
     assert observation_from_http(200, {"content-type": "text/plain"}, "hello", 0.0).ok
 
 

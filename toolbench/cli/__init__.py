@@ -14,6 +14,7 @@ from toolbench.cli import agent as _agent
 from toolbench.cli import annotate as _annotate
 from toolbench.cli import catalog as _catalog
 from toolbench.cli import compress as _compress
+from toolbench.cli import crawl as _crawl
 from toolbench.cli import demo as _demo
 from toolbench.cli import eval as _eval
 from toolbench.cli import generate as _generate
@@ -43,6 +44,7 @@ app.add_typer(_retriever.app, name="retriever")
 app.add_typer(_train.app, name="train")
 app.command("demo")(_demo.demo)
 app.command("compress")(_compress.compress)
+app.command("crawl")(_crawl.crawl)
 app.command("leaderboard")(_leaderboard.leaderboard)
 
 

@@ -303,6 +303,13 @@ class Crm:
                                                          email=f"customer{i + 1}@example.com", company="Globex"),
                                        tags=[cat.value], assignee=None if i == 0 else "support-agent",
                                        created_at=ts, updated_at=ts, comments=[])
+        # The visit the documentation's example (VIS-0001) names: booked for the ticket in progress.
+        site = Site(address=SiteAddress(street="1 Industrial Way", city="Lyon", postal_code="69007", country_code="FR"),
+                    contact_name="Dana Smith", contact_phone="+33 4 55 50 10 10", access_notes="Badge at reception")
+        self.visits["VIS-0001"] = Visit(id="VIS-0001", ticket_id="TCK-1002", technician="Chris Park",
+                                        skill=Skill.general, date="2025-01-17", start_time="09:00", end_time="11:00",
+                                        status=VisitStatus.scheduled, site=site)
+        self.next_visit = 2
 
     def ticket(self, tid: str) -> Ticket:
         if tid not in self.tickets:

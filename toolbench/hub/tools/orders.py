@@ -173,7 +173,7 @@ class Shop:
         r = rng(seed, SLUG, "history")
         home = Address(name="Sandbox Customer", street="1 Example Road", city="Toronto", postal_code="M5H 2N2",
                        country_code="CA")
-        for status, days_ago in ((OrderStatus.delivered, 40), (OrderStatus.shipped, 3)):
+        for status, days_ago in ((OrderStatus.delivered, 40), (OrderStatus.shipped, 3), (OrderStatus.confirmed, 0)):
             pid = r.choice([p for p in self.products.values() if p.stock > 0]).id
             self.counter += 1
             oid = f"ORD-{self.counter:05d}"
@@ -266,7 +266,9 @@ async def get_order(state: State, order_id: OrderP) -> Order:
 @router.post("/orders/{order_id}/cancel", operation_id="cancel_order", summary="Cancel order",
              description="Cancel an order that has not shipped yet; its stock is released.",
              responses={**NOT_FOUND, 409: {"model": ErrorBody, "description": "Already shipped or cancelled"}})
-async def cancel_order(state: State, order_id: OrderP, body: CancelRequest) -> Order:
+async def cancel_order(state: State, order_id: Annotated[str, Path(description="Order id (not shipped yet)",
+                                                                   examples=["ORD-00003"])],
+                       body: CancelRequest) -> Order:
     order = state.order(order_id)
     if order.status != OrderStatus.confirmed:
         raise conflict(f"order {order_id} is {order.status.value} and can no longer be cancelled"
