@@ -138,7 +138,10 @@ def test_cli_scores_files(tmp_path, capsys):
 
 def test_cli_errors_are_messages(tmp_path, capsys):
     code, _, err = run(ast_argv(dataset="bfcl:multiple", base_url="http://127.0.0.1:1"), capsys)
-    assert code == 2 and "not available yet" in err and "Traceback" not in err
+    assert code == 2 and "--out" in err and "Traceback" not in err
+    code, _, err = run(ast_argv(dataset="bfcl:multiple", base_url="http://127.0.0.1:1", out=tmp_path / "o.jsonl"),
+                       capsys)
+    assert code == 2 and "needs --model" in err and "Traceback" not in err
 
     missing = ast_argv(
         dataset=tmp_path / "nope.json", predictions=tmp_path / "p.jsonl", out=tmp_path / "o.jsonl"

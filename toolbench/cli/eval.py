@@ -1,5 +1,5 @@
 """``toolbench eval ...``: score models. ``ast``: AST accuracy with the Berkeley Function Calling Leaderboard's
-rules, on predictions made elsewhere (running a model comes with the LLM layer). ``judge pass-rate`` /
+rules, of predictions made elsewhere or of a model run on the set (``--base-url``/``--model``, :mod:`eval.runner`). ``judge pass-rate`` /
 ``judge win-rate``: ToolEval's pass rate, StableToolBench's SoPR and SoWR with an LLM judge; ``judge recompute``:
 the same figures from StableToolBench's stored judge outputs."""
 
@@ -19,6 +19,8 @@ app = typer.Typer(
     "  toolbench eval ast --dataset bfcl:simple_python --predictions preds.jsonl --out runs/ast/simple.jsonl\n\n"
     "  toolbench eval ast --dataset tests.jsonl --answers answers.jsonl --predictions preds.jsonl "
     "--out runs/ast/mine.jsonl\n\n"
+    "  toolbench eval ast --dataset bfcl:simple_python --base-url http://127.0.0.1:8000/v1 "
+    "--model smollm2-135m-instruct --out runs/ast/smollm2/simple_python.jsonl\n\n"
     "  toolbench eval judge pass-rate data/model_predictions_converted/mymodel/G1_instruction.json "
     "--base-url http://127.0.0.1:8000/v1 --model smollm2-135m-instruct --out runs/judge/mymodel",
     no_args_is_help=True,
@@ -45,7 +47,8 @@ def ast_command(
         Path | None,
         typer.Option(
             help="JSON lines of {id, result}; result is BFCL's decoded list [{fname: {arg: value}}], OpenAI "
-            "tool_calls (or an assistant message), {name, arguments} objects, or raw text (JSON or Python calls)."
+            "tool_calls (or an assistant message), {name, arguments} objects, or raw text (JSON or Python calls). "
+            "With --model, where the model's predictions are written (default <out stem>.predictions.jsonl)."
         ),
     ] = None,
     out: Annotated[
@@ -70,42 +73,111 @@ def ast_command(
         ),
     ] = False,
     base_url: Annotated[
-        str | None, typer.Option(help="Not available yet: run a model at this OpenAI-compatible URL.")
+        str | None,
+        typer.Option(help="Run a model at this OpenAI-compatible endpoint (with /v1; `toolbench llm serve`, vLLM, "
+                     "a hosted API) instead of reading --predictions."),
     ] = None,
-    model: Annotated[
-        str | None, typer.Option(help="Not available yet: the model name for --base-url.")
-    ] = None,
+    model: Annotated[str | None, typer.Option(help="The model name sent to --base-url (or to OpenAI's API).")] = None,
+    api_key_env: Annotated[str, typer.Option(help="Environment variable holding the endpoint's key (a local "
+                                                  "server needs none).")] = "OPENAI_API_KEY",
+    max_tokens: Annotated[int, typer.Option(help="Running a model: largest reply in tokens.")] = 256,
+    temperature: Annotated[float, typer.Option(help="Running a model: sampling temperature (0: greedy).")] = 0.0,
+    concurrency: Annotated[int, typer.Option(help="Running a model: requests in flight at once.")] = 4,
+    timeout: Annotated[float, typer.Option(help="Running a model: seconds to wait for one reply.")] = 300.0,
+    system_prompt: Annotated[str | None, typer.Option(help="Running a model: a system message before each "
+                                                           "entry's messages.")] = None,
+    cache: Annotated[Path | None, typer.Option(help="Running a model: record/replay cache of its replies "
+                                                    "(default <out stem>.llm_cache.sqlite); a rerun asks nothing "
+                                                    "and gives identical numbers.")] = None,
+    cache_mode: Annotated[str, typer.Option(help="read-write, replay (no model needed) or off.")] = "read-write",
+    limit: Annotated[int | None, typer.Option(help="Only the first N entries of the set.")] = None,
+    catalog: Annotated[Path | None, typer.Option(help="A catalog folder: per-API accuracy is keyed by "
+                                                      "'<tool>/<api>' for its functions (else by function name).")]
+    = None,
+    name: Annotated[str | None, typer.Option(help="The model's name in the summary and on the leaderboard "
+                                                  "(default: --model when running one).")] = None,
 ) -> None:
-    """AST accuracy (BFCL's rules) of predictions on a BFCL-format set, per category.
+    """AST accuracy (BFCL's rules) on a BFCL-format set, per category: of predictions made elsewhere, or of a model
+    run here (--base-url/--model).
 
-    Example: toolbench eval ast --dataset bfcl:multiple --predictions preds.jsonl --out runs/ast/multiple.jsonl
+    Examples: toolbench eval ast --dataset bfcl:multiple --predictions preds.jsonl --out runs/ast/multiple.jsonl
+
+    toolbench eval ast --dataset bfcl:simple_python --base-url http://127.0.0.1:8000/v1 --model smollm2-135m-instruct
+    --out runs/ast/smollm2/simple_python.jsonl
     """
-    if base_url is not None or model is not None:
-        raise ToolbenchError(
-            "eval ast --base-url/--model: running a model is not available yet (it comes with the LLM layer); "
-            "make predictions elsewhere and score them with --predictions FILE --out FILE"
-        )
-    if predictions is None or out is None:
-        raise ToolbenchError("eval ast needs --predictions FILE and --out FILE")
-    from eval import ast_score
+    from eval import ast_score, runner
 
+    if out is None:
+        raise ToolbenchError("eval ast needs --out FILE (the per-entry verdicts; the summary goes beside it)")
+    running = base_url is not None or model is not None
+    if not running and predictions is None:
+        raise ToolbenchError("eval ast needs --predictions FILE, or --model (and --base-url) to run a model")
+    if running and model is None:
+        raise ToolbenchError("--base-url needs --model: the model name to send")
     entries, answer_map = ast_score.load_dataset(dataset, answers)
-    results = ast_score.load_predictions(predictions)
-    rows = ast_score.score(entries, answer_map, results, underscore_to_dot=underscore_to_dot)
-    known = {entry["id"] for entry in entries}
-    summary = ast_score.summarize(rows, unmatched_predictions=sum(1 for key in results if key not in known))
-    markdown = ast_score.summary_markdown(summary)
+    if limit is not None:
+        if limit < 1:
+            raise ToolbenchError(f"--limit must be >= 1; got {limit}")
+        entries = entries[:limit]
+    function_map = runner.catalog_function_map(catalog) if catalog is not None else None
+    if running:
+        assert model is not None
+        if underscore_to_dot:
+            raise ToolbenchError("--underscore-to-dot is for predictions made elsewhere; a model run here is "
+                                 "offered safe names that are mapped back exactly")
+        outcome = _run_model(entries, answer_map, out, base_url=base_url, model=model, api_key_env=api_key_env,
+                             config=runner.RunnerConfig(max_tokens=max_tokens, temperature=temperature,
+                                                        concurrency=concurrency, system_prompt=system_prompt),
+                             cache=cache, cache_mode=cache_mode, timeout=timeout, function_map=function_map,
+                             name=name or model)
+    else:
+        assert predictions is not None
+        results = ast_score.load_predictions(predictions)
+        outcome = runner.score_predictions(entries, answer_map, results, underscore_to_dot=underscore_to_dot,
+                                           function_map=function_map, model=name)
+    paths = runner.write_outcome(outcome, out, predictions if running else None)
+    typer.echo(ast_score.summary_markdown(outcome.summary))
+    written = [f"{len(outcome.rows)} verdicts to {out}", f"summary to {paths['summary']} and {paths['markdown']}",
+               f"per-API accuracy to {paths['per_api']}"]
+    if "predictions" in paths:
+        written.append(f"predictions to {paths['predictions']}")
+    typer.echo("Wrote " + "; ".join(written))
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False, default=repr) + "\n")
+
+def _run_model(entries: list[dict], answer_map: dict, out: Path, *, base_url: str | None, model: str,
+               api_key_env: str, config, cache: Path | None, cache_mode: str, timeout: float,
+               function_map: dict[str, str] | None, name: str):
+    """Run the model on the entries with a progress bar; returns the scored outcome."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from eval import runner
+    from toolbench.llm.cache import CACHE_MODES
+    from toolbench.llm.factory import make_chat_model
+
+    if cache_mode not in CACHE_MODES:
+        raise ToolbenchError(f"--cache-mode must be one of {', '.join(CACHE_MODES)}; got {cache_mode!r}")
     stem = out.with_suffix("") if out.suffix else out
-    json_path, md_path = Path(f"{stem}.summary.json"), Path(f"{stem}.summary.md")
-    json_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    md_path.write_text(markdown, encoding="utf-8")
-    typer.echo(markdown)
-    typer.echo(f"Wrote {len(rows)} verdicts to {out}; summary to {json_path} and {md_path}")
+    chat = make_chat_model(model, base_url=base_url, api_key_env=api_key_env,
+                           cache_path=cache or Path(f"{stem}.llm_cache.sqlite"), cache_mode=cache_mode,
+                           timeout=timeout, max_concurrency=config.concurrency)
+    counts = {"cached": 0, "errors": 0}
+    progress = Progress(TextColumn(f"eval ast {name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TextColumn("{task.fields[note]}"), console=Console(stderr=True))
+    task = progress.add_task("entries", total=len(entries), note="")
+
+    def on_done(prediction) -> None:
+        counts["cached"] += prediction.cached
+        counts["errors"] += prediction.error is not None
+        progress.update(task, advance=1, note=f"cached {counts['cached']} · request errors {counts['errors']}")
+
+    try:
+        with progress:
+            return runner.evaluate(chat, entries, answer_map, config, function_map=function_map, model=name,
+                                   on_done=on_done)
+    finally:
+        if hasattr(chat, "close"):
+            chat.close()
 
 
 # -- judge: pass rate, win rate --------------------------------------------------------------------------------------
