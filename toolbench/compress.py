@@ -5,6 +5,11 @@ Schema-based pruning (:func:`prune`) keeps only the keys the API's response sche
 (``{"name": "str", "items": [{"id": "int", "_list_length": 5}]}``). Then :func:`shrink` drops empty values,
 cuts lists and long strings, and the whole text is capped like ToolBench's 2,048 characters (1,024 for a
 tighter budget). :func:`compression_report` gives the ratio per API and overall over recorded responses.
+
+An LLM pass (:func:`propose_schemas`) proposes a tighter schema per API from its documentation and recorded
+responses: the keys an agent needs, as a ToolBench template. The proposal is checked against the responses
+(keys no response has are dropped and listed), so a model cannot invent fields; prompt building and reply
+checking are pure (:func:`schema_proposal_messages`, :func:`parse_schema_proposal`).
 """
 
 from __future__ import annotations
@@ -173,3 +178,135 @@ def compression_report(entries: Iterable[dict], schemas: dict[tuple[str, str], A
     return {"apis": [r.to_dict() for r in sorted(per.values(), key=lambda r: (r.tool, r.api))],
             "overall": {"responses": sum(r.responses for r in per.values()), "original_chars": total_in,
                         "compressed_chars": total_out, "ratio": round(total_out / total_in, 4) if total_in else 1.0}}
+
+
+# -- an LLM proposes a compressed schema per API ---------------------------------------------------------
+
+SCHEMA_SYSTEM_PROMPT = (
+    "You shrink API responses for an agent whose context is short. Given one API's documentation, its current "
+    "response schema and a few real responses, list the keys the agent needs to answer users with this API "
+    "(identifiers, names, amounts, dates, statuses, the values asked for) and leave out the rest (links, "
+    "internal or tracking ids, metadata, pagination, repeated or derived fields).\n"
+    "Reply with one JSON object and nothing else: the response template, ToolBench style. Map each kept key to "
+    "its type name (str, int, float, bool) or to its nested template; write a list as a one-item list of its "
+    "item template. Keep the nesting of the responses and use only keys that appear in them."
+)
+
+
+@dataclass
+class SchemaProposal:
+    """What the LLM proposed for one API, after checking it against the recorded responses."""
+
+    tool: str
+    api: str
+    schema: Any = None  # the checked proposal (ToolBench template); None when unusable
+    dropped_keys: list[str] = field(default_factory=list)  # proposed keys no recorded response has
+    error: str = ""  # why there is no usable proposal
+
+    def to_dict(self) -> dict:
+        return {"tool": self.tool, "api": self.api, "schema": self.schema, "dropped_keys": self.dropped_keys,
+                "error": self.error}
+
+
+def schema_proposal_messages(tool: str, api: str, description: str, schema: Any, examples: list[str],
+                             max_example_chars: int = 1500) -> list[dict[str, str]]:
+    """The chat messages asking for a compressed response schema (pure)."""
+    parts = [f"API: {api} (tool {tool})", f"Description: {description or '(none)'}",
+             "Current response schema: " + (json.dumps(_as_schema(schema), ensure_ascii=False) if schema else
+                                            "(none)"), "Recorded responses:"]
+    for text in examples:
+        parts.append(text if len(text) <= max_example_chars else text[:max_example_chars] + " ...(cut)")
+    return [{"role": "system", "content": SCHEMA_SYSTEM_PROMPT}, {"role": "user", "content": "\n\n".join(parts)}]
+
+
+def _json_in(text: str) -> Any:
+    text = text.strip()
+    if text.startswith("```"):
+        text = text.strip("`")
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+    try:
+        return json.loads(text)
+    except ValueError:
+        start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
+        if start < 0:
+            return None
+        try:
+            return json.JSONDecoder().raw_decode(text[start:])[0]
+        except ValueError:
+            return None
+
+
+def _check_template(proposal: Any, observed: Any, path: str, dropped: list[str]) -> Any:
+    """``proposal`` (a ToolBench template or a JSON Schema) restricted to what ``observed`` (a JSON Schema
+    inferred from the responses) has; unknown keys go to ``dropped``."""
+    if isinstance(proposal, dict) and _is_json_schema(proposal):
+        from toolbench.response_schema import to_template
+
+        proposal = to_template(proposal)
+    observed = observed or {}
+    if isinstance(proposal, dict):
+        props = observed.get("properties")
+        if props is None:
+            return None
+        out = {}
+        for key, sub in proposal.items():
+            if key == "_list_length":
+                continue
+            if key not in props:
+                dropped.append(f"{path}{key}")
+                continue
+            if not isinstance(sub, (dict, list)):
+                out[key] = sub  # a type name
+                continue
+            checked = _check_template(sub, props[key], f"{path}{key}.", dropped)
+            out[key] = "any" if checked is None else checked  # nothing known inside: keep the value whole
+        return out or None
+    if isinstance(proposal, list):
+        items = observed.get("items")
+        if not proposal or items is None:
+            return proposal or None
+        inner = _check_template(proposal[0], items, path + "[].", dropped)
+        return [inner] if inner is not None else None
+    return None  # a type name: kept by the caller as it is
+
+
+def parse_schema_proposal(text: str | None, responses: list[str]) -> tuple[Any, list[str], str]:
+    """The model's reply as (template, keys dropped because no response has them, error)."""
+    from toolbench.response_schema import infer_from_texts
+
+    data = _json_in(text or "")
+    if not isinstance(data, (dict, list)):
+        return None, [], "the reply holds no JSON object"
+    observed = infer_from_texts(responses)
+    if observed is None:
+        return None, [], "no recorded JSON response to check the proposal against"
+    dropped: list[str] = []
+    checked = _check_template(data, observed, "", dropped)
+    if checked is None:
+        return None, dropped, "no proposed key appears in the recorded responses"
+    return checked, dropped, ""
+
+
+def propose_schema(model: Any, tool: str, api: str, description: str, schema: Any, responses: list[str],
+                   max_examples: int = 3) -> SchemaProposal:
+    """Ask ``model`` (a :class:`~toolbench.llm.base.ChatModel`) for a compressed schema of one API."""
+    examples = responses[-max_examples:]
+    reply = model.chat(schema_proposal_messages(tool, api, description, schema, examples), temperature=0.0)
+    proposal, dropped, error = parse_schema_proposal(reply.content, responses)
+    return SchemaProposal(tool, api, proposal, dropped, error)
+
+
+def propose_schemas(model: Any, entries: Iterable[dict], apis: dict[tuple[str, str], Any],
+                    max_examples: int = 3) -> list[SchemaProposal]:
+    """One proposal per API with recorded successful responses (``ResponseCache.entries()`` rows); ``apis`` maps
+    (tool, api) to its catalog :class:`~toolbench.records.Api` (for the description and current schema)."""
+    responses: dict[tuple[str, str], list[str]] = {}
+    for e in entries:
+        if not e.get("error") and e.get("response"):
+            responses.setdefault((e["tool"], e["api"]), []).append(e["response"])
+    out = []
+    for (tool, api), texts in sorted(responses.items()):
+        record = apis.get((tool, api))
+        out.append(propose_schema(model, tool, api, getattr(record, "description", ""),
+                                  getattr(record, "response_schema", None), texts, max_examples))
+    return out
