@@ -402,6 +402,9 @@ class CrawlTarget:
     base_url_overrides: dict[str, str] = field(default_factory=dict)
     credentials: dict[str, str] = field(default_factory=dict, repr=False)
     env: dict[str, str] | None = None  # None: the process environment
+    # Tools whose APIs each get their own key, "<key>.<api>": on a sandbox that keeps state per key (the hub),
+    # every API then starts from the same seeded state, so results do not depend on which API ran first.
+    isolated_tools: frozenset[str] = frozenset()
 
 
 def crawl(tools: list[Tool], run_dir: str | Path, config: CrawlConfig | None = None,
@@ -442,6 +445,7 @@ async def _run(tools: list[Tool], store: CrawlStore, config: CrawlConfig, target
                                  cache_mode="off", base_url_overrides=target.base_url_overrides,
                                  credentials=target.credentials)
     executor = Executor(tools, exec_config, env=target.env)
+    by_name = {t.name: t for t in tools}
     cache = ResponseCache(cache_path)
     limiter = HostRateLimiter(config.rate)
     queue: asyncio.Queue[Api] = asyncio.Queue()
@@ -457,7 +461,12 @@ async def _run(tools: list[Tool], store: CrawlStore, config: CrawlConfig, target
                 return
             planned = plan_calls(api, config.samples, config.seed, today)
             host = urlsplit(apply_overrides(api.url, target.base_url_overrides)).netloc
-            rec = await _crawl_api(executor, limiter, cache, api, planned, host, config)
+            own = _isolated_executor(api, by_name[api.tool], exec_config, target)
+            try:
+                rec = await _crawl_api(own or executor, limiter, cache, api, planned, host, config)
+            finally:
+                if own is not None:
+                    await own.aclose()
             store.save(rec)
             if bar is not None:
                 bar[0].advance(bar[1])
@@ -473,6 +482,17 @@ async def _run(tools: list[Tool], store: CrawlStore, config: CrawlConfig, target
             bar[0].stop()
         await executor.aclose()
         cache.close()
+
+
+def _isolated_executor(api: Api, tool: Tool, exec_config: ExecutorConfig, target: CrawlTarget) -> Executor | None:
+    if api.tool not in target.isolated_tools:
+        return None
+    from toolbench.catalog.naming import standardize
+
+    std = tool.standardized_name or standardize(tool.name)
+    base = target.credentials.get(std) or target.credentials.get("*") or "crawl"
+    own = replace(exec_config, credentials={**target.credentials, std: f"{base}.{standardize(api.name)}"})
+    return Executor([tool], own, env=target.env)
 
 
 def _progress_bar(total: int, already: int):

@@ -60,9 +60,11 @@ def crawl(
     tools = load_tools(catalog, tool or ())
     target = CrawlTarget()
     if hub_url:
+        hub_tools = [t for t in tools if t.base_url.startswith(PUBLIC_URL)]
         target.base_url_overrides = {PUBLIC_URL: hub_url.rstrip("/")}
-        if not os.environ.get("TOOLBENCH_API_KEY"):
-            target.credentials = {t.standardized_name: HUB_KEY for t in tools if t.base_url.startswith(PUBLIC_URL)}
+        target.isolated_tools = frozenset(t.name for t in hub_tools)  # state per key: each API from the seed
+        key = os.environ.get("TOOLBENCH_API_KEY") or HUB_KEY
+        target.credentials = {t.standardized_name: key for t in hub_tools}
     report = run_crawl(tools, out, config, target, cache_path=cache, progress=progress)
     print_report(report)
     typer.echo(f"wrote {out / 'report.json'}, {out / 'report.md'} and the kept catalog {out / 'tools'}")

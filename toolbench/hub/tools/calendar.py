@@ -167,8 +167,12 @@ class Deleted(BaseModel):
 class Calendar:
     def __init__(self, seed: int):
         self.seed = seed
-        self.events: dict[str, Event] = {}
-        self.counter = 0
+        # One booked event, the one the documentation's example (EVT-0001) names.
+        self.events: dict[str, Event] = {"EVT-0001": Event(
+            id="EVT-0001", title="Weekly team sync", start="2025-01-16T09:00:00", end="2025-01-16T09:30:00",
+            timezone="UTC", start_utc="2025-01-16T09:00:00+00:00", end_utc="2025-01-16T09:30:00+00:00",
+            attendees=[Attendee(email="kim@example.com")], location="Room 2", reminders_minutes=[15])}
+        self.counter = 1
 
 
 def zone(name: str) -> ZoneInfo:

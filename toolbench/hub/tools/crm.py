@@ -310,6 +310,14 @@ class Crm:
                                         skill=Skill.general, date="2025-01-17", start_time="09:00", end_time="11:00",
                                         status=VisitStatus.scheduled, site=site)
         self.next_visit = 2
+        # The lead the documentation's example (LEAD-501) names, early in the pipeline.
+        self.leads["LEAD-501"] = Lead(
+            id="LEAD-501", company=LeadCompany(name="Globex", industry=Industry.manufacturing, size=CompanySize.s51_200),
+            contact=LeadContact(name="Hank Scorpio", email="hank@globex.example", title="COO"), estimated_value=48000.0,
+            currency="USD", stage=Stage.qualified, source=LeadSource.referral, products_of_interest=["support plan"],
+            notes="", owner="alice.sales", created_at=datetime(2025, 1, 13, 10, 0).isoformat(),
+            history=["new", "qualified"])
+        self.next_lead = 502
 
     def ticket(self, tid: str) -> Ticket:
         if tid not in self.tickets:
