@@ -165,16 +165,16 @@ def test_slow_fault_exceeds_a_client_timeout(client):
 def test_fault_rates_are_seeded_and_roughly_right():
     settings = HubSettings(seed=3, faults={"rate_limit": 0.25, "server_error": 0.25}, retry_after=0)
 
-    def run():
+    def run(n):
         from fastapi.testclient import TestClient
 
         from toolbench.hub import create_app
 
         c = TestClient(create_app(settings))
-        return [c.get("/fx/currencies", headers={"X-RapidAPI-Key": "k"}).status_code for _ in range(200)]
+        return [c.get("/fx/currencies", headers={"X-RapidAPI-Key": "k"}).status_code for _ in range(n)]
 
-    first = run()
-    assert first == run()
+    first = run(200)
+    assert first[:50] == run(50)  # the same draws again (a prefix is enough to see the seed at work)
     counts = collections.Counter(first)
     assert 25 <= counts[429] <= 75 and 25 <= counts[500] <= 75 and counts[200] >= 70
 

@@ -80,7 +80,7 @@ def test_sampled_valid_arguments_never_crash_and_422_only_for_cross_field_rules(
     (validation) only for a rule between two arguments, so every single-argument rule is in the OpenAPI."""
     today = catalog_today([a for _, a in APIS])
     for tool, api in APIS:
-        for seed in range(4):
+        for seed in range(3):
             args = ValueSampler(random.Random(seed), today=today).arguments(api)
             r = call(app_client, tool, api, args)
             where = f"{api.name} {json.dumps(args)[:300]}: {r.status_code} {r.text[:200]}"
