@@ -173,7 +173,7 @@ class Shop:
         r = rng(seed, SLUG, "history")
         home = Address(name="Sandbox Customer", street="1 Example Road", city="Toronto", postal_code="M5H 2N2",
                        country_code="CA")
-        for status, days_ago in ((OrderStatus.delivered, 40), (OrderStatus.shipped, 3), (OrderStatus.confirmed, 0)):
+        for status, days_ago in ((OrderStatus.delivered, 40), (OrderStatus.shipped, 3), (OrderStatus.confirmed, 1)):
             pid = r.choice([p for p in self.products.values() if p.stock > 0]).id
             self.counter += 1
             oid = f"ORD-{self.counter:05d}"
