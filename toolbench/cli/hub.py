@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -34,13 +35,14 @@ def serve_cmd(
     host: str = typer.Option("127.0.0.1", help="Interface to bind; loopback unless you mean to expose it."),
     port: int = typer.Option(8750, help="TCP port (0 picks a free one)."),
     seed: int = typer.Option(0, help="Seed of all generated data."),
-    fault: list[str] = typer.Option(None, "--fault", help="MODE[:RATE], repeatable. Modes: rate_limit, "
-                                    "server_error, slow, malformed, unauthorized; RATE is the fraction of requests "
-                                    "(default 1)."),
+    fault: Annotated[list[str] | None, typer.Option(
+        "--fault", help="MODE[:RATE], repeatable. Modes: rate_limit, server_error, slow, malformed, unauthorized; "
+                        "RATE is the fraction of requests (default 1).")] = None,
     retry_after: int = typer.Option(1, help="Seconds in Retry-After for injected 429s."),
     slow_seconds: float = typer.Option(3.0, help="Delay of the slow fault."),
     require_key: bool = typer.Option(True, help="401 for requests without X-RapidAPI-Key / Bearer."),
-    api_key: list[str] = typer.Option(None, "--api-key", help="Accept only these keys (repeatable); default any."),
+    api_key: Annotated[list[str] | None, typer.Option(
+        "--api-key", help="Accept only these keys (repeatable); default any.")] = None,
     cache: str = typer.Option("", help="SQLite response cache that POST /virtual answers from first."),
     now: str = typer.Option(None, help="The sandbox clock, ISO 8601 with offset."),
     llm_base_url: str = typer.Option("", help="OpenAI-compatible endpoint (…/v1) of the LLM that simulates "
@@ -71,8 +73,10 @@ def serve_cmd(
 
 @app.command("export-openapi")
 def export_openapi_cmd(
-    out: Path = typer.Option(None, "--out", "-o", help="Write the whole hub's OpenAPI document here."),
-    out_dir: Path = typer.Option(None, "--out-dir", help="Write one document per tool here (<tool>.json)."),
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the whole hub's OpenAPI document here.")
+                   ] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out-dir", help="Write one document per tool here (<tool>.json).")
+                       ] = None,
     seed: int = typer.Option(0, help="Seed (does not change the documents; kept for symmetry with serve)."),
 ) -> None:
     """Write the hub's OpenAPI document(s) without starting a server."""
@@ -96,7 +100,7 @@ def export_openapi_cmd(
 
 @app.command("export-catalog")
 def export_catalog_cmd(
-    out: Path = typer.Option(Path("data/tools"), "--out", "-o", help="Catalog folder to write."),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Catalog folder to write.")] = Path("data/tools"),
 ) -> None:
     """Import the hub's OpenAPI documents with the catalog importer into a catalog folder (data/tools)."""
     from toolbench.hub.catalog import export_catalog
