@@ -15,8 +15,9 @@ def crawl(
     catalog: Annotated[Path, typer.Argument(help="Catalog folder (ToolBench tool files), e.g. data/tools.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: state, cache, report, kept catalog.")],
     hub_url: Annotated[str | None, typer.Option(
-        help="Call the sandbox hub at this URL instead of the catalog's http://127.0.0.1:8750 (and send it a "
-             "sandbox key unless $TOOLBENCH_API_KEY is set).")] = None,
+        help="Call the sandbox hub at this URL instead of the catalog's http://127.0.0.1:8750. The hub's tools get "
+             "a sandbox key unless $TOOLBENCH_API_KEY is set, and a key per API so each starts from the seed.")
+    ] = None,
     samples: Annotated[int, typer.Option(help="Sampled valid calls per API, besides the example call.")] = 3,
     concurrency: Annotated[int, typer.Option(help="APIs crawled at once.")] = 8,
     rate: Annotated[float, typer.Option(help="Requests per second per host at most (0: no limit).")] = 0.0,
@@ -60,8 +61,9 @@ def crawl(
     tools = load_tools(catalog, tool or ())
     target = CrawlTarget()
     if hub_url:
-        hub_tools = [t for t in tools if t.base_url.startswith(PUBLIC_URL)]
         target.base_url_overrides = {PUBLIC_URL: hub_url.rstrip("/")}
+    hub_tools = [t for t in tools if t.base_url.startswith(PUBLIC_URL)]  # the sandbox hub's own catalog
+    if hub_tools:
         target.isolated_tools = frozenset(t.name for t in hub_tools)  # state per key: each API from the seed
         key = os.environ.get("TOOLBENCH_API_KEY") or HUB_KEY
         target.credentials = {t.standardized_name: key for t in hub_tools}
