@@ -1,0 +1,326 @@
+"""`toolbench demo`'s machinery without models: the profiles, the stage runner (resume, Ctrl-C, profile binding,
+--until) with stub stages and fake servers through the same interfaces, the model-server process handling, and
+the pure data steps (tiers, tasks with expectations, DFSDT-style training runs, the headline)."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from toolbench.cli import main
+from toolbench.cli.demo import data
+from toolbench.cli.demo.profile import FULL, PROFILES, QUICK, TINY, DemoProfile, ProfileError, get_profile
+from toolbench.cli.demo.runner import Demo, DemoError, Stage, StageOutput, atomic_dir
+from toolbench.cli.demo.services import LLMServer, ServiceError, Services
+
+# -- profiles ----------------------------------------------------------------------------------------------------
+
+
+def test_profiles_are_valid_and_ordered_by_size():
+    assert set(PROFILES) == {"tiny", "quick", "full"}
+    assert TINY.calls < QUICK.calls < FULL.calls
+    assert TINY.train_steps < QUICK.train_steps < FULL.train_steps
+    assert get_profile("quick") is QUICK
+    with pytest.raises(ProfileError, match="use one of tiny, quick, full"):
+        get_profile("huge")
+
+
+def test_profile_errors_name_the_field():
+    with pytest.raises(ProfileError, match="'calls'"):
+        DemoProfile(calls=0)
+    with pytest.raises(ProfileError, match="'heldout'"):
+        DemoProfile(heldout=1.5)
+    with pytest.raises(ProfileError, match="'max_offered'"):
+        DemoProfile(max_offered=1)
+    with pytest.raises(ProfileError, match="fine-tuning needs data"):
+        DemoProfile(train_call_examples=0, train_agent_examples=0)
+
+
+def test_overrides_are_yaml_and_change_the_fingerprint():
+    changed = QUICK.with_overrides(["calls=200", "eval_entries=null", "learning_rate=1e-4"])
+    assert (changed.calls, changed.eval_entries, changed.learning_rate) == (200, None, 1e-4)
+    assert changed.name == "quick+custom" and changed.fingerprint() != QUICK.fingerprint()
+    assert QUICK.with_overrides([]).fingerprint() == QUICK.fingerprint()
+    with pytest.raises(ProfileError, match="no profile field 'cals'"):
+        QUICK.with_overrides(["cals=3"])
+    with pytest.raises(ProfileError, match="field=value"):
+        QUICK.with_overrides(["calls"])
+    with pytest.raises(ProfileError, match="'train_steps'"):
+        QUICK.with_overrides(["train_steps=-1"])
+
+
+# -- the stage runner ----------------------------------------------------------------------------------------------
+
+
+class FakeServices:
+    """Records what the runner asks of the servers."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, tuple[str, ...]]] = []
+
+    def release(self, keep: tuple[str, ...]) -> None:
+        self.events.append(("release", keep))
+
+    def stop_all(self) -> None:
+        self.events.append(("stop_all", ()))
+
+
+def stub_stages(calls: list[str], interrupt_at: str | None = None) -> list[Stage]:
+    def make(name: str, needs: tuple[str, ...] = ()) -> Stage:
+        def run(ctx):
+            calls.append(name)
+            if name == interrupt_at:
+                (ctx.out / f"{name}.partial-output").write_text("half")
+                raise KeyboardInterrupt
+            earlier = sorted(ctx.done)
+            return StageOutput({"n": len(calls), "earlier": earlier}, {name: str(ctx.out / name)}, f"{name} ok")
+
+        return Stage(name, f"the {name} stage", run, needs)
+
+    return [make("a", ("hub",)), make("b", ("llm:base",)), make("c")]
+
+
+def demo_of(tmp_path: Path, stages: list[Stage], profile: DemoProfile = TINY, services: FakeServices | None = None):
+    console = Console(file=io.StringIO(), width=120)
+    runner = Demo(tmp_path / "run", profile, stages, services or FakeServices(), console)
+    runner.bind_profile()
+    return runner
+
+
+def test_stages_run_in_order_and_a_rerun_resumes(tmp_path):
+    calls: list[str] = []
+    services = FakeServices()
+    done = demo_of(tmp_path, stub_stages(calls), services=services).run()
+    assert calls == ["a", "b", "c"]
+    assert done["c"]["figures"] == {"n": 3, "earlier": ["a", "b"]}  # later stages see earlier markers
+    assert services.events == [("release", ("hub",)), ("release", ("llm:base",)), ("release", ()), ("stop_all", ())]
+    marker = json.loads((tmp_path / "run" / "state" / "b.json").read_text())
+    assert marker["note"] == "b ok" and marker["artefacts"] == {"b": str(tmp_path / "run" / "b")}
+
+    again: list[str] = []
+    done = demo_of(tmp_path, stub_stages(again)).run()
+    assert again == [] and set(done) == {"a", "b", "c"}
+    runs = (tmp_path / "run" / "state" / "runs.jsonl").read_text().splitlines()
+    assert [json.loads(line)["stages_run"] for line in runs] == [["a", "b", "c"], []]
+
+
+def test_ctrl_c_keeps_finished_stages_and_stops_the_servers(tmp_path):
+    calls: list[str] = []
+    services = FakeServices()
+    runner = demo_of(tmp_path, stub_stages(calls, interrupt_at="b"), services=services)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run()
+    state = tmp_path / "run" / "state"
+    assert (state / "a.json").exists() and not (state / "b.json").exists()
+    assert services.events[-1] == ("stop_all", ())
+    assert not list(state.glob(".*tmp"))  # no half-written marker
+    assert "rerun the same command to resume" in " ".join(runner.console.file.getvalue().split())
+
+    resumed: list[str] = []
+    demo_of(tmp_path, stub_stages(resumed)).run()
+    assert resumed == ["b", "c"]  # the interrupted stage is redone, the finished one is not
+
+
+def test_until_stops_after_the_named_stage(tmp_path):
+    calls: list[str] = []
+    demo_of(tmp_path, stub_stages(calls)).run(until="a")
+    assert calls == ["a"]
+    with pytest.raises(DemoError, match="no such stage"):
+        demo_of(tmp_path, stub_stages(calls)).run(until="zzz")
+
+
+def test_a_run_folder_keeps_its_profile(tmp_path):
+    demo_of(tmp_path, stub_stages([])).run()
+    with pytest.raises(DemoError, match="calls"):
+        demo_of(tmp_path, stub_stages([]), profile=TINY.with_overrides(["calls=41"]))
+    fresh = Demo(tmp_path / "run", TINY.with_overrides(["calls=41"]), stub_stages([]), FakeServices(),
+                 Console(file=io.StringIO()))
+    fresh.bind_profile(fresh=True)  # starts over
+    assert not (tmp_path / "run" / "state" / "a.json").exists()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "precious.txt").write_text("x")
+    with pytest.raises(DemoError, match="not a demo run folder"):
+        Demo(tmp_path / "other", TINY, [], FakeServices(), Console()).bind_profile(fresh=True)
+    assert (tmp_path / "other" / "precious.txt").exists()
+
+
+def test_atomic_dir_replaces_only_on_success(tmp_path):
+    target = tmp_path / "out"
+    with atomic_dir(target) as folder:
+        (folder / "x").write_text("1")
+    with pytest.raises(RuntimeError), atomic_dir(target) as folder:
+        (folder / "x").write_text("2")
+        raise RuntimeError("interrupted")
+    assert (target / "x").read_text() == "1"
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+# -- servers -------------------------------------------------------------------------------------------------------
+
+
+class ScriptServer(LLMServer):
+    """The real process handling, with a stand-in program for `toolbench llm serve`."""
+
+    script = "print('serving fake at http://127.0.0.1:9/v1', flush=True); import time; time.sleep(600)"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-c", self.script]
+
+
+class BrokenServer(ScriptServer):
+    script = "import sys; print('boom: no model here', flush=True); sys.exit(3)"
+
+
+def test_model_server_process_starts_and_stops(tmp_path):
+    server = ScriptServer("default", "fake", tmp_path / "llm.log", start_timeout=30).start()
+    assert server.url == "http://127.0.0.1:9/v1" and server.running
+    process = server._process
+    server.stop()
+    assert not server.running and process.poll() is not None
+    with pytest.raises(ServiceError, match="exited with status 3") as info:
+        BrokenServer("default", "fake", tmp_path / "broken.log", start_timeout=30).start()
+    assert str(tmp_path / "broken.log") in str(info.value)
+    assert "boom" in (tmp_path / "broken.log").read_text()
+
+
+def test_services_run_one_model_server_at_a_time(tmp_path):
+    started: list[str] = []
+    stopped: list[str] = []
+
+    class Fake:
+        def __init__(self, model, served, log, **kwargs):
+            self.served, self.url, self.running = served, None, False
+
+        def start(self):
+            started.append(self.served)
+            self.url, self.running = f"http://127.0.0.1:1/{self.served}", True
+            return self
+
+        def stop(self):
+            stopped.append(self.served)
+            self.running = False
+
+    services = Services(tmp_path, TINY, {"base": ("default", "b"), "tuned": ("x/final", "t")}, make_llm=Fake)
+    assert services.llm("base") == services.llm("base") == "http://127.0.0.1:1/b"
+    services.release(("llm:base", "hub"))
+    assert stopped == []
+    services.release(())  # a stage without the model (training) frees it
+    assert stopped == ["b"]
+    services.llm("tuned")
+    services.llm("base")
+    assert started == ["b", "t", "b"] and stopped == ["b", "t"]
+    services.stop_all()
+    assert stopped == ["b", "t", "b"]
+
+
+# -- the command -------------------------------------------------------------------------------------------------
+
+
+def test_command_shows_profiles_and_refuses_contradictions(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--profile", "tiny", "--show-profile", "--set", "calls=12"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "tiny+custom" in out and "train_steps" in out
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--quick", "--profile", "full"])
+    assert info.value.code == 2 and "disagree" in capsys.readouterr().err
+
+
+# -- data steps ------------------------------------------------------------------------------------------------------
+
+WEATHER = {"name": "get_weather_for_skycast", "parameters": {"type": "object", "properties": {
+    "city": {"type": "string"}, "units": {"type": "string", "enum": ["metric", "imperial"]}}}}
+SAMPLES = {
+    "simple_1": {"id": "simple_1", "category": "simple", "language": "en", "functions": [WEATHER],
+                 "function_map": {"get_weather_for_skycast": ["SkyCast Weather", "get_current_weather"]},
+                 "steps": [{"user": "Weather in Lyon?", "calls": [
+                     {"name": "get_weather_for_skycast", "arguments": {"city": "Lyon"}, "tool": "SkyCast Weather",
+                      "api": "get_current_weather"}], "observations": ['{"temp": 18}']}]},
+    "simple_2": {"id": "simple_2", "category": "simple", "language": "en", "functions": [WEATHER],
+                 "steps": [{"user": "Weather in Oslo, metric", "calls": [
+                     {"name": "get_weather_for_skycast", "arguments": {"city": "Oslo", "units": "metric"},
+                      "tool": "SkyCast Weather", "api": "get_current_weather"}], "observations": ["{}"]}]},
+    "hallucination_3": {"id": "hallucination_3", "category": "hallucination", "functions": [WEATHER],
+                        "meta": {"target": ["SkyCast Weather", "get_current_weather"]},
+                        "steps": [{"user": "Weather for Zorblax Inc?", "calls": []}]},
+    "multi_turn_4": {"id": "multi_turn_4", "category": "multi_turn", "functions": [WEATHER], "steps": [
+        {"user": "a", "calls": [{"name": "f", "arguments": {}, "tool": "T", "api": "f"}], "observations": ["1"]},
+        {"user": None, "calls": [{"name": "g", "arguments": {"x": [1]}, "tool": "T", "api": "g"}],
+         "observations": []}]},
+}
+
+
+def test_label_entries_gives_tiers_and_entities():
+    entries = [{"id": "simple_1", "category": "simple"}, {"id": "simple_2", "category": "simple"},
+               {"id": "hallucination_3", "category": "irrelevance_hallucination"},
+               {"id": "multi_turn_4-1", "category": "multi_turn_multiple"}, {"id": "irrelevance_9",
+                                                                              "category": "irrelevance"}]
+    labelled = data.label_entries(entries, SAMPLES)
+    assert [(e.get("tier"), e.get("entity")) for e in labelled] == [
+        ("simple", "real"),  # the API a trap targets, asked about a real city
+        ("enterprise", "real"),  # an enum argument
+        (None, "fake"),
+        ("enterprise", None),  # the second step passes a list
+        (None, None),
+    ]
+    assert "tier" not in entries[0]  # copies
+
+
+def test_dfsdt_tasks_need_calls_with_known_results():
+    queries = [{"query_id": str(i), "query": s["steps"][0]["user"], "sample_id": sid}
+               for i, (sid, s) in enumerate(SAMPLES.items(), 1)]
+    tasks = data.dfsdt_tasks(queries, SAMPLES, k=5)
+    # the trap has no call and the multi-turn sample lacks a result: neither is checkable by rules
+    assert [t["sample_id"] for t in tasks] == ["simple_1", "simple_2"]
+    assert tasks[0]["expectation"] == {"calls": [{"name": "get_weather_for_skycast", "arguments": {"city": "Lyon"}}]}
+    assert data.dfsdt_tasks(queries, SAMPLES, k=1) == tasks[:1]
+
+
+def test_agent_example_is_a_dfsdt_run_ending_with_finish():
+    from annotate.prompts import opening_messages
+    from toolbench.catalog.functions import FunctionSet
+    from toolbench.catalog.store import load_catalog
+
+    tools = load_catalog("data/tools").tools
+    apis = {(t.name, a.name): a for t in tools for a in t.apis}
+    functions = FunctionSet.from_apis([apis[("SkyCast Weather", "get_current_weather")]],
+                                      {t.name: t.standardized_name for t in tools})
+    (name,) = functions.functions
+    example = data.agent_example(SAMPLES["simple_1"], functions, {}, observation=lambda text: f"<{text}>")
+    messages = example["messages"]
+    assert messages[:2] == opening_messages("Weather in Lyon?", functions, {})
+    assert messages[2]["tool_calls"][0]["function"] == {"name": name, "arguments": '{"city": "Lyon"}'}
+    assert messages[3] == {"role": "tool", "tool_call_id": "call_0_0", "content": '<{"temp": 18}>'}
+    finish = json.loads(messages[4]["tool_calls"][0]["function"]["arguments"])
+    assert messages[4]["tool_calls"][0]["function"]["name"] == "Finish"
+    assert finish == {"return_type": "give_answer", "final_answer": 'Done. The result: {"temp": 18}'}
+    assert example["tools"][-1]["function"]["name"] == "Finish"
+    assert data.agent_example(SAMPLES["hallucination_3"], functions, {}, str) is None
+    assert data.agent_example(SAMPLES["multi_turn_4"], functions, {}, str) is None
+
+
+def test_round_robin_and_seeded_pick_are_stable():
+    items = ["a1", "a2", "b1", "c1", "c2"]
+    assert data.round_robin(items, key=lambda s: s[0], order=["c"]) == ["c1", "a1", "b1", "c2", "a2"]
+    picked = data.pick(items, 3, category=lambda s: s[0], ident=str, seed=1)
+    assert picked == data.pick(list(reversed(items)), 3, category=lambda s: s[0], ident=str, seed=1)
+    assert {s[0] for s in picked} == {"a", "b", "c"}
+
+
+def test_headline_from_markers():
+    done = {"eval_base": {"figures": {"ast": {"accuracy": 0.1, "correct": 4, "n": 40}}},
+            "eval_tuned": {"figures": {"ast": {"accuracy": 0.55, "correct": 22, "n": 40}}},
+            "pass_rate": {"figures": {"base": {"value": 0.0, "passed": 0, "n": 8},
+                                      "tuned": {"value": 0.25, "passed": 2, "n": 8}}}}
+    figures = data.headline(done)
+    assert data.headline_markdown(figures).splitlines()[2:] == [
+        "| AST accuracy, held-out split | 10.0% (4/40) | 55.0% (22/40) |",
+        "| DFSDT pass rate, rule checks | 0.0% (0/8) | 25.0% (2/8) |",
+    ]
+    assert data.headline({}) == {}

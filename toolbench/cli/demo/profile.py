@@ -1,0 +1,173 @@
+"""The demo's sizes and settings: one :class:`DemoProfile` per named profile (``tiny``, ``quick``, ``full``).
+
+Every field is documented; ``toolbench demo --set field=value`` overrides any of them (values are YAML), and
+``__post_init__`` checks them before any server or model starts, with errors naming the field. A run folder
+remembers the profile it was made with (``<out>/state/profile.json``): a rerun with other settings is refused
+instead of mixing results (start over with ``--fresh``, or use another ``--out``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from toolbench.errors import ToolbenchError
+
+
+class ProfileError(ToolbenchError):
+    """A demo profile setting is invalid; the message names the field."""
+
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
+@dataclass(frozen=True)
+class DemoProfile:
+    """How big each stage of ``toolbench demo`` is. Times in the help are for 2 idle CPU cores."""
+
+    name: str = field(default="full", metadata=_help("Profile name (tiny, quick, full, or custom)."))
+    seed: int = field(default=0, metadata=_help("Seed of the hub's data, sampling, splits and training."))
+    # -- crawl --
+    crawl_samples: int = field(default=2, metadata=_help("Sampled valid calls per API in the crawl, besides the "
+                                                         "documented example call."))
+    # -- generation --
+    calls: int = field(default=300, metadata=_help("Function-call samples generated (`generate calls --n`); "
+                                                   "about 85% pass verification."))
+    heldout: float = field(default=0.15, metadata=_help("Share of the kept samples held out for evaluation (no "
+                                                        "API-argument combination shared with training)."))
+    max_offered: int = field(default=2, metadata=_help("Most functions offered in one sample (>= 2): fewer "
+                                                       "means shorter prompts, which CPU time is spent on."))
+    zh_rate: float = field(default=0.3, metadata=_help("Share of requests written in Chinese."))
+    instruction_sets: int = field(default=2, metadata=_help("API sets the local model writes G1 instructions "
+                                                            "for (one request each)."))
+    instruction_queries: int = field(default=3, metadata=_help("Queries asked of the model per API set."))
+    instruction_max_tokens: int = field(default=384, metadata=_help("Longest reply of the instruction writer."))
+    # -- evaluation --
+    eval_entries: int | None = field(default=None, metadata=_help(
+        "Held-out BFCL entries scored per model (None: all of them)."))
+    eval_max_tokens: int = field(default=96, metadata=_help("Longest reply when scoring AST accuracy (a "
+                                                            "call of two functions fits)."))
+    dfsdt_tasks: int = field(default=8, metadata=_help("Held-out tasks (with rule-checkable expectations) "
+                                                       "searched with DFSDT, by each model."))
+    dfsdt_width: int = field(default=2, metadata=_help("DFSDT: children tried per state."))
+    dfsdt_max_steps: int = field(default=4, metadata=_help("DFSDT: model replies in one chain."))
+    dfsdt_max_llm_calls: int = field(default=4, metadata=_help("DFSDT: model calls per task (ToolBench: 200)."))
+    dfsdt_reply_tokens: int = field(default=96, metadata=_help("Longest model reply during the search (the "
+                                                               "local server's default max_tokens)."))
+    observation_chars: int = field(default=1024, metadata=_help("API responses shown to the model are cut to "
+                                                                "this many characters (ToolBench: 1024-2048)."))
+    concurrency: int = field(default=2, metadata=_help("Requests in flight to the local model (it generates one "
+                                                       "at a time; two keep it busy)."))
+    judge_k: int = field(default=1, metadata=_help("Judgments per answer when an LLM judge is given."))
+    # -- retriever --
+    retriever_epochs: int = field(default=2, metadata=_help("Epochs of retriever training (ToolBench: 5)."))
+    retriever_batch_size: int = field(default=32, metadata=_help("Pairs per retriever batch."))
+    # -- fine-tuning --
+    train_call_examples: int = field(default=48, metadata=_help("Generated call examples (OpenAI format) in the "
+                                                                "LoRA data."))
+    train_agent_examples: int = field(default=16, metadata=_help("Generated samples also written as DFSDT-style "
+                                                                 "runs (ToolBench prompt, calls, Finish)."))
+    train_max_length: int = field(default=1024, metadata=_help("Longest training sequence in tokens (longer "
+                                                               "examples are dropped)."))
+    train_steps: int = field(default=48, metadata=_help("LoRA optimizer steps."))
+    train_batch_size: int = field(default=1, metadata=_help("Sequences per forward pass (1: no padding, least "
+                                                            "memory on CPU)."))
+    train_grad_accum: int = field(default=2, metadata=_help("Forward passes per optimizer step."))
+    learning_rate: float = field(default=5e-4, metadata=_help("Peak LoRA learning rate."))
+    lora_r: int = field(default=16, metadata=_help("LoRA rank."))
+    train_threads: int | None = field(default=None, metadata=_help("torch threads while training (None: one "
+                                                                   "per core)."))
+
+    def __post_init__(self) -> None:
+        positive = ("crawl_samples", "calls", "instruction_sets", "instruction_queries", "instruction_max_tokens",
+                    "eval_max_tokens", "dfsdt_tasks", "dfsdt_width", "dfsdt_max_steps", "dfsdt_max_llm_calls",
+                    "dfsdt_reply_tokens", "observation_chars", "concurrency", "judge_k", "retriever_epochs",
+                    "retriever_batch_size", "train_max_length", "train_steps", "train_batch_size",
+                    "train_grad_accum", "lora_r")
+        for name in positive:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ProfileError(f"profile field '{name}' must be an integer >= 1; got {value!r}")
+        for name in ("train_call_examples", "train_agent_examples"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ProfileError(f"profile field '{name}' must be an integer >= 0; got {value!r}")
+        if self.train_call_examples + self.train_agent_examples < 1:
+            raise ProfileError("profile fields 'train_call_examples' + 'train_agent_examples' must be >= 1: "
+                               "fine-tuning needs data")
+        if self.eval_entries is not None and (not isinstance(self.eval_entries, int) or self.eval_entries < 1):
+            raise ProfileError(f"profile field 'eval_entries' must be an integer >= 1 or null; got "
+                               f"{self.eval_entries!r}")
+        if self.train_threads is not None and (not isinstance(self.train_threads, int) or self.train_threads < 1):
+            raise ProfileError(f"profile field 'train_threads' must be an integer >= 1 or null; got "
+                               f"{self.train_threads!r}")
+        if self.max_offered < 2:
+            raise ProfileError(f"profile field 'max_offered' must be >= 2; got {self.max_offered!r}")
+        for name in ("heldout", "zh_rate"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+                raise ProfileError(f"profile field '{name}' must be in [0, 1); got {value!r}")
+        if self.heldout <= 0:
+            raise ProfileError("profile field 'heldout' must be > 0: the headline is measured on the held-out split")
+        if not isinstance(self.learning_rate, (int, float)) or self.learning_rate <= 0:
+            raise ProfileError(f"profile field 'learning_rate' must be > 0; got {self.learning_rate!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def fingerprint(self) -> str:
+        """sha256 of the canonical JSON of the settings (the name excluded: equal settings are one profile)."""
+        body = {k: v for k, v in self.to_dict().items() if k != "name"}
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+
+    def with_overrides(self, overrides: list[str]) -> DemoProfile:
+        """A copy with ``field=value`` overrides (values parsed as YAML: ``eval_entries=null``, ``calls=120``)."""
+        import yaml
+
+        names = {f.name for f in fields(self)}
+        changes: dict[str, Any] = {}
+        for item in overrides:
+            key, sep, raw = item.partition("=")
+            key = key.strip()
+            if not sep or not key:
+                raise ProfileError(f"--set {item!r}: write field=value, e.g. --set calls=120")
+            if key not in names:
+                raise ProfileError(f"--set {item!r}: no profile field {key!r}; fields: {', '.join(sorted(names))}")
+            try:
+                value = yaml.safe_load(raw) if raw.strip() else None
+            except yaml.YAMLError as exc:
+                raise ProfileError(f"--set {item!r}: the value is not YAML ({exc})") from exc
+            if isinstance(getattr(self, key), float) and isinstance(value, (int, str)) and not isinstance(value, bool):
+                try:
+                    value = float(value)  # YAML reads 1e-4 as a string
+                except ValueError:
+                    raise ProfileError(f"--set {item!r}: {key} takes a number") from None
+            changes[key] = value
+        if changes and "name" not in changes:
+            changes["name"] = f"{self.name}+custom"
+        return dataclasses.replace(self, **changes)
+
+
+FULL = DemoProfile()
+QUICK = DemoProfile(
+    name="quick", crawl_samples=1, calls=120, heldout=0.15, instruction_sets=1, instruction_queries=2,
+    instruction_max_tokens=192, eval_entries=12, dfsdt_tasks=3, dfsdt_max_llm_calls=3, dfsdt_max_steps=3,
+    retriever_epochs=1, train_call_examples=16, train_agent_examples=6, train_steps=12, train_grad_accum=2)
+TINY = DemoProfile(
+    name="tiny", crawl_samples=1, calls=40, heldout=0.25, zh_rate=0.0, instruction_sets=1, instruction_queries=1,
+    instruction_max_tokens=48, eval_entries=3, eval_max_tokens=48, dfsdt_tasks=1, dfsdt_width=1,
+    dfsdt_max_steps=2, dfsdt_max_llm_calls=2, dfsdt_reply_tokens=48, retriever_epochs=1, retriever_batch_size=8,
+    train_call_examples=4, train_agent_examples=1, train_steps=2, train_grad_accum=1, train_max_length=768,
+    lora_r=4)
+PROFILES: dict[str, DemoProfile] = {"tiny": TINY, "quick": QUICK, "full": FULL}
+
+
+def get_profile(name: str) -> DemoProfile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ProfileError(f"--profile {name!r}: use one of {', '.join(PROFILES)}") from None

@@ -1,0 +1,749 @@
+"""The demo's stages, each through the same code as its own command (see README): the stage packages are
+imported inside the stage functions, as the CLI may.
+
+Run folder (``<out>/``)::
+
+    catalog/              the hub's catalog, imported from its OpenAPI documents over HTTP
+    crawl/                crawl.sqlite, cache.sqlite (responses), report.json/.md, tools/ (kept APIs: the
+                          catalog every later stage uses)
+    compress/report.json  schema-based compression of the crawled responses
+    calls/                generate calls: samples.jsonl, stats.json, bfcl/, train/, heldout/
+    eval/heldout/         the held-out BFCL entries scored (with tier and entity labels) and their answers
+    tasks/dfsdt_tasks.json held-out tasks with rule-checkable expectations (ToolBench query file)
+    instructions/         G1 instructions written by the local model (ToolBench query file, rejections, stats)
+    annotate/{base,tuned}/ DFSDT campaigns (ToolBench answer files, events, SQLite state)
+    retriever/            trained retriever (model/), its evaluation (eval/results.md) and faiss index (index/)
+    sft/                  data/train.jsonl (the LoRA mix), recipe.yaml, run/ (checkpoints, adapter/, final/)
+    eval/{base,tuned}/    AST verdicts, predictions, per-API accuracy, tiers, hallucination, pass rate
+    leaderboard/          index.html, leaderboard.md/.csv, plots/
+    logs/                 the model servers' and the trainer's output
+    state/                stage markers (resume), the profile, a line per run
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from toolbench.cli.demo import data
+from toolbench.cli.demo.runner import (
+    DemoContext,
+    DemoError,
+    Stage,
+    StageOutput,
+    atomic_dir,
+    write_json_atomic,
+    write_text_atomic,
+)
+
+BASE_NAME = "SmolLM2-135M"
+TUNED_NAME = "SmolLM2-135M+LoRA"
+DISPLAY = {"base": BASE_NAME, "tuned": TUNED_NAME}
+SERVED = {"base": "smollm2-135m-instruct", "tuned": "smollm2-135m-demo-lora"}
+RULES_GROUP = "DFSDT (rule checks)"
+JUDGE_GROUP = "DFSDT (LLM judge)"
+API_KEY_ENV = "TOOLBENCH_API_KEY"
+SANDBOX_KEY = "sandbox-demo"  # the sandbox hub takes any non-empty key
+
+
+# -- helpers ----------------------------------------------------------------------------------------------------
+
+def _progress(console: Any, label: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TextColumn("{task.fields[note]}"), console=console, transient=False)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:
+                    break  # a line cut off by an interruption ends the file
+    return rows
+
+
+def write_jsonl_atomic(path: Path, rows: list[dict[str, Any]]) -> None:
+    write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def working_catalog(ctx: DemoContext) -> Path:
+    """The catalog the stages after the crawl use: the crawl's kept APIs, else the imported catalog."""
+    kept = ctx.path("crawl", "tools")
+    if ctx.figures("crawl").get("kept_tools") and kept.is_dir():
+        return kept
+    return ctx.path("catalog")
+
+
+def _tools(ctx: DemoContext) -> list[Any]:
+    from toolbench.catalog.store import load_catalog
+
+    return load_catalog(working_catalog(ctx)).tools
+
+
+def _overrides(tools: list[Any], hub_url: str) -> dict[str, str]:
+    """Every tool's base URL -> the hub's actual address (the catalog says 127.0.0.1:8750; the demo's hub runs on
+    a free port)."""
+    return {t.base_url.rstrip("/"): hub_url.rstrip("/") for t in tools if t.base_url}
+
+
+def _credentials() -> dict[str, str]:
+    return {"*": os.environ.get(API_KEY_ENV) or SANDBOX_KEY}
+
+
+def _executor(tools: list[Any], hub_url: str) -> Any:
+    from toolbench.executor import Executor, ExecutorConfig
+
+    return Executor(tools, ExecutorConfig(base_url_overrides=_overrides(tools, hub_url), credentials=_credentials()))
+
+
+def _samples(ctx: DemoContext) -> dict[str, dict[str, Any]]:
+    return {row["id"]: row for row in read_jsonl(ctx.path("calls", "samples.jsonl")) if "id" in row}
+
+
+def _chat(ctx: DemoContext, kind: str, url: str, cache: Path) -> Any:
+    from toolbench.llm.factory import make_chat_model
+
+    return make_chat_model(SERVED[kind], base_url=url, cache_path=cache, timeout=900.0, max_retries=1,
+                           max_concurrency=ctx.profile.concurrency)
+
+
+# -- 1. catalog -------------------------------------------------------------------------------------------------
+
+def stage_catalog(ctx: DemoContext) -> StageOutput:
+    """Import the hub's tools from the OpenAPI documents it publishes, as `catalog import-openapi` would."""
+    import httpx
+
+    from toolbench.catalog.openapi import import_openapi
+    from toolbench.catalog.store import load_catalog, write_tool
+
+    hub = ctx.services.hub()
+    tools = []
+    with httpx.Client(timeout=30.0) as client:
+        for slug in hub.slugs:
+            response = client.get(f"{hub.url}/openapi/{slug}.json")
+            response.raise_for_status()
+            tools.append(import_openapi(response.json()))
+    target = ctx.path("catalog")
+    with atomic_dir(target) as folder:
+        for tool in tools:
+            write_tool(tool, folder)
+    catalog = load_catalog(target)
+    committed = Path(__file__).resolve().parents[3] / "data" / "tools"
+    same = None
+    if committed.is_dir():
+        ours = {p.relative_to(target): p.read_text(encoding="utf-8") for p in target.rglob("*.json")}
+        theirs = {p.relative_to(committed): p.read_text(encoding="utf-8") for p in committed.rglob("*.json")}
+        same = ours == theirs
+    figures = {"tools": len(catalog.tools), "apis": len(catalog.apis()), "categories": len(catalog.categories()),
+               "same_as_data_tools": same}
+    note = f"{figures['tools']} tools, {figures['apis']} APIs in {figures['categories']} categories from {hub.url}"
+    if same is not None:
+        note += "; identical to data/tools" if same else "; differs from data/tools (stale? see README)"
+    return StageOutput(figures, {"catalog": str(target)}, note)
+
+
+# -- 2. crawl ----------------------------------------------------------------------------------------------------
+
+def stage_crawl(ctx: DemoContext) -> StageOutput:
+    from toolbench.crawl import CrawlConfig, CrawlTarget, crawl, load_tools
+
+    tools = load_tools(ctx.path("catalog"))
+    hub = ctx.services.hub()
+    config = CrawlConfig(samples=ctx.profile.crawl_samples, seed=ctx.profile.seed)
+    report = crawl(tools, ctx.path("crawl"), config,
+                   CrawlTarget(base_url_overrides=_overrides(tools, hub.url), credentials=_credentials()),
+                   progress=True)
+    summary = report["summary"]
+    figures = {key: summary.get(key) for key in ("apis", "alive", "kept_apis", "tools", "kept_tools", "calls",
+                                                  "median_api_p50", "schemas_inferred")}
+    note = (f"{summary['alive']}/{summary['apis']} APIs alive, {summary['kept_apis']} kept; median p50 "
+            f"{summary.get('median_api_p50')} s")
+    return StageOutput(figures, {"crawl report": str(ctx.path("crawl", "report.md")),
+                                 "kept catalog": str(ctx.path("crawl", "tools")),
+                                 "response cache": str(ctx.path("crawl", "cache.sqlite"))}, note)
+
+
+# -- 3. compress -------------------------------------------------------------------------------------------------
+
+def stage_compress(ctx: DemoContext) -> StageOutput:
+    from toolbench.cache import ResponseCache
+    from toolbench.compress import CompressConfig, compression_report
+
+    tools = _tools(ctx)
+    schemas = {(t.name, a.name): a.response_schema for t in tools for a in t.apis}
+    cache = ResponseCache(ctx.path("crawl", "cache.sqlite"))
+    try:
+        report = compression_report(cache.entries(), schemas,
+                                    CompressConfig(max_total_chars=ctx.profile.observation_chars))
+    finally:
+        cache.close()
+    path = ctx.path("compress", "report.json")
+    write_json_atomic(path, report)
+    overall = report["overall"]
+    figures = {"responses": overall["responses"], "original_chars": overall["original_chars"],
+               "compressed_chars": overall["compressed_chars"], "ratio": overall["ratio"]}
+    return StageOutput(figures, {"compression report": str(path)},
+                       f"{overall['responses']} responses, {overall['original_chars']:,} -> "
+                       f"{overall['compressed_chars']:,} chars (ratio {overall['ratio']:.3f})")
+
+
+# -- 4. call data ------------------------------------------------------------------------------------------------
+
+def stage_calls(ctx: DemoContext) -> StageOutput:
+    from toolbench.catalog.store import load_queries
+    from toolbench.generate.calls import CallGenerator, CallsConfig
+    from toolbench.generate.pipeline import CallsRun
+    from toolbench.generate.verify import Verifier
+
+    p = ctx.profile
+    tools = _tools(ctx)
+    hub = ctx.services.hub()
+    executor = _executor(tools, hub.url)
+    config = CallsConfig(zh_rate=p.zh_rate, max_offered=p.max_offered)
+    generator = CallGenerator(tools, seed=p.seed, config=config, runner=executor)
+    run = CallsRun(out=ctx.path("calls"), n=p.calls, heldout=p.heldout, seed=p.seed)
+    try:
+        with _progress(ctx.console, "generate calls") as progress:
+            task = progress.add_task("samples", total=p.calls, note="")
+            done, failed = run._done()
+            progress.update(task, completed=min(len(done) + len(failed), p.calls))
+            status: dict[str, int] = {}
+
+            def on_sample(sample: Any) -> None:
+                key = "failed" if sample is None else sample.status.split(":")[0]
+                status[key] = status.get(key, 0) + 1
+                progress.update(task, advance=1, note=" ".join(f"{k} {v}" for k, v in sorted(status.items())))
+
+            stats = run.run(generator, Verifier(tools, runner=executor), tools, on_sample)
+    finally:
+        executor.close()
+
+    # the held-out set scored in the evaluation stages, labelled with tiers and entities
+    samples = _samples(ctx)
+    entries = data.label_entries(read_jsonl(ctx.path("calls", "heldout", "bfcl_questions.jsonl")), samples)
+    if p.eval_entries is not None:
+        entries = data.pick(entries, p.eval_entries, category=lambda e: str(e.get("category")),
+                            ident=lambda e: str(e["id"]), seed=p.seed)
+    if not entries:
+        raise DemoError("the held-out split is empty: raise the profile's 'calls' or 'heldout'")
+    ids = {e["id"] for e in entries}
+    answers = [a for a in read_jsonl(ctx.path("calls", "heldout", "bfcl_possible_answer.jsonl")) if a["id"] in ids]
+    write_jsonl_atomic(ctx.path("eval", "heldout", "questions.jsonl"), entries)
+    write_jsonl_atomic(ctx.path("eval", "heldout", "possible_answer.jsonl"), answers)
+    # held-out tasks for the DFSDT pass rate, with rule-checkable expectations
+    queries = [q.to_dict() for q in load_queries(ctx.path("calls", "heldout", "queries.json"))]
+    tasks = data.dfsdt_tasks(queries, samples, p.dfsdt_tasks)
+    write_json_atomic(ctx.path("tasks", "dfsdt_tasks.json"), tasks)
+
+    stages = {name: {"passed": row["passed"], "checked": row["checked"]} for name, row in stats["stages"].items()}
+    figures = {"made": stats["made"], "kept": stats["kept"], "train": stats["train"], "heldout": stats["heldout"],
+               "rejected": stats["rejected"], "languages": stats["languages"], "verification": stages,
+               "eval_entries": len(entries), "eval_categories": _count(e.get("category") for e in entries),
+               "dfsdt_tasks": len(tasks)}
+    note = (f"kept {stats['kept']}/{stats['made']} verified samples (train {stats['train']}, held-out "
+            f"{stats['heldout']}); {len(entries)} held-out BFCL entries and {len(tasks)} DFSDT tasks to evaluate")
+    return StageOutput(figures, {"call data": str(ctx.path("calls")),
+                                 "held-out BFCL set": str(ctx.path("eval", "heldout", "questions.jsonl")),
+                                 "DFSDT tasks": str(ctx.path("tasks", "dfsdt_tasks.json"))}, note)
+
+
+def _count(values: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for value in values:
+        out[str(value)] = out.get(str(value), 0) + 1
+    return dict(sorted(out.items()))
+
+
+# -- 5. instructions ---------------------------------------------------------------------------------------------
+
+class _SetBudgetSpent(Exception):
+    """Raised by :class:`_Budgeted` when the profile's number of instruction requests has been made."""
+
+
+class _Budgeted:
+    """A chat model that answers at most ``remaining`` more requests (the instruction writer's set budget)."""
+
+    def __init__(self, inner: Any, remaining: int) -> None:
+        self.inner = inner
+        self.model = inner.model
+        self.remaining = remaining
+
+    def chat(self, messages: Any, tools: Any = None, **params: Any) -> Any:
+        if self.remaining <= 0:
+            raise _SetBudgetSpent()
+        self.remaining -= 1
+        return self.inner.chat(messages, tools, **params)
+
+    async def achat(self, messages: Any, tools: Any = None, **params: Any) -> Any:
+        return self.chat(messages, tools, **params)
+
+
+def stage_instructions(ctx: DemoContext) -> StageOutput:
+    from toolbench.generate.instructions import InstructionConfig, InstructionRun
+
+    p = ctx.profile
+    url = ctx.services.llm("base")
+    out = ctx.path("instructions", "G1_query.json")
+    run = InstructionRun(out=out, group="G1", n=p.instruction_sets * p.instruction_queries, seed=p.seed,
+                         config=InstructionConfig(queries_per_set=p.instruction_queries,
+                                                  max_tokens=p.instruction_max_tokens))
+    done_sets = len(read_jsonl(run.journal))
+    chat = _chat(ctx, "base", url, ctx.path("instructions", "llm_cache.sqlite"))
+    budgeted = _Budgeted(chat, p.instruction_sets - done_sets)
+    try:
+        with _progress(ctx.console, "G1 instructions (API sets)") as progress:
+            task = progress.add_task("sets", total=p.instruction_sets, completed=min(done_sets, p.instruction_sets),
+                                     note="")
+
+            def on_set(result: Any, kept: int) -> None:
+                progress.update(task, advance=1, note=f"kept {kept} · rejected {len(result.rejected)} in this set")
+
+            try:
+                stats = run.run(budgeted, _tools(ctx), on_set)
+            except _SetBudgetSpent:
+                stats = json.loads(out.with_name(out.stem + ".stats.json").read_text(encoding="utf-8"))
+    finally:
+        chat.close()
+    figures = {"sets": p.instruction_sets, "kept": stats["kept"], "rejected": stats["rejected"],
+               "rejected_by_reason": stats["rejected_by_reason"]}
+    reasons = ", ".join(f"{k} {v}" for k, v in stats["rejected_by_reason"].items()) or "none"
+    return StageOutput(figures, {"G1 instructions": str(out)},
+                       f"the base model wrote {stats['kept']} usable G1 queries over {p.instruction_sets} API sets "
+                       f"(rejections: {reasons})")
+
+
+# -- 6/10. AST evaluation ----------------------------------------------------------------------------------------
+
+def stage_eval(kind: str) -> Callable[[DemoContext], StageOutput]:
+    def run(ctx: DemoContext) -> StageOutput:
+        from eval import ast_score, runner, tiers
+        from eval.leaderboard import summary_markdown
+
+        p = ctx.profile
+        entries, answers = ast_score.load_dataset(str(ctx.path("eval", "heldout", "questions.jsonl")),
+                                                  ctx.path("eval", "heldout", "possible_answer.jsonl"))
+        url = ctx.services.llm(kind)
+        folder = ctx.path("eval", kind)
+        chat = _chat(ctx, kind, url, folder / "llm_cache.sqlite")
+        name = DISPLAY[kind]
+        config = runner.RunnerConfig(max_tokens=p.eval_max_tokens, concurrency=p.concurrency, seed=p.seed)
+        try:
+            with _progress(ctx.console, f"AST {name}") as progress:
+                task = progress.add_task("entries", total=len(entries), note="")
+                correct = {"cached": 0}
+
+                def on_done(prediction: Any) -> None:
+                    correct["cached"] += prediction.cached
+                    progress.update(task, advance=1, note=f"cached {correct['cached']}")
+
+                outcome = runner.evaluate(chat, entries, answers, config,
+                                          function_map=runner.catalog_function_map(working_catalog(ctx)),
+                                          model=name, on_done=on_done)
+        finally:
+            chat.close()
+        paths = runner.write_outcome(outcome, folder / "ast" / "ast.jsonl")
+        extra: dict[str, Any] = {}
+        for summary in tiers.summaries(entries, outcome.rows, name):
+            summary_path = folder / "report" / f"{summary['kind']}.summary.json"
+            write_json_atomic(summary_path, summary)
+            write_text_atomic(summary_path.with_name(f"{summary['kind']}.summary.md"), summary_markdown(summary))
+            extra[summary["kind"]] = summary
+        overall = outcome.summary["overall"]
+        figures: dict[str, Any] = {
+            "ast": {"accuracy": overall["accuracy"], "correct": overall["correct"], "n": overall["n"]},
+            "categories": {c: f["accuracy"] for c, f in outcome.summary["categories"].items()},
+            "request_errors": outcome.summary.get("request_errors", 0),
+        }
+        if "tiers" in extra:
+            figures["tiers"] = {t: f["accuracy"] for t, f in extra["tiers"]["groups"].items()}
+        if "hallucination" in extra:
+            figures["hallucination"] = extra["hallucination"]["line"]
+        note = (f"{name}: AST accuracy {data.percent(overall['accuracy'])} ({overall['correct']}/{overall['n']})"
+                + (f"; hallucination {figures['hallucination']}" if "hallucination" in figures else ""))
+        return StageOutput(figures, {f"AST verdicts ({kind})": str(paths["verdicts"]),
+                                     f"AST summary ({kind})": str(paths["markdown"]),
+                                     f"per-API accuracy ({kind})": str(paths["per_api"])}, note)
+
+    return run
+
+
+# -- 7/11. DFSDT ----------------------------------------------------------------------------------------------------
+
+def stage_annotate(kind: str) -> Callable[[DemoContext], StageOutput]:
+    def run(ctx: DemoContext) -> StageOutput:
+        from annotate.campaign import CampaignConfig, main
+        from annotate.runner import ExecutorRunner
+        from annotate.strategies import SearchConfig
+        from toolbench.llm.openai_client import OpenAIChatConfig, OpenAIChatModel
+
+        p = ctx.profile
+        tasks_file = ctx.path("tasks", "dfsdt_tasks.json")
+        tasks = json.loads(tasks_file.read_text(encoding="utf-8"))
+        folder = ctx.path("annotate", kind)
+        if not tasks:
+            return StageOutput({"tasks": 0}, {}, "no checkable held-out task: nothing to search")
+        url = ctx.services.llm(kind)
+        hub = ctx.services.hub()
+        tools = _tools(ctx)
+        search = SearchConfig(strategy="dfsdt", width=p.dfsdt_width, max_steps=p.dfsdt_max_steps,
+                              max_llm_calls=p.dfsdt_max_llm_calls, max_observation_chars=p.observation_chars)
+        cfg = CampaignConfig(queries=str(tasks_file), out=str(folder), search=search, model=SERVED[kind],
+                             base_url=url, temperature=0.0, concurrency=p.concurrency,
+                             catalog=str(working_catalog(ctx)), llm_cache=True)
+        executor = _executor(tools, hub.url)
+        chat = OpenAIChatModel(OpenAIChatConfig(model=SERVED[kind], base_url=url, timeout=900.0, max_retries=1,
+                                                max_concurrency=p.concurrency))
+        try:
+            summary = main(cfg, chat, lambda functions: ExecutorRunner(executor, functions), progress=True)
+        finally:
+            executor.close()
+        figures = {key: summary.get(key) for key in ("queries", "solved", "gave_up", "unsolved", "failed",
+                                                      "api_calls", "tokens", "seconds")}
+        return StageOutput(figures, {f"DFSDT answers ({kind})": str(folder / "answers")},
+                           f"{DISPLAY[kind]}: {summary['solved']} of {summary['queries']} tasks reached "
+                           f"Finish(give_answer), {summary['gave_up']} gave up, {summary['api_calls']} API calls")
+
+    return run
+
+
+# -- 8. retriever ----------------------------------------------------------------------------------------------------
+
+def stage_retriever(ctx: DemoContext) -> StageOutput:
+    from retriever.corpus import load_corpus
+    from retriever.encoder import SentenceTransformerEncoder
+    from retriever.evaluate import EvalConfig
+    from retriever.evaluate import main as evaluate
+    from retriever.index import ApiRetriever
+    from retriever.train import TrainConfig
+    from retriever.train import main as train
+
+    p = ctx.profile
+    catalog = str(working_catalog(ctx))
+    files = [str(ctx.path("calls", "train", "queries.json"))]
+    if ctx.figures("instructions").get("kept"):
+        files.append(str(ctx.path("instructions", "G1_query.json")))
+    folder = ctx.path("retriever")
+    with ctx.console.status("training the retriever (MultipleNegativesRankingLoss)..."):
+        result = train(TrainConfig(query_files=files, output_dir=str(folder), corpus=catalog, test_fraction=0.0,
+                                   seed=p.seed, epochs=p.retriever_epochs, batch_size=p.retriever_batch_size,
+                                   log_every=0))
+    lines: list[str] = []
+    with ctx.console.status("evaluating BM25, the untrained and the trained embedder on held-out queries..."):
+        report = evaluate(EvalConfig(query_files=[str(ctx.path("calls", "heldout", "queries.json"))], corpus=catalog,
+                                     models={"trained": result.model_dir}, output_dir=str(folder / "eval")),
+                          echo=lines.append)
+    with ctx.console.status("indexing the catalog with the trained model (faiss)..."):
+        docs = load_corpus(catalog, [])
+        encoder = SentenceTransformerEncoder.load(result.model_dir)
+        ApiRetriever.build(docs, encoder).save(folder / "index")
+    methods = {m.name: {k: round(v, 4) for k, v in m.metrics.items() if k in ("ndcg@1", "ndcg@5", "recall@5")}
+               for m in report.methods}
+    figures = {"steps": result.steps, "pairs": result.pairs, "first_loss": result.losses[0] if result.losses else None,
+               "last_loss": result.losses[-1] if result.losses else None, "heldout_queries": report.queries,
+               "methods": methods}
+    ndcg = ", ".join(f"{name} {100 * m.get('ndcg@1', 0):.1f}" for name, m in methods.items())
+    return StageOutput(figures, {"retriever model": result.model_dir, "retriever index": str(folder / "index"),
+                                 "retriever evaluation": str(folder / "eval" / "results.md")},
+                       f"{result.steps} steps on {result.pairs} pairs; NDCG@1 on {report.queries} held-out queries: "
+                       f"{ndcg}")
+
+
+# -- 9. fine-tuning -----------------------------------------------------------------------------------------------
+
+def training_mix(ctx: DemoContext, tokenizer: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The LoRA data: generated call examples (OpenAI format, as exported) and generated samples written as
+    DFSDT-style runs, each at most ``train_max_length`` tokens as the trainer renders them."""
+    from annotate.runner import observation_text
+    from toolbench.catalog.functions import FunctionSet
+    from toolbench.records import Observation
+    from train.encode import encode_example
+    from train.format import from_openai
+
+    p = ctx.profile
+
+    def fits(example: dict[str, Any]) -> bool:
+        return len(encode_example(from_openai(example), tokenizer).input_ids) <= p.train_max_length
+
+    rows = read_jsonl(ctx.path("calls", "train", "openai.jsonl"))
+    queries = json.loads(ctx.path("calls", "train", "queries.json").read_text(encoding="utf-8"))
+    samples = _samples(ctx)
+    # train/openai.jsonl and train/queries.json hold the train split's samples in the same order
+    if len(rows) != len(queries):
+        raise DemoError(f"{ctx.path('calls', 'train')}: openai.jsonl and queries.json disagree; rerun with --fresh")
+    train_samples = [samples[q["sample_id"]] for q in queries if q.get("sample_id") in samples]
+    calls = [{"id": q["sample_id"], "category": q.get("category", ""), "example": row}
+             for q, row in zip(queries, rows)]
+    chosen_calls = [c for c in data.pick(calls, len(calls), category=lambda c: c["category"],
+                                         ident=lambda c: c["id"], seed=p.seed) if fits(c["example"])]
+    chosen_calls = chosen_calls[:p.train_call_examples]
+
+    tools = _tools(ctx)
+    apis = {(t.name, a.name): a for t in tools for a in t.apis}
+    standard = {t.name: t.standardized_name for t in tools}
+    descriptions = {t.name: t.description for t in tools}
+
+    def observation(text: str) -> str:
+        return observation_text(Observation(response=text, status=200), p.observation_chars)
+
+    agent: list[dict[str, Any]] = []
+    candidates = [s for s in data.pick(train_samples, len(train_samples), category=lambda s: s["category"],
+                                       ident=lambda s: s["id"], seed=p.seed + 1, order=data.TASK_CATEGORIES)
+                  if s["category"] in data.TASK_CATEGORIES]
+    for sample in candidates:
+        if len(agent) >= p.train_agent_examples:
+            break
+        offered = [apis[tuple(pair)] for pair in sample["function_map"].values() if tuple(pair) in apis]
+        example = data.agent_example(sample, FunctionSet.from_apis(offered, standard), descriptions, observation)
+        if example is not None and fits(example):
+            agent.append({"id": f"dfsdt-{sample['id']}", "category": sample["category"], "example": example})
+    mix = data.round_robin([("call", c) for c in chosen_calls] + [("dfsdt", a) for a in agent],
+                           key=lambda pair: pair[0])
+    examples = [{**item["example"], "id": item["id"]} for _, item in mix]
+    stats = {"call_examples": len(chosen_calls), "dfsdt_examples": len(agent),
+             "categories": _count(item["category"] for _, item in mix)}
+    return examples, stats
+
+
+def stage_sft(ctx: DemoContext) -> StageOutput:
+    import yaml
+
+    from toolbench.llm.models import ensure_default_model
+
+    p = ctx.profile
+    folder = ctx.path("sft")
+    data_file = folder / "data" / "train.jsonl"
+    if not data_file.exists():
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(ensure_default_model()), local_files_only=True)
+        examples, mix = training_mix(ctx, tokenizer)
+        if not examples:
+            raise DemoError("no training example fits train_max_length: raise it or generate more calls")
+        write_jsonl_atomic(data_file, examples)
+        write_json_atomic(folder / "data" / "mix.json", mix)
+    mix = json.loads((folder / "data" / "mix.json").read_text(encoding="utf-8"))
+    run_dir = folder / "run"
+    recipe = {
+        "model": "default", "train_data": [str(data_file)], "max_length": p.train_max_length, "overlong": "drop",
+        "method": "lora", "lora_r": p.lora_r, "lora_alpha": 2 * p.lora_r, "lora_dropout": 0.05,
+        "max_steps": p.train_steps, "batch_size": p.train_batch_size,
+        "gradient_accumulation_steps": p.train_grad_accum, "learning_rate": p.learning_rate,
+        "lr_scheduler": "cosine", "warmup_ratio": 0.05, "precision": "fp32", "device": "cpu", "seed": p.seed,
+        "output_dir": str(run_dir), "save_steps": max(1, p.train_steps // 3), "save_total_limit": 1,
+        "logging_steps": 1, "merge_lora": True,
+    }
+    recipe_path = folder / "recipe.yaml"
+    write_text_atomic(recipe_path, "# written by toolbench demo: toolbench train sft --config this-file\n"
+                      + yaml.safe_dump(recipe, sort_keys=False))
+    _drop_partial_checkpoints(run_dir)
+    _train_subprocess(ctx, recipe_path, p.train_steps, ctx.path("logs", "train.log"))
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    train = summary["train"]
+    figures = {"examples": mix, "steps": train["global_step"], "first_loss": train["first_logged_loss"],
+               "last_loss": train["last_logged_loss"], "train_loss": train["train_loss"],
+               "tokens_per_s": train["tokens_per_s"], "peak_rss_mb": summary["peak_rss_mb"],
+               "trainable_parameters": summary["parameters"]["trainable"]}
+    note = (f"LoRA r={p.lora_r} on {mix['call_examples']} call + {mix['dfsdt_examples']} DFSDT-style examples, "
+            f"{train['global_step']} steps, loss {train['first_logged_loss']:.3f} -> {train['last_logged_loss']:.3f}"
+            if train["first_logged_loss"] is not None else f"{train['global_step']} steps")
+    return StageOutput(figures, {"LoRA adapter": str(run_dir / "adapter"), "tuned model (merged)": str(run_dir / "final"),
+                                 "training data": str(data_file), "training recipe": str(recipe_path)}, note)
+
+
+def _drop_partial_checkpoints(run_dir: Path) -> None:
+    """A checkpoint the trainer was writing when interrupted has no trainer_state.json: resuming from it would
+    fail, so it goes (the previous one is used)."""
+    if not run_dir.is_dir():
+        return
+    for checkpoint in run_dir.glob("checkpoint-*"):
+        if checkpoint.is_dir() and not (checkpoint / "trainer_state.json").exists():
+            shutil.rmtree(checkpoint)
+
+
+_STEP = re.compile(r"(\d+)/(\d+) \[")
+
+
+def _train_subprocess(ctx: DemoContext, recipe: Path, steps: int, log: Path) -> None:
+    """``toolbench train sft --config recipe`` in a child process, its step counter shown as a progress bar (it
+    resumes from its last checkpoint by itself). Interrupted, the child is terminated."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "toolbench", "train", "sft", "--config", str(recipe)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+    if ctx.profile.train_threads:
+        env["OMP_NUM_THREADS"] = str(ctx.profile.train_threads)
+    with log.open("a", encoding="utf-8") as handle, _progress(ctx.console, "LoRA fine-tuning") as progress:
+        handle.write(f"\n$ {' '.join(cmd)}\n")
+        handle.flush()
+        task = progress.add_task("steps", total=steps, note="")
+        process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+        assert process.stdout is not None
+        losses: list[str] = []
+
+        def pump() -> None:
+            buffer = b""
+            assert process.stdout is not None
+            while True:
+                chunk = process.stdout.read1(4096) if hasattr(process.stdout, "read1") else process.stdout.read(4096)
+                if not chunk:
+                    break
+                handle.write(chunk.decode("utf-8", "replace"))
+                handle.flush()
+                buffer = (buffer + chunk)[-4096:]
+                text = buffer.decode("utf-8", "replace")
+                for match in _STEP.finditer(text):
+                    done, total = int(match.group(1)), int(match.group(2))
+                    if total == steps:
+                        progress.update(task, completed=done)
+                found = re.findall(r"'loss': '?([0-9.]+)", text)
+                if found:
+                    losses.append(found[-1])
+                    progress.update(task, note=f"loss {found[-1]}")
+
+        reader = threading.Thread(target=pump, name="train-log", daemon=True)
+        reader.start()
+        try:
+            code = process.wait()
+        except BaseException:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            raise
+        finally:
+            reader.join(timeout=5)
+        if code != 0:
+            raise DemoError(f"fine-tuning failed (exit status {code}); see {log}")
+        progress.update(task, completed=steps)
+
+
+# -- 12. pass rate ------------------------------------------------------------------------------------------------
+
+class _NoJudge:
+    """The judge's model when every task is checked by rules: asking it is a bug."""
+
+    model = "rules"
+
+    def chat(self, *args: Any, **kwargs: Any) -> Any:
+        raise DemoError("the rule checks needed an LLM judge (a task without an expectation?)")
+
+    async def achat(self, *args: Any, **kwargs: Any) -> Any:
+        return self.chat()
+
+
+def stage_pass_rate(ctx: DemoContext) -> StageOutput:
+    from eval import answers, judge, metrics
+    from eval.leaderboard import summary_markdown
+
+    tasks = json.loads(ctx.path("tasks", "dfsdt_tasks.json").read_text(encoding="utf-8"))
+    if not tasks:
+        return StageOutput({}, {}, "no DFSDT task: no pass rate")
+    expectations = {str(t["query_id"]): t["expectation"] for t in tasks}
+    ids = list(expectations)
+    figures: dict[str, Any] = {}
+    artefacts: dict[str, str] = {}
+    for kind in ("base", "tuned"):
+        folder = ctx.path("annotate", kind, "answers")
+        predictions = answers.read_predictions(folder) if folder.is_dir() and any(folder.iterdir()) else {}
+        rows = [j.to_dict() for j in judge.run_pass_rate(predictions, judge.Judge(_NoJudge()), k=1, group=RULES_GROUP,
+                                                         query_ids=ids, check_solvable=False,
+                                                         expectations=expectations)]
+        summary = {"kind": "pass_rate", "model": DISPLAY[kind], "judge": "rule checks (task expectations)", "k": 1,
+                   "groups": metrics.summarize_pass(rows, 1)}
+        out = ctx.path("eval", kind, "pass_rate")
+        write_jsonl_atomic(out / "judgments.jsonl", rows)
+        write_json_atomic(out / "pass_rate.summary.json", summary)
+        write_text_atomic(out / "pass_rate.summary.md", summary_markdown(summary))
+        rate = summary["groups"][RULES_GROUP]["pass_rate"]
+        figures[kind] = {"value": rate["value"], "passed": rate["count"], "n": rate["n"],
+                         "failures": _count(r["reason"].split(";")[0] for r in rows if r["resolved_label"] != "passed")}
+        artefacts[f"pass rate ({kind})"] = str(out / "pass_rate.summary.md")
+        if ctx.judge is not None:
+            figures[f"{kind}_judge"] = _judge_pass_rate(ctx, kind, predictions, ids)
+    note = ", ".join(f"{DISPLAY[k]} {data.percent(figures[k]['value'])} ({figures[k]['passed']}/{figures[k]['n']})"
+                     for k in ("base", "tuned"))
+    return StageOutput(figures, artefacts, f"DFSDT pass rate by rule checks: {note}")
+
+
+def _judge_pass_rate(ctx: DemoContext, kind: str, predictions: dict[str, Any], ids: list[str]) -> dict[str, Any]:
+    from eval import judge, metrics
+    from eval.leaderboard import summary_markdown
+    from toolbench.llm.factory import make_chat_model
+
+    assert ctx.judge is not None
+    out = ctx.path("eval", kind, "judge")
+    chat = make_chat_model(ctx.judge.model, base_url=ctx.judge.base_url, api_key_env=ctx.judge.api_key_env,
+                           cache_path=out / "judge_cache.sqlite", timeout=300.0)
+    try:
+        rows = [j.to_dict() for j in judge.run_pass_rate(predictions, judge.Judge(chat), k=ctx.profile.judge_k,
+                                                         group=JUDGE_GROUP, query_ids=ids, concurrency=2)]
+    finally:
+        chat.close()
+    summary = {"kind": "pass_rate", "model": DISPLAY[kind], "judge": ctx.judge.model, "k": ctx.profile.judge_k,
+               "groups": metrics.summarize_pass(rows, ctx.profile.judge_k)}
+    write_jsonl_atomic(out / "judgments.jsonl", rows)
+    write_json_atomic(out / "pass_rate.summary.json", summary)
+    write_text_atomic(out / "pass_rate.summary.md", summary_markdown(summary))
+    group = summary["groups"][JUDGE_GROUP]
+    return {"pass_rate": group["pass_rate"], "sopr": group["sopr"]}
+
+
+# -- 13. leaderboard ----------------------------------------------------------------------------------------------
+
+def stage_leaderboard(ctx: DemoContext) -> StageOutput:
+    from eval.leaderboard import load_runs, write_leaderboard
+
+    runs = [ctx.path("eval", kind) for kind in ("base", "tuned") if ctx.path("eval", kind).is_dir()]
+    scores = load_runs(runs)
+    target = ctx.path("leaderboard")
+    with ctx.console.status("drawing the leaderboard..."), atomic_dir(target) as folder:
+        write_leaderboard(scores, folder, title="toolbench demo: SmolLM2-135M before and after LoRA on generated data")
+    page = target / "index.html"
+    plots = sorted((target / "plots").glob("*.png"))
+    return StageOutput({"scores": len(scores), "plots": len(plots)},
+                       {"leaderboard page": str(page), "leaderboard table": str(ctx.path("leaderboard", "leaderboard.md"))},
+                       f"{len(scores)} scores, {len(plots)} plots -> {page}")
+
+
+# -- the list --------------------------------------------------------------------------------------------------------
+
+def default_stages() -> list[Stage]:
+    """The stages in the order they run: data with the hub, the base model's work (its server up once), then
+    training without any server, then the tuned model's work, then the figures."""
+    return [
+        Stage("catalog", "Catalog: import the hub's OpenAPI into a ToolBench catalog", stage_catalog, ("hub",)),
+        Stage("crawl", "Crawl: call every API, keep the live ones", stage_crawl, ("hub",)),
+        Stage("compress", "Compress: schema-based pruning of the crawled responses", stage_compress),
+        Stage("calls", "Generate function-call data, verified against the hub", stage_calls, ("hub",)),
+        Stage("instructions", "Generate G1 instructions with the local model", stage_instructions, ("llm:base",)),
+        Stage("eval_base", f"Evaluate {BASE_NAME}: AST accuracy on the held-out split", stage_eval("base"),
+              ("llm:base",)),
+        Stage("annotate_base", f"Annotate with DFSDT using {BASE_NAME} (held-out tasks)", stage_annotate("base"),
+              ("llm:base", "hub")),
+        Stage("retriever", "Train and evaluate the API retriever", stage_retriever),
+        Stage("sft", "Fine-tune SmolLM2 with LoRA on the generated data", stage_sft),
+        Stage("eval_tuned", f"Evaluate {TUNED_NAME}: AST accuracy on the held-out split", stage_eval("tuned"),
+              ("llm:tuned",)),
+        Stage("annotate_tuned", f"DFSDT with {TUNED_NAME} (held-out tasks)", stage_annotate("tuned"),
+              ("llm:tuned", "hub")),
+        Stage("pass_rate", "Pass rate of both DFSDT runs (rule checks; the LLM judge when given)", stage_pass_rate),
+        Stage("leaderboard", "Leaderboard page and plots", stage_leaderboard),
+    ]
+
+
+def models(out: Path) -> dict[str, tuple[str, str]]:
+    """What the model server serves for each kind: the packaged default, then the merged tuned checkpoint."""
+    return {"base": ("default", SERVED["base"]), "tuned": (str(out / "sft" / "run" / "final"), SERVED["tuned"])}
