@@ -20,6 +20,11 @@ spent budget ends that search, which is then done with status ``budget``; per ca
 ``budget_usd``, ``budget_api_calls``, ``budget_seconds``) a spent budget stops the campaign: queries in flight
 are left resumable, not marked done, and a later run with a larger budget carries on.
 
+Calling APIs: with a catalog folder, calls go through :class:`toolbench.executor.Executor` to the URLs the
+catalog gives; ``hub_url`` sends the sandbox hub's tools (catalogued at ``http://127.0.0.1:8750``) to a hub
+elsewhere, ``api_overrides`` any other URL prefix. Keys come from ``tool_key_env`` / ``rapidapi_key_env``; the
+hub's tools get a sandbox key (:data:`HUB_KEY`) when ``tool_key_env`` is unset (the hub takes any key).
+
 Sharding: ``shard="i/n"`` keeps the queries whose id hashes to ``i`` modulo ``n`` (stable across machines and
 file orders); :func:`merge` joins the run folders of the shards.
 """
@@ -50,6 +55,8 @@ from toolbench.errors import ToolbenchError
 from toolbench.records import Observation, Query
 
 DONE_STATUSES = (T.SOLVED, T.EXHAUSTED, T.BUDGET)
+TOOL_CHOICES = ("auto", "required", "none")
+HUB_KEY = "toolbench-annotate"  # a sandbox key: any key opens the hub (its state, orders and tickets, is per key)
 
 
 class CampaignError(ToolbenchError):
@@ -72,10 +79,24 @@ class CampaignConfig:
         "help": "OpenAI-compatible endpoint including /v1 (`toolbench llm serve`, vLLM...); None: the SDK's."})
     api_key_env: str = field(default="OPENAI_API_KEY", metadata={"help": "Environment variable with the key."})
     temperature: float | None = field(default=None, metadata={"help": "Sampling temperature; None: the server's."})
+    max_reply_tokens: int | None = field(default=None, metadata={
+        "help": "max_tokens of each model request (the longest reply); None: the server's default."})
+    tool_choice: str | None = field(default=None, metadata={
+        "help": "tool_choice of each request: auto | required (every reply must call a function, Finish included, "
+                "as ToolBench's protocol expects; helps small local models) | none; None: not sent."})
+    llm_timeout: float = field(default=120.0, metadata={"help": "Seconds to wait for one model reply."})
     concurrency: int = field(default=16, metadata={"help": "Queries searched at once."})
     catalog: str | None = field(default=None, metadata={
         "help": "Catalog folder with the tools' URLs and descriptions (needed to call real APIs or the hub)."})
     response_cache: str | None = field(default=None, metadata={"help": "SQLite response cache for API calls."})
+    hub_url: str | None = field(default=None, metadata={
+        "help": "Call the sandbox hub here instead of the catalog's http://127.0.0.1:8750 (`toolbench hub serve`)."})
+    api_overrides: dict[str, str] = field(default_factory=dict, metadata={
+        "help": "Catalog URL prefix -> URL prefix to call instead (any API, e.g. a staging server)."})
+    tool_key_env: str = field(default="TOOLBENCH_API_KEY", metadata={
+        "help": "Environment variable with the APIs' key (the hub's tools get a sandbox key when it is unset)."})
+    rapidapi_key_env: str = field(default="RAPIDAPI_KEY", metadata={
+        "help": "Environment variable with the RapidAPI key, for tools whose auth scheme is rapidapi."})
     llm_cache: bool = field(default=True, metadata={"help": "Record model replies in RUN/llm_cache.sqlite."})
     shard: str | None = field(default=None, metadata={"help": "i/n: this machine's share of the queries."})
     limit: int | None = field(default=None, metadata={"help": "Only the first N queries (after sharding)."})
@@ -92,21 +113,41 @@ class CampaignConfig:
             raise CampaignError(f"concurrency: must be an integer >= 1; got {self.concurrency!r}")
         if self.shard is not None:
             shard_of(self.shard)
-        for name in ("limit", "budget_tokens", "budget_api_calls"):
+        urls = [("hub_url", self.hub_url)] + [("api_overrides", url) for pair in self.api_overrides.items()
+                                              for url in pair]
+        for name, url in urls:
+            if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+                raise CampaignError(f"{name}: {url!r} is not an http(s) URL (e.g. http://127.0.0.1:9000)")
+        for name in ("limit", "budget_tokens", "budget_api_calls", "max_reply_tokens"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise CampaignError(f"{name}: must be >= 1 or unset; got {value!r}")
-        for name in ("budget_usd", "budget_seconds", "query_seconds", "query_usd"):
+        for name in ("budget_usd", "budget_seconds", "query_seconds", "query_usd", "llm_timeout"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise CampaignError(f"{name}: must be > 0 or unset; got {value!r}")
+        if self.tool_choice is not None and self.tool_choice not in TOOL_CHOICES:
+            raise CampaignError(f"tool_choice: must be one of {', '.join(TOOL_CHOICES)} or unset; "
+                                f"got {self.tool_choice!r}")
         if self.query_usd is not None and self.prices is None:
             raise CampaignError("query_usd: a dollar budget needs a price table (prices)")
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["search"] = self.search.to_dict()
+        out["api_overrides"] = dict(self.api_overrides)
         return out
+
+    def executor_config(self) -> Any:
+        """The :class:`toolbench.executor.ExecutorConfig` for this campaign's API calls."""
+        from toolbench.executor import ExecutorConfig
+        from toolbench.hub.settings import PUBLIC_URL
+
+        overrides = {k.rstrip("/"): v.rstrip("/") for k, v in self.api_overrides.items()}
+        if self.hub_url:
+            overrides[PUBLIC_URL] = self.hub_url.rstrip("/")
+        return ExecutorConfig(base_url_overrides=overrides, api_key_env=self.tool_key_env,
+                              rapidapi_key_env=self.rapidapi_key_env)
 
 
 def shard_of(spec: str) -> tuple[int, int]:
@@ -281,9 +322,14 @@ class _Catalog:
         return FunctionSet.from_apis(apis, self.standard)
 
 
-def _default_runner_factory(cfg: CampaignConfig, catalog: _Catalog) -> Callable[[FunctionSet], ToolRunner]:
+def _default_runner_factory(cfg: CampaignConfig, catalog: _Catalog) -> tuple[Callable[[FunctionSet], ToolRunner],
+                                                                             Any]:
+    """(runner factory, executor) calling the catalog's APIs."""
+    import os
+
     from annotate.runner import ExecutorRunner
-    from toolbench.executor import Executor, ExecutorConfig
+    from toolbench.executor import Executor
+    from toolbench.hub.settings import PUBLIC_URL
 
     if not catalog.tools:
         raise CampaignError("catalog: calling APIs needs a catalog folder with their URLs (--catalog DIR); "
@@ -293,8 +339,20 @@ def _default_runner_factory(cfg: CampaignConfig, catalog: _Catalog) -> Callable[
         from toolbench.cache import ResponseCache
 
         cache = ResponseCache(cfg.response_cache)
-    executor = Executor(catalog.tools, ExecutorConfig(), cache)
-    return lambda functions: ExecutorRunner(executor, functions)
+    config = cfg.executor_config()
+    if not os.environ.get(cfg.tool_key_env):
+        config.credentials = {t.standardized_name: HUB_KEY for t in catalog.tools
+                              if t.base_url.rstrip("/").startswith(PUBLIC_URL)}
+    executor = Executor(catalog.tools, config, cache)
+    return (lambda functions: ExecutorRunner(executor, functions)), executor
+
+
+def _same_search(stored: dict[str, Any], search: SearchConfig) -> bool:
+    """Whether a run folder's stored search settings are ``search`` (fields added since take their defaults)."""
+    try:
+        return SearchConfig(**stored).to_dict() == search.to_dict()
+    except (TypeError, ToolbenchError):
+        return stored == search.to_dict()
 
 
 async def run_campaign(cfg: CampaignConfig, model: Any = None,
@@ -313,9 +371,12 @@ async def run_campaign(cfg: CampaignConfig, model: Any = None,
     (out / "answers").mkdir(exist_ok=True)
     queries = load_campaign_queries(cfg)
     catalog = _Catalog(cfg.catalog)
+    executor = None
+    if runner_factory is None:
+        runner_factory, executor = _default_runner_factory(cfg, catalog)
     store = CampaignStore(out / "campaign.sqlite")
     previous = store.setting("search")
-    if previous is not None and previous != cfg.search.to_dict():
+    if previous is not None and not _same_search(previous, cfg.search):
         store.close()
         raise CampaignError(f"out: {out} holds a campaign with other search settings ({previous}); resume it with "
                             "the same settings or use another run folder")
@@ -323,22 +384,29 @@ async def run_campaign(cfg: CampaignConfig, model: Any = None,
     log = EventLog(out / "events.jsonl")
     prices = PriceTable.from_file(cfg.prices) if cfg.prices else PriceTable()
     tracker = UsageTracker(prices)
+    http_client = None  # ours, so that its connections are closed before the event loop is
     if model is None:
+        import openai
+
         from toolbench.llm.openai_client import OpenAIChatConfig, OpenAIChatModel
 
-        model = OpenAIChatModel(OpenAIChatConfig(model=cfg.model, base_url=cfg.base_url,
-                                                 api_key_env=cfg.api_key_env, max_concurrency=cfg.concurrency))
+        http_client = openai.DefaultAsyncHttpxClient()
+        model = OpenAIChatModel(OpenAIChatConfig(model=cfg.model, base_url=cfg.base_url, timeout=cfg.llm_timeout,
+                                                 api_key_env=cfg.api_key_env, max_concurrency=cfg.concurrency),
+                                async_http_client=http_client)
     from toolbench.llm.cache import CachedChatModel
 
     chat = CachedChatModel(model, out / "llm_cache.sqlite", model=model.model) if cfg.llm_cache else model
     chat = TrackedChatModel(chat, tracker)
-    if runner_factory is None:
-        runner_factory = _default_runner_factory(cfg, catalog)
     price = prices.lookup(cfg.model)
     budget = cfg.search.budget()
     if price is not None:
         budget = replace(budget, price=(price.prompt, price.completion), max_cost=cfg.query_usd)
-    params = {"temperature": cfg.temperature} if cfg.temperature is not None else {}
+    params: dict[str, Any] = {"temperature": cfg.temperature} if cfg.temperature is not None else {}
+    if cfg.max_reply_tokens is not None:
+        params["max_tokens"] = cfg.max_reply_tokens
+    if cfg.tool_choice is not None:
+        params["tool_choice"] = cfg.tool_choice
 
     done = store.done()
     todo = [q for q in queries if q.id not in done]
@@ -460,6 +528,10 @@ async def run_campaign(cfg: CampaignConfig, model: Any = None,
         store.close()
         if hasattr(chat, "inner") and hasattr(chat.inner, "close"):
             chat.inner.close()
+        if executor is not None:
+            await executor.aclose()
+        if http_client is not None:
+            await http_client.aclose()
     return summary
 
 

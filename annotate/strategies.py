@@ -7,6 +7,12 @@
 ``dfsdt``   ToolBench's depth-first search-based decision tree: up to ``width`` children per state, each
             retry shown the earlier attempts; a give-up backs up two levels, a too-long chain one.
 =========== ============================================================================================
+
+``max_steps`` counts model replies by default (``step_unit="reply"``). ToolBench's ``single_chain_max_step``
+counts the nodes of its tree instead (a Thought when the reply has text, an Action and an Action Input per
+call: about three per reply, so its default 12 allows four replies); ``step_unit="toolbench"`` counts that way.
+Answer files record ``max_steps`` as ``single_chain_max_step`` whatever the unit, and a file read back is taken
+to count ToolBench's nodes.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from annotate.tree import Budget, Policy
+from annotate.tree import STEP_REPLY, STEP_TOOLBENCH, STEP_UNITS, Budget, Policy
 from toolbench.errors import ToolbenchError
 
 STRATEGIES = ("react", "react@n", "dfsdt")
@@ -33,7 +39,11 @@ class SearchConfig:
     width: int = field(default=2, metadata={"help": "DFSDT: children tried per state (ToolBench's tree_beam_size)."})
     restarts: int = field(default=3, metadata={"help": "ReACT@N: how many chains at most (N)."})
     max_steps: int = field(default=12, metadata={
-        "help": "Steps (model replies) in one chain before it is cut as failed (ToolBench's single_chain_max_step)."})
+        "help": "Length of one chain, in step_unit, at which it is cut as failed (ToolBench's "
+                "single_chain_max_step)."})
+    step_unit: str = field(default=STEP_REPLY, metadata={
+        "help": "What max_steps counts: reply (model replies) or toolbench (ToolBench's tree nodes: a Thought "
+                "when the reply has text, an Action and an Action Input per call)."})
     max_llm_calls: int | None = field(default=200, metadata={
         "help": "Model calls per query (ToolBench's max_query_count); None: no limit."})
     max_api_calls: int | None = field(default=None, metadata={"help": "API calls per query; None: no limit."})
@@ -49,6 +59,8 @@ class SearchConfig:
         if self.strategy not in STRATEGIES:
             raise StrategyError(f"strategy: must be one of {', '.join(STRATEGIES)} (or react@<N>); "
                                 f"got {self.strategy!r}")
+        if self.step_unit not in STEP_UNITS:
+            raise StrategyError(f"step_unit: must be one of {', '.join(STEP_UNITS)}; got {self.step_unit!r}")
         for name in ("width", "restarts", "max_steps"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -65,9 +77,11 @@ class SearchConfig:
 
     def policy(self) -> Policy:
         if self.strategy == "dfsdt":
-            return Policy(width=self.width, max_steps=self.max_steps, diversity=True, give_up_backtrack=2)
+            return Policy(width=self.width, max_steps=self.max_steps, diversity=True, give_up_backtrack=2,
+                          step_unit=self.step_unit)
         root = self.restarts if self.strategy == "react@n" else 1
-        return Policy(width=1, root_width=root, max_steps=self.max_steps, diversity=False, give_up_backtrack=1)
+        return Policy(width=1, root_width=root, max_steps=self.max_steps, diversity=False, give_up_backtrack=1,
+                      step_unit=self.step_unit)
 
     def budget(self) -> Budget:
         return Budget(max_llm_calls=self.max_llm_calls, max_api_calls=self.max_api_calls,
@@ -86,10 +100,12 @@ class SearchConfig:
 
     @classmethod
     def from_forward_args(cls, args: dict[str, Any]) -> SearchConfig:
-        """The settings of a ToolBench answer file (``tree_beam_size`` means DFSDT, ``pass_at`` ReACT@N)."""
+        """The settings of a ToolBench answer file (``tree_beam_size`` means DFSDT, ``pass_at`` ReACT@N); its
+        ``single_chain_max_step`` counts ToolBench's nodes."""
         steps = int(args.get("single_chain_max_step", 12))
         if "tree_beam_size" in args:
             return cls(strategy="dfsdt", width=int(args["tree_beam_size"]), max_steps=steps,
-                       max_llm_calls=args.get("max_query_count"))
+                       step_unit=STEP_TOOLBENCH, max_llm_calls=args.get("max_query_count"))
         passes = int(args.get("pass_at", 1))
-        return cls(strategy="react@n" if passes > 1 else "react", restarts=max(passes, 1), max_steps=steps)
+        return cls(strategy="react@n" if passes > 1 else "react", restarts=max(passes, 1), max_steps=steps,
+                   step_unit=STEP_TOOLBENCH)

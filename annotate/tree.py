@@ -15,6 +15,9 @@ The search follows ToolBench's DFSDT (the facts, in our own words):
 - a ``Finish(give_up_and_restart)`` prunes its node and also closes ``give_up_backtrack - 1`` ancestors
   (ToolBench backs up two levels: the state the model gave up from is not retried, its parent is);
   a chain that reaches ``max_steps`` without finishing is pruned (a failed branch; its parent is retried);
+  ``step_unit`` says what ``max_steps`` counts: model replies (``reply``), or ToolBench's tree nodes
+  (``toolbench``: a reply is a Thought when it has text, plus an Action and an Action Input per call, which is
+  what ToolBench's ``single_chain_max_step`` counts, so its 12 means about four replies);
 - the search stops at the first ``Finish(give_answer)``, when no node may be expanded, or when a budget is spent.
 
 ReACT is the same machine with ``width=1``; ReACT@N uses ``root_width=N``, no diversity prompt, and
@@ -51,6 +54,11 @@ CODE_UNAUTHORIZED = 8
 CODE_TOO_MANY_REQUESTS = 9
 CODE_ERROR_MESSAGE = 11
 CODE_REQUEST_INVALID = 12
+
+# What Policy.max_steps counts (see the module docstring).
+STEP_REPLY = "reply"
+STEP_TOOLBENCH = "toolbench"
+STEP_UNITS = (STEP_REPLY, STEP_TOOLBENCH)
 
 # Tree status.
 RUNNING = "running"
@@ -173,11 +181,15 @@ class Policy:
     max_steps: int = 12
     diversity: bool = True
     give_up_backtrack: int = 2
+    step_unit: str = STEP_REPLY  # what max_steps counts: STEP_REPLY or STEP_TOOLBENCH
 
     def __post_init__(self) -> None:
         for name in ("width", "max_steps", "give_up_backtrack"):
             if getattr(self, name) < 1:
                 raise TreeError(f"policy field '{name}' must be >= 1; got {getattr(self, name)}")
+        if self.step_unit not in STEP_UNITS:
+            raise TreeError(f"policy field 'step_unit' must be one of {', '.join(STEP_UNITS)}; "
+                            f"got {self.step_unit!r}")
         if self.root_width is not None and self.root_width < 1:
             raise TreeError(f"policy field 'root_width' must be >= 1; got {self.root_width}")
 
@@ -353,7 +365,8 @@ def observe(tree: Tree, node_id: int, results: Iterable[tuple[str, int]], policy
             api_calls: int = 0) -> Tree:
     """Record the results ``(observation, code)`` of a node's calls, in order, and what they mean for the
     search: a give-answer ends it, a give-up prunes the node and closes ``give_up_backtrack - 1`` ancestors, a
-    chain at ``max_steps`` is pruned. ``api_calls`` is how many of the calls reached an API."""
+    chain whose :func:`chain_length` reaches ``max_steps`` is pruned. ``api_calls`` is how many of the calls
+    reached an API."""
     node = tree.node(node_id)
     results = list(results)
     if len(results) != len(node.calls):
@@ -381,7 +394,7 @@ def observe(tree: Tree, node_id: int, results: Iterable[tuple[str, int]], policy
             ancestor = tree.node(up)
             changed.append(replace(ancestor, closed=True))
             up = ancestor.parent
-    elif node.depth >= policy.max_steps:
+    elif chain_length(tree, node.id, policy.step_unit) >= policy.max_steps:
         node = replace(node, pruned=True, closed=True)
         changed = [node]
     return with_nodes(tree, *changed, status=status, api_calls=tree.api_calls + api_calls,
@@ -417,6 +430,22 @@ def path(tree: Tree, node_id: int) -> list[int]:
         out.append(current)
         current = tree.node(current).parent
     return out[::-1]
+
+
+def toolbench_node_count(node: Node) -> int:
+    """How many nodes ToolBench's tree has for one step: a Thought when the reply has text (or makes no call),
+    plus an Action and an Action Input per call (:mod:`annotate.export` writes steps so)."""
+    return (1 if node.content or not node.calls else 0) + 2 * len(node.calls)
+
+
+def chain_length(tree: Tree, node_id: int, unit: str = STEP_REPLY) -> int:
+    """The length of the chain from the root to ``node_id``: its replies (``reply``, the node's depth), or
+    ToolBench's node depth (``toolbench``: the sum of :func:`toolbench_node_count` over the path)."""
+    if unit == STEP_REPLY:
+        return tree.node(node_id).depth
+    if unit == STEP_TOOLBENCH:
+        return sum(toolbench_node_count(tree.node(n)) for n in path(tree, node_id))
+    raise TreeError(f"unknown step unit {unit!r}; use one of {', '.join(STEP_UNITS)}")
 
 
 def node_path_key(tree: Tree, node_id: int) -> str:

@@ -65,6 +65,20 @@ def test_reference_answers_round_trip(path):
     assert (tree.llm_calls, tree.total_tokens) == (generation["query_count"], generation["total_tokens"])
 
 
+@pytest.mark.parametrize("path", [p for p in FILES if "DFS" in p.name], ids=lambda p: p.name)
+def test_toolbench_step_unit_is_the_depth_toolbench_records(path):
+    # step_unit="toolbench" counts chains as ToolBench's single_chain_max_step does: our chain length equals the
+    # depth of the recorded tree, and every node that reached the limit was cut there (a leaf, pruned or final).
+    recorded = json.loads(path.read_text())
+    annotation = read_answer(path)
+    tree, limit = annotation.tree, recorded["forward_args"]["single_chain_max_step"]
+    assert annotation.search.step_unit == T.STEP_TOOLBENCH and annotation.search.max_steps == limit
+    lengths = {n: T.chain_length(tree, n, T.STEP_TOOLBENCH) for n in tree.nodes}
+    assert max(lengths.values()) + 1 == recorded["tree"]["max_length"]
+    at_limit = [tree.nodes[n] for n, length in lengths.items() if length >= limit]
+    assert all(not n.children and (n.pruned or n.terminal) for n in at_limit)
+
+
 def test_a_give_up_tree_keeps_the_recorded_give_up_path():
     path = REFERENCE / "toolbench/answer/G2_answer/127_ChatGPT_DFS_woFilter_w2.json"
     tree = read_answer(path).tree

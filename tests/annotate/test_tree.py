@@ -92,6 +92,26 @@ def test_a_chain_at_max_steps_is_pruned_and_its_parent_retried():
     assert (tree.status, tree.chosen, tree.finish_type) == (T.EXHAUSTED, None, None)
 
 
+def test_max_steps_in_toolbench_nodes_counts_thought_action_and_action_input():
+    # ToolBench's single_chain_max_step=12 counts its tree nodes: a reply with text and one call is a Thought,
+    # an Action and an Action Input (3 nodes); a reply without text is 2; a reply with two calls and text is 5.
+    policy = Policy(width=1, max_steps=12, step_unit=T.STEP_TOOLBENCH)
+    tree = step(T.start(OPENING), 0, "f", content="think", policy=policy)             # 3
+    tree = step(tree, 1, "g", policy=policy)                                          # 3 + 2 = 5
+    tree = T.expand(tree, 2, "two calls", [Call("a", "h", "{}"), Call("b", "k", "{}")])
+    tree = T.observe(tree, 3, [("ok", T.CODE_OK)] * 2, policy, api_calls=2)           # 5 + 5 = 10
+    assert [T.chain_length(tree, n, T.STEP_TOOLBENCH) for n in (1, 2, 3)] == [3, 5, 10]
+    assert [T.chain_length(tree, n) for n in (1, 2, 3)] == [1, 2, 3]  # replies
+    assert not tree.nodes[3].pruned and T.select(tree, policy) == 3
+    tree = step(tree, 3, "m", policy=policy)                                          # 10 + 2 = 12: cut
+    assert tree.nodes[4].pruned and T.select(tree, policy) is None
+    # Counted in replies, the same chain goes on.
+    replies = Policy(width=1, max_steps=12)
+    assert not T.observe(T.expand(tree, 3, None, [Call("x", "m", "{}")]), 5, [("ok", 0)], replies).nodes[5].pruned
+    with pytest.raises(T.TreeError, match="step_unit"):
+        Policy(step_unit="tokens")
+
+
 def test_react_is_one_chain_and_react_at_n_restarts_from_the_root():
     react = Policy(width=1, max_steps=5, diversity=False, give_up_backtrack=1)
     tree = step(step(T.start(OPENING), 0, "f", policy=react), 1, T.FINISH, GIVE_UP, policy=react)

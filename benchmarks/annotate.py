@@ -1,0 +1,213 @@
+"""Throughput of an annotation campaign against its bound C/L, with a stub model that takes L ms per completion.
+
+The stub is an OpenAI-compatible FastAPI app in its own process on loopback: every ``/v1/chat/completions``
+sleeps L ms, then calls the first offered function until the request holds ``--calls`` results, then
+``Finish(give_answer)``. So each query is ``--calls + 1`` steps (completions) of one chain.
+
+The campaign runs the real code path, ``annotate.campaign.run_campaign``: the OpenAI client of ``toolbench.llm``
+against the stub, LangGraph with its SQLite checkpointer, the reply cache, the API-call journal, the event log.
+API calls go to one of two runners (``--runner``):
+
+- ``hub``: the real executor (httpx) against the sandbox hub, ``toolbench hub serve`` in its own process, through
+  the campaign's ``hub_url`` option (``get_current_weather`` of SkyCast Weather, response cache off);
+- ``trivial``: an in-process runner that answers at once, to tell the campaign's own cost from the hub's.
+
+With C queries in flight, completions come at most C/L per second. Printed per (L, C) point: steps/s, the bound
+C/L, their ratio, the per-step overhead ``C * wall / steps - L`` (what a step costs on top of the model's
+latency, API call included), and the campaign process's CPU time per step (``time.process_time``), which caps
+the rate at 1/CPU once C/L exceeds it.
+
+    .venv/bin/python benchmarks/annotate.py                                  # both runners, default points
+    .venv/bin/python benchmarks/annotate.py --points 100:1,100:8 --runner trivial --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from fastapi import FastAPI, Request  # at module level: FastAPI resolves the handlers' annotations here
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+WEATHER = ("SkyCast Weather", "get_current_weather")
+ARGUMENTS = {"city": "Paris"}
+
+
+# -- the stub model server ------------------------------------------------------------------------------
+
+def stub_app(latency: float, calls: int):
+    """A FastAPI app answering chat completions after ``latency`` seconds with scripted tool calls."""
+    app = FastAPI()
+    counter = iter(range(10**12))
+
+    @app.get("/v1/models")
+    async def models() -> dict:
+        return {"object": "list", "data": [{"id": "stub", "object": "model", "created": 0, "owned_by": "bench"}]}
+
+    @app.post("/v1/chat/completions")
+    async def completions(request: Request) -> dict:
+        body = await request.json()
+        await asyncio.sleep(latency)
+        n = next(counter)
+        done = sum(1 for m in body["messages"] if m.get("role") == "tool")
+        offered = [t["function"]["name"] for t in body.get("tools", []) if t["function"]["name"] != "Finish"]
+        if done < calls and offered:
+            name, arguments = offered[0], ARGUMENTS
+        else:
+            name, arguments = "Finish", {"return_type": "give_answer", "final_answer": f"done after {done} calls"}
+        message = {"role": "assistant", "content": None, "tool_calls": [
+            {"id": f"call_{n}", "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}]}
+        return {"id": f"chatcmpl-{n}", "object": "chat.completion", "created": int(time.time()),
+                "model": body.get("model", "stub"),
+                "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}],
+                "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}}
+
+    return app
+
+
+def serve_stub(port: int, latency: float, calls: int) -> None:
+    import uvicorn
+
+    uvicorn.run(stub_app(latency, calls), host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                timeout_keep_alive=30)
+
+
+# -- child processes ------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def child(code: str, ready_url: str) -> Iterator[None]:
+    """``python -c code`` in a child process until ``ready_url`` answers; stopped by its PID afterwards."""
+    import httpx
+
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(ready_url, timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"the child process serving {ready_url} did not start") from None
+                time.sleep(0.1)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@contextlib.contextmanager
+def stub_server(latency_ms: float, calls: int) -> Iterator[str]:
+    port = free_port()
+    code = f"from benchmarks.annotate import serve_stub; serve_stub({port}, {latency_ms / 1000!r}, {calls})"
+    with child(code, f"http://127.0.0.1:{port}/v1/models"):
+        yield f"http://127.0.0.1:{port}/v1"
+
+
+@contextlib.contextmanager
+def hub_server() -> Iterator[str]:
+    port = free_port()
+    code = f"from toolbench.hub import serve; serve('127.0.0.1', {port}, log_level='warning')"
+    with child(code, f"http://127.0.0.1:{port}/health"):
+        yield f"http://127.0.0.1:{port}"
+
+
+# -- one measured campaign ------------------------------------------------------------------------------
+
+def write_queries(path: Path, count: int) -> Path:
+    from toolbench.catalog.store import load_catalog
+
+    catalog = load_catalog(ROOT / "data" / "tools")
+    api = next(a for t in catalog.tools for a in t.apis if (t.name, a.name) == WEATHER)
+    from toolbench.records import Query
+
+    queries = [Query(id=f"q{i}", text=f"What is the weather in Paris? (request {i})", apis=[api]).to_dict()
+               for i in range(count)]
+    path.write_text(json.dumps(queries))
+    return path
+
+
+def run_point(base_url: str, hub_url: str | None, concurrency: int, queries: int, calls: int,
+              workdir: Path) -> dict:
+    from annotate.campaign import CampaignConfig, run_campaign
+    from annotate.runner import ScriptedRunner
+
+    qfile = write_queries(workdir / "queries.json", queries)
+    cfg = CampaignConfig(queries=str(qfile), out=str(workdir / "run"), model="stub", base_url=base_url,
+                         concurrency=concurrency, catalog=str(ROOT / "data" / "tools") if hub_url else None,
+                         hub_url=hub_url)
+    factory = None if hub_url else (lambda functions: ScriptedRunner())
+    cpu = time.process_time()
+    summary = asyncio.run(run_campaign(cfg, runner_factory=factory, progress=False))
+    cpu = time.process_time() - cpu
+    if summary["solved"] != queries or summary["api_calls"] != queries * calls:
+        raise RuntimeError(f"the campaign did not solve every query as scripted: {summary}")
+    return {"steps": queries * (calls + 1), "seconds": summary["seconds"], "cpu": cpu}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--points", default="50:1,50:4,50:16,200:16,200:64",
+                    help="L_ms:C pairs, comma-separated (latency per completion, queries in flight).")
+    ap.add_argument("--runner", choices=("hub", "trivial", "both"), default="both")
+    ap.add_argument("--calls", type=int, default=3, help="API calls per query (steps = calls + 1).")
+    ap.add_argument("--rounds", type=int, default=4, help="Queries per slot: each point runs C * rounds queries.")
+    ap.add_argument("--min-queries", type=int, default=8, help="At least this many queries per point.")
+    opts = ap.parse_args()
+    points = [(float(lat), int(conc)) for lat, conc in (p.split(":") for p in opts.points.split(","))]
+    runners = ("trivial", "hub") if opts.runner == "both" else (opts.runner,)
+
+    rows = []
+    with contextlib.ExitStack() as stack:
+        hub_url = stack.enter_context(hub_server()) if "hub" in runners else None
+        for latency_ms in sorted({lat for lat, _ in points}):
+            base_url = stack.enter_context(stub_server(latency_ms, opts.calls))
+            with tempfile.TemporaryDirectory() as tmp:  # warm-up: imports, connections, first SQLite files
+                run_point(base_url, hub_url if "hub" in runners else None, 1, 1, opts.calls, Path(tmp))
+            for runner in runners:
+                for lat, conc in points:
+                    if lat != latency_ms:
+                        continue
+                    queries = max(conc * opts.rounds, opts.min_queries)
+                    with tempfile.TemporaryDirectory() as tmp:
+                        got = run_point(base_url, hub_url if runner == "hub" else None, conc, queries, opts.calls,
+                                        Path(tmp))
+                    rate = got["steps"] / got["seconds"]
+                    bound = conc / (latency_ms / 1000)
+                    overhead = (conc * got["seconds"] / got["steps"]) * 1000 - latency_ms
+                    rows.append((runner, latency_ms, conc, queries, got["steps"], got["seconds"], rate, bound,
+                                 rate / bound, overhead, got["cpu"] / got["steps"] * 1000))
+                    print(f"  {runner} L={latency_ms:g} ms C={conc}: {rate:.1f} steps/s of {bound:.1f} "
+                          f"({rate / bound:.2f})", file=sys.stderr)
+
+    print(f"{opts.calls + 1} steps per query ({opts.calls} API calls, then Finish); stub model and hub in their own "
+          "processes on loopback")
+    print("| runner | L ms | C | queries | steps | wall s | steps/s | bound C/L | ratio | overhead ms/step "
+          "| CPU ms/step |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for runner, lat, conc, queries, steps, seconds, rate, bound, ratio, overhead, cpu in rows:
+        print(f"| {runner} | {lat:g} | {conc} | {queries} | {steps} | {seconds:.2f} | {rate:.1f} | {bound:.1f} "
+              f"| {ratio:.2f} | {overhead:.1f} | {cpu:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
