@@ -239,10 +239,14 @@ async def run_search(graph: Any, ctx: SearchContext, messages: list[dict[str, An
         config["configurable"] = {"thread_id": thread_id}
         if graph.checkpointer is not None:
             snapshot = await graph.aget_state(config)
-            if snapshot.values and snapshot.next:
-                payload = None  # resume where it stopped
+            # A run stopped mid-step has tasks left: ``next`` names those still to run, ``tasks`` also holds those
+            # whose writes were saved before the process died but whose step's checkpoint was not (their writes
+            # are applied to ``values``, and ``next`` omits them). Only a run that reached END has neither; taking
+            # an empty ``next`` alone for "finished" would return a tree that ``finish`` never concluded.
+            if snapshot.values and (snapshot.next or snapshot.tasks):
+                payload = None  # resume where it stopped (LangGraph applies the saved writes, runs the rest)
                 ctx.emit("resumed", node=snapshot.values.get("tree", {}).get("cursor"))
-            elif snapshot.values and not snapshot.next and snapshot.values.get("tree"):
+            elif snapshot.values and snapshot.values.get("tree"):
                 done = Tree.from_dict(snapshot.values["tree"])
                 if done.status != T.RUNNING:
                     return done

@@ -178,3 +178,49 @@ def test_resume_from_the_sqlite_checkpoint_repeats_no_finished_call(tmp_path):
     assert resumed.status == T.SOLVED and resumed.to_dict() == clean.to_dict()
     again = ScriptedRunner()
     assert asyncio.run(run(again)).to_dict() == resumed.to_dict() and again.calls == []  # finished: no work
+
+
+@pytest.mark.parametrize("dies_at", range(1, 13))
+def test_a_search_killed_between_a_steps_writes_and_its_checkpoint_resumes_to_the_clean_tree(tmp_path, dies_at):
+    """LangGraph saves a node's writes as soon as it returns, then the step's checkpoint. A process killed in
+    between leaves a checkpoint whose ``next`` is empty (the node has writes) but that never reached END: resuming
+    must run the rest (for the last execute, ``finish``, which chooses the answer path) and give the clean tree."""
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    class Killed(Exception):
+        pass
+
+    def replies():
+        def respond(messages, tools, params):
+            done = sum(1 for m in messages if m["role"] == "tool")
+            return [call(F_WEATHER, {"city": "Paris"}), call(F_FORECAST, {"city": "Paris"}), answer()][done]
+        return ScriptedChatModel([respond], repeat_last=True)
+
+    fs = functions()
+    messages = opening_messages(QUERY.text, fs)
+    journal = MemoryJournal()
+    puts = 0
+
+    class Dying(AsyncSqliteSaver):
+        async def aput(self, config, checkpoint, metadata, new_versions):
+            nonlocal puts
+            puts += 1
+            if puts == dies_at:
+                raise Killed(f"killed before checkpoint {puts} was saved")
+            return await super().aput(config, checkpoint, metadata, new_versions)
+
+    async def run(saver_class):
+        async with saver_class.from_conn_string(str(tmp_path / "checkpoints.sqlite")) as saver:
+            ctx = SearchContext(query_id=QUERY.id, model=replies(), runner=ScriptedRunner(), functions=fs,
+                                journal=journal)
+            return await run_search(build_graph(saver), ctx, messages, thread_id=QUERY.id)
+
+    try:
+        asyncio.run(run(Dying))
+    except Killed:
+        pass
+    else:
+        pytest.skip(f"a clean search saves fewer than {dies_at} checkpoints")
+    resumed = asyncio.run(run(AsyncSqliteSaver))
+    clean, _ = search(replies(), ScriptedRunner())
+    assert resumed.chosen is not None and resumed.to_dict() == clean.to_dict()
