@@ -299,10 +299,18 @@ def test_agent_example_is_a_dfsdt_run_ending_with_finish():
     assert messages[3] == {"role": "tool", "tool_call_id": "call_0_0", "content": '<{"temp": 18}>'}
     finish = json.loads(messages[4]["tool_calls"][0]["function"]["arguments"])
     assert messages[4]["tool_calls"][0]["function"]["name"] == "Finish"
-    assert finish == {"return_type": "give_answer", "final_answer": 'Done. The result: {"temp": 18}'}
+    assert finish == {"return_type": "give_answer", "final_answer": "Done. temp: 18."}
     assert example["tools"][-1]["function"]["name"] == "Finish"
     assert data.agent_example(SAMPLES["hallucination_3"], functions, {}, str) is None
     assert data.agent_example(SAMPLES["multi_turn_4"], functions, {}, str) is None
+
+
+def test_final_answers_are_short_summaries():
+    sample = {"steps": [{"observations": ['{"count": 5, "cities": [{"id": "x"}], "unit": "km", "note": "%s"}'
+                                          % ("y" * 80)]}]}
+    assert data.final_answer(sample) == "Done. count: 5, unit: km."
+    assert data.final_answer({"steps": [{"observations": ["not json"]}]}) == "Done."
+    assert data.final_answer({"language": "zh", "steps": []}) == "已完成。"
 
 
 def test_round_robin_and_seeded_pick_are_stable():
@@ -324,3 +332,11 @@ def test_headline_from_markers():
         "| DFSDT pass rate, rule checks | 0.0% (0/8) | 25.0% (2/8) |",
     ]
     assert data.headline({}) == {}
+
+
+def test_trailing_tool_results_are_trimmed_from_training_examples():
+    example = {"messages": [{"role": "user", "content": "q"},
+                            {"role": "assistant", "content": None, "tool_calls": [{"id": "1"}]},
+                            {"role": "tool", "tool_call_id": "1", "content": "r"}], "tools": []}
+    assert data.trim_trailing_results(example)["messages"] == example["messages"][:2]
+    assert len(example["messages"]) == 3  # a copy

@@ -127,16 +127,27 @@ def dfsdt_tasks(queries: list[dict[str, Any]], samples: Mapping[str, Mapping[str
     return [task for _, task in ordered[:k]]
 
 
-def final_answer(sample: Mapping[str, Any], max_chars: int = 160) -> str:
-    """A short final answer for a DFSDT-style training run: what was called and the start of the last result."""
+def final_answer(sample: Mapping[str, Any], max_fields: int = 3) -> str:
+    """A short final answer for a DFSDT-style training run: up to ``max_fields`` top-level scalar fields of the
+    last result (``count: 5, city: Paris``). Short on purpose: the Finish call must fit in the reply budget, and
+    copying raw JSON into it would teach the model to run out of tokens inside an unterminated string."""
     steps = sample.get("steps", [])
     last = next((s["observations"][-1] for s in reversed(steps) if s.get("observations")), "")
-    text = " ".join(str(last).split())
-    if len(text) > max_chars:
-        text = text[:max_chars].rstrip() + "..."
+    try:
+        value = json.loads(last) if isinstance(last, str) else last
+    except json.JSONDecodeError:
+        value = None
+    fields = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(item, (str, int, float)) and not isinstance(item, bool) and len(str(item)) <= 40:
+                fields.append(f"{key}: {item}")
+            if len(fields) == max_fields:
+                break
+    summary = ", ".join(fields)
     if sample.get("language") == "zh":
-        return f"已完成。结果：{text}" if text else "已完成。"
-    return f"Done. The result: {text}" if text else "Done."
+        return f"已完成。{summary}" if summary else "已完成。"
+    return f"Done. {summary}." if summary else "Done."
 
 
 def agent_example(sample: Mapping[str, Any], functions: Any, descriptions: Mapping[str, str],
@@ -174,6 +185,15 @@ def agent_example(sample: Mapping[str, Any], functions: Any, descriptions: Mappi
         {"id": "call_finish", "type": "function",
          "function": {"name": "Finish", "arguments": json.dumps(finish, ensure_ascii=False)}}]})
     return {"messages": messages, "tools": functions.openai_tools(finish=True)}
+
+
+def trim_trailing_results(example: Mapping[str, Any]) -> dict[str, Any]:
+    """An OpenAI fine-tuning example without the tool results after its last assistant turn: only assistant turns
+    are learned, so those results cost training time and teach nothing."""
+    messages = list(example.get("messages", []))
+    while messages and messages[-1].get("role") == "tool":
+        messages.pop()
+    return {**example, "messages": messages}
 
 
 def pick(items: list[Any], k: int, category: Callable[[Any], str], ident: Callable[[Any], str], seed: int,

@@ -41,43 +41,50 @@ class DemoProfile:
                                                         "API-argument combination shared with training)."))
     max_offered: int = field(default=2, metadata=_help("Most functions offered in one sample (>= 2): fewer "
                                                        "means shorter prompts, which CPU time is spent on."))
-    zh_rate: float = field(default=0.3, metadata=_help("Share of requests written in Chinese."))
-    instruction_sets: int = field(default=2, metadata=_help("API sets the local model writes G1 instructions "
+    max_parallel: int = field(default=2, metadata=_help("Most calls in a parallel sample (>= 2): a reply of two "
+                                                        "calls fits eval_max_tokens."))
+    zh_rate: float = field(default=0.0, metadata=_help("Share of requests written in Chinese (generate's default "
+                                                       "is 0.3; SmolLM2 is an English model, so the demo uses 0)."))
+    instruction_sets: int = field(default=1, metadata=_help("API sets the local model writes G1 instructions "
                                                             "for (one request each)."))
     instruction_queries: int = field(default=3, metadata=_help("Queries asked of the model per API set."))
-    instruction_max_tokens: int = field(default=384, metadata=_help("Longest reply of the instruction writer."))
+    instruction_max_tokens: int = field(default=256, metadata=_help("Longest reply of the instruction writer."))
     # -- evaluation --
     eval_entries: int | None = field(default=None, metadata=_help(
         "Held-out BFCL entries scored per model (None: all of them)."))
-    eval_max_tokens: int = field(default=96, metadata=_help("Longest reply when scoring AST accuracy (a "
+    eval_max_tokens: int = field(default=80, metadata=_help("Longest reply when scoring AST accuracy (a "
                                                             "call of two functions fits)."))
-    dfsdt_tasks: int = field(default=8, metadata=_help("Held-out tasks (with rule-checkable expectations) "
+    dfsdt_tasks: int = field(default=6, metadata=_help("Held-out tasks (with rule-checkable expectations) "
                                                        "searched with DFSDT, by each model."))
     dfsdt_width: int = field(default=2, metadata=_help("DFSDT: children tried per state."))
     dfsdt_max_steps: int = field(default=4, metadata=_help("DFSDT: model replies in one chain."))
-    dfsdt_max_llm_calls: int = field(default=4, metadata=_help("DFSDT: model calls per task (ToolBench: 200)."))
+    dfsdt_max_llm_calls: int = field(default=3, metadata=_help("DFSDT: model calls per task (ToolBench: 200)."))
     dfsdt_reply_tokens: int = field(default=96, metadata=_help("Longest model reply during the search (the "
                                                                "local server's default max_tokens)."))
-    observation_chars: int = field(default=1024, metadata=_help("API responses shown to the model are cut to "
-                                                                "this many characters (ToolBench: 1024-2048)."))
+    observation_chars: int = field(default=384, metadata=_help("API responses shown to the model (DFSDT and its "
+                                                               "training runs) are cut to this many characters "
+                                                               "(ToolBench: 1024-2048; short prompts on CPU)."))
     concurrency: int = field(default=2, metadata=_help("Requests in flight to the local model (it generates one "
                                                        "at a time; two keep it busy)."))
     judge_k: int = field(default=1, metadata=_help("Judgments per answer when an LLM judge is given."))
     # -- retriever --
-    retriever_epochs: int = field(default=2, metadata=_help("Epochs of retriever training (ToolBench: 5)."))
+    retriever_epochs: int = field(default=1, metadata=_help("Epochs of retriever training (ToolBench: 5)."))
     retriever_batch_size: int = field(default=32, metadata=_help("Pairs per retriever batch."))
+    retriever_max_seq_length: int = field(default=128, metadata=_help("Tokens kept of each query and API document "
+                                                                      "(ToolBench: 256)."))
     # -- fine-tuning --
-    train_call_examples: int = field(default=48, metadata=_help("Generated call examples (OpenAI format) in the "
+    train_call_examples: int = field(default=64, metadata=_help("Generated call examples (OpenAI format) in the "
                                                                 "LoRA data."))
-    train_agent_examples: int = field(default=16, metadata=_help("Generated samples also written as DFSDT-style "
+    train_agent_examples: int = field(default=12, metadata=_help("Generated samples also written as DFSDT-style "
                                                                  "runs (ToolBench prompt, calls, Finish)."))
-    train_max_length: int = field(default=1024, metadata=_help("Longest training sequence in tokens (longer "
-                                                               "examples are dropped)."))
+    train_max_length: int = field(default=640, metadata=_help("Longest call example in tokens (the shortest "
+                                                              "are taken first: CPU time goes by tokens)."))
+    train_agent_max_length: int = field(default=1280, metadata=_help("Longest DFSDT-style example in tokens."))
     train_steps: int = field(default=48, metadata=_help("LoRA optimizer steps."))
     train_batch_size: int = field(default=1, metadata=_help("Sequences per forward pass (1: no padding, least "
                                                             "memory on CPU)."))
     train_grad_accum: int = field(default=2, metadata=_help("Forward passes per optimizer step."))
-    learning_rate: float = field(default=5e-4, metadata=_help("Peak LoRA learning rate."))
+    learning_rate: float = field(default=1e-3, metadata=_help("Peak LoRA learning rate."))
     lora_r: int = field(default=16, metadata=_help("LoRA rank."))
     train_threads: int | None = field(default=None, metadata=_help("torch threads while training (None: one "
                                                                    "per core)."))
@@ -86,7 +93,7 @@ class DemoProfile:
         positive = ("crawl_samples", "calls", "instruction_sets", "instruction_queries", "instruction_max_tokens",
                     "eval_max_tokens", "dfsdt_tasks", "dfsdt_width", "dfsdt_max_steps", "dfsdt_max_llm_calls",
                     "dfsdt_reply_tokens", "observation_chars", "concurrency", "judge_k", "retriever_epochs",
-                    "retriever_batch_size", "train_max_length", "train_steps", "train_batch_size",
+                    "retriever_batch_size", "retriever_max_seq_length", "train_max_length", "train_agent_max_length", "train_steps", "train_batch_size",
                     "train_grad_accum", "lora_r")
         for name in positive:
             value = getattr(self, name)
@@ -105,8 +112,9 @@ class DemoProfile:
         if self.train_threads is not None and (not isinstance(self.train_threads, int) or self.train_threads < 1):
             raise ProfileError(f"profile field 'train_threads' must be an integer >= 1 or null; got "
                                f"{self.train_threads!r}")
-        if self.max_offered < 2:
-            raise ProfileError(f"profile field 'max_offered' must be >= 2; got {self.max_offered!r}")
+        for name in ("max_offered", "max_parallel"):
+            if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), int) or getattr(self, name) < 2:
+                raise ProfileError(f"profile field '{name}' must be an integer >= 2; got {getattr(self, name)!r}")
         for name in ("heldout", "zh_rate"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
@@ -154,9 +162,9 @@ class DemoProfile:
 
 FULL = DemoProfile()
 QUICK = DemoProfile(
-    name="quick", crawl_samples=1, calls=120, heldout=0.15, instruction_sets=1, instruction_queries=2,
-    instruction_max_tokens=192, eval_entries=12, dfsdt_tasks=3, dfsdt_max_llm_calls=3, dfsdt_max_steps=3,
-    retriever_epochs=1, train_call_examples=16, train_agent_examples=6, train_steps=12, train_grad_accum=2)
+    name="quick", crawl_samples=1, calls=120, heldout=0.15, instruction_queries=2, instruction_max_tokens=128,
+    eval_entries=10, dfsdt_tasks=2, dfsdt_max_steps=3, train_call_examples=24, train_agent_examples=4,
+    train_steps=12, train_grad_accum=2)
 TINY = DemoProfile(
     name="tiny", crawl_samples=1, calls=40, heldout=0.25, zh_rate=0.0, instruction_sets=1, instruction_queries=1,
     instruction_max_tokens=48, eval_entries=3, eval_max_tokens=48, dfsdt_tasks=1, dfsdt_width=1,

@@ -212,7 +212,7 @@ def stage_calls(ctx: DemoContext) -> StageOutput:
     tools = _tools(ctx)
     hub = ctx.services.hub()
     executor = _executor(tools, hub.url)
-    config = CallsConfig(zh_rate=p.zh_rate, max_offered=p.max_offered)
+    config = CallsConfig(zh_rate=p.zh_rate, max_offered=p.max_offered, max_parallel=p.max_parallel)
     generator = CallGenerator(tools, seed=p.seed, config=config, runner=executor)
     run = CallsRun(out=ctx.path("calls"), n=p.calls, heldout=p.heldout, seed=p.seed)
     try:
@@ -439,16 +439,17 @@ def stage_retriever(ctx: DemoContext) -> StageOutput:
     with ctx.console.status("training the retriever (MultipleNegativesRankingLoss)..."):
         result = train(TrainConfig(query_files=files, output_dir=str(folder), corpus=catalog, test_fraction=0.0,
                                    seed=p.seed, epochs=p.retriever_epochs, batch_size=p.retriever_batch_size,
-                                   log_every=0))
+                                   max_seq_length=p.retriever_max_seq_length, log_every=0))
     lines: list[str] = []
     with ctx.console.status("evaluating BM25, the untrained and the trained embedder on held-out queries..."):
         report = evaluate(EvalConfig(query_files=[str(ctx.path("calls", "heldout", "queries.json"))], corpus=catalog,
-                                     models={"trained": result.model_dir}, output_dir=str(folder / "eval")),
+                                     models={"trained": result.model_dir}, output_dir=str(folder / "eval"),
+                                     max_seq_length=p.retriever_max_seq_length),
                           echo=lines.append)
     with ctx.console.status("indexing the catalog with the trained model (faiss)..."):
         docs = load_corpus(catalog, [])
-        encoder = SentenceTransformerEncoder.load(result.model_dir)
-        ApiRetriever.build(docs, encoder).save(folder / "index")
+        encoder = SentenceTransformerEncoder.load(result.model_dir, max_seq_length=p.retriever_max_seq_length)
+        ApiRetriever.build(docs, encoder, max_seq_length=p.retriever_max_seq_length).save(folder / "index")
     methods = {m.name: {k: round(v, 4) for k, v in m.metrics.items() if k in ("ndcg@1", "ndcg@5", "recall@5")}
                for m in report.methods}
     figures = {"steps": result.steps, "pairs": result.pairs, "first_loss": result.losses[0] if result.losses else None,
@@ -464,8 +465,10 @@ def stage_retriever(ctx: DemoContext) -> StageOutput:
 # -- 9. fine-tuning -----------------------------------------------------------------------------------------------
 
 def training_mix(ctx: DemoContext, tokenizer: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The LoRA data: generated call examples (OpenAI format, as exported) and generated samples written as
-    DFSDT-style runs, each at most ``train_max_length`` tokens as the trainer renders them."""
+    """The LoRA data: generated call examples (OpenAI format, as exported, without the tool results after the
+    last call) and generated samples written as DFSDT-style runs. CPU time goes by tokens while the learning signal is the few tokens of each call, so within
+    each category the shortest examples (as the trainer renders them, at most ``train_max_length`` /
+    ``train_agent_max_length`` tokens) are taken first, categories interleaved."""
     from annotate.runner import observation_text
     from toolbench.catalog.functions import FunctionSet
     from toolbench.records import Observation
@@ -474,8 +477,12 @@ def training_mix(ctx: DemoContext, tokenizer: Any) -> tuple[list[dict[str, Any]]
 
     p = ctx.profile
 
-    def fits(example: dict[str, Any]) -> bool:
-        return len(encode_example(from_openai(example), tokenizer).input_ids) <= p.train_max_length
+    def length(example: dict[str, Any]) -> int:
+        return len(encode_example(from_openai(example), tokenizer).input_ids)
+
+    def shortest(items: list[dict[str, Any]], k: int, limit: int) -> list[dict[str, Any]]:
+        fitting = sorted((i for i in items if i["tokens"] <= limit), key=lambda i: (i["tokens"], i["id"]))
+        return data.round_robin(fitting, key=lambda i: i["category"], order=data.TASK_CATEGORIES)[:k]
 
     rows = read_jsonl(ctx.path("calls", "train", "openai.jsonl"))
     queries = json.loads(ctx.path("calls", "train", "queries.json").read_text(encoding="utf-8"))
@@ -483,12 +490,10 @@ def training_mix(ctx: DemoContext, tokenizer: Any) -> tuple[list[dict[str, Any]]
     # train/openai.jsonl and train/queries.json hold the train split's samples in the same order
     if len(rows) != len(queries):
         raise DemoError(f"{ctx.path('calls', 'train')}: openai.jsonl and queries.json disagree; rerun with --fresh")
-    train_samples = [samples[q["sample_id"]] for q in queries if q.get("sample_id") in samples]
-    calls = [{"id": q["sample_id"], "category": q.get("category", ""), "example": row}
-             for q, row in zip(queries, rows)]
-    chosen_calls = [c for c in data.pick(calls, len(calls), category=lambda c: c["category"],
-                                         ident=lambda c: c["id"], seed=p.seed) if fits(c["example"])]
-    chosen_calls = chosen_calls[:p.train_call_examples]
+    trimmed = [data.trim_trailing_results(row) for row in rows]
+    calls = [{"id": q["sample_id"], "category": q.get("category", ""), "example": row, "tokens": length(row)}
+             for q, row in zip(queries, trimmed)]
+    chosen_calls = shortest(calls, p.train_call_examples, p.train_max_length)
 
     tools = _tools(ctx)
     apis = {(t.name, a.name): a for t in tools for a in t.apis}
@@ -498,21 +503,23 @@ def training_mix(ctx: DemoContext, tokenizer: Any) -> tuple[list[dict[str, Any]]
     def observation(text: str) -> str:
         return observation_text(Observation(response=text, status=200), p.observation_chars)
 
-    agent: list[dict[str, Any]] = []
-    candidates = [s for s in data.pick(train_samples, len(train_samples), category=lambda s: s["category"],
-                                       ident=lambda s: s["id"], seed=p.seed + 1, order=data.TASK_CATEGORIES)
-                  if s["category"] in data.TASK_CATEGORIES]
-    for sample in candidates:
-        if len(agent) >= p.train_agent_examples:
-            break
+    runs = []
+    for query in queries:
+        sample = samples.get(query.get("sample_id", ""))
+        if p.train_agent_examples == 0 or sample is None or sample["category"] not in data.TASK_CATEGORIES:
+            continue
         offered = [apis[tuple(pair)] for pair in sample["function_map"].values() if tuple(pair) in apis]
         example = data.agent_example(sample, FunctionSet.from_apis(offered, standard), descriptions, observation)
-        if example is not None and fits(example):
-            agent.append({"id": f"dfsdt-{sample['id']}", "category": sample["category"], "example": example})
-    mix = data.round_robin([("call", c) for c in chosen_calls] + [("dfsdt", a) for a in agent],
+        if example is not None:
+            runs.append({"id": f"dfsdt-{sample['id']}", "category": sample["category"], "example": example,
+                         "tokens": length(example)})
+    chosen_runs = shortest(runs, p.train_agent_examples, p.train_agent_max_length)
+    mix = data.round_robin([("call", c) for c in chosen_calls] + [("dfsdt", a) for a in chosen_runs],
                            key=lambda pair: pair[0])
     examples = [{**item["example"], "id": item["id"]} for _, item in mix]
-    stats = {"call_examples": len(chosen_calls), "dfsdt_examples": len(agent),
+    stats = {"call_examples": len(chosen_calls), "dfsdt_examples": len(chosen_runs),
+             "tokens": sum(item["tokens"] for _, item in mix),
+             "longest": max((item["tokens"] for _, item in mix), default=0),
              "categories": _count(item["category"] for _, item in mix)}
     return examples, stats
 
@@ -537,7 +544,7 @@ def stage_sft(ctx: DemoContext) -> StageOutput:
     mix = json.loads((folder / "data" / "mix.json").read_text(encoding="utf-8"))
     run_dir = folder / "run"
     recipe = {
-        "model": "default", "train_data": [str(data_file)], "max_length": p.train_max_length, "overlong": "drop",
+        "model": "default", "train_data": [str(data_file)], "max_length": max(mix["longest"], 16), "overlong": "drop",
         "method": "lora", "lora_r": p.lora_r, "lora_alpha": 2 * p.lora_r, "lora_dropout": 0.05,
         "max_steps": p.train_steps, "batch_size": p.train_batch_size,
         "gradient_accumulation_steps": p.train_grad_accum, "learning_rate": p.learning_rate,
@@ -556,7 +563,8 @@ def stage_sft(ctx: DemoContext) -> StageOutput:
                "last_loss": train["last_logged_loss"], "train_loss": train["train_loss"],
                "tokens_per_s": train["tokens_per_s"], "peak_rss_mb": summary["peak_rss_mb"],
                "trainable_parameters": summary["parameters"]["trainable"]}
-    note = (f"LoRA r={p.lora_r} on {mix['call_examples']} call + {mix['dfsdt_examples']} DFSDT-style examples, "
+    note = (f"LoRA r={p.lora_r} on {mix['call_examples']} call + {mix['dfsdt_examples']} DFSDT-style examples "
+            f"({mix['tokens']:,} tokens), "
             f"{train['global_step']} steps, loss {train['first_logged_loss']:.3f} -> {train['last_logged_loss']:.3f}"
             if train["first_logged_loss"] is not None else f"{train['global_step']} steps")
     return StageOutput(figures, {"LoRA adapter": str(run_dir / "adapter"), "tuned model (merged)": str(run_dir / "final"),
