@@ -38,3 +38,64 @@ def test_tiny_llama_counts_and_stops(tiny_model, tiny_tokenizer):
     cancel.set()
     cut = generator.generate(GenerationRequest(prompt, max_tokens=50, temperature=0), cancel=cancel)
     assert cut.completion_tokens[0] < 50
+
+
+def _chat(text):
+    return f"<|im_start|>user\n{text}<|im_end|>\n<|im_start|>assistant\n"
+
+
+def test_batched_greedy_rows_match_the_same_prompts_alone(tiny_model, tiny_tokenizer):
+    generator = HFGenerator(tiny_model, tiny_tokenizer, "tiny")
+    alone = generator.generate(GenerationRequest(_chat("x"), max_tokens=6, temperature=0))
+    requests = [GenerationRequest(_chat("hi"), max_tokens=7, temperature=0),
+                GenerationRequest(_chat("a much longer prompt than the others, left-padded"), max_tokens=3,
+                                  temperature=0),
+                GenerationRequest(_chat("x"), max_tokens=6, temperature=0, stop=[alone.texts[0][2:4]])]
+    batched = generator.generate_batch(requests)
+    for request, got in zip(requests, batched):
+        want = generator.generate(request)
+        assert got.texts == want.texts and got.finish_reasons == want.finish_reasons
+        assert got.completion_tokens == want.completion_tokens and got.prompt_tokens == want.prompt_tokens
+    assert batched[0].completion_tokens == [7] and batched[1].completion_tokens == [3]  # each row its own max
+    assert batched[2].finish_reasons == ["stop"]
+    assert batched[2].texts[0] == cut_at_stop(alone.texts[0], requests[2].stop)[0]
+
+
+def test_a_stop_string_is_matched_in_the_completion_only(tiny_model, tiny_tokenizer):
+    # the prompt ends with a newline: a stop of two newlines must not match its last one plus the first
+    # generated one (transformers' own stop_strings would; OpenAI and vLLM look at the completion only)
+    generator = HFGenerator(tiny_model, tiny_tokenizer, "tiny")
+    alone = generator.generate(GenerationRequest(_chat("x"), max_tokens=6, temperature=0))
+    assert alone.texts[0].startswith("\n\n")  # what this random model says
+    got = generator.generate(GenerationRequest(_chat("x"), max_tokens=6, temperature=0, stop=["\n\n"]))
+    assert got.texts == [""] and got.completion_tokens == [2] and got.finish_reasons == ["stop"]
+
+
+def test_batched_rows_can_be_cancelled_and_sampled(tiny_model, tiny_tokenizer):
+    generator = HFGenerator(tiny_model, tiny_tokenizer, "tiny")
+    cancel = threading.Event()
+    cancel.set()
+    rows = generator.generate_batch([GenerationRequest(_chat("a"), max_tokens=40, temperature=0),
+                                     GenerationRequest(_chat("b"), max_tokens=40, temperature=0)], [cancel, None])
+    assert rows[0].completion_tokens[0] < 40 and rows[0].finish_reasons == ["stop"]
+    assert rows[1].completion_tokens == [40]
+    sampled = generator.generate_batch([GenerationRequest(_chat("a"), max_tokens=5, temperature=0.9),
+                                        GenerationRequest(_chat("b"), max_tokens=5, temperature=0.9)])
+    assert [len(r.texts) for r in sampled] == [1, 1] and all(r.completion_tokens[0] <= 5 for r in sampled)
+
+
+def test_batch_keys_group_only_compatible_requests(tiny_model, tiny_tokenizer):
+    import pytest
+
+    from toolbench.llm.generation import batch_key
+
+    greedy = GenerationRequest("p", max_tokens=4, temperature=0, seed=7)
+    assert batch_key(greedy) == batch_key(GenerationRequest("q", max_tokens=9, temperature=0, stop=["x"]))
+    assert batch_key(GenerationRequest("p", 4, temperature=0.7)) == ("sample", 0.7, 1.0)
+    assert batch_key(GenerationRequest("p", 4, temperature=0.7)) != batch_key(GenerationRequest("p", 4, temperature=1))
+    for alone in (GenerationRequest("p", 4, temperature=0.7, seed=1), GenerationRequest("p", 4, temperature=0, n=2),
+                  GenerationRequest("p", 4, temperature=0, min_tokens=4)):
+        assert batch_key(alone) is None
+    generator = HFGenerator(tiny_model, tiny_tokenizer, "tiny")
+    with pytest.raises(ValueError, match="sampling settings"):
+        generator.generate_batch([greedy, GenerationRequest("p", 4, temperature=0.7)])

@@ -314,3 +314,79 @@ def test_openai_sdk_streaming(scripted):
     deltas = [d for c in calls for d in (c.choices[0].delta.tool_calls or [])]
     assert deltas[0].function.name == "get_weather" and json.loads(deltas[0].function.arguments) == {"city": "Rome"}
     assert calls[-1].choices[0].finish_reason == "tool_calls"
+
+
+class BatchingGenerator(ScriptedGenerator):
+    """A scripted generator that can batch: replies with each request's user text and records batch sizes."""
+
+    def __init__(self, tokenizer, delay=0.2):
+        super().__init__(tokenizer, delay=delay)
+        self.batches: list[int] = []
+
+    def generate(self, request, on_text=None, cancel=None):
+        self.texts = [request.prompt.split("user\n")[1].split("<|im_end|>")[0]]
+        return super().generate(request, on_text, cancel)
+
+    def generate_batch(self, requests, cancels=None):
+        self.batches.append(len(requests))
+        time.sleep(self.delay)
+        return [Generation([r.prompt.split("user\n")[1].split("<|im_end|>")[0]], ["stop"], 5, [2]) for r in requests]
+
+
+def test_waiting_requests_with_equal_settings_are_batched(tiny_tokenizer):
+    generator = BatchingGenerator(tiny_tokenizer)
+    replies: dict[str, str] = {}
+    with client_for(generator, max_batch=3) as client:
+        def call(i, **extra):
+            body = {"model": "scripted-lm", "messages": [{"role": "user", "content": f"q{i}"}], **extra}
+            replies[f"q{i}"] = post(client, body).json()["choices"][0]["message"]["content"]
+
+        threads = [threading.Thread(target=call, args=(i,), kwargs={"temperature": 0}) for i in range(7)]
+        threads.append(threading.Thread(target=call, args=(7,), kwargs={"temperature": 0.5, "seed": 1}))
+        for t in threads:
+            t.start()
+            time.sleep(0.02)
+        for t in threads:
+            t.join()
+        health = client.get("/health").json()
+    assert replies == {f"q{i}": f"q{i}" for i in range(8)}  # every reply went to its own request
+    assert max(generator.batches) == 3 and sum(generator.batches) <= 7  # the seeded sample ran alone
+    assert health["largest_batch"] == 3 and health["batched_requests"] == sum(generator.batches)
+    assert health["requests"] == 8
+
+
+def test_max_batch_one_generates_one_at_a_time(tiny_tokenizer):
+    generator = BatchingGenerator(tiny_tokenizer, delay=0.05)
+    with client_for(generator, max_batch=1) as client:
+        threads = [threading.Thread(target=post, args=(client, {"model": "scripted-lm", "messages": USER}))
+                   for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert generator.batches == [] and generator.peak == 1
+
+
+def test_a_failing_batch_fails_its_requests_only(tiny_tokenizer):
+    generator = BatchingGenerator(tiny_tokenizer)
+    original = generator.generate_batch
+
+    def fail_once(requests, cancels=None):
+        generator.generate_batch = original
+        time.sleep(0.2)
+        raise RuntimeError("out of memory")
+
+    generator.generate_batch = fail_once
+    statuses = []
+    with client_for(generator, max_batch=4) as client:
+        def call():
+            statuses.append(post(client, {"model": "scripted-lm", "messages": USER, "temperature": 0}).status_code)
+
+        threads = [threading.Thread(target=call) for _ in range(4)]
+        for t in threads:
+            t.start()
+            time.sleep(0.02)
+        for t in threads:
+            t.join()
+        assert post(client, {"model": "scripted-lm", "messages": USER, "temperature": 0}).status_code == 200
+    assert 500 in statuses and set(statuses) <= {200, 500} and len(statuses) == 4

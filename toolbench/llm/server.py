@@ -5,9 +5,11 @@ temperature, top_p, max_tokens / max_completion_tokens, n, stop, seed, stream; v
 ``ignore_eos`` extras), ``GET /v1/models``, ``GET /health``.
 
 Tools are rendered into the prompt by :mod:`toolbench.llm.template` and calls are parsed back from the text by
-:mod:`toolbench.llm.toolcalls` into OpenAI ``tool_calls``. One worker thread generates, one request at a time;
-other requests wait in a bounded queue (beyond ``max_queue`` waiting requests the server answers 429, which
-OpenAI clients retry), so concurrent clients never crash it. Errors use OpenAI's schema
+:mod:`toolbench.llm.toolcalls` into OpenAI ``tool_calls``. One worker thread generates; requests wait in a bounded
+queue (beyond ``max_queue`` waiting requests the server answers 429, which OpenAI clients retry), so concurrent
+clients never crash it. Waiting requests with the same sampling settings (one choice, not streamed, no seeded
+sample) are generated together, up to ``max_batch`` at a time (continuous batching's simple cousin: a batch runs
+to its end before the next one starts). Errors use OpenAI's schema
 ``{"error": {"message", "type", "param", "code"}}``: 400 bad JSON or a prompt longer than the context, 404 an
 unknown model, 413 a body over ``max_request_bytes``, 422 an invalid field, 429 a full queue, 500 a generation
 failure (the server keeps running).
@@ -23,8 +25,9 @@ import json
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -36,7 +39,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from toolbench.errors import ToolbenchError
 from toolbench.llm.base import ToolCall, Usage
-from toolbench.llm.generation import Generation, GenerationRequest, TextGenerator
+from toolbench.llm.generation import Generation, GenerationRequest, TextGenerator, batch_key
 from toolbench.llm.payload import build_response, error_body, response_choice
 from toolbench.llm.toolcalls import parse_tool_calls
 
@@ -54,6 +57,9 @@ class ServerConfig:
     dtype: str = field(default="auto", metadata={"help": "auto (bfloat16), float32, bfloat16 or float16."})
     device: str = field(default="auto", metadata={"help": "auto (cuda when present, else cpu), cpu, cuda, cuda:N."})
     max_queue: int = field(default=64, metadata={"help": "Requests allowed to wait; more get 429."})
+    max_batch: int = field(default=4, metadata={
+        "help": "Waiting requests generated together (same sampling settings, one choice, not streamed); 1: "
+                "one at a time. On a 2-core CPU 4 rows give SmolLM2-135M ~3x the tokens/s of 1."})
     max_request_bytes: int = field(default=1_000_000, metadata={"help": "Largest request body accepted (413)."})
     default_max_tokens: int = field(default=512, metadata={"help": "max_tokens when a request gives none."})
     max_n: int = field(default=8, metadata={"help": "Largest n (choices per request) accepted."})
@@ -68,7 +74,7 @@ class ServerConfig:
             raise ToolbenchError("config field 'host' is empty")
         if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
             raise ToolbenchError(f"config field 'port' must be 0-65535; got {self.port!r}")
-        for name in ("max_queue", "max_request_bytes", "default_max_tokens", "max_n"):
+        for name in ("max_queue", "max_batch", "max_request_bytes", "default_max_tokens", "max_n"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ToolbenchError(f"config field '{name}' must be an integer >= 1; got {value!r}")
@@ -190,6 +196,20 @@ class _Job:
     created: int = field(default_factory=lambda: int(time.time()))
 
 
+@dataclass
+class _Pending:
+    """A request waiting for the worker."""
+
+    job: _Job
+    on_text: Any | None
+    cancel: threading.Event | None
+    future: Future[Generation]
+
+    def key(self) -> tuple[Any, ...] | None:
+        """Batching key; None: generated alone (streamed text, or not batchable, see ``batch_key``)."""
+        return None if self.on_text is not None else batch_key(self.job.generation)
+
+
 class ChatServer:
     """The worker queue and request handling, independent of HTTP (the FastAPI app wraps it)."""
 
@@ -200,13 +220,83 @@ class ChatServer:
         self.model_name = self.config.served_model_name or generator.name
         self.accepted_names = {self.model_name, *aliases}
         self.started = int(time.time())
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="toolbench-llm-worker")
         self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
+        self._pending: deque[_Pending] = deque()
+        self._closed = False
+        self._worker: threading.Thread | None = None
         self.waiting = 0
-        self.stats = {"requests": 0, "errors": 0, "prompt_tokens": 0, "completion_tokens": 0}
+        self.stats = {"requests": 0, "errors": 0, "prompt_tokens": 0, "completion_tokens": 0, "batches": 0,
+                      "batched_requests": 0, "largest_batch": 0}
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            self._closed = True
+            pending, self._pending = list(self._pending), deque()
+            self._ready.notify_all()
+        for item in pending:
+            item.future.cancel()
+
+    def _submit(self, job: _Job, on_text: Any | None, cancel: threading.Event | None) -> Future[Generation]:
+        future: Future[Generation] = Future()
+        with self._lock:
+            if self._closed:
+                raise APIError(503, "the server is shutting down", type_="server_error", code="shutting_down")
+            self._pending.append(_Pending(job, on_text, cancel, future))
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._work, name="toolbench-llm-worker", daemon=True)
+                self._worker.start()
+            self._ready.notify()
+        return future
+
+    def _take(self) -> list[_Pending] | None:
+        """The next batch: the oldest waiting request and, when it can be batched, the waiting requests that share
+        its sampling settings (up to ``max_batch``, in arrival order). None once closed."""
+        with self._lock:
+            while not self._pending and not self._closed:
+                self._ready.wait()
+            if self._closed:
+                return None
+            first = self._pending.popleft()
+            batch = [first]
+            limit = self.config.max_batch if hasattr(self.generator, "generate_batch") else 1
+            key = first.key()
+            if key is not None and limit > 1:
+                for item in list(self._pending):
+                    if len(batch) >= limit:
+                        break
+                    if item.key() == key:
+                        self._pending.remove(item)
+                        batch.append(item)
+            return batch
+
+    def _work(self) -> None:
+        while (batch := self._take()) is not None:
+            live = []
+            for item in batch:
+                if not item.future.set_running_or_notify_cancel():
+                    continue
+                if item.cancel is not None and item.cancel.is_set():  # the client left while this waited
+                    item.future.set_result(self._generate(item.job, item.on_text, item.cancel))
+                else:
+                    live.append(item)
+            if not live:
+                continue
+            try:
+                if len(live) == 1:
+                    results = [self._generate(live[0].job, live[0].on_text, live[0].cancel)]
+                else:
+                    results = self.generator.generate_batch(  # type: ignore[attr-defined]
+                        [item.job.generation for item in live], [item.cancel for item in live])
+                    self._count(batches=1, batched_requests=len(live))
+                    with self._lock:
+                        self.stats["largest_batch"] = max(self.stats["largest_batch"], len(live))
+            except BaseException as exc:  # noqa: BLE001 - handed to every waiting request
+                for item in live:
+                    item.future.set_exception(exc)
+                continue
+            for item, result in zip(live, results):
+                item.future.set_result(result)
 
     def _count(self, **deltas: int) -> None:
         with self._lock:
@@ -273,7 +363,7 @@ class ChatServer:
                                type_="rate_limit_error", code="queue_full")
             self.waiting += 1
         try:
-            future = self._executor.submit(self._generate, job, on_text, cancel)
+            future = self._submit(job, on_text, cancel)
             try:
                 result = await asyncio.wrap_future(future)
             except asyncio.CancelledError:
