@@ -9,7 +9,9 @@ Rounds alternate raw and server runs, because a shared machine's load drifts.
     .venv/bin/python benchmarks/llm_server.py --requests 8 --max-tokens 64 --concurrency 4 --rounds 3
 
 Prints generated tokens/s and requests/s for each path, and the server's overhead ratio (raw tokens/s divided by
-server tokens/s; 1.00 means no overhead).
+server tokens/s; 1.00 means no overhead; below 1 the server does better than one-at-a-time generation). The
+concurrent clients run twice: with ``max_batch`` 1 (one request at a time) and with ``max_batch`` = the number of
+clients (waiting requests generated together).
 """
 
 from __future__ import annotations
@@ -87,9 +89,10 @@ def main() -> None:
     parser.add_argument("--model", default="default", help="'default', a checkpoint or an adapter folder")
     parser.add_argument("--dtype", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    parser.add_argument("--requests", type=int, default=4, help="requests per run")
+    parser.add_argument("--requests", type=int, default=8, help="requests per run")
     parser.add_argument("--max-tokens", type=int, default=32, help="tokens generated per request")
-    parser.add_argument("--concurrency", type=int, default=2, help="clients at once in the concurrent run")
+    parser.add_argument("--concurrency", type=int, default=4,
+                        help="clients at once in the concurrent runs (and max_batch in the batched one)")
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
 
@@ -113,13 +116,19 @@ def main() -> None:
     raw_run(loaded, prompts[:1], 4)  # warm-up
     server_run(client, app.state.server.model_name, prompts[:1], 4, 1)
 
+    unbatched, batched = f"server, {args.concurrency} clients", f"server, {args.concurrency} clients, batched"
     results: dict[str, list[tuple[float, int]]] = {"raw model.generate": [], "server, 1 client": [],
-                                                   f"server, {args.concurrency} clients": []}
+                                                   unbatched: [], batched: []}
+    config = app.state.server.config
     for round_ in range(args.rounds):
         results["raw model.generate"].append(raw_run(loaded, prompts, args.max_tokens))
+        config.max_batch = 1
         results["server, 1 client"].append(server_run(client, app.state.server.model_name, prompts,
                                                       args.max_tokens, 1))
-        results[f"server, {args.concurrency} clients"].append(
+        results[unbatched].append(
+            server_run(client, app.state.server.model_name, prompts, args.max_tokens, args.concurrency))
+        config.max_batch = args.concurrency
+        results[batched].append(
             server_run(client, app.state.server.model_name, prompts, args.max_tokens, args.concurrency))
         print(f"round {round_ + 1}: " + ", ".join(f"{name} {tok / sec:.2f} tok/s" for name, runs in results.items()
                                                   for sec, tok in runs[-1:]), flush=True)

@@ -168,7 +168,8 @@ def apply_context_length(config: Any, length: int | None, kind: str = "linear") 
 
 
 def load_for_training(cfg: SFTConfig, base: Path) -> tuple[Any, Any]:
-    """(model, tokenizer): the base model in fp32 with ``use_cache`` off (packing needs it), context extended."""
+    """(model, tokenizer): the base model (fp32, or ``base_dtype`` under LoRA) with ``use_cache`` off (packing
+    needs it), context extended."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
@@ -184,7 +185,10 @@ def load_for_training(cfg: SFTConfig, base: Path) -> tuple[Any, Any]:
         raise ConfigError("max_length", f"{cfg.max_length} exceeds the model's {config.max_position_embeddings} "
                                         "positions: lower it or set context_length (RoPE scaling)")
     config.use_cache = False
-    model = AutoModelForCausalLM.from_pretrained(str(base), config=config, dtype=torch.float32, local_files_only=True)
+    extra = {} if cfg.attn_implementation == "auto" else {"attn_implementation": cfg.attn_implementation}
+    dtype = getattr(torch, cfg.base_dtype) if cfg.method == "lora" else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(str(base), config=config, dtype=dtype, local_files_only=True,
+                                                 **extra)
     return model, tokenizer
 
 

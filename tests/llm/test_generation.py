@@ -79,6 +79,9 @@ def test_batched_rows_can_be_cancelled_and_sampled(tiny_model, tiny_tokenizer):
                                      GenerationRequest(_chat("b"), max_tokens=40, temperature=0)], [cancel, None])
     assert rows[0].completion_tokens[0] < 40 and rows[0].finish_reasons == ["stop"]
     assert rows[1].completion_tokens == [40]
+    forced = generator.generate_batch([GenerationRequest(_chat("a"), max_tokens=6, temperature=0, min_tokens=6),
+                                       GenerationRequest(_chat("bb"), max_tokens=6, temperature=0, min_tokens=6)])
+    assert [r.completion_tokens for r in forced] == [[6], [6]]
     sampled = generator.generate_batch([GenerationRequest(_chat("a"), max_tokens=5, temperature=0.9),
                                         GenerationRequest(_chat("b"), max_tokens=5, temperature=0.9)])
     assert [len(r.texts) for r in sampled] == [1, 1] and all(r.completion_tokens[0] <= 5 for r in sampled)
@@ -91,10 +94,10 @@ def test_batch_keys_group_only_compatible_requests(tiny_model, tiny_tokenizer):
 
     greedy = GenerationRequest("p", max_tokens=4, temperature=0, seed=7)
     assert batch_key(greedy) == batch_key(GenerationRequest("q", max_tokens=9, temperature=0, stop=["x"]))
-    assert batch_key(GenerationRequest("p", 4, temperature=0.7)) == ("sample", 0.7, 1.0)
+    assert batch_key(GenerationRequest("p", 4, temperature=0.7)) == ("sample", 0.7, 1.0, 0)
+    assert batch_key(GenerationRequest("p", 4, temperature=0, min_tokens=4)) != batch_key(greedy)
     assert batch_key(GenerationRequest("p", 4, temperature=0.7)) != batch_key(GenerationRequest("p", 4, temperature=1))
-    for alone in (GenerationRequest("p", 4, temperature=0.7, seed=1), GenerationRequest("p", 4, temperature=0, n=2),
-                  GenerationRequest("p", 4, temperature=0, min_tokens=4)):
+    for alone in (GenerationRequest("p", 4, temperature=0.7, seed=1), GenerationRequest("p", 4, temperature=0, n=2)):
         assert batch_key(alone) is None
     generator = HFGenerator(tiny_model, tiny_tokenizer, "tiny")
     with pytest.raises(ValueError, match="sampling settings"):

@@ -45,6 +45,9 @@ def test_yaml_and_overrides(tmp_path):
     (["no_such_field=1"], "no_such_field"),
     (["train_data=[]"], "train_data"),
     (["packing=maybe"], "packing"),
+    (["base_dtype=float16"], "base_dtype"),
+    (["method=full", "base_dtype=bfloat16"], "base_dtype"),
+    (["attn_implementation=flash"], "attn_implementation"),
 ])
 def test_errors_name_the_field(override, field):
     with pytest.raises(ConfigError) as info:

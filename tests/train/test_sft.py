@@ -113,6 +113,25 @@ def test_packing_and_held_out_fraction(workdir):
     assert run.final_dir is None and "eval_loss" in run.summary["eval"]
 
 
+def test_lora_on_a_bfloat16_base_with_eager_attention(workdir):
+    """The CPU-fast setting: frozen base in bfloat16, fp32 adapters, eager attention; the loss still falls and the
+    merged checkpoint is written in fp32."""
+    import torch
+
+    from train.sft import load_for_training
+
+    cfg = _cfg(workdir, "lora-bf16", method="lora", max_steps=6, lora_r=4, lora_alpha=8, lora_dropout=0.0,
+               base_dtype="bfloat16", attn_implementation="eager", eval_data=[])
+    model, _ = load_for_training(cfg, workdir / "base")
+    assert model.dtype == torch.bfloat16 and model.config._attn_implementation == "eager"
+    run = main(cfg)
+    train = run.summary["train"]
+    assert train["global_step"] == 6 and train["last_logged_loss"] < train["first_logged_loss"]
+    adapter = _weights(run.adapter_dir)
+    assert all(v.dtype == torch.float32 for k, v in adapter.items() if "lora_" in k)
+    assert _weights(run.final_dir)["model.layers.0.self_attn.q_proj.weight"].dtype == torch.float32
+
+
 def test_context_length_by_rope_scaling():
     import torch
     from train_tiny import make_model

@@ -270,12 +270,12 @@ class HFGenerator:
 
 
 def batch_key(request: GenerationRequest) -> tuple[Any, ...] | None:
-    """Requests with equal keys can be generated together; ``None``: this one runs alone (several choices, a
-    minimum length, or a seeded sample, whose reproducibility needs a batch of its own)."""
-    if request.n != 1 or request.min_tokens:
+    """Requests with equal keys can be generated together; ``None``: this one runs alone (several choices, or a
+    seeded sample, whose reproducibility needs a batch of its own). ``min_tokens`` is part of the key."""
+    if request.n != 1:
         return None
     if request.temperature <= 0:
-        return ("greedy",)
+        return ("greedy", request.min_tokens)
     if request.seed is not None:
         return None
-    return ("sample", float(request.temperature), float(request.top_p))
+    return ("sample", float(request.temperature), float(request.top_p), request.min_tokens)

@@ -64,8 +64,8 @@ class DemoProfile:
     observation_chars: int = field(default=384, metadata=_help("API responses shown to the model (DFSDT and its "
                                                                "training runs) are cut to this many characters "
                                                                "(ToolBench: 1024-2048; short prompts on CPU)."))
-    concurrency: int = field(default=2, metadata=_help("Requests in flight to the local model (it generates one "
-                                                       "at a time; two keep it busy)."))
+    concurrency: int = field(default=4, metadata=_help("Requests in flight to the local model (its server "
+                                                       "generates up to 4 waiting requests together)."))
     judge_k: int = field(default=1, metadata=_help("Judgments per answer when an LLM judge is given."))
     # -- retriever --
     retriever_epochs: int = field(default=1, metadata=_help("Epochs of retriever training (ToolBench: 5)."))
