@@ -48,7 +48,7 @@ class DemoProfile:
     instruction_sets: int = field(default=1, metadata=_help("API sets the local model writes G1 instructions "
                                                             "for (one request each)."))
     instruction_queries: int = field(default=3, metadata=_help("Queries asked of the model per API set."))
-    instruction_max_tokens: int = field(default=256, metadata=_help("Longest reply of the instruction writer."))
+    instruction_max_tokens: int = field(default=160, metadata=_help("Longest reply of the instruction writer."))
     # -- evaluation --
     eval_entries: int | None = field(default=None, metadata=_help(
         "Held-out BFCL entries scored per model (None: all of them)."))
@@ -79,7 +79,7 @@ class DemoProfile:
                                                                  "runs (ToolBench prompt, calls, Finish)."))
     train_max_length: int = field(default=640, metadata=_help("Longest call example in tokens (the shortest "
                                                               "are taken first: CPU time goes by tokens)."))
-    train_agent_max_length: int = field(default=1280, metadata=_help("Longest DFSDT-style example in tokens."))
+    train_agent_max_length: int = field(default=1024, metadata=_help("Longest DFSDT-style example in tokens."))
     train_steps: int = field(default=48, metadata=_help("LoRA optimizer steps."))
     train_batch_size: int = field(default=1, metadata=_help("Sequences per forward pass (1: no padding, least "
                                                             "memory on CPU)."))
@@ -162,9 +162,10 @@ class DemoProfile:
 
 FULL = DemoProfile()
 QUICK = DemoProfile(
-    name="quick", crawl_samples=1, calls=120, heldout=0.15, instruction_queries=2, instruction_max_tokens=128,
-    eval_entries=10, dfsdt_tasks=2, dfsdt_max_steps=3, train_call_examples=24, train_agent_examples=4,
-    train_steps=12, train_grad_accum=2)
+    name="quick", crawl_samples=1, calls=120, heldout=0.15, instruction_queries=2, instruction_max_tokens=64,
+    eval_entries=8, dfsdt_tasks=2, dfsdt_max_steps=3, dfsdt_max_llm_calls=2, dfsdt_reply_tokens=80,
+    train_call_examples=24,
+    train_agent_examples=2, train_max_length=512, train_agent_max_length=1024, train_steps=13, train_grad_accum=2)
 TINY = DemoProfile(
     name="tiny", crawl_samples=1, calls=40, heldout=0.25, zh_rate=0.0, instruction_sets=1, instruction_queries=1,
     instruction_max_tokens=48, eval_entries=3, eval_max_tokens=48, dfsdt_tasks=1, dfsdt_width=1,
