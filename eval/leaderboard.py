@@ -297,12 +297,24 @@ img.plot { max-width: 100%; border: 1px solid #eee; }
 """
 
 
-def to_html(scores: Sequence[Score], plots: Mapping[str, str], title: str = "Leaderboard") -> str:
-    """The static page (no script): a table and an image per metric; ``plots`` maps a metric to its PNG's path
-    relative to the page."""
+def to_html(scores: Sequence[Score], plots: Mapping[str, str], title: str = "Leaderboard",
+            intro: Sequence[Section] = ()) -> str:
+    """The static page (no script): the ``intro`` sections, then a table and an image per metric; ``plots`` maps
+    a metric to its PNG's path relative to the page."""
     esc = html.escape
     parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">', f"<title>{esc(title)}</title>",
              f"<style>{_STYLE}</style>", "</head>", "<body>", f"<h1>{esc(title)}</h1>"]
+    for section in intro:
+        parts.append(f'<section class="intro"><h2>{esc(section.heading)}</h2>')
+        if section.text:
+            parts.append(f"<p>{esc(section.text)}</p>")
+        if section.rows:
+            head, *body = section.rows
+            parts.append('<table class="intro"><thead><tr>' + "".join(f"<th>{esc(c)}</th>" for c in head)
+                         + "</tr></thead><tbody>")
+            parts += ["<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in body]
+            parts.append("</tbody></table>")
+        parts.append("</section>")
     for table in tables(scores):
         parts.append(f'<section class="metric" data-metric="{esc(table.metric)}">')
         parts.append(f"<h2>{esc(table.metric)}</h2>")
@@ -334,8 +346,20 @@ def to_html(scores: Sequence[Score], plots: Mapping[str, str], title: str = "Lea
     return "\n".join(parts) + "\n"
 
 
-def write_leaderboard(scores: Sequence[Score], out_dir: str | Path, title: str = "Leaderboard") -> dict[str, Path]:
-    """Write ``leaderboard.md``, ``leaderboard.csv``, ``index.html`` and ``plots/<metric>.png`` into ``out_dir``."""
+@dataclass(frozen=True)
+class Section:
+    """A block above the metrics on the page: a heading, a paragraph and a table (first row: the header); text,
+    escaped."""
+
+    heading: str
+    text: str = ""
+    rows: tuple[tuple[str, ...], ...] = ()
+
+
+def write_leaderboard(scores: Sequence[Score], out_dir: str | Path, title: str = "Leaderboard",
+                      intro: Sequence[Section] = ()) -> dict[str, Path]:
+    """Write ``leaderboard.md``, ``leaderboard.csv``, ``index.html`` and ``plots/<metric>.png`` into ``out_dir``
+    (``intro``: sections shown above the metrics on the page)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     plots: dict[str, str] = {}
@@ -348,7 +372,7 @@ def write_leaderboard(scores: Sequence[Score], out_dir: str | Path, title: str =
     written["markdown"].write_text(to_markdown(scores, title), encoding="utf-8")
     written["csv"] = write_csv(scores, out / "leaderboard.csv")
     written["html"] = out / "index.html"
-    written["html"].write_text(to_html(scores, plots, title), encoding="utf-8")
+    written["html"].write_text(to_html(scores, plots, title, intro), encoding="utf-8")
     return written
 
 

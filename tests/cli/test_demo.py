@@ -334,6 +334,25 @@ def test_headline_from_markers():
     assert data.headline({}) == {}
 
 
+def test_page_intro_shows_the_headline_and_every_stage(tmp_path):
+    from toolbench.cli.demo.runner import DemoContext
+    from toolbench.cli.demo.stages import page_intro
+
+    done = {"calls": {"title": "Generate call data", "seconds": 2.4, "note": "kept 9/10"},
+            "eval_base": {"title": "AST base", "seconds": 30, "note": "",
+                          "figures": {"ast": {"accuracy": 0.1, "correct": 4, "n": 40}}},
+            "eval_tuned": {"title": "AST tuned", "seconds": 31, "note": "",
+                           "figures": {"ast": {"accuracy": 0.55, "correct": 22, "n": 40}}}}
+    ctx = DemoContext(tmp_path, TINY, services=None, console=None, done=done)
+    headline, stages = page_intro(ctx)
+    assert headline.heading == "Headline" and "tiny" in headline.text
+    assert headline.rows[0] == ("SmolLM2-135M-Instruct", "before fine-tuning", "after LoRA on generated data")
+    assert headline.rows[1] == ("AST accuracy, held-out split", "10.0% (4/40)", "55.0% (22/40)")
+    assert stages.rows == (("stage", "seconds", "result"), ("Generate call data", "2", "kept 9/10"),
+                           ("AST base", "30", ""), ("AST tuned", "31", ""))
+    assert page_intro(DemoContext(tmp_path, TINY, services=None, console=None)) == []
+
+
 def test_trailing_tool_results_are_trimmed_from_training_examples():
     example = {"messages": [{"role": "user", "content": "q"},
                             {"role": "assistant", "content": None, "tool_calls": [{"id": "1"}]},

@@ -185,3 +185,17 @@ def test_page_renders_in_chromium(board, tmp_path):
 
     pixels = matplotlib.image.imread(shot)
     assert pixels.shape[:2] == (1600, 1200) and pixels.std() > 0.05  # not a blank page
+
+
+def test_intro_sections_come_first_and_are_escaped(runs, tmp_path):
+    intro = [L.Section("Headline", "a <b>bold</b> claim", (("model", "before", "after"), ("m", "1%", "2%"))),
+             L.Section("Notes", "text only")]
+    written = L.write_leaderboard(L.load_runs(runs), tmp_path, title="T", intro=intro)
+    page = written["html"].read_text()
+    assert page.index("<h2>Headline</h2>") < page.index("<h2>Notes</h2>") < page.index('class="metric"')
+    assert "a &lt;b&gt;bold&lt;/b&gt; claim" in page and "<b>bold" not in page
+    assert "<th>model</th><th>before</th><th>after</th>" in page and "<td>m</td><td>1%</td><td>2%</td>" in page
+    reader = DomReader()
+    reader.feed(page)
+    assert list(reader.tables) == METRICS  # the intro's tables are not metrics
+    assert "Headline" not in written["markdown"].read_text()

@@ -714,6 +714,28 @@ def _judge_pass_rate(ctx: DemoContext, kind: str, predictions: dict[str, Any], i
 
 # -- 13. leaderboard ----------------------------------------------------------------------------------------------
 
+def page_intro(ctx: DemoContext) -> list[Any]:
+    """The sections above the metrics on the demo's page: the headline, then every finished stage with its time
+    and result."""
+    from eval.leaderboard import Section
+
+    sections = []
+    figures = data.headline(ctx.done)
+    if figures:
+        lines = data.headline_markdown(figures).splitlines()
+        rows = tuple(tuple(c.strip() for c in line.strip().strip("|").split("|")) for i, line in enumerate(lines)
+                     if i != 1)
+        sections.append(Section("Headline", f"Profile {ctx.profile.name}: SmolLM2-135M-Instruct on the held-out "
+                                            "split, before and after LoRA on the data this run generated.", rows))
+    stages = [("stage", "seconds", "result")] + [
+        (marker.get("title", name), f"{marker.get('seconds', 0):.0f}", marker.get("note", ""))
+        for name, marker in ctx.done.items()]
+    if len(stages) > 1:
+        sections.append(Section("The run", f"Stage markers in {ctx.path('state')}; the figures below come from "
+                                           f"{ctx.path('eval')}.", tuple(stages)))
+    return sections
+
+
 def stage_leaderboard(ctx: DemoContext) -> StageOutput:
     from eval.leaderboard import load_runs, write_leaderboard
 
@@ -721,7 +743,8 @@ def stage_leaderboard(ctx: DemoContext) -> StageOutput:
     scores = load_runs(runs)
     target = ctx.path("leaderboard")
     with ctx.console.status("drawing the leaderboard..."), atomic_dir(target) as folder:
-        write_leaderboard(scores, folder, title="toolbench demo: SmolLM2-135M before and after LoRA on generated data")
+        write_leaderboard(scores, folder, title="toolbench demo: SmolLM2-135M before and after LoRA on generated data",
+                          intro=page_intro(ctx))
     page = target / "index.html"
     plots = sorted((target / "plots").glob("*.png"))
     return StageOutput({"scores": len(scores), "plots": len(plots)},
