@@ -355,6 +355,28 @@ def test_waiting_requests_with_equal_settings_are_batched(tiny_tokenizer):
     assert health["requests"] == 8
 
 
+def test_a_batch_waits_briefly_for_more_requests(tiny_tokenizer):
+    generator = BatchingGenerator(tiny_tokenizer, delay=0.05)
+    with client_for(generator, max_batch=4, batch_wait=1.0) as client:
+        def call(i):
+            post(client, {"model": "scripted-lm", "messages": [{"role": "user", "content": f"q{i}"}],
+                          "temperature": 0})
+
+        threads = [threading.Thread(target=call, args=(i,)) for i in range(4)]
+        for t in threads:  # arriving 50 ms apart: the first waits for the others instead of running alone
+            t.start()
+            time.sleep(0.05)
+        for t in threads:
+            t.join()
+    assert generator.batches == [4]
+    with client_for(generator, max_batch=4, batch_wait=0) as client:
+        started = time.monotonic()
+        post(client, {"model": "scripted-lm", "messages": USER, "temperature": 0})  # alone: no wait
+        assert time.monotonic() - started < 1.0
+    with pytest.raises(ToolbenchError, match="batch_wait"):
+        ServerConfig(batch_wait=-1)
+
+
 def test_max_batch_one_generates_one_at_a_time(tiny_tokenizer):
     generator = BatchingGenerator(tiny_tokenizer, delay=0.05)
     with client_for(generator, max_batch=1) as client:

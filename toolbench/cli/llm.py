@@ -32,6 +32,7 @@ def serve_cmd(
     max_queue: int = typer.Option(64, help="Requests allowed to wait for the model; more get 429."),
     max_batch: int = typer.Option(4, help="Waiting requests generated together (same sampling settings, one "
                                           "choice, not streamed); 1: one at a time."),
+    batch_wait: float = typer.Option(0.05, help="Seconds a batch that is not full waits for more requests."),
     default_max_tokens: int = typer.Option(512, help="max_tokens when a request gives none."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
     threads: int = typer.Option(None, help="torch CPU threads (default: one per core)."),
@@ -43,7 +44,8 @@ def serve_cmd(
     from toolbench.llm.server import ServerConfig, serve
 
     config = ServerConfig(model=model, host=host, port=port, served_model_name=served_model_name, dtype=dtype,
-                          device=device, max_queue=max_queue, max_batch=max_batch, default_max_tokens=default_max_tokens,
+                          device=device, max_queue=max_queue, max_batch=max_batch, batch_wait=batch_wait,
+                          default_max_tokens=default_max_tokens,
                           log_level=log_level, threads=threads)
     serve(config)
 

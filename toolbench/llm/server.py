@@ -60,6 +60,9 @@ class ServerConfig:
     max_batch: int = field(default=4, metadata={
         "help": "Waiting requests generated together (same sampling settings, one choice, not streamed); 1: "
                 "one at a time. On a 2-core CPU 4 rows give SmolLM2-135M ~3x the tokens/s of 1."})
+    batch_wait: float = field(default=0.05, metadata={
+        "help": "Seconds a batch that is not full waits for more requests (clients that just got a reply send "
+                "their next one within milliseconds); 0: never wait."})
     max_request_bytes: int = field(default=1_000_000, metadata={"help": "Largest request body accepted (413)."})
     default_max_tokens: int = field(default=512, metadata={"help": "max_tokens when a request gives none."})
     max_n: int = field(default=8, metadata={"help": "Largest n (choices per request) accepted."})
@@ -80,6 +83,9 @@ class ServerConfig:
                 raise ToolbenchError(f"config field '{name}' must be an integer >= 1; got {value!r}")
         if self.dtype not in ("auto", "float32", "bfloat16", "float16"):
             raise ToolbenchError(f"config field 'dtype' must be auto, float32, bfloat16 or float16; got {self.dtype!r}")
+        if isinstance(self.batch_wait, bool) or not isinstance(self.batch_wait, (int, float)) or not \
+                0 <= self.batch_wait <= 10:
+            raise ToolbenchError(f"config field 'batch_wait' must be 0-10 seconds; got {self.batch_wait!r}")
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise ToolbenchError(f"config field 'threads' must be an integer >= 1; got {self.threads!r}")
         if self.log_level not in ("critical", "error", "warning", "info", "debug", "trace"):
@@ -261,14 +267,20 @@ class ChatServer:
             batch = [first]
             limit = self.config.max_batch if hasattr(self.generator, "generate_batch") else 1
             key = first.key()
-            if key is not None and limit > 1:
+            if key is None or limit <= 1:
+                return batch
+            deadline = time.monotonic() + self.config.batch_wait
+            while True:
                 for item in list(self._pending):
                     if len(batch) >= limit:
                         break
                     if item.key() == key:
                         self._pending.remove(item)
                         batch.append(item)
-            return batch
+                remaining = deadline - time.monotonic()
+                if len(batch) >= limit or remaining <= 0 or self._closed:
+                    return batch
+                self._ready.wait(remaining)
 
     def _work(self) -> None:
         while (batch := self._take()) is not None:

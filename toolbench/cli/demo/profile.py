@@ -79,7 +79,7 @@ class DemoProfile:
                                                                  "runs (ToolBench prompt, calls, Finish)."))
     train_max_length: int = field(default=640, metadata=_help("Longest call example in tokens (the shortest "
                                                               "are taken first: CPU time goes by tokens)."))
-    train_agent_max_length: int = field(default=1024, metadata=_help("Longest DFSDT-style example in tokens."))
+    train_agent_max_length: int = field(default=1280, metadata=_help("Longest DFSDT-style example in tokens."))
     train_steps: int = field(default=48, metadata=_help("LoRA optimizer steps."))
     train_batch_size: int = field(default=1, metadata=_help("Sequences per forward pass (1: no padding, least "
                                                             "memory on CPU)."))
