@@ -545,8 +545,8 @@ def stage_sft(ctx: DemoContext) -> StageOutput:
     run_dir = folder / "run"
     recipe = {
         "model": "default", "train_data": [str(data_file)], "max_length": max(mix["longest"], 16), "overlong": "drop",
-        # on a CPU: a bfloat16 base with eager attention and no LoRA dropout trains ~2.5x faster than fp32 with
-        # sdpa and dropout 0.05 (benchmarks/README.md, training)
+        # on a CPU: a bfloat16 base with eager attention and no LoRA dropout trains ~1.6x faster than fp32 with
+        # sdpa and dropout 0.05 (benchmarks/lora_cpu.py)
         "method": "lora", "lora_r": p.lora_r, "lora_alpha": 2 * p.lora_r, "lora_dropout": 0.0,
         "base_dtype": "bfloat16", "attn_implementation": "eager",
         "max_steps": p.train_steps, "batch_size": p.train_batch_size,
