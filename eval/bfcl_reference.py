@@ -9,8 +9,6 @@ imports every vendor SDK; the checker needs from it only each model's ``undersco
 from __future__ import annotations
 
 import copy
-import importlib.util
-import json
 import sys
 import types
 from collections.abc import Callable
@@ -18,7 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from toolbench import bfcl_data
+from toolbench.bfcl_data import BfclNotInstalled, read_jsonl
 from toolbench.errors import ToolbenchError
+
+__all__ = ["BfclNotInstalled", "read_jsonl"]  # re-exported: they live in toolbench.bfcl_data
 
 VERSION_PREFIX = "BFCL_v4"
 # The categories our checker scores (BFCL's java/javascript ones are left out).
@@ -38,44 +40,9 @@ MODEL_KEEPS_DOTS = "toolbench-keeps-dots"
 MODEL_UNDERSCORE_TO_DOT = "toolbench-underscore-to-dot"
 
 
-class BfclNotInstalled(ToolbenchError):
-    """The ``bfcl-eval`` package is not installed (``make install-dev`` installs it)."""
-
-
 def data_dir() -> Path:
-    """The folder of BFCL's ``BFCL_v4_*.json`` files inside the installed package."""
-    spec = importlib.util.find_spec("bfcl_eval")
-    if spec is None or spec.origin is None:
-        raise BfclNotInstalled(
-            "bfcl:<category> needs the bfcl-eval package: pip install --no-deps bfcl-eval==2026.3.23 "
-            "(or `make install-dev`), or pass --dataset FILE --answers FILE"
-        )
-    return Path(spec.origin).parent / "data"
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Read a JSON-lines file (BFCL's ``.json`` files are JSON lines) or a file holding one JSON array."""
-    text = path.read_text(encoding="utf-8")
-    if text.lstrip().startswith("["):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ToolbenchError(f"{path}: not valid JSON ({exc})") from None
-        if not all(isinstance(item, dict) for item in data):
-            raise ToolbenchError(f"{path}: expected an array of objects")
-        return data
-    rows = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ToolbenchError(f"{path}, line {number}: not valid JSON ({exc})") from None
-        if not isinstance(row, dict):
-            raise ToolbenchError(f"{path}, line {number}: expected an object, got {type(row).__name__}")
-        rows.append(row)
-    return rows
+    """The folder of BFCL's ``BFCL_v4_*.json`` files inside the installed package (:mod:`toolbench.bfcl_data`)."""
+    return bfcl_data.data_dir()
 
 
 def category_files(category: str) -> tuple[Path, Path | None]:
@@ -105,10 +72,8 @@ def official_checker() -> Callable[..., dict[str, Any]]:
 
     For the differential test and the benchmark; never used to score.
     """
-    if importlib.util.find_spec("bfcl_eval") is None:
-        raise BfclNotInstalled(
-            "the official checker needs bfcl-eval: pip install --no-deps bfcl-eval==2026.3.23"
-        )
+    if not bfcl_data.installed():
+        raise BfclNotInstalled(f"the official checker needs bfcl-eval: {bfcl_data.INSTALL_HINT}")
     name = "bfcl_eval.constants.model_config"
     if name not in sys.modules:
         stand_in = types.ModuleType(name)

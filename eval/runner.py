@@ -63,6 +63,9 @@ class RunnerConfig:
     system_prompt: str | None = field(default=None, metadata={
         "help": "A system message put before each entry's messages (None: none, as BFCL's function-calling mode)."})
     seed: int | None = field(default=0, metadata={"help": "Seed sent with each request (part of the cache key)."})
+    tool_choice: str | None = field(default=None, metadata={
+        "help": "tool_choice sent with each request that offers tools: auto (the model decides whether to call), "
+                "required (a call is forced); None sends none (the endpoint's default, auto)."})
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_tokens, int) or self.max_tokens < 1:
@@ -71,6 +74,8 @@ class RunnerConfig:
             raise RunnerError(f"temperature: must be between 0 and 2; got {self.temperature!r}")
         if not isinstance(self.concurrency, int) or self.concurrency < 1:
             raise RunnerError(f"concurrency: must be an integer >= 1; got {self.concurrency!r}")
+        if self.tool_choice not in (None, "auto", "required", "none"):
+            raise RunnerError(f"tool_choice: must be auto, required or none; got {self.tool_choice!r}")
 
     def params(self) -> dict[str, Any]:
         out: dict[str, Any] = {"max_tokens": self.max_tokens, "temperature": self.temperature}
@@ -212,7 +217,10 @@ def predict_one(chat: Any, entry: Mapping[str, Any], config: RunnerConfig) -> Pr
 
     messages, tools, names = build_request(entry, config.system_prompt)
     try:
-        reply = chat.chat(messages, tools or None, **config.params())
+        params = config.params()
+        if tools and config.tool_choice is not None:
+            params["tool_choice"] = config.tool_choice
+        reply = chat.chat(messages, tools or None, **params)
     except LLMRequestError as exc:
         if exc.status in ENTRY_ERROR_STATUSES:
             return Prediction(str(entry["id"]), error=str(exc))

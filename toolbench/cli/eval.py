@@ -21,6 +21,8 @@ app = typer.Typer(
     "--out runs/ast/mine.jsonl\n\n"
     "  toolbench eval ast --dataset bfcl:simple_python --base-url http://127.0.0.1:8000/v1 "
     "--model smollm2-135m-instruct --out runs/ast/smollm2/simple_python.jsonl\n\n"
+    "  toolbench eval bfcl-public --base-url http://127.0.0.1:8000/v1 --model smollm2-135m-instruct "
+    "--out runs/public_bfcl/smollm2\n\n"
     "  toolbench eval judge pass-rate data/model_predictions_converted/mymodel/G1_instruction.json "
     "--base-url http://127.0.0.1:8000/v1 --model smollm2-135m-instruct --out runs/judge/mymodel",
     no_args_is_help=True,
@@ -178,6 +180,84 @@ def _run_model(entries: list[dict], answer_map: dict, out: Path, *, base_url: st
     finally:
         if hasattr(chat, "close"):
             chat.close()
+
+
+# -- the public BFCL block ---------------------------------------------------------------------------------------------
+
+@app.command("bfcl-public")
+def bfcl_public_command(
+    model: Annotated[str, typer.Option(help="The model name sent to --base-url (or to OpenAI's API).")],
+    out: Annotated[Path, typer.Option(help="Run folder: sample.json, result/BFCL_v4_<category>_result.json "
+                                      "(predictions), verdicts/<category>.jsonl, public_bfcl.summary.json/.md, "
+                                      "llm_cache.sqlite.")],
+    base_url: Annotated[str | None, typer.Option(help="The model's OpenAI-compatible endpoint (with /v1; "
+                                                 "`toolbench llm serve`, vLLM, a hosted API).")] = None,
+    categories: Annotated[str | None, typer.Option(help="Comma-separated BFCL categories (default simple_python,"
+                                                   "multiple,parallel,parallel_multiple,irrelevance; live_simple "
+                                                   "and live_multiple are options).")] = None,
+    per_category: Annotated[str | None, typer.Option(help="Entries per category: N, or 'all' (default: a third of "
+                                                     "each category, at least 60, at most 150; 415 entries for "
+                                                     "the five default categories).")] = None,
+    sample: Annotated[Path | None, typer.Option(help="Reuse the ids of a sample.json (e.g. the base model's run "
+                                                "folder) instead of drawing them; --categories/--per-category/"
+                                                "--seed are then ignored.")] = None,
+    seed: Annotated[int, typer.Option(help="Sample seed (the ids are a hash of seed and id: the same everywhere)."
+                                      )] = 0,
+    tool_choice: Annotated[str, typer.Option(help="auto (the headline: the model decides whether to call) or "
+                                             "required (a call is forced: a separate, labelled figure).")] = "auto",
+    constrained_decoding: Annotated[str | None, typer.Option(help="Record this as the run's constrained decoding "
+                                                             "(default: what the server reports in GET /health, "
+                                                             "else 'unknown').")] = None,
+    name: Annotated[str | None, typer.Option(help="The model's name in the summary (default --model).")] = None,
+    api_key_env: Annotated[str, typer.Option(help="Environment variable holding the endpoint's key.")]
+    = "OPENAI_API_KEY",
+    max_tokens: Annotated[int, typer.Option(help="Largest reply in tokens.")] = 256,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight at once.")] = 4,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for one reply.")] = 300.0,
+    cache_mode: Annotated[str, typer.Option(help="Reply cache: read-write, replay (no model needed) or off.")]
+    = "read-write",
+) -> None:
+    """The public BFCL block: a model on a fixed, stratified sample of BFCL's public categories, with 95%
+    intervals, ours and "BFCL would report" figures, and every prediction kept for BFCL's own checker.
+
+    Examples: toolbench eval bfcl-public --base-url http://127.0.0.1:8000/v1 --model smollm2-135m-instruct
+    --out runs/public_bfcl/base
+
+    toolbench eval bfcl-public --base-url http://127.0.0.1:8001/v1 --model tuned --out runs/public_bfcl/tuned
+    --sample runs/public_bfcl/base/sample.json
+
+    toolbench eval bfcl-public --base-url URL --model M --out runs/public_bfcl/all --categories
+    simple_python,live_simple --per-category all --tool-choice required
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from eval import public_bfcl, runner
+    from toolbench.llm.cache import CACHE_MODES
+
+    if cache_mode not in CACHE_MODES:
+        raise ToolbenchError(f"--cache-mode must be one of {', '.join(CACHE_MODES)}; got {cache_mode!r}")
+    if tool_choice not in public_bfcl.TOOL_CHOICES:
+        raise ToolbenchError(f"--tool-choice must be auto or required; got {tool_choice!r}")
+    if sample is not None:
+        drawn = public_bfcl.PublicSample.read(sample)
+    else:
+        names = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
+        drawn = public_bfcl.public_sample(names, public_bfcl.parse_per_category(per_category), seed=seed)
+    config = runner.RunnerConfig(max_tokens=max_tokens, concurrency=concurrency)
+    progress = Progress(TextColumn(f"bfcl-public {name or model}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=Console(stderr=True))
+    total = sum(len(ids) for c, ids in drawn.ids.items()
+                if not (tool_choice == "required" and c in public_bfcl.ABSTENTION))
+    task = progress.add_task("entries", total=total)
+    with progress:
+        summary = public_bfcl.run_public_bfcl(
+            sample=drawn, out_dir=out, base_url=base_url, model=model, name=name, tool_choice=tool_choice,
+            config=config, constrained_decoding=constrained_decoding, api_key_env=api_key_env,
+            cache_mode=cache_mode, timeout=timeout, on_done=lambda _: progress.update(task, advance=1))
+    typer.echo(public_bfcl.summary_markdown(summary))
+    typer.echo(f"Wrote {drawn.size} entries' predictions and verdicts under {out} "
+               f"(summary: {out / (public_bfcl.SUMMARY_NAME + '.json')})")
 
 
 # -- judge: pass rate, win rate --------------------------------------------------------------------------------------

@@ -1,0 +1,593 @@
+"""The public BFCL block: a model measured on the Berkeley Function Calling Leaderboard's own public test sets.
+
+The project's other AST figures are on data it generated itself; this block is on data nobody here wrote, the
+test sets of BFCL shipped in the ``bfcl-eval`` package. Three parts:
+
+**The sample** (:func:`public_sample`). BFCL's non-live Python categories — simple_python (400 entries),
+multiple (200), parallel (200), parallel_multiple (200) and irrelevance (240) — plus, as options, live_simple
+(258) and live_multiple (1,053). A category is taken whole (``"all"``) or sampled: the entry ids are ordered by
+``sha256("<salt>:<seed>:<id>")`` and the first k are kept, so the choice depends only on the ids, the seed and
+the salt — the same on every run and machine, whatever the file or dict order — and a smaller sample is a
+subset of a larger one. The kept ids are run in file order and written to the run folder (``sample.json``,
+with the bfcl-eval version).
+
+Default sizes (:func:`default_size`): a third of each category, at least 60 and at most 150 (or all of it when
+smaller): simple_python 134, multiple 67, parallel 67, parallel_multiple 67, irrelevance 80 — 415 entries in
+all — and live_simple 86, live_multiple 150. A third keeps the categories weighted as BFCL weighs them in the
+micro average; the floor of 60 keeps every category's 95% interval within about ±12.5 points; the cap stops
+live_multiple (1,053 entries) from taking most of the time. ``per_category="all"`` runs every entry.
+
+**The run** (:func:`run_public_bfcl`). Every sampled entry goes through :mod:`eval.runner` (the same requests,
+reply parsing and record/replay cache as ``toolbench eval ast --base-url``) with ``tool_choice`` "auto" — the
+headline mode, BFCL's function-calling setting: tools offered, the model decides whether to call — or
+"required" (a call is forced: a separate, labelled figure; the abstention category irrelevance is then left
+out, since a forced call can never abstain). It writes to ``out_dir``:
+
+- ``sample.json``: the sample;
+- ``result/BFCL_v4_<category>_result.json``: the outputs as BFCL stores a function-calling model's (its
+  result-file name, JSON lines ``{"id", "result"}``: the tool calls as ``[{"fname": "<JSON arguments>"}]``,
+  or the reply's text; ``error`` on a failed request);
+- ``verdicts/<category>.jsonl`` (our verdicts, each with ``bfcl_valid``: BFCL's), ``.predictions.jsonl`` (the
+  whole replies), ``.summary.json|.md``, ``.per_api.json``, as ``toolbench eval ast`` writes them;
+- ``public_bfcl.summary.json`` and ``.md``: the block (:func:`summarize_public`);
+- ``llm_cache.sqlite`` when the model was given by ``base_url``: a rerun asks the model nothing.
+
+:func:`rescore_with_official_checker` re-scores the result files with BFCL's own checker and gets the
+"BFCL would report" figures.
+
+**The figures** (:func:`summarize_public`). Per category n, correct, accuracy and a 95% Wilson interval; over
+all categories the micro average (every entry weighs the same, Wilson) and the macro average (the unweighted
+mean over categories, stratified bootstrap: :mod:`eval.intervals`). Each figure comes twice where they differ:
+ours, and what BFCL would report in its function-calling mode (:func:`bfcl_fc_valid`). There a reply's tool
+calls are the output and a reply without any is text its decoder cannot read: wrong in the call categories
+(ours reads calls written as text too) and a correct abstention in irrelevance (ours wants no call or a clear
+refusal, see :mod:`eval.ast_check`). The summary also says which mode produced the figures and whether the
+server constrained decoding (``constrained_decoding``, read from the server's ``GET /health`` when it reports
+it, else "unknown"). Our macro average is over the categories run; BFCL's own leaderboard groups and weighs
+categories differently, so it is not BFCL's "Overall Acc".
+
+:func:`render_public_block` renders two summaries (base, tuned) as one Markdown table.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import math
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eval import intervals
+from toolbench.errors import ToolbenchError
+
+PUBLIC_CATEGORIES = ("simple_python", "multiple", "parallel", "parallel_multiple", "irrelevance")
+OPTIONAL_CATEGORIES = ("live_simple", "live_multiple")
+ABSTENTION = ("irrelevance", "live_irrelevance")
+SAMPLE_SALT = "toolbench-public-bfcl-v1"
+SAMPLE_FRACTION = 3  # a third of each category...
+SAMPLE_FLOOR = 60  # ...at least 60 entries...
+SAMPLE_CAP = 150  # ...at most 150
+TOOL_CHOICES = ("auto", "required")
+MODE_LABELS = {
+    "auto": 'function calling, tool_choice "auto": the model decides whether to call (the headline mode)',
+    "required": 'forced call, tool_choice "required": a call is forced (not comparable with "auto")',
+}
+SUMMARY_NAME = "public_bfcl.summary"
+UNKNOWN = "unknown"
+
+
+class PublicBfclError(ToolbenchError):
+    """The public block could not be sampled or run; the message says what to do."""
+
+
+# -- the sample ---------------------------------------------------------------------------------------------------
+
+def default_size(total: int) -> int:
+    """A category's default sample size: a third of its ``total`` entries, clamped to [60, 150], at most all."""
+    return min(total, max(SAMPLE_FLOOR, min(SAMPLE_CAP, math.ceil(total / SAMPLE_FRACTION))))
+
+
+def _rank(entry_id: str, seed: int, salt: str) -> str:
+    return hashlib.sha256(f"{salt}:{seed}:{entry_id}".encode()).hexdigest()
+
+
+def choose_ids(ids: Iterable[str], k: int, *, seed: int = 0, salt: str = SAMPLE_SALT) -> list[str]:
+    """The ``k`` ids of ``ids`` with the lowest ``sha256(salt:seed:id)``, returned in their given order."""
+    ids = list(ids)
+    kept = set(sorted(ids, key=lambda i: (_rank(i, seed, salt), i))[:k])
+    return [i for i in ids if i in kept]
+
+
+@dataclass
+class PublicSample:
+    """The ids chosen per category (in file order), how many entries each category has, and how they were
+    chosen."""
+
+    ids: dict[str, list[str]]
+    totals: dict[str, int]
+    seed: int = 0
+    salt: str = SAMPLE_SALT
+    bfcl_eval: str = UNKNOWN
+
+    @property
+    def categories(self) -> list[str]:
+        return list(self.ids)
+
+    @property
+    def size(self) -> int:
+        return sum(len(v) for v in self.ids.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bfcl_eval": self.bfcl_eval,
+            "seed": self.seed,
+            "salt": self.salt,
+            "method": "per category, the k ids with the lowest sha256('<salt>:<seed>:<id>'), listed in file order",
+            "size": self.size,
+            "per_category": {c: {"n": len(ids), "of": self.totals.get(c)} for c, ids in self.ids.items()},
+            "ids": {c: list(ids) for c, ids in self.ids.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = "sample") -> PublicSample:
+        if not isinstance(data, Mapping) or not isinstance(data.get("ids"), Mapping):
+            raise PublicBfclError(f"{where}: expected an object with 'ids' {{category: [id, ...]}}")
+        per = data.get("per_category") or {}
+        return cls(ids={str(c): [str(i) for i in ids] for c, ids in data["ids"].items()},
+                   totals={str(c): int(v.get("of") or len(data["ids"][c])) for c, v in per.items()},
+                   seed=int(data.get("seed", 0)), salt=str(data.get("salt", SAMPLE_SALT)),
+                   bfcl_eval=str(data.get("bfcl_eval", UNKNOWN)))
+
+    def write(self, path: str | Path) -> Path:
+        return _write_text(Path(path), json.dumps(self.to_dict(), indent=1) + "\n")
+
+    @classmethod
+    def read(cls, path: str | Path) -> PublicSample:
+        path = Path(path)
+        try:
+            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")), str(path))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise PublicBfclError(f"{path}: cannot read the sample ({exc})") from exc
+
+    def load(self) -> dict[str, tuple[list[dict[str, Any]], dict[str, Any]]]:
+        """``{category: (entries, {id: ground_truth})}`` for the sampled ids, from the installed bfcl-eval; an
+        id the package does not have is an error (the sample was drawn from another version)."""
+        out = {}
+        for category, ids in self.ids.items():
+            entries, answers = _load_category(category)
+            by_id = {e["id"]: e for e in entries}
+            missing = [i for i in ids if i not in by_id]
+            if missing:
+                raise PublicBfclError(
+                    f"sample: {len(missing)} ids of {category} are not in the installed bfcl-eval "
+                    f"({_installed_version()}; the sample was drawn from {self.bfcl_eval}), e.g. {missing[0]}")
+            wanted = set(ids)
+            out[category] = ([by_id[i] for i in ids],
+                             {a["id"]: a["ground_truth"] for a in answers if a.get("id") in wanted})
+        return out
+
+
+def _load_category(category: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    from eval import bfcl_reference
+
+    return bfcl_reference.load_category(category)
+
+
+def _installed_version() -> str:
+    from toolbench import bfcl_data
+
+    return bfcl_data.version()
+
+
+def parse_per_category(value: Any) -> int | str | None:
+    """``--per-category``: None (defaults), ``"all"``, or a positive integer (given as text or a number)."""
+    if value is None or value == "all":
+        return value
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise PublicBfclError(f"per-category: expected a number or 'all'; got {value!r}") from None
+    if number < 1:
+        raise PublicBfclError(f"per-category: must be >= 1 (or 'all'); got {number}")
+    return number
+
+
+def public_sample(categories: Iterable[str] | None = None,
+                  per_category: Mapping[str, int | str] | int | str | None = None, *, seed: int = 0,
+                  salt: str = SAMPLE_SALT) -> PublicSample:
+    """The fixed, stratified sample of BFCL's public categories (see the module docstring).
+
+    ``categories``: default :data:`PUBLIC_CATEGORIES`. ``per_category``: None (the default sizes,
+    :func:`default_size`), an int (that many of each category, or all of a smaller one), ``"all"`` (every
+    entry), or ``{category: int | "all"}`` (categories not named get the default)."""
+    categories = list(PUBLIC_CATEGORIES if categories is None else categories)
+    if not categories:
+        raise PublicBfclError("public_sample: no categories given")
+    if len(set(categories)) != len(categories):
+        raise PublicBfclError(f"public_sample: a category is given twice: {categories}")
+    if isinstance(per_category, Mapping):
+        unknown = sorted(set(per_category) - set(categories))
+        if unknown:
+            raise PublicBfclError(f"per-category names categories not sampled: {', '.join(unknown)}")
+    ids: dict[str, list[str]] = {}
+    totals: dict[str, int] = {}
+    for category in categories:
+        entries, _ = _load_category(category)
+        all_ids = [str(e["id"]) for e in entries]
+        totals[category] = len(all_ids)
+        wanted = per_category.get(category) if isinstance(per_category, Mapping) else per_category
+        wanted = parse_per_category(wanted)
+        if wanted == "all":
+            ids[category] = all_ids
+            continue
+        k = default_size(len(all_ids)) if wanted is None else min(int(wanted), len(all_ids))
+        ids[category] = choose_ids(all_ids, k, seed=seed, salt=salt)
+    return PublicSample(ids=ids, totals=totals, seed=seed, salt=salt, bfcl_eval=_installed_version())
+
+
+# -- the figures --------------------------------------------------------------------------------------------------
+
+def _bfcl_ok(row: Mapping[str, Any]) -> bool:
+    if "bfcl_valid" in row:
+        return bool(row["bfcl_valid"])
+    return bool(row.get("valid")) or bool(row.get("bfcl_would_accept"))
+
+
+def summarize_public(rows_by_category: Mapping[str, list[Mapping[str, Any]]], *, model: str = "",
+                     mode: str = "auto", constrained_decoding: Any = UNKNOWN,
+                     sample: PublicSample | None = None, request_errors: Mapping[str, int] | None = None,
+                     skipped: Mapping[str, str] | None = None, seed: int = intervals.BOOTSTRAP_SEED
+                     ) -> dict[str, Any]:
+    """The block's summary from each category's verdict rows (``{id, valid, error_type, bfcl_would_accept?}``).
+
+    Per category and overall (micro, macro): ``n``, ``correct``, ``accuracy``, ``interval`` (95%), and ``bfcl``
+    (the same figures as BFCL would report them) with ``differs`` true where they are not ours."""
+    if mode not in TOOL_CHOICES:
+        raise PublicBfclError(f"mode: must be one of {', '.join(TOOL_CHOICES)}; got {mode!r}")
+    categories: dict[str, Any] = {}
+    ours_counts: dict[str, tuple[int, int]] = {}
+    bfcl_counts: dict[str, tuple[int, int]] = {}
+    for category, rows in rows_by_category.items():
+        n = len(rows)
+        correct = sum(bool(r.get("valid")) for r in rows)
+        bfcl_correct = sum(_bfcl_ok(r) for r in rows)
+        ours_counts[category], bfcl_counts[category] = (correct, n), (bfcl_correct, n)
+        item = {**intervals.figure(correct, n), "bfcl": intervals.figure(bfcl_correct, n),
+                "differs": bfcl_correct != correct}
+        missing = sum(r.get("error_type") == "missing_prediction" for r in rows)
+        if missing:
+            item["missing_prediction"] = missing
+        if request_errors and request_errors.get(category):
+            item["request_errors"] = request_errors[category]
+        categories[category] = item
+    total = sum(n for _, n in ours_counts.values())
+    micro = {**intervals.figure(sum(c for c, _ in ours_counts.values()), total),
+             "bfcl": intervals.figure(sum(c for c, _ in bfcl_counts.values()), total)}
+    micro["differs"] = micro["bfcl"]["correct"] != micro["correct"]
+    macro = {**_macro(ours_counts, seed), "bfcl": _macro(bfcl_counts, seed)}
+    macro["differs"] = macro["bfcl"]["accuracy"] != macro["accuracy"]
+    summary: dict[str, Any] = {
+        "kind": "public_bfcl",
+        "model": model,
+        "mode": mode,
+        "mode_label": MODE_LABELS[mode],
+        "tool_choice": mode,
+        "constrained_decoding": constrained_decoding,
+        "categories": categories,
+        "overall": {"micro": micro, "macro": macro},
+        "intervals": "95%: Wilson score per category and for the micro average; macro average: stratified "
+                     f"percentile bootstrap, {intervals.BOOTSTRAP_REPLICATES} replicates, seed {seed}",
+        "bfcl_note": "'bfcl' figures are what BFCL would report in its function-calling mode: only the reply's "
+                     "tool calls count; text is undecodable output, wrong in call categories and a correct "
+                     "abstention in irrelevance (ours reads calls written as text and, in irrelevance, wants no "
+                     "call or a clear refusal).",
+    }
+    if sample is not None:
+        summary["sample"] = {"bfcl_eval": sample.bfcl_eval, "seed": sample.seed, "size": sample.size,
+                             "per_category": {c: {"n": len(i), "of": sample.totals.get(c)}
+                                              for c, i in sample.ids.items()}}
+    if skipped:
+        summary["skipped"] = dict(skipped)
+    return summary
+
+
+def _macro(counts: Mapping[str, tuple[int, int]], seed: int) -> dict[str, Any]:
+    value = intervals.macro_average(counts)
+    low, high = intervals.macro_bootstrap(counts, seed=seed)
+    return {"categories": sum(1 for _, n in counts.values() if n), "n": sum(n for _, n in counts.values()),
+            "accuracy": None if value is None else round(value, 4), "interval": [round(low, 4), round(high, 4)]}
+
+
+# -- rendering ----------------------------------------------------------------------------------------------------
+
+def _cell(figures: Mapping[str, Any] | None) -> str:
+    if not figures:
+        return "—"
+    return intervals.percent(figures.get("accuracy"), figures.get("interval"))
+
+
+def _n_cell(values: list[Any]) -> str:
+    known = [v for v in values if v is not None]
+    if not known:
+        return "—"
+    return str(known[0]) if len(set(known)) == 1 else " / ".join("—" if v is None else str(v) for v in values)
+
+
+def render_columns(summaries: Mapping[str, Mapping[str, Any]]) -> str:
+    """Markdown: one row per category (then micro and macro), one column per summary, ``accuracy [95%
+    interval]`` in each cell; a "BFCL would report" row under any figure where BFCL's differs from ours in some
+    column; notes on the mode, constrained decoding, intervals and sample below. Pure: summaries in, text
+    out."""
+    if not summaries:
+        raise PublicBfclError("render: no summaries given")
+    labels = list(summaries)
+    columns = [summaries[label] for label in labels]
+    headers = [f"{label} ({s.get('mode', '?')})" for label, s in zip(labels, columns)]
+    lines = ["| category | n | " + " | ".join(headers) + " |", "| --- | ---: |" + " ---: |" * len(labels)]
+    categories: list[str] = []
+    for summary in columns:
+        categories += [c for c in summary.get("categories", {}) if c not in categories]
+
+    def add(label: str, figures: list[Mapping[str, Any] | None]) -> None:
+        lines.append(f"| {label} | {_n_cell([f.get('n') if f else None for f in figures])} | "
+                     + " | ".join(_cell(f) for f in figures) + " |")
+        if any(f and f.get("differs") for f in figures):
+            lines.append(f"| {label.replace('**', '')}: BFCL would report | | "
+                         + " | ".join(_cell(f.get("bfcl") if f else None) for f in figures) + " |")
+
+    for category in categories:
+        add(category, [s.get("categories", {}).get(category) for s in columns])
+    add("**overall, micro**", [s.get("overall", {}).get("micro") for s in columns])
+    counts = {s.get("overall", {}).get("macro", {}).get("categories") for s in columns}
+    add(f"**overall, macro** ({' / '.join(str(c) for c in sorted(counts, key=str))} categories)",
+        [s.get("overall", {}).get("macro") for s in columns])
+
+    notes = []
+    modes = {s.get("mode") for s in columns}
+    for mode in sorted(m for m in modes if m):
+        notes.append(f"Mode {mode}: {MODE_LABELS.get(mode, mode)}.")
+    notes.append("Constrained decoding (as the server reports it): "
+                 + "; ".join(f"{label}: {s.get('constrained_decoding', UNKNOWN)}" for label, s in zip(labels, columns))
+                 + ".")
+    notes.append("95% intervals: Wilson score per category and micro; macro: stratified bootstrap "
+                 f"({intervals.BOOTSTRAP_REPLICATES} replicates). \"BFCL would report\": BFCL's function-calling "
+                 "mode, where only tool calls count (text is wrong in call categories and a correct abstention "
+                 "in irrelevance); shown where it differs from ours.")
+    samples = [s.get("sample") for s in columns if s.get("sample")]
+    if samples:
+        first = samples[0]
+        of = sum((v.get("of") or 0) for v in first["per_category"].values())
+        notes.append(f"Sample: {first['size']} of {of} entries of bfcl-eval {first['bfcl_eval']} "
+                     f"(seed {first['seed']}; the ids are in sample.json).")
+        if any(s != first for s in samples[1:]):
+            notes.append("**The columns were measured on different samples: they do not compare entry for entry.**")
+    skipped = {c: why for s in columns for c, why in (s.get("skipped") or {}).items()}
+    for category, why in skipped.items():
+        notes.append(f"{category}: {why}")
+    return "\n".join(lines + [""] + notes) + "\n"
+
+
+def render_public_block(base: Mapping[str, Any], tuned: Mapping[str, Any]) -> str:
+    """The block as Markdown: category | n | base | tuned, each cell ``accuracy [95% interval]``."""
+    return render_columns({"base": base, "tuned": tuned})
+
+
+def summary_markdown(summary: Mapping[str, Any]) -> str:
+    """One model's block as Markdown."""
+    return render_columns({summary.get("model") or "model": summary})
+
+
+# -- running ------------------------------------------------------------------------------------------------------
+
+def health_url(base_url: str) -> str:
+    """``GET /health`` of an OpenAI-compatible base URL (``http://host:port/v1`` -> ``http://host:port/health``)."""
+    root = base_url.rstrip("/")
+    root = root.removesuffix("/v1")
+    return root + "/health"
+
+
+def server_constrained_decoding(base_url: str | None, timeout: float = 5.0) -> Any:
+    """What the server at ``base_url`` reports as ``constrained_decoding`` in ``GET /health``, copied as it is;
+    ``"unknown"`` when there is no URL, the server cannot be reached, or it does not report the key."""
+    if not base_url:
+        return UNKNOWN
+    import httpx
+
+    try:
+        response = httpx.get(health_url(base_url), timeout=timeout)
+        body = response.json() if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return UNKNOWN
+    if isinstance(body, Mapping) and "constrained_decoding" in body:
+        return body["constrained_decoding"]
+    return UNKNOWN
+
+
+def output_paths(out_dir: str | Path, category: str) -> tuple[Path, Path]:
+    """(verdicts, BFCL result file) of one category in a run folder."""
+    out_dir = Path(out_dir)
+    return out_dir / "verdicts" / f"{category}.jsonl", out_dir / "result" / f"BFCL_v4_{category}_result.json"
+
+
+def fc_result(prediction: Any, names: Mapping[str, str]) -> Any:
+    """A prediction as BFCL stores a function-calling model's output: the reply's tool calls as
+    ``[{"fname": "<arguments as the model wrote them>"}]`` (names mapped back to the entry's own), else the
+    reply's text (``""`` when the request failed)."""
+    reply = getattr(prediction, "reply", None) or {}
+    calls = reply.get("tool_calls") or []
+    if calls:
+        return [{names.get(c["name"], c["name"]): c.get("raw_arguments", "")} for c in calls]
+    return reply.get("content") or ""
+
+
+def fc_decode(result: Any) -> list[dict[str, Any]] | None:
+    """BFCL's function-calling decoder (``decode_ast`` of its FC handlers): ``json.loads`` of each call's
+    arguments; None where it would fail (text, arguments that are not JSON)."""
+    if not isinstance(result, list):
+        return None
+    decoded = []
+    try:
+        for call in result:
+            ((name, arguments),) = call.items()
+            decoded.append({name: json.loads(arguments)})
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return decoded
+
+
+def bfcl_fc_valid(category: str, result: Any, ours_valid: bool) -> bool:
+    """The verdict BFCL would give in its function-calling mode, given ours on the same output: in irrelevance,
+    correct unless the output decodes to calls; elsewhere, ours when it decodes (BFCL's checker and ours agree
+    on decoded calls, see :mod:`eval.ast_check`), else wrong."""
+    decoded = fc_decode(result)
+    if category in ABSTENTION:
+        return not decoded
+    return bool(ours_valid) and decoded is not None
+
+
+def run_public_bfcl(chat: Any = None, *, sample: PublicSample, out_dir: str | Path, base_url: str | None = None,
+                    model: str | None = None, name: str | None = None, tool_choice: str = "auto",
+                    config: Any = None, constrained_decoding: Any = None, api_key_env: str = "OPENAI_API_KEY",
+                    cache_mode: str = "read-write", timeout: float = 300.0,
+                    on_done: Callable[[Any], None] | None = None) -> dict[str, Any]:
+    """Ask the model every sampled entry, score, write every file to ``out_dir``, return the summary.
+
+    The model is ``chat`` (any :class:`~toolbench.llm.base.ChatModel`), or ``model`` at ``base_url`` (an
+    OpenAI-compatible endpoint, through the reply cache ``out_dir/llm_cache.sqlite``). ``config`` is an
+    :class:`eval.runner.RunnerConfig` (its ``tool_choice`` is set from ``tool_choice``). ``constrained_decoding``:
+    None reads it from the server's ``GET /health`` when ``base_url`` is given, else ``"unknown"``.
+    ``on_done(prediction)`` is called as each entry finishes."""
+    from eval import runner
+
+    if tool_choice not in TOOL_CHOICES:
+        raise PublicBfclError(f"tool_choice: must be one of {', '.join(TOOL_CHOICES)}; got {tool_choice!r}")
+    if chat is None and model is None:
+        raise PublicBfclError("run_public_bfcl needs a chat model, or model (and base_url)")
+    config = dataclasses.replace(config or runner.RunnerConfig(), tool_choice=tool_choice)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sample.write(out_dir / "sample.json")
+    loaded = sample.load()
+    skipped = {}
+    if tool_choice == "required":
+        for category in [c for c in loaded if c in ABSTENTION]:
+            loaded.pop(category)
+            skipped[category] = ('not asked under tool_choice "required": a forced call can never abstain, so '
+                                 "the figure would say nothing")
+    if constrained_decoding is None:
+        constrained_decoding = server_constrained_decoding(base_url)
+    entries = [entry for category_entries, _ in loaded.values() for entry in category_entries]
+
+    own_chat = chat is None
+    if own_chat:
+        from toolbench.llm.factory import make_chat_model
+
+        chat = make_chat_model(str(model), base_url=base_url, api_key_env=api_key_env,
+                               cache_path=out_dir / "llm_cache.sqlite", cache_mode=cache_mode, timeout=timeout,
+                               max_concurrency=config.concurrency)
+    try:
+        predictions = runner.run_entries(chat, entries, config, on_done)
+    finally:
+        if own_chat and hasattr(chat, "close"):
+            chat.close()
+    name = name or model or getattr(chat, "model", "") or "model"
+
+    by_id = {p.id: p for p in predictions}
+    rows_by_category: dict[str, list[dict[str, Any]]] = {}
+    request_errors: dict[str, int] = {}
+    files: dict[str, Any] = {"sample": str(out_dir / "sample.json"), "results": {}, "verdicts": {}}
+    for category, (category_entries, answers) in loaded.items():
+        category_predictions = [by_id[str(e["id"])] for e in category_entries if str(e["id"]) in by_id]
+        outcome = runner.score_predictions(category_entries, answers, runner.predictions_map(category_predictions),
+                                           model=name)
+        outcome.predictions = category_predictions
+        errors = sum(p.error is not None for p in category_predictions)
+        if errors:
+            outcome.summary["request_errors"] = request_errors[category] = errors
+        bfcl_rows = []
+        for entry, row in zip(category_entries, outcome.rows):
+            prediction = by_id.get(str(entry["id"]))
+            result = fc_result(prediction, runner.build_request(entry)[2]) if prediction else ""
+            failed = prediction is None or prediction.error is not None
+            row["bfcl_valid"] = False if failed else bfcl_fc_valid(category, result, row["valid"])
+            bfcl_row = {"id": entry["id"], "result": result}
+            if failed:
+                bfcl_row["error"] = prediction.error if prediction else "no prediction"
+            bfcl_rows.append(bfcl_row)
+        verdicts, result_path = output_paths(out_dir, category)
+        runner.write_outcome(outcome, verdicts)
+        runner.write_jsonl_atomic(result_path, bfcl_rows)
+        rows_by_category[category] = outcome.rows
+        files["results"][category], files["verdicts"][category] = str(result_path), str(verdicts)
+
+    summary = summarize_public(rows_by_category, model=name, mode=tool_choice,
+                               constrained_decoding=constrained_decoding, sample=sample,
+                               request_errors=request_errors, skipped=skipped)
+    summary["runner"] = {"max_tokens": config.max_tokens, "temperature": config.temperature, "seed": config.seed,
+                         "system_prompt": config.system_prompt}
+    summary["files"] = files
+    write_summary(summary, out_dir)
+    return summary
+
+
+def write_summary(summary: Mapping[str, Any], out_dir: str | Path) -> tuple[Path, Path]:
+    """``public_bfcl.summary.json`` and ``.md`` in ``out_dir``."""
+    out_dir = Path(out_dir)
+    json_path = _write_text(out_dir / f"{SUMMARY_NAME}.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    md_path = _write_text(out_dir / f"{SUMMARY_NAME}.md", summary_markdown(summary))
+    return json_path, md_path
+
+
+def load_summary(out_dir: str | Path) -> dict[str, Any]:
+    """The summary a run wrote to ``out_dir``."""
+    path = Path(out_dir) / f"{SUMMARY_NAME}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise PublicBfclError(f"{path}: cannot read the public BFCL summary ({exc})") from exc
+
+
+def _write_text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+# -- BFCL's own checker -------------------------------------------------------------------------------------------
+
+def rescore_with_official_checker(out_dir: str | Path) -> dict[str, dict[str, int]]:
+    """``{category: {"correct", "n"}}`` from a run folder's BFCL result files, scored as BFCL scores a
+    function-calling model: each output decoded by BFCL's FC rule (:func:`fc_decode`), call categories checked
+    by ``bfcl-eval``'s own ``ast_checker``, irrelevance correct unless the output decodes to calls. A request
+    that failed counts as wrong. It equals the summary's ``bfcl`` figures."""
+    from eval import bfcl_reference
+
+    out_dir = Path(out_dir)
+    sample = PublicSample.read(out_dir / "sample.json")
+    check = bfcl_reference.official_checker()
+    out: dict[str, dict[str, int]] = {}
+    for category, (entries, answers) in sample.load().items():
+        _, result_path = output_paths(out_dir, category)
+        if not result_path.is_file():
+            continue
+        results = {row["id"]: row for row in bfcl_reference.read_jsonl(result_path)}
+        correct = 0
+        for entry in entries:
+            row = results.get(entry["id"])
+            if row is None or row.get("error") is not None:
+                continue
+            decoded = fc_decode(row.get("result"))
+            if category in ABSTENTION:
+                correct += not decoded
+            elif decoded is not None:
+                verdict = check(copy.deepcopy(entry["function"]), decoded, answers[entry["id"]], category)
+                correct += bool(verdict.get("valid"))
+        out[category] = {"correct": correct, "n": len(entries)}
+    return out

@@ -1,0 +1,82 @@
+"""Where the installed ``bfcl-eval`` package keeps BFCL's data: the one place that locates it.
+
+The Berkeley Function Calling Leaderboard's test sets ship inside the PyPI package ``bfcl-eval`` (Apache-2.0),
+under ``bfcl_eval/data``: ``BFCL_v4_<category>.json`` (JSON lines), ``possible_answer/``, the multi-turn function
+docs (``multi_turn_func_doc/``), the memory prerequisites and unused older sets. It is installed without its
+dependency tree (``pip install --no-deps bfcl-eval==2026.3.23``, as ``make install-dev`` does); only its data
+files and, for tests, its checker are used.
+
+Both the evaluator (:mod:`eval.bfcl_reference`, its test sets) and the training guard
+(:mod:`toolbench.contamination`, "never train on BFCL") read the data through this module, so they always see
+the same files.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+from toolbench.errors import ToolbenchError
+
+PACKAGE = "bfcl-eval"
+MODULE = "bfcl_eval"
+PINNED_VERSION = "2026.3.23"
+INSTALL_HINT = f"pip install --no-deps {PACKAGE}=={PINNED_VERSION} (or `make install-dev`)"
+
+
+class BfclNotInstalled(ToolbenchError):
+    """The ``bfcl-eval`` package is not installed (``make install-dev`` installs it)."""
+
+
+def installed() -> bool:
+    """Whether ``bfcl_eval`` can be imported from this environment."""
+    return importlib.util.find_spec(MODULE) is not None
+
+
+def data_dir() -> Path:
+    """The folder of BFCL's ``BFCL_v4_*.json`` files inside the installed package."""
+    spec = importlib.util.find_spec(MODULE)
+    if spec is None or spec.origin is None:
+        raise BfclNotInstalled(
+            f"bfcl:<category> needs the {PACKAGE} package: {INSTALL_HINT}, or pass --dataset FILE --answers FILE"
+        )
+    return Path(spec.origin).parent / "data"
+
+
+def version() -> str:
+    """The installed ``bfcl-eval`` version (``"unknown"`` when its metadata is missing)."""
+    from importlib import metadata
+
+    if not installed():
+        raise BfclNotInstalled(f"the {PACKAGE} package is not installed: {INSTALL_HINT}")
+    try:
+        return metadata.version(PACKAGE)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Read a JSON-lines file (BFCL's ``.json`` files are JSON lines) or a file holding one JSON array."""
+    text = path.read_text(encoding="utf-8")
+    if text.lstrip().startswith("["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ToolbenchError(f"{path}: not valid JSON ({exc})") from None
+        if not all(isinstance(item, dict) for item in data):
+            raise ToolbenchError(f"{path}: expected an array of objects")
+        return data
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ToolbenchError(f"{path}, line {number}: not valid JSON ({exc})") from None
+        if not isinstance(row, dict):
+            raise ToolbenchError(f"{path}, line {number}: expected an object, got {type(row).__name__}")
+        rows.append(row)
+    return rows
