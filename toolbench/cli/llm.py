@@ -14,6 +14,7 @@ app = typer.Typer(
     "  toolbench llm pull-default\n\n"
     "  toolbench llm serve --model default --port 8000\n\n"
     "  toolbench llm serve --model runs/train/lora-adapter --port 8001\n\n"
+    "  toolbench llm serve --model tuned.q8_0.gguf --engine llamacpp --port 8002\n\n"
     '  toolbench llm chat "What is the weather in Paris?" --tools tools.json\n\n'
     '  toolbench llm chat "Hi" --base-url https://api.openai.com/v1 --model gpt-4o-mini --api-key-env OPENAI_API_KEY',
     no_args_is_help=True,
@@ -22,28 +23,38 @@ app = typer.Typer(
 
 @app.command("serve")
 def serve_cmd(
-    model: str = typer.Option("default", help="'default' (packaged SmolLM2-135M-Instruct), a HF checkpoint folder, "
-                                              "or a LoRA adapter folder."),
+    model: str = typer.Option("default", help="'default' (packaged SmolLM2-135M-Instruct), a GGUF file, a HF "
+                                              "checkpoint folder, or a LoRA adapter folder."),
+    engine: str = typer.Option("auto", help="auto (llama.cpp for the packaged model and GGUF files on a CPU, "
+                                            "transformers for checkpoints, adapters and GPUs), llamacpp or "
+                                            "transformers."),
+    constrained: bool = typer.Option(True, "--constrained/--no-constrained",
+                                     help="Grammar-constrained tool calls (tool_choice required/named: always a "
+                                          "valid call; auto: once a call starts) and JSON (response_format)."),
+    ctx_size: int = typer.Option(4096, help="llama.cpp: context per sequence in tokens (max_batch sequences)."),
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="TCP port (0: any free port, printed at start)."),
     served_model_name: str = typer.Option(None, help="Name clients send as 'model' (default: the model's name)."),
     dtype: str = typer.Option("auto", help="auto (bfloat16), float32, bfloat16 or float16."),
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N."),
     max_queue: int = typer.Option(64, help="Requests allowed to wait for the model; more get 429."),
-    max_batch: int = typer.Option(4, help="Waiting requests generated together (same sampling settings, one "
-                                          "choice, not streamed); 1: one at a time."),
+    max_batch: int = typer.Option(4, help="Waiting requests generated together (one choice, not streamed; the "
+                                          "transformers engine also needs equal sampling settings); 1: one at a "
+                                          "time."),
     batch_wait: float = typer.Option(0.05, help="Seconds a batch that is not full waits for more requests."),
     default_max_tokens: int = typer.Option(512, help="max_tokens when a request gives none."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
-    threads: int = typer.Option(None, help="torch CPU threads (default: one per core)."),
+    threads: int = typer.Option(None, help="CPU threads for generation (default: one per core)."),
 ) -> None:
     """Serve a model at http://HOST:PORT/v1 (chat completions with tools, models, health).
 
-    Example: toolbench llm serve --model default --port 8000
+    Examples: toolbench llm serve --model default --port 8000;
+    toolbench llm serve --model runs/demo/sft/final.q8_0.gguf --port 8001;
+    toolbench llm serve --model runs/demo/sft/final --engine transformers
     """
     from toolbench.llm.server import ServerConfig, serve
 
-    config = ServerConfig(model=model, host=host, port=port, served_model_name=served_model_name, dtype=dtype,
+    config = ServerConfig(model=model, engine=engine, constrained=constrained, ctx_size=ctx_size, host=host, port=port, served_model_name=served_model_name, dtype=dtype,
                           device=device, max_queue=max_queue, max_batch=max_batch, batch_wait=batch_wait,
                           default_max_tokens=default_max_tokens,
                           log_level=log_level, threads=threads)

@@ -29,6 +29,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
@@ -39,6 +40,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from toolbench.errors import ToolbenchError
 from toolbench.llm.base import ToolCall, Usage
+from toolbench.llm.constraints import ConstraintError, constraint_for
 from toolbench.llm.generation import Generation, GenerationRequest, TextGenerator, batch_key
 from toolbench.llm.payload import build_response, error_body, response_choice
 from toolbench.llm.toolcalls import parse_tool_calls
@@ -49,7 +51,20 @@ class ServerConfig:
     """Settings of ``toolbench llm serve``."""
 
     model: str = field(default="default", metadata={
-        "help": "'default' (the packaged SmolLM2-135M-Instruct), a HF checkpoint folder, or a LoRA adapter folder."})
+        "help": "'default' (the packaged SmolLM2-135M-Instruct), a GGUF file, a HF checkpoint folder, or a LoRA "
+                "adapter folder."})
+    engine: str = field(default="auto", metadata={
+        "help": "auto (llama.cpp for the packaged model and GGUF files on a CPU, transformers for checkpoints, "
+                "adapters and GPUs), llamacpp or transformers. If llama.cpp is missing, auto says so and falls "
+                "back to transformers."})
+    constrained: bool = field(default=True, metadata={
+        "help": "Grammar-constrained decoding: with tool_choice required or a named function the reply is always "
+                "a valid call whose arguments match the function's schema; with auto the grammar applies once the "
+                "model starts a call (it may still answer in text); response_format json_object/json_schema "
+                "answers are valid JSON."})
+    ctx_size: int = field(default=4096, metadata={
+        "help": "llama.cpp: context per sequence in tokens (capped at the model's training context); the KV "
+                "cache holds max_batch of them."})
     host: str = field(default="127.0.0.1", metadata={"help": "Interface to listen on (loopback by default)."})
     port: int = field(default=8000, metadata={"help": "TCP port; 0 picks a free one (printed at start)."})
     served_model_name: str | None = field(default=None, metadata={
@@ -77,10 +92,12 @@ class ServerConfig:
             raise ToolbenchError("config field 'host' is empty")
         if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
             raise ToolbenchError(f"config field 'port' must be 0-65535; got {self.port!r}")
-        for name in ("max_queue", "max_batch", "max_request_bytes", "default_max_tokens", "max_n"):
+        for name in ("max_queue", "max_batch", "max_request_bytes", "default_max_tokens", "max_n", "ctx_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ToolbenchError(f"config field '{name}' must be an integer >= 1; got {value!r}")
+        if self.engine not in ("auto", "llamacpp", "transformers"):
+            raise ToolbenchError(f"config field 'engine' must be auto, llamacpp or transformers; got {self.engine!r}")
         if self.dtype not in ("auto", "float32", "bfloat16", "float16"):
             raise ToolbenchError(f"config field 'dtype' must be auto, float32, bfloat16 or float16; got {self.dtype!r}")
         if isinstance(self.batch_wait, bool) or not isinstance(self.batch_wait, (int, float)) or not \
@@ -151,6 +168,7 @@ class ChatCompletionRequest(BaseModel):
     stream_options: dict[str, Any] | None = None
     min_tokens: int = Field(default=0, ge=0)
     ignore_eos: bool = False
+    response_format: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ChatCompletionRequest:
@@ -164,6 +182,9 @@ class ChatCompletionRequest(BaseModel):
                                  "which is not among the tools")
         if self.tool_choice == "required" and not self.tools:
             raise ValueError("tool_choice 'required' needs tools")
+        if self.response_format is not None and self.response_format.get("type") not in (
+                "text", "json_object", "json_schema"):
+            raise ValueError("response_format.type must be text, json_object or json_schema")
         return self
 
 
@@ -211,9 +232,9 @@ class _Pending:
     cancel: threading.Event | None
     future: Future[Generation]
 
-    def key(self) -> tuple[Any, ...] | None:
-        """Batching key; None: generated alone (streamed text, or not batchable, see ``batch_key``)."""
-        return None if self.on_text is not None else batch_key(self.job.generation)
+    def key(self, key_of: Any = batch_key) -> tuple[Any, ...] | None:
+        """Batching key; None: generated alone (streamed text, or not batchable, see the engine's ``batch_key``)."""
+        return None if self.on_text is not None else key_of(self.job.generation)
 
 
 class ChatServer:
@@ -266,7 +287,8 @@ class ChatServer:
             first = self._pending.popleft()
             batch = [first]
             limit = self.config.max_batch if hasattr(self.generator, "generate_batch") else 1
-            key = first.key()
+            key_of = getattr(self.generator, "batch_key", batch_key)
+            key = first.key(key_of)
             if key is None or limit <= 1:
                 return batch
             deadline = time.monotonic() + self.config.batch_wait
@@ -274,7 +296,7 @@ class ChatServer:
                 for item in list(self._pending):
                     if len(batch) >= limit:
                         break
-                    if item.key() == key:
+                    if item.key(key_of) == key:
                         self._pending.remove(item)
                         batch.append(item)
                 remaining = deadline - time.monotonic()
@@ -353,11 +375,18 @@ class ChatServer:
                                 "messages or lower max_tokens", param="messages", code="context_length_exceeded")
         max_tokens = asked or min(self.config.default_max_tokens, room)
         stops = [request.stop] if isinstance(request.stop, str) else list(request.stop or [])
+        constraint = None
+        if self.config.constrained:
+            try:
+                constraint = constraint_for(tools, choice, request.response_format, rendered.prefill)
+            except ConstraintError as exc:
+                raise APIError(422, str(exc), param="response_format", code="invalid_value") from exc
         generation = GenerationRequest(
             prompt=rendered.text, max_tokens=max_tokens,
             temperature=1.0 if request.temperature is None else request.temperature,
             top_p=1.0 if request.top_p is None else request.top_p, n=request.n, stop=stops, seed=request.seed,
-            min_tokens=max_tokens if request.ignore_eos else min(request.min_tokens, max_tokens))
+            min_tokens=max_tokens if request.ignore_eos else min(request.min_tokens, max_tokens),
+            constraint=constraint)
         tool_names = {t.function.name for t in request.tools} if tools and choice != "none" else None
         return _Job(request, generation, rendered.prefill, tool_names, self.model_name)
 
@@ -539,20 +568,79 @@ def create_app(generator: TextGenerator, config: ServerConfig | None = None,
         with server._lock:
             stats = dict(server.stats)
             waiting = server.waiting
-        return {"status": "ok", "model": server.model_name, "waiting": waiting, **stats}
+        engine_stats = getattr(server.generator, "stats", None)
+        return {"status": "ok", "model": server.model_name, "engine": getattr(server.generator, "engine",
+                                                                              "transformers"),
+                "constrained_decoding": server.config.constrained, "waiting": waiting, **stats,
+                **({"engine_stats": vars(engine_stats)} if engine_stats is not None else {})}
 
     app.router.on_shutdown.append(server.close)
     return app
 
 
-def build_app(config: ServerConfig) -> Any:
-    """Load the configured model and make the app (the model loads here, before the server listens)."""
+def pick_engine(config: ServerConfig) -> str:
+    """The engine that serves ``config.model``: ``llamacpp`` or ``transformers`` (see ``ServerConfig.engine``).
+    ``auto`` falls back to transformers, with a warning on stderr saying why, when llama.cpp cannot be loaded."""
+    import sys
+
+    from toolbench.llm.llamacpp import llama_cpp_available
+    from toolbench.llm.models import DEFAULT_ALIASES
+
+    spec = config.model
+    gguf_file = spec.endswith(".gguf")
+    llama_servable = gguf_file or spec in DEFAULT_ALIASES
+    if config.engine == "transformers":
+        if gguf_file:
+            raise ToolbenchError(f"--engine transformers serves checkpoints and adapters, not GGUF files ({spec}); "
+                                 "use --engine llamacpp")
+        return "transformers"
+    if config.engine == "llamacpp":
+        if not llama_servable:
+            raise ToolbenchError(f"the llama.cpp engine serves GGUF files and the packaged model; {spec} is not one: "
+                                 "turn a checkpoint or adapter into GGUF with `toolbench train export-gguf`, or "
+                                 "serve it with --engine transformers")
+        return "llamacpp"
+    if not llama_servable or config.device.startswith("cuda"):
+        return "transformers"
+    ok, why = llama_cpp_available()
+    if ok:
+        return "llamacpp"
+    if gguf_file:
+        raise ToolbenchError(f"{spec} is a GGUF file and {why}")
+    print(f"WARNING: falling back to the transformers engine (about 10x slower on a CPU): {why}", file=sys.stderr,
+          flush=True)
+    return "transformers"
+
+
+def load_generator(config: ServerConfig) -> tuple[TextGenerator, tuple[str, ...]]:
+    """The engine for ``config`` with its model loaded, and the names it also answers to."""
+    from toolbench.llm.models import DEFAULT_ALIASES, DEFAULT_MODEL_NAME, find_default_gguf, set_cpu_threading
+
+    engine = pick_engine(config)
+    if engine == "llamacpp":
+        from toolbench.llm.llamacpp import LlamaCppGenerator
+
+        set_cpu_threading()  # OpenMP threads that sleep while waiting, before libgomp loads
+        default = config.model in DEFAULT_ALIASES
+        path = find_default_gguf() if default else Path(config.model).expanduser()
+        generator: Any = LlamaCppGenerator(path, DEFAULT_MODEL_NAME if default else path.stem,
+                                           n_seq=config.max_batch, ctx_per_seq=config.ctx_size,
+                                           threads=config.threads)
+        return generator, (DEFAULT_ALIASES if default else ())
     from toolbench.llm.generation import HFGenerator
-    from toolbench.llm.models import DEFAULT_ALIASES, load_model
+    from toolbench.llm.models import load_model
 
     loaded = load_model(config.model, dtype=config.dtype, device=config.device, threads=config.threads)
     aliases = DEFAULT_ALIASES if loaded.source.kind == "default" else ()
-    return create_app(HFGenerator.from_loaded(loaded), config, aliases=tuple(aliases))
+    return HFGenerator.from_loaded(loaded), tuple(aliases)
+
+
+def build_app(config: ServerConfig) -> Any:
+    """Load the configured model and make the app (the model loads here, before the server listens)."""
+    generator, aliases = load_generator(config)
+    print(f"engine: {getattr(generator, 'engine', 'transformers')}"
+          f"{' (constrained decoding on)' if config.constrained else ''}", flush=True)
+    return create_app(generator, config, aliases=aliases)
 
 
 def serve(config: ServerConfig, app: Any | None = None, ready: Any | None = None) -> None:

@@ -1,0 +1,616 @@
+"""The llama.cpp engine behind ``toolbench llm serve --engine llamacpp``: GGUF models on llama.cpp through the C API
+that ``llama-cpp-python`` exposes (``llama_cpp.llama_cpp``), with several sequences decoded in one batch and
+grammar-constrained tool calls and JSON.
+
+Why the C API and not ``llama_cpp.Llama``: ``Llama`` decodes one sequence at a time and has no lazy grammar. Here
+one ``llama_context`` holds ``n_seq`` sequences (``n_seq_max``, each with ``ctx_per_seq`` cells of KV cache), and
+a decoding step sends the next token of every running sequence in one ``llama_decode`` call, so the weights are
+read once per step for all of them (llama-server's continuous batching does the same).
+
+* **Prefix cache.** Each sequence slot remembers the tokens its KV cache holds; a new prompt goes to the idle
+  slot sharing the longest prefix with it and only the rest is decoded (a DFSDT step re-sends its whole
+  conversation: only the new turn is prefilled).
+* **Sampling.** Greedy rows take the argmax; sampled rows go through llama.cpp's samplers (top-p, temperature,
+  a seeded distribution per row, so a seeded request is reproducible even when batched).
+* **Constraints** (:mod:`toolbench.llm.constraints`) become GBNF grammars (argument schemas through
+  ``llama_cpp.llama_grammar``'s JSON-schema converter, the port of llama.cpp's own) and llama.cpp's grammar
+  sampler; ``tool_choice`` auto uses the *lazy* grammar sampler, triggered by ``<tool_call>``, so the model may
+  still answer in text. As in llama.cpp's common sampler, the unconstrained choice is tried first and the
+  grammar is applied to the whole vocabulary only when that choice breaks it.
+* ``use_extra_bufts`` is off by default: llama.cpp's AMX kernels (built in by ``-march=native`` on Sapphire Rapids
+  and newer Xeons) crashed ``llama_decode`` with SIGSEGV on this machine type (llama-cpp-python 0.3.36).
+
+The engine is driven by one thread (the server's worker); ``render`` and ``count_tokens`` may be called from
+other threads (they only read the vocabulary).
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import functools
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from toolbench.errors import ToolbenchError
+from toolbench.llm.base import Message, Tool
+from toolbench.llm.constraints import (
+    CALL_HEAD,
+    CALL_MIDDLE,
+    CALL_SEPARATOR,
+    CALL_TAIL,
+    TRIGGER,
+    Constraint,
+)
+from toolbench.llm.generation import Generation, GenerationRequest, StopHoldback, cut_at_stop
+from toolbench.llm.template import RenderedPrompt, render_prompt
+
+log = logging.getLogger(__name__)
+
+
+class EngineUnavailable(ToolbenchError):
+    """llama-cpp-python is not installed or failed to load."""
+
+
+def import_llama_cpp() -> Any:
+    """``llama_cpp`` or :class:`EngineUnavailable` saying why and what to do."""
+    try:
+        import llama_cpp
+    except Exception as exc:  # ImportError, or OSError from a broken shared library
+        raise EngineUnavailable(
+            f"the llama.cpp engine is not available ({type(exc).__name__}: {exc}); `make install` builds "
+            "llama-cpp-python from source (cmake and a C++ compiler needed), or serve with --engine transformers"
+        ) from exc
+    return llama_cpp
+
+
+def llama_cpp_available() -> tuple[bool, str]:
+    """(importable, why not)."""
+    try:
+        import_llama_cpp()
+    except EngineUnavailable as exc:
+        return False, str(exc)
+    return True, ""
+
+
+_LOG_CALLBACK: Any = None
+
+
+def _quiet(lib: Any) -> None:
+    """Route llama.cpp's log lines to Python logging (debug; errors as warnings) instead of stderr."""
+    global _LOG_CALLBACK
+    if _LOG_CALLBACK is not None:
+        return
+
+    def _log(level: int, text: bytes, _data: Any) -> None:
+        message = text.decode("utf-8", "replace").rstrip()
+        if message:
+            log.log(logging.WARNING if level in (3, 4) else logging.DEBUG, "llama.cpp: %s", message)
+
+    _LOG_CALLBACK = lib.llama_log_callback(_log)
+    lib.llama_log_set(_LOG_CALLBACK, None)
+
+
+# ---- grammars ---------------------------------------------------------------------------------------------------
+
+def _gbnf_literal(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+@functools.lru_cache(maxsize=256)
+def gbnf_for(constraint: Constraint) -> str:
+    """The GBNF grammar (root rule ``root``) of a constraint. Calls: the exact layout of
+    :func:`toolbench.llm.toolcalls.format_tool_call`, one or more, separated by newlines; JSON: the schema's."""
+    from llama_cpp.llama_grammar import SchemaConverter
+
+    converter = SchemaConverter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
+    if constraint.kind == "json":
+        schema = constraint.schema or {"type": "object"}
+        schema = converter.resolve_refs(schema, "schema")
+        converter.visit(schema, "answer")
+        rules = converter.format_grammar()
+        return f"root ::= answer\n{rules}"
+    alternatives = []
+    for i, (name, schema) in enumerate(constraint.function_schemas()):
+        schema = converter.resolve_refs(schema, f"fn{i}")
+        rule = converter.visit(schema, f"args{i}")
+        alternatives.append(f"{_gbnf_literal(json.dumps(name, ensure_ascii=False) + CALL_MIDDLE)} {rule}")
+    if not alternatives:
+        raise ToolbenchError("a tool-call constraint needs at least one function")
+    lines = [
+        # After a call: another one, or at most two newlines and the end. A model that wants to go on in prose
+        # (SmolLM2 writes "\n\n" and an explanation) is led to stop instead of into another call.
+        (f"root ::= call ({_gbnf_literal(CALL_SEPARATOR)} call)* ({_gbnf_literal(CALL_SEPARATOR)} "
+         f"{_gbnf_literal(CALL_SEPARATOR)}?)?"),
+        f"call ::= {_gbnf_literal(CALL_HEAD)} ({' | '.join(alternatives)}) {_gbnf_literal(CALL_TAIL)}",
+        converter.format_grammar(),
+    ]
+    return "\n".join(lines)
+
+
+# ---- the chat template of a GGUF file ---------------------------------------------------------------------------
+
+class GGUFChatTemplate:
+    """What :func:`toolbench.llm.template.render_prompt` needs of a tokenizer, from a GGUF file's own chat template
+    (``tokenizer.chat_template``), rendered by transformers' Jinja renderer as a HF tokenizer would."""
+
+    def __init__(self, chat_template: str | None, bos_token: str = "", eos_token: str = "") -> None:
+        self.chat_template = chat_template
+        self.bos_token = bos_token
+        self.eos_token = eos_token
+
+    def apply_chat_template(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None,
+                            add_generation_prompt: bool = True, tokenize: bool = False, **kwargs: Any) -> str:
+        from transformers.utils.chat_template_utils import render_jinja_template
+
+        if not self.chat_template:
+            raise ToolbenchError("this model has no chat template")
+        rendered = render_jinja_template(conversations=[messages], tools=tools, chat_template=self.chat_template,
+                                         add_generation_prompt=add_generation_prompt, bos_token=self.bos_token,
+                                         eos_token=self.eos_token, **kwargs)
+        texts = rendered[0] if isinstance(rendered, tuple) else rendered
+        return texts[0] if isinstance(texts, list) else texts
+
+
+# ---- the engine -------------------------------------------------------------------------------------------------
+
+@dataclass
+class _Slot:
+    """One llama.cpp sequence: ``tokens`` is what its KV cache holds."""
+
+    seq: int
+    tokens: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Row:
+    """One completion being generated."""
+
+    request: GenerationRequest
+    slot: _Slot
+    cancel: threading.Event | None
+    seed: int | None
+    on_text: Callable[[str], None] | None = None
+    sampler: Any = None  # llama.cpp sampler chain (sampled rows)
+    grammar: Any = None  # llama.cpp grammar sampler (constrained rows)
+    made: list[int] = field(default_factory=list)
+    raw: bytes = b""
+    text: str = ""
+    decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace"))
+    holdback: StopHoldback | None = None
+    done: bool = False
+    reason: str = "length"
+    prompt_tokens: int = 0
+    next_token: int | None = None
+    logits_index: int = -1
+
+
+@dataclass
+class EngineStats:
+    prompt_tokens: int = 0
+    cached_prompt_tokens: int = 0
+    prefill_seconds: float = 0.0
+    decode_tokens: int = 0
+    decode_seconds: float = 0.0
+    grammar_fallbacks: int = 0
+
+
+class LlamaCppGenerator:
+    """A :class:`toolbench.llm.generation.TextGenerator` on llama.cpp (see the module docstring)."""
+
+    engine = "llamacpp"
+
+    def __init__(self, model_path: str | Path, name: str | None = None, *, n_seq: int = 4, ctx_per_seq: int = 4096,
+                 threads: int | None = None, n_batch: int = 512, extra_buffers: bool = False,
+                 template: Any | None = None) -> None:
+        lib = import_llama_cpp()
+        self.lib = lib
+        _quiet(lib)
+        path = Path(model_path).expanduser()
+        if not path.is_file():
+            raise ToolbenchError(f"GGUF model {path} does not exist")
+        self.path = path
+        self.name = name or path.stem
+        threads = threads or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2)
+        lib.llama_backend_init()
+        model_params = lib.llama_model_default_params()
+        model_params.use_extra_bufts = bool(extra_buffers)
+        model_params.n_gpu_layers = 0
+        self.model = lib.llama_model_load_from_file(str(path).encode(), model_params)
+        if not self.model:
+            raise ToolbenchError(f"llama.cpp could not load {path} (not a GGUF model file, or an architecture this "
+                                 "llama.cpp build does not know)")
+        self.vocab = lib.llama_model_get_vocab(self.model)
+        self.n_vocab = lib.llama_vocab_n_tokens(self.vocab)
+        train_ctx = lib.llama_model_n_ctx_train(self.model)
+        self.n_seq = max(1, int(n_seq))
+        self.context_length = int(min(ctx_per_seq, train_ctx) if train_ctx > 0 else ctx_per_seq)
+        ctx_params = lib.llama_context_default_params()
+        ctx_params.n_ctx = self.context_length * self.n_seq
+        ctx_params.n_batch = int(n_batch)
+        ctx_params.n_ubatch = int(n_batch)
+        ctx_params.n_seq_max = self.n_seq
+        ctx_params.n_threads = threads
+        ctx_params.n_threads_batch = threads
+        ctx_params.kv_unified = False  # each sequence has its own context_length cells
+        ctx_params.no_perf = True
+        self.ctx = lib.llama_init_from_model(self.model, ctx_params)
+        if not self.ctx:
+            lib.llama_model_free(self.model)
+            raise ToolbenchError(f"llama.cpp could not create a context of {ctx_params.n_ctx} tokens for {path}")
+        self.threads = threads
+        self.n_batch = int(n_batch)
+        self.memory = lib.llama_get_memory(self.ctx)
+        self.batch = lib.llama_batch_init(max(self.n_batch, self.n_seq), 0, 1)
+        self.slots = [_Slot(i) for i in range(self.n_seq)]
+        self.eog_ids = [t for t in range(self.n_vocab) if lib.llama_vocab_is_eog(self.vocab, t)]
+        self._piece_cache: dict[int, bytes] = {}
+        self.stats = EngineStats()
+        self._closed = False
+        import numpy as np
+
+        self._np = np
+        self._ids = np.arange(self.n_vocab, dtype=np.int32)
+        self._token_dtype = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
+        self._candidates = np.zeros(self.n_vocab, dtype=self._token_dtype)
+        if template is None:
+            chat_template = lib.llama_model_chat_template(self.model, None)
+            template = GGUFChatTemplate(chat_template.decode("utf-8") if chat_template else None,
+                                        self._special_text(lib.llama_vocab_bos(self.vocab)),
+                                        self._special_text(lib.llama_vocab_eos(self.vocab)))
+        self.template = template
+
+    # -- text and tokens --
+
+    def _special_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        return self._piece(token, special=True).decode("utf-8", "replace")
+
+    def _piece(self, token: int, special: bool = False) -> bytes:
+        key = token if not special else -token - 1
+        cached = self._piece_cache.get(key)
+        if cached is not None:
+            return cached
+        buf = ctypes.create_string_buffer(64)
+        n = self.lib.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, special)
+        if n < 0:
+            buf = ctypes.create_string_buffer(-n)
+            n = self.lib.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, special)
+        piece = buf.raw[:max(n, 0)]
+        self._piece_cache[key] = piece
+        return piece
+
+    def tokenize(self, text: str, special: bool = True) -> list[int]:
+        data = text.encode("utf-8")
+        size = len(data) + 16
+        arr = (self.lib.llama_token * size)()
+        n = self.lib.llama_tokenize(self.vocab, data, len(data), arr, size, False, special)
+        if n < 0:
+            size = -n
+            arr = (self.lib.llama_token * size)()
+            n = self.lib.llama_tokenize(self.vocab, data, len(data), arr, size, False, special)
+        return list(arr[:n])
+
+    def detokenize(self, tokens: list[int]) -> str:
+        return b"".join(self._piece(t) for t in tokens).decode("utf-8", "replace")
+
+    def render(self, messages: list[Message], tools: list[Tool] | None, tool_choice: Any) -> RenderedPrompt:
+        return render_prompt(self.template, messages, tools, tool_choice)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def batch_key(self, request: GenerationRequest) -> tuple[Any, ...] | None:
+        """Any single-choice requests can share a batch: every row has its own sampler and grammar."""
+        return ("any",) if request.n == 1 else None
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.lib.llama_batch_free(self.batch)
+        self.lib.llama_free(self.ctx)
+        self.lib.llama_model_free(self.model)
+
+    # -- generation --
+
+    def generate(self, request: GenerationRequest, on_text: Callable[[str], None] | None = None,
+                 cancel: threading.Event | None = None) -> Generation:
+        """``n`` completions of one prompt (greedy ones are generated once and repeated); streamed through
+        ``on_text`` when ``n`` is 1."""
+        sample = request.temperature > 0
+        rows_wanted = request.n if sample else 1
+        texts: list[str] = []
+        reasons: list[str] = []
+        counts: list[int] = []
+        prompt_tokens = 0
+        done = 0
+        while done < rows_wanted:
+            wave = min(self.n_seq, rows_wanted - done)
+            seeds = [None if request.seed is None else request.seed + done + i for i in range(wave)]
+            results = self._generate_rows([request] * wave, [cancel] * wave, seeds,
+                                          on_text if request.n == 1 else None)
+            for result in results:
+                texts += result.texts
+                reasons += result.finish_reasons
+                counts += result.completion_tokens
+                prompt_tokens = result.prompt_tokens
+            done += wave
+        if not sample and request.n > 1:
+            texts, reasons, counts = texts * request.n, reasons * request.n, counts * request.n
+        return Generation(texts, reasons, prompt_tokens, counts)
+
+    def generate_batch(self, requests: list[GenerationRequest],
+                       cancels: list[threading.Event | None] | None = None) -> list[Generation]:
+        """Single-choice requests decoded together (each keeps its sampling settings, stops and constraint)."""
+        if any(r.n != 1 for r in requests):
+            raise ValueError("generate_batch: every request must ask for one choice")
+        cancels = list(cancels) if cancels is not None else [None] * len(requests)
+        out: list[Generation] = []
+        for start in range(0, len(requests), self.n_seq):
+            chunk = requests[start:start + self.n_seq]
+            out += self._generate_rows(chunk, cancels[start:start + self.n_seq], [r.seed for r in chunk], None)
+        return out
+
+    def _assign_slots(self, prompts: list[list[int]]) -> list[tuple[_Slot, int]]:
+        """A slot per prompt (longest shared prefix first) and how many of its tokens are already cached."""
+        free = list(self.slots)
+        chosen: list[tuple[_Slot, int] | None] = [None] * len(prompts)
+        order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+        for i in order:
+            best, best_common = free[0], -1
+            for slot in free:
+                common = _common_prefix(slot.tokens, prompts[i])
+                if common > best_common:
+                    best, best_common = slot, common
+            free.remove(best)
+            chosen[i] = (best, max(0, min(best_common, len(prompts[i]) - 1)))
+        return [c for c in chosen if c is not None]
+
+    def _make_row(self, request: GenerationRequest, slot: _Slot, cancel: threading.Event | None,
+                  seed: int | None, on_text: Callable[[str], None] | None) -> _Row:
+        lib = self.lib
+        row = _Row(request, slot, cancel, seed, on_text)
+        if on_text is not None:
+            row.holdback = StopHoldback(request.stop, on_text)
+        if request.temperature > 0:
+            chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
+            if request.top_p < 1:
+                lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_top_p(request.top_p, 1))
+            lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_temp(request.temperature))
+            rng_seed = seed if seed is not None else int.from_bytes(os.urandom(4), "little")
+            lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_dist(rng_seed & 0xFFFFFFFF))
+            row.sampler = chain
+        constraint = getattr(request, "constraint", None)
+        if constraint is not None:
+            row.grammar = self._grammar_sampler(constraint)
+        return row
+
+    def _grammar_sampler(self, constraint: Constraint) -> Any:
+        lib = self.lib
+        grammar = gbnf_for(constraint).encode("utf-8")
+        if constraint.lazy:
+            patterns = (ctypes.c_char_p * 1)(_regex_escape(TRIGGER).encode())
+            sampler = lib.llama_sampler_init_grammar_lazy_patterns(self.vocab, grammar, b"root", patterns, 1,
+                                                                   None, 0)
+        else:
+            sampler = lib.llama_sampler_init_grammar(self.vocab, grammar, b"root")
+        if not sampler:
+            raise ToolbenchError(f"llama.cpp rejected the grammar for {constraint.describe()}")
+        if constraint.prefill:  # the prompt already ends with this text: advance the grammar over it
+            for token in self.tokenize(constraint.prefill, special=False):
+                lib.llama_sampler_accept(sampler, token)
+        return sampler
+
+    def _free_row(self, row: _Row) -> None:
+        if row.sampler is not None:
+            self.lib.llama_sampler_free(row.sampler)
+            row.sampler = None
+        if row.grammar is not None:
+            self.lib.llama_sampler_free(row.grammar)
+            row.grammar = None
+
+    def _add(self, index: int, token: int, pos: int, seq: int, logits: bool) -> None:
+        batch = self.batch
+        batch.token[index] = token
+        batch.pos[index] = pos
+        batch.n_seq_id[index] = 1
+        batch.seq_id[index][0] = seq
+        batch.logits[index] = 1 if logits else 0
+
+    def _decode(self, n_tokens: int) -> None:
+        self.batch.n_tokens = n_tokens
+        status = self.lib.llama_decode(self.ctx, self.batch)
+        if status != 0:
+            raise ToolbenchError(f"llama_decode failed with status {status} (the KV cache is full or the batch is "
+                                 "invalid)")
+
+    def _prefill(self, row: _Row, prompt: list[int], cached: int) -> None:
+        """Decode the prompt's uncached tokens into the row's sequence, then sample its first token."""
+        slot = row.slot
+        self.lib.llama_memory_seq_rm(self.memory, slot.seq, cached, -1)
+        slot.tokens = prompt[:cached]
+        started = time.perf_counter()
+        position = cached
+        while position < len(prompt):
+            chunk = prompt[position:position + self.n_batch]
+            for i, token in enumerate(chunk):
+                self._add(i, token, position + i, slot.seq, position + i == len(prompt) - 1)
+            self._decode(len(chunk))
+            position += len(chunk)
+        slot.tokens = list(prompt)
+        self.stats.prefill_seconds += time.perf_counter() - started
+        self.stats.prompt_tokens += len(prompt)
+        self.stats.cached_prompt_tokens += cached
+        row.prompt_tokens = len(prompt)
+        row.logits_index = len(chunk) - 1 if len(prompt) > cached else -1
+        self._step(row)
+
+    def _generate_rows(self, requests: list[GenerationRequest], cancels: list[threading.Event | None],
+                       seeds: list[int | None], on_text: Callable[[str], None] | None) -> list[Generation]:
+        prompts = [self.tokenize(r.prompt) for r in requests]
+        for prompt in prompts:
+            if not prompt:
+                raise ToolbenchError("the prompt is empty")
+            if len(prompt) >= self.context_length:
+                raise ToolbenchError(f"the prompt has {len(prompt)} tokens; this engine's context is "
+                                     f"{self.context_length} per sequence")
+        assignments = self._assign_slots(prompts)
+        rows = [self._make_row(r, slot, c, s, on_text) for r, (slot, _), c, s in
+                zip(requests, assignments, cancels, seeds)]
+        try:
+            for row, prompt, (_, cached) in zip(rows, prompts, assignments):
+                self._prefill(row, prompt, cached)
+            started = time.perf_counter()
+            steps = 0
+            while True:
+                live = [row for row in rows if not row.done]
+                if not live:
+                    break
+                for i, row in enumerate(live):
+                    token = row.next_token
+                    assert token is not None
+                    self._add(i, token, len(row.slot.tokens), row.slot.seq, True)
+                    row.slot.tokens.append(token)
+                    row.logits_index = i
+                self._decode(len(live))
+                steps += len(live)
+                for row in live:
+                    self._step(row)
+            self.stats.decode_seconds += time.perf_counter() - started
+            self.stats.decode_tokens += steps
+        except BaseException:
+            for row in rows:  # the KV cache no longer matches what the slots remember
+                row.slot.tokens = []
+                self.lib.llama_memory_seq_rm(self.memory, row.slot.seq, -1, -1)
+            raise
+        finally:
+            for row in rows:
+                self._free_row(row)
+        results = []
+        for row in rows:
+            if row.holdback is not None:
+                row.holdback.finish()
+            text, cut = cut_at_stop(row.text, row.request.stop)
+            reason = "stop" if cut else row.reason
+            results.append(Generation([text], [reason], row.prompt_tokens, [len(row.made)]))
+        return results
+
+    def _step(self, row: _Row) -> None:
+        """Sample the row's next token from the logits at ``row.logits_index`` and decide whether it ends."""
+        if row.cancel is not None and row.cancel.is_set():
+            row.done, row.reason = True, "stop"
+            return
+        token = self._sample(row)
+        row.made.append(token)
+        request = row.request
+        if token in self._eog and len(row.made) > request.min_tokens:
+            row.done, row.reason = True, "stop"
+            return
+        piece = self._piece(token)
+        row.raw += piece
+        delta = row.decoder.decode(piece)
+        row.text += delta
+        if row.holdback is not None and delta:
+            row.holdback.feed(delta)
+        if request.stop and len(row.made) >= request.min_tokens and cut_at_stop(row.text, request.stop)[1]:
+            row.done, row.reason = True, "stop"
+            return
+        if len(row.made) >= request.max_tokens:
+            row.done, row.reason = True, "length"
+            return
+        if len(row.slot.tokens) + 1 >= self.context_length:
+            row.done, row.reason = True, "length"
+            return
+        row.next_token = token
+
+    @functools.cached_property
+    def _eog(self) -> frozenset[int]:
+        return frozenset(self.eog_ids)
+
+    def _sample(self, row: _Row) -> int:
+        np = self._np
+        lib = self.lib
+        pointer = lib.llama_get_logits_ith(self.ctx, row.logits_index)
+        logits = np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))
+        ban_eog = len(row.made) < row.request.min_tokens
+        if row.sampler is None and row.grammar is None and not ban_eog:
+            token = int(logits.argmax())
+        else:
+            candidates = self._candidates
+            candidates["id"] = self._ids
+            candidates["logit"] = logits
+            candidates["p"] = 0.0
+            if ban_eog:
+                candidates["logit"][self.eog_ids] = -np.inf
+            token = self._choose(row, candidates, full=False)
+            if row.grammar is not None and not self._grammar_allows(row.grammar, token):
+                self.stats.grammar_fallbacks += 1
+                candidates["id"] = self._ids
+                candidates["logit"] = logits
+                candidates["p"] = 0.0
+                if ban_eog:
+                    candidates["logit"][self.eog_ids] = -np.inf
+                token = self._choose(row, candidates, full=True)
+        if row.grammar is not None:
+            lib.llama_sampler_accept(row.grammar, token)
+        if row.sampler is not None:
+            lib.llama_sampler_accept(row.sampler, token)
+        return token
+
+    def _choose(self, row: _Row, candidates: Any, full: bool) -> int:
+        """A token from ``candidates`` (with the grammar applied first when ``full``)."""
+        lib = self.lib
+        array = lib.llama_token_data_array(
+            data=candidates.ctypes.data_as(lib.llama_token_data_p), size=len(candidates), selected=-1, sorted=False)
+        if full and row.grammar is not None:
+            lib.llama_sampler_apply(row.grammar, ctypes.byref(array))
+        if row.sampler is None:
+            view = self._np.ctypeslib.as_array(ctypes.cast(array.data, ctypes.POINTER(ctypes.c_char)),
+                                               shape=(array.size * self._token_dtype.itemsize,))
+            rows = view.view(self._token_dtype)
+            return int(rows["id"][int(rows["logit"].argmax())])
+        lib.llama_sampler_apply(row.sampler, ctypes.byref(array))
+        return int(array.data[array.selected].id)
+
+    def _grammar_allows(self, grammar: Any, token: int) -> bool:
+        lib = self.lib
+        one = lib.llama_token_data(id=token, logit=1.0, p=0.0)
+        array = lib.llama_token_data_array(data=ctypes.pointer(one), size=1, selected=-1, sorted=False)
+        lib.llama_sampler_apply(grammar, ctypes.byref(array))
+        return one.logit != float("-inf")
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def _regex_escape(text: str) -> str:
+    """``text`` as a literal for llama.cpp's std::regex (ECMAScript)."""
+    return "".join("\\" + ch if ch in r"\^$.|?*+()[]{}/" else ch for ch in text)
