@@ -2,8 +2,9 @@
 
 ``main(cfg)`` runs one training job described by an :class:`~train.config.SFTConfig`:
 
-1. read the chat examples (:mod:`train.format`), hold out a split, encode them with the loss on assistant turns
-   only (:mod:`train.encode`), optionally packed;
+1. read the chat examples (:mod:`train.format`), refuse training data that overlaps BFCL's test sets
+   (:mod:`toolbench.contamination`; the per-file reports go to ``summary.json``), hold out a split, encode them
+   with the loss on assistant turns only (:mod:`train.encode`), optionally packed;
 2. load the base model (``default`` is the packaged SmolLM2-135M-Instruct, see :mod:`toolbench.llm.models`),
    extend its context with RoPE scaling when ``context_length`` asks, wrap it with LoRA adapters or train it all;
 3. train with the HF Trainer, plain or with a DeepSpeed config; checkpoints go to ``<output_dir>/checkpoint-N``
@@ -86,18 +87,26 @@ def peak_rss_mb() -> float:
 # data
 
 
-def load_splits(cfg: SFTConfig) -> tuple[list[Any], list[Any]]:
-    """Training and held-out examples."""
+def load_splits(cfg: SFTConfig, contamination: list[Any] | None = None) -> tuple[list[Any], list[Any]]:
+    """Training and held-out examples. Every training file is checked against BFCL's test data first
+    (:func:`toolbench.contamination.require_no_bfcl`: an overlap raises, naming the example); the reports are
+    appended to ``contamination`` when given."""
+    from toolbench.contamination import require_no_bfcl
     from train.format import read_examples
 
-    def read(paths: list[str]) -> list[Any]:
+    def read(paths: list[str], check: bool = False) -> list[Any]:
         out = []
         for p in paths:
-            out += read_examples(p, cfg.data_format, steps=cfg.toolbench_steps,
-                                 only_give_answer=cfg.only_give_answer)
+            examples = read_examples(p, cfg.data_format, steps=cfg.toolbench_steps,
+                                     only_give_answer=cfg.only_give_answer)
+            if check:
+                report = require_no_bfcl(examples, str(p))
+                if contamination is not None:
+                    contamination.append(report)
+            out += examples
         return out
 
-    train = read(cfg.train_data)
+    train = read(cfg.train_data, check=True)
     held = read(cfg.eval_data) if cfg.eval_data else []
     if not cfg.eval_data and cfg.eval_fraction:
         order = list(range(len(train)))
@@ -326,10 +335,12 @@ def main(cfg: SFTConfig, eval_hook: EvalHook | None = None) -> TrainResult:
     import torch
 
     torch.manual_seed(cfg.seed)
-    train, held = load_splits(cfg)
+    contamination: list[Any] = []
+    train, held = load_splits(cfg, contamination)  # refuses data that overlaps BFCL, before any model loads
     base = base_checkpoint(cfg.model)
     model, tokenizer = load_for_training(cfg, base)
     train_features, eval_features, data_stats = encode_splits(cfg, tokenizer, train, held)
+    data_stats["bfcl_contamination"] = [report.to_dict() for report in contamination]
     if cfg.method == "lora":
         model = add_lora(cfg, model)
     trainable, total = count_parameters(model)
