@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -15,17 +16,19 @@ app = typer.Typer(
     "  deepspeed --num_gpus 8 --no_local_rank --module toolbench train sft "
     "--config train/configs/llama7b_lora_zero2.yaml --set model=/models/Llama-2-7b-hf\n\n"
     "  toolbench train convert data/reference/toolbench/answer runs/data/toolbench.jsonl --to openai\n\n"
-    "  toolbench train merge runs/sft/smollm2-lora-cpu/adapter runs/sft/merged",
+    "  toolbench train merge runs/sft/smollm2-lora-cpu/adapter runs/sft/merged\n\n"
+    "  toolbench train export-gguf runs/sft/smollm2-lora-cpu/final runs/sft/smollm2-lora-cpu/model.q8_0.gguf",
     no_args_is_help=True,
 )
 
 
 @app.command("sft")
 def sft_cmd(
-    config: Path = typer.Option(None, "--config", "-c", help="YAML recipe (train/configs/*.yaml); fields not in it "
-                                                             "keep their defaults."),
-    overrides: list[str] = typer.Option(None, "--set", help="Override a field: --set key=value (repeatable; values "
-                                                            "are YAML, e.g. --set train_data=[a.jsonl,b.jsonl])."),
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML recipe (train/configs/*.yaml); fields "
+                                                                      "not in it keep their defaults.")] = None,
+    overrides: Annotated[list[str] | None, typer.Option("--set", help="Override a field: --set key=value (repeatable; "
+                                                                      "values are YAML, e.g. --set "
+                                                                      "train_data=[a.jsonl,b.jsonl]).")] = None,
     check: bool = typer.Option(False, "--check", help="Only validate the config (and DeepSpeed JSON) and print it."),
 ) -> None:
     """Supervised fine-tuning; writes checkpoints, final/ (servable), adapter/ (LoRA) and summary.json.
@@ -56,9 +59,9 @@ def sft_cmd(
 
 @app.command("convert")
 def convert_cmd(
-    source: Path = typer.Argument(..., help="A data file or folder (OpenAI JSONL, ShareGPT, ToolLLaMA, ToolBench "
-                                            "answers)."),
-    target: Path = typer.Argument(..., help="The file to write."),
+    source: Annotated[Path, typer.Argument(help="A data file or folder (OpenAI JSONL, ShareGPT, ToolLLaMA, "
+                                                "ToolBench answers).")],
+    target: Annotated[Path, typer.Argument(help="The file to write.")],
     to: str = typer.Option("openai", help="openai (JSONL), sharegpt (LLaMA-Factory JSON), toolllama (JSON) or chat."),
     source_format: str = typer.Option("auto", "--from", help="Format of the source (auto: told from each row)."),
     steps: bool = typer.Option(False, help="ToolBench answers: one example per step, as ToolBench trains."),
@@ -77,8 +80,8 @@ def convert_cmd(
 
 @app.command("merge")
 def merge_cmd(
-    adapter: Path = typer.Argument(..., help="A LoRA adapter folder (<run>/adapter)."),
-    target: Path = typer.Argument(..., help="Folder for the merged HF checkpoint."),
+    adapter: Annotated[Path, typer.Argument(help="A LoRA adapter folder (<run>/adapter).")],
+    target: Annotated[Path, typer.Argument(help="Folder for the merged HF checkpoint.")],
     context_length: int = typer.Option(None, help="The context_length the adapter was trained with, if any."),
     rope_scaling: str = typer.Option("linear", help="The rope_scaling it was trained with."),
     dtype: str = typer.Option("float32", help="float32, bfloat16 or float16."),
@@ -94,3 +97,41 @@ def merge_cmd(
     merge_lora(source.base, source.path, target, context_length=context_length, rope_scaling=rope_scaling,
                dtype=dtype)
     typer.echo(f"merged -> {target}; serve it: toolbench llm serve --model {target}")
+
+
+@app.command("export-gguf")
+def export_gguf_cmd(
+    model_dir: Annotated[Path, typer.Argument(help="A HF LLaMA checkpoint folder (config.json, *.safetensors, "
+                                                   "tokenizer; e.g. <run>/final) or a LoRA adapter folder "
+                                                   "(<run>/adapter).")],
+    out: Annotated[Path, typer.Argument(help="The .gguf file to write (atomically).")],
+    quant: str = typer.Option("q8_0", "--quant", "-q", help="f32, f16, bf16 (written directly), or q8_0, q4_1, "
+                                                           "q4_k_m, q5_k_m (quantised by llama.cpp: needs "
+                                                           "llama-cpp-python)."),
+    verify: bool = typer.Option(True, "--verify/--no-verify", help="Run a prompt through llama.cpp and transformers "
+                                                                   "and compare the logits (fails on a mismatch for "
+                                                                   "f32/f16/bf16; reports for quantised types)."),
+    base_gguf: str = typer.Option("auto", help="auto: copy the tokenizer fields from the packaged SmolLM2 GGUF when "
+                                               "the model has its vocabulary; a .gguf path: from that file; none: "
+                                               "build them from tokenizer.json."),
+    pre_tokenizer: str = typer.Option(None, help="llama.cpp's pre-tokenizer name (gpt-2, smollm, llama-bpe, ...) when "
+                                                 "tokenizer.json's is not recognised."),
+    prompt: str = typer.Option(None, help="The text the check runs (default: a ChatML tool request)."),
+    threads: int = typer.Option(None, help="CPU threads for quantising and checking (default: all)."),
+) -> None:
+    """Export a tuned model to GGUF for llama.cpp (`toolbench llm serve` with the llama.cpp engine).
+
+    Example: toolbench train export-gguf runs/sft/smollm2-lora-cpu/final runs/sft/smollm2.q8_0.gguf --quant q8_0
+    """
+    from train.gguf_export import DEFAULT_PROMPT, export_gguf
+
+    summary = export_gguf(model_dir, out, quant=quant, base_gguf=None if base_gguf == "none" else base_gguf,
+                          verify=verify, prompt=prompt or DEFAULT_PROMPT, pre_tokenizer=pre_tokenizer,
+                          threads=threads)
+    typer.echo(f"{summary['source']} -> {summary['out']}: {summary['quant']}, {summary['bytes'] / 1e6:.1f} MB, "
+               f"{summary['tensors']} tensors, {summary['seconds']:.1f} s; tokenizer {summary['tokenizer']}")
+    check = summary.get("verify")
+    if check:
+        typer.echo(f"check ({check['positions']} positions): next-token agreement {check['argmax_agreement']:.1%}, "
+                   f"max logit difference {check['max_abs_diff']:.4g} ({check['max_rel_diff']:.2%} of the range), "
+                   f"tokenizer {'agrees' if check['tokenizer_agrees'] else 'DIFFERS'}")
