@@ -273,6 +273,9 @@ def test_a_wrong_rotary_layout_is_caught(llama_cpp, tiny, tmp_path, monkeypatch)
     export(tiny, tmp_path / "bad.gguf", quant="f32")
     bad = verify_gguf(tmp_path / "bad.gguf", tiny, PROMPT)
     assert bad["max_rel_diff"] > 1e-2, bad
+    with pytest.raises(GGUFExportError, match="f32 export does not reproduce"):
+        export(tiny, tmp_path / "checked.gguf", quant="f32", verify=True, prompt=PROMPT)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.gguf"]  # the failed file was not kept
 
 
 def test_quantised_export_and_verify_flag(llama_cpp, tiny, tmp_path):
