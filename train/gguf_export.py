@@ -685,7 +685,7 @@ def open_llama(gguf_path: str | Path, extra_buffers: bool = False, **kwargs: Any
     import llama_cpp.llama as high_level
 
     if extra_buffers:
-        return llama_cpp.Llama(model_path=str(gguf_path), verbose=False, **kwargs)
+        return _load(llama_cpp, gguf_path, kwargs)
     low = high_level.llama_cpp
     defaults = low.llama_model_default_params
 
@@ -696,9 +696,17 @@ def open_llama(gguf_path: str | Path, extra_buffers: bool = False, **kwargs: Any
 
     low.llama_model_default_params = without_extra_buffers
     try:
-        return llama_cpp.Llama(model_path=str(gguf_path), verbose=False, **kwargs)
+        return _load(llama_cpp, gguf_path, kwargs)
     finally:
         low.llama_model_default_params = defaults
+
+
+def _load(llama_cpp: Any, gguf_path: str | Path, kwargs: dict[str, Any]) -> Any:
+    try:
+        return llama_cpp.Llama(model_path=str(gguf_path), verbose=False, **kwargs)
+    except ValueError as exc:  # llama.cpp logs the reason; the binding only says it failed
+        raise GGUFExportError(f"llama.cpp cannot load {gguf_path}: {exc} (its log says why: "
+                              "llama_cpp.Llama(model_path=..., verbose=True))") from exc
 
 
 def _judge(check: dict[str, Any], quant: str, model_dir: Path) -> None:
@@ -714,24 +722,18 @@ def _judge(check: dict[str, Any], quant: str, model_dir: Path) -> None:
                               f"({check['max_rel_diff']:.2%} of the logit range; tolerance {tol:.2%})")
 
 
-def llama_logits(gguf_path: str | Path, token_ids: list[int], threads: int | None = None,
-                 n_ctx: int = 256) -> Any:
-    """llama.cpp's logits (positions x vocab, float32) for ``token_ids``, with an F32 KV cache."""
+def llama_logits(gguf_path: str | Path, token_ids: list[int], threads: int | None = None, n_ctx: int = 256,
+                 text: str | None = None) -> tuple[Any, list[int] | None]:
+    """llama.cpp's logits (positions x vocab, float32) for ``token_ids``, with an F32 KV cache, and, if ``text``
+    is given, llama.cpp's token ids for it (special tokens parsed, no BOS added)."""
     import numpy as np
 
     llm = open_llama(gguf_path, logits_all=True, n_ctx=max(n_ctx, len(token_ids) + 1), n_threads=threads,
                      n_threads_batch=threads, type_k=0, type_v=0)
     try:
+        tokens = None if text is None else list(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
         llm.eval(token_ids)
-        return np.array(llm.scores[: len(token_ids)], dtype=np.float32)
-    finally:
-        llm.close()
-
-
-def llama_tokenize(gguf_path: str | Path, text: str) -> list[int]:
-    llm = open_llama(gguf_path, vocab_only=True)
-    try:
-        return list(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        return np.array(llm.scores[: len(token_ids)], dtype=np.float32), tokens
     finally:
         llm.close()
 
@@ -748,18 +750,18 @@ def verify_gguf(gguf_path: str | Path, model_dir: str | Path, prompt: str = DEFA
 
     from toolbench.llm.models import ModelLoadError, load_model
 
+    started = time.time()
     try:
         loaded = load_model(str(model_dir), dtype="float32", device="cpu")
     except ModelLoadError as exc:
         raise GGUFExportError(str(exc)) from exc
-    started = time.time()
     ids = loaded.tokenizer(prompt, add_special_tokens=True).input_ids
     if not ids:
         raise GGUFExportError("the prompt gives no tokens")
     with torch.no_grad():
         ref = loaded.model(torch.tensor([ids])).logits[0].float().numpy()
     del loaded
-    got = llama_logits(gguf_path, ids, threads=threads)
+    got, llama_ids = llama_logits(gguf_path, ids, threads=threads, text=prompt)
     if got.shape != ref.shape:
         raise GGUFExportError(f"{gguf_path}: llama.cpp gives logits of shape {got.shape}, transformers {ref.shape}")
     diff = np.abs(got - ref)
@@ -770,7 +772,7 @@ def verify_gguf(gguf_path: str | Path, model_dir: str | Path, prompt: str = DEFA
         "max_abs_diff": round(float(diff.max()), 5),
         "mean_abs_diff": round(float(diff.mean()), 6),
         "max_rel_diff": round(float((diff.max(axis=1) / np.maximum(spread, 1e-9)).max()), 6),
-        "tokenizer_agrees": llama_tokenize(gguf_path, prompt) == ids,
+        "tokenizer_agrees": llama_ids == ids,
         "seconds": round(time.time() - started, 2),
     }
 
