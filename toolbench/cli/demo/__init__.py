@@ -77,7 +77,7 @@ def demo(
     set_cpu_threading()
     out = out or DEFAULT_OUT.get(name, Path(f"runs/demo-{name}"))
     judge = JudgeOptions(judge_model, judge_base_url, judge_api_key_env) if judge_model else None
-    services = Services(out, chosen, models(out))
+    services = Services(out, chosen, models(out, chosen))
     runner = Demo(out, chosen, default_stages(), services, console, judge=judge)
     runner.bind_profile(fresh=fresh)
     console.rule(f"[bold]toolbench demo · profile {chosen.name} · {out}")

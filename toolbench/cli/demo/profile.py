@@ -89,7 +89,19 @@ class DemoProfile:
     train_threads: int | None = field(default=None, metadata=_help("torch threads while training (None: one "
                                                                    "per core)."))
 
+    engine: str = field(default="auto", metadata=_help("Engine of the local model server: auto (llama.cpp when its "
+                                                       "build is installed, else transformers), llamacpp or "
+                                                       "transformers."))
+    tuned_quant: str = field(default="q8_0", metadata=_help("GGUF type the tuned model is exported to for llama.cpp "
+                                                            "(q8_0, q4_1, q4_k_m, f16, ...; benchmarks/README.md has "
+                                                            "what each costs)."))
+
     def __post_init__(self) -> None:
+        if self.engine not in ("auto", "llamacpp", "transformers"):
+            raise ProfileError(f"profile field 'engine' must be auto, llamacpp or transformers; got {self.engine!r}")
+        if self.tuned_quant not in ("f32", "f16", "bf16", "q8_0", "q4_1", "q4_k_m", "q5_k_m"):
+            raise ProfileError("profile field 'tuned_quant' must be one of f32, f16, bf16, q8_0, q4_1, q4_k_m, "
+                               f"q5_k_m; got {self.tuned_quant!r}")
         positive = ("crawl_samples", "calls", "instruction_sets", "instruction_queries", "instruction_max_tokens",
                     "eval_max_tokens", "dfsdt_tasks", "dfsdt_width", "dfsdt_max_steps", "dfsdt_max_llm_calls",
                     "dfsdt_reply_tokens", "observation_chars", "concurrency", "judge_k", "retriever_epochs",

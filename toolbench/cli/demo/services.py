@@ -27,12 +27,13 @@ class ServiceError(ToolbenchError):
 class LLMServer:
     """``toolbench llm serve`` in a child process on a free loopback port.
 
-    ``model`` is ``default`` (the packaged SmolLM2-135M-Instruct) or a checkpoint folder; clients send
+    ``model`` is ``default`` (the packaged SmolLM2-135M-Instruct), a GGUF file or a checkpoint folder; clients send
     ``served_name`` as the model name. The server's output goes to ``log``."""
 
     def __init__(self, model: str, served_name: str, log: Path, *, default_max_tokens: int = 512,
-                 start_timeout: float = 300.0, threads: int | None = None) -> None:
+                 start_timeout: float = 300.0, threads: int | None = None, engine: str = "auto") -> None:
         self.model = model
+        self.engine = engine
         self.served_name = served_name
         self.log = Path(log)
         self.default_max_tokens = default_max_tokens
@@ -44,7 +45,7 @@ class LLMServer:
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "toolbench", "llm", "serve", "--model", self.model, "--host", "127.0.0.1",
                "--port", "0", "--served-model-name", self.served_name, "--log-level", "warning",
-               "--default-max-tokens", str(self.default_max_tokens)]
+               "--default-max-tokens", str(self.default_max_tokens), "--engine", self.engine]
         if self.threads:
             cmd += ["--threads", str(self.threads)]
         return cmd
@@ -159,7 +160,8 @@ class Services:
         self.stop_llm()
         model, served = self.models[kind]
         server = self._make_llm(model, served, self.out / "logs" / f"llm-{kind}.log",
-                                default_max_tokens=self.profile.dfsdt_reply_tokens)
+                                default_max_tokens=self.profile.dfsdt_reply_tokens,
+                                engine=getattr(self.profile, "engine", "auto"))
         self._llm = (kind, server)
         server.start()
         assert server.url is not None

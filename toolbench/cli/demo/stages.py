@@ -13,7 +13,8 @@ Run folder (``<out>/``)::
     instructions/         G1 instructions written by the local model (ToolBench query file, rejections, stats)
     annotate/{base,tuned}/ DFSDT campaigns (ToolBench answer files, events, SQLite state)
     retriever/            trained retriever (model/), its evaluation (eval/results.md) and faiss index (index/)
-    sft/                  data/train.jsonl (the LoRA mix), recipe.yaml, run/ (checkpoints, adapter/, final/)
+    sft/                  data/train.jsonl (the LoRA mix), recipe.yaml, run/ (checkpoints, adapter/, final/),
+                          tuned.<quant>.gguf (final/ exported for llama.cpp)
     eval/{base,tuned}/    AST verdicts, predictions, per-API accuracy, tiers, hallucination, pass rate
     leaderboard/          index.html, leaderboard.md/.csv, plots/
     logs/                 the model servers' and the trainer's output
@@ -574,6 +575,41 @@ def stage_sft(ctx: DemoContext) -> StageOutput:
                                  "training data": str(data_file), "training recipe": str(recipe_path)}, note)
 
 
+def uses_llamacpp(profile: Any) -> bool:
+    """Whether the model servers run on llama.cpp (profile field ``engine``; ``auto``: when its build is here)."""
+    engine = getattr(profile, "engine", "auto")
+    if engine == "transformers":
+        return False
+    from toolbench.llm.llamacpp import llama_cpp_available
+
+    ok, why = llama_cpp_available()
+    if engine == "llamacpp" and not ok:
+        raise DemoError(f"profile engine=llamacpp, but {why}")
+    return ok
+
+
+def tuned_gguf(out: Path, profile: Any) -> Path:
+    return out / "sft" / f"tuned.{profile.tuned_quant}.gguf"
+
+
+def stage_export(ctx: DemoContext) -> StageOutput:
+    """The merged tuned checkpoint as a GGUF file (``toolbench train export-gguf``), for the llama.cpp engine."""
+    p = ctx.profile
+    if not uses_llamacpp(p):
+        return StageOutput({"skipped": "llama.cpp engine not in use"}, {},
+                           "skipped: the tuned model is served by the transformers engine")
+    from train.gguf_export import export_gguf
+
+    target = tuned_gguf(ctx.out, p)
+    summary = export_gguf(ctx.path("sft", "run", "final"), target, quant=p.tuned_quant, verify=True)
+    check = summary.get("verify") or {}
+    figures = {"quant": p.tuned_quant, "bytes": summary.get("bytes"), "seconds": summary.get("seconds"),
+               "argmax_agreement": check.get("argmax_agreement"), "max_abs_diff": check.get("max_abs_diff")}
+    note = (f"{p.tuned_quant}, {summary.get('bytes', 0) / 1e6:.0f} MB; next-token agreement with the checkpoint "
+            f"{check.get('argmax_agreement', float('nan')):.0%}")
+    return StageOutput(figures, {"tuned model (GGUF)": str(target)}, note)
+
+
 def _drop_partial_checkpoints(run_dir: Path) -> None:
     """A checkpoint the trainer was writing when interrupted has no trainer_state.json: resuming from it would
     fail, so it goes (the previous one is used)."""
@@ -769,6 +805,7 @@ def default_stages() -> list[Stage]:
               ("llm:base", "hub")),
         Stage("retriever", "Train and evaluate the API retriever", stage_retriever),
         Stage("sft", "Fine-tune SmolLM2 with LoRA on the generated data", stage_sft),
+        Stage("export", "Export the tuned model to GGUF for llama.cpp", stage_export),
         Stage("eval_tuned", f"Evaluate {TUNED_NAME}: AST accuracy on the held-out split", stage_eval("tuned"),
               ("llm:tuned",)),
         Stage("annotate_tuned", f"DFSDT with {TUNED_NAME} (held-out tasks)", stage_annotate("tuned"),
@@ -778,6 +815,10 @@ def default_stages() -> list[Stage]:
     ]
 
 
-def models(out: Path) -> dict[str, tuple[str, str]]:
-    """What the model server serves for each kind: the packaged default, then the merged tuned checkpoint."""
-    return {"base": ("default", SERVED["base"]), "tuned": (str(out / "sft" / "run" / "final"), SERVED["tuned"])}
+def models(out: Path, profile: Any | None = None) -> dict[str, tuple[str, str]]:
+    """What the model server serves for each kind: the packaged default, then the tuned model (its GGUF export on
+    the llama.cpp engine, else the merged checkpoint)."""
+    tuned = str(out / "sft" / "run" / "final")
+    if profile is not None and uses_llamacpp(profile):
+        tuned = str(tuned_gguf(out, profile))
+    return {"base": ("default", SERVED["base"]), "tuned": (tuned, SERVED["tuned"])}

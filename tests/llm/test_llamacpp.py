@@ -1,0 +1,289 @@
+"""The llama.cpp engine with the packaged SmolLM2-135M GGUF (85 MB, loads in about a second): generation, batching,
+the prefix cache, constrained tool calls and JSON (a property test over generated schemas), the OpenAI surface
+through the app, and the engine choice of ``llm serve``."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import jsonschema
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from toolbench.errors import ToolbenchError
+from toolbench.llm.constraints import constraint_for
+from toolbench.llm.generation import GenerationRequest
+from toolbench.llm.llamacpp import gbnf_for, llama_cpp_available
+from toolbench.llm.server import ServerConfig, create_app, pick_engine
+from toolbench.llm.toolcalls import parse_tool_calls
+
+AVAILABLE, WHY = llama_cpp_available()
+needs_engine = pytest.mark.skipif(not AVAILABLE, reason=f"llama-cpp-python is not installed: {WHY}")
+
+WEATHER = {"type": "function", "function": {
+    "name": "get_weather", "description": "Weather of a city.",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"},
+                                                    "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+                   "required": ["city"]}}}
+ADD = {"type": "function", "function": {
+    "name": "add", "description": "Add two numbers.",
+    "parameters": {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "number"}},
+                   "required": ["a", "b"]}}}
+USER = [{"role": "user", "content": "What is the weather in Paris?"}]
+
+
+@pytest.fixture(scope="module")
+def engine():
+    if not AVAILABLE:
+        pytest.skip(f"llama-cpp-python is not installed: {WHY}")
+    from toolbench.llm.llamacpp import LlamaCppGenerator
+    from toolbench.llm.models import find_default_gguf, set_cpu_threading
+
+    set_cpu_threading()
+    generator = LlamaCppGenerator(find_default_gguf(), "smollm2-135m-instruct", n_seq=4, ctx_per_seq=2048)
+    yield generator
+    generator.close()
+
+
+def request_for(engine, messages=USER, tools=None, tool_choice=None, response_format=None, **params):
+    rendered = engine.render(messages, tools, tool_choice)
+    constraint = constraint_for(tools, tool_choice, response_format, rendered.prefill)
+    params.setdefault("max_tokens", 40)
+    params.setdefault("temperature", 0.0)
+    return GenerationRequest(prompt=rendered.text, constraint=constraint, **params), rendered.prefill
+
+
+def test_greedy_is_deterministic_and_batched_rows_match_single_ones(engine):
+    prompts = [engine.render([{"role": "user", "content": f"Say something about {x}."}], None, None).text
+               for x in ("cats", "the sea", "Paris")]
+    alone = [engine.generate(GenerationRequest(prompt=p, max_tokens=12, temperature=0)) for p in prompts]
+    again = engine.generate(GenerationRequest(prompt=prompts[0], max_tokens=12, temperature=0))
+    assert again.texts == alone[0].texts and alone[0].completion_tokens[0] <= 12
+    batched = engine.generate_batch([GenerationRequest(prompt=p, max_tokens=12, temperature=0) for p in prompts])
+    assert len(batched) == 3
+    for one, row in zip(alone, batched):
+        assert row.prompt_tokens == one.prompt_tokens
+        assert row.texts == one.texts  # the same tokens, whether decoded alone or beside others
+
+
+def test_sampling_with_a_seed_repeats_and_n_gives_n_choices(engine):
+    request = GenerationRequest(prompt=engine.render(USER, None, None).text, max_tokens=8, temperature=1.0,
+                                seed=7, n=3)
+    first, second = engine.generate(request), engine.generate(request)
+    assert first.texts == second.texts and len(first.texts) == 3
+    assert len(set(first.texts)) > 1  # three different samples (seed, seed+1, seed+2)
+
+
+def test_max_tokens_min_tokens_stop_strings_and_cancel(engine):
+    prompt = engine.render([{"role": "user", "content": "Count from 1 to 50, one number per line."}], None,
+                           None).text
+    fixed = engine.generate(GenerationRequest(prompt=prompt, max_tokens=30, temperature=0, min_tokens=30))
+    assert fixed.completion_tokens == [30] and fixed.finish_reasons == ["length"]
+    whole = fixed.texts[0]
+    stop = whole.strip().splitlines()[2]
+    cut = engine.generate(GenerationRequest(prompt=prompt, max_tokens=30, temperature=0, stop=[stop]))
+    assert stop not in cut.texts[0] and whole.startswith(cut.texts[0]) and cut.finish_reasons == ["stop"]
+    cancel = threading.Event()
+    cancel.set()
+    stopped = engine.generate(GenerationRequest(prompt=prompt, max_tokens=30, temperature=0), cancel=cancel)
+    assert stopped.completion_tokens == [0] and stopped.finish_reasons == ["stop"]
+
+
+def test_streamed_text_equals_the_whole_reply(engine):
+    prompt = engine.render([{"role": "user", "content": "Describe Paris in one sentence."}], None, None).text
+    pieces: list[str] = []
+    streamed = engine.generate(GenerationRequest(prompt=prompt, max_tokens=20, temperature=0), on_text=pieces.append)
+    assert "".join(pieces) == streamed.texts[0] and len(pieces) > 1
+
+
+def test_the_prefix_cache_decodes_only_the_new_turn(engine):
+    messages = [{"role": "system", "content": "You answer briefly. " * 40}, *USER]
+    engine.generate(GenerationRequest(prompt=engine.render(messages, None, None).text, max_tokens=4,
+                                      temperature=0))
+    before = engine.stats.cached_prompt_tokens
+    longer = [*messages, {"role": "assistant", "content": "Sunny."}, {"role": "user", "content": "And Rome?"}]
+    result = engine.generate(GenerationRequest(prompt=engine.render(longer, None, None).text, max_tokens=4,
+                                               temperature=0))
+    reused = engine.stats.cached_prompt_tokens - before
+    assert reused > 150 and reused < result.prompt_tokens
+
+
+@pytest.mark.parametrize("choice", ["required", {"type": "function", "function": {"name": "add"}}])
+def test_forced_calls_are_valid_calls(engine, choice):
+    request, prefill = request_for(engine, tools=[WEATHER, ADD], tool_choice=choice, max_tokens=60)
+    result = engine.generate(request)
+    _content, calls = parse_tool_calls(prefill + result.texts[0], allowed_names={"get_weather", "add"})
+    assert calls and result.finish_reasons == ["stop"]
+    schemas = {"get_weather": WEATHER, "add": ADD}
+    for call in calls:
+        assert call.parse_error is None
+        jsonschema.validate(call.arguments, schemas[call.name]["function"]["parameters"])
+    if isinstance(choice, dict):
+        assert {c.name for c in calls} == {"add"}
+
+
+def test_auto_lets_the_model_answer_in_text(engine):
+    request, _ = request_for(engine, messages=[{"role": "user", "content": "Tell me a joke about cats."}],
+                             tools=[WEATHER], tool_choice="auto", max_tokens=30)
+    assert request.constraint is not None and request.constraint.lazy
+    result = engine.generate(request)
+    assert "<tool_call>" not in result.texts[0] and result.texts[0].strip()  # text: no call was forced
+
+
+def test_json_answers_follow_the_schema(engine):
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+              "required": ["name", "age"]}
+    request, _ = request_for(engine, messages=[{"role": "user", "content": "Invent a person."}],
+                             response_format={"type": "json_schema", "json_schema": {"name": "p", "schema": schema}},
+                             max_tokens=60)
+    result = engine.generate(request)
+    jsonschema.validate(json.loads(result.texts[0]), schema)
+    request, _ = request_for(engine, messages=[{"role": "user", "content": "Invent a person."}],
+                             response_format={"type": "json_object"}, max_tokens=60)
+    assert isinstance(json.loads(engine.generate(request).texts[0]), dict)
+
+
+# ---- the property: forced replies always parse and validate, whatever the schema ----
+
+NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True)
+
+
+def _leaf():
+    return st.one_of(
+        st.just({"type": "string"}), st.just({"type": "integer"}), st.just({"type": "number"}),
+        st.just({"type": "boolean"}),
+        st.lists(st.from_regex(r"[A-Za-z][A-Za-z ]{0,8}", fullmatch=True), min_size=1, max_size=4,
+                 unique=True).map(lambda values: {"type": "string", "enum": values}),
+    )
+
+
+def _objects(children):
+    return st.dictionaries(NAMES, children, min_size=1, max_size=3).flatmap(
+        lambda props: st.lists(st.sampled_from(sorted(props)), unique=True, max_size=len(props)).map(
+            lambda required: {"type": "object", "properties": props, "required": required}))
+
+
+SCHEMAS = st.recursive(_leaf(), lambda children: st.one_of(
+    st.builds(lambda items: {"type": "array", "items": items}, children), _objects(children)), max_leaves=6)
+PARAMETERS = st.dictionaries(NAMES, SCHEMAS, min_size=1, max_size=4).flatmap(
+    lambda props: st.lists(st.sampled_from(sorted(props)), unique=True, max_size=len(props)).map(
+        lambda required: {"type": "object", "properties": props, "required": required}))
+
+
+def check_constrained_calls(engine, parameters, named, seed):
+    tools = [{"type": "function", "function": {"name": f"tool_{i}", "description": "A tool.", "parameters": p}}
+             for i, p in enumerate(parameters)]
+    choice = {"type": "function", "function": {"name": "tool_0"}} if named else "required"
+    request, prefill = request_for(engine, messages=[{"role": "user", "content": "Use a tool."}], tools=tools,
+                                   tool_choice=choice, temperature=1.0, seed=seed, max_tokens=120)
+    result = engine.generate(request)
+    if result.finish_reasons == ["length"]:  # a random walk through a big schema may not close in time
+        return
+    _content, calls = parse_tool_calls(prefill + result.texts[0], allowed_names={t["function"]["name"] for t in tools})
+    assert calls, result.texts[0]
+    for call in calls:
+        assert call.parse_error is None
+        jsonschema.validate(call.arguments, parameters[int(call.name.split("_")[1])])
+        if named:
+            assert call.name == "tool_0"
+
+
+CASES = {"parameters": st.lists(PARAMETERS, min_size=1, max_size=3), "named": st.booleans(),
+         "seed": st.integers(0, 2**16)}
+QUIET = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+
+
+@needs_engine
+@settings(max_examples=4, deadline=None, suppress_health_check=QUIET)
+@given(**CASES)
+def test_constrained_calls_always_parse_and_validate(engine, parameters, named, seed):
+    check_constrained_calls(engine, parameters, named, seed)
+
+
+@needs_engine
+@pytest.mark.slow
+@settings(max_examples=80, deadline=None, suppress_health_check=QUIET)
+@given(**CASES)
+def test_constrained_calls_always_parse_and_validate_many(engine, parameters, named, seed):
+    check_constrained_calls(engine, parameters, named, seed)
+
+
+def test_the_grammar_of_calls_names_every_function_once():
+    constraint = constraint_for([WEATHER, ADD], "required", None)
+    if not AVAILABLE:
+        pytest.skip(WHY)
+    grammar = gbnf_for(constraint)
+    assert grammar.startswith("root ::= call") and grammar.count('\\"get_weather\\"') == 1
+    assert grammar.count('\\"add\\"') == 1
+
+
+# ---- through the app: the same OpenAI surface as the transformers engine ----
+
+def test_openai_surface_through_the_app(engine):
+    import openai
+
+    app = create_app(engine, ServerConfig(), aliases=("default",))
+    with TestClient(app) as client:
+        sdk = openai.OpenAI(base_url="http://testserver/v1", api_key="x", http_client=client)
+        reply = sdk.chat.completions.create(model="smollm2-135m-instruct", messages=USER, tools=[WEATHER],
+                                            tool_choice="required", temperature=0, max_tokens=40)
+        (call,) = reply.choices[0].message.tool_calls
+        assert call.function.name == "get_weather" and reply.choices[0].finish_reason == "tool_calls"
+        assert reply.usage.prompt_tokens > 50 and reply.usage.completion_tokens > 5
+        text = sdk.chat.completions.create(model="default", messages=USER, temperature=0, max_tokens=5)
+        assert text.choices[0].finish_reason == "length" and text.usage.completion_tokens == 5
+        chunks = list(sdk.chat.completions.create(model="default", messages=USER, temperature=0, max_tokens=5,
+                                                  stream=True))
+        streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert streamed == text.choices[0].message.content
+        health = client.get("/health").json()
+        assert health["engine"] == "llamacpp" and health["constrained_decoding"] is True
+        assert health["engine_stats"]["prompt_tokens"] > 0
+        bad = client.post("/v1/chat/completions", json={"model": "default", "messages": USER,
+                                                         "response_format": {"type": "yaml"}})
+        assert bad.status_code == 422
+
+
+def test_concurrent_clients_share_batches(engine):
+    app = create_app(engine, ServerConfig(max_batch=4, batch_wait=0.5), aliases=("default",))
+    statuses = []
+    with TestClient(app) as client:
+        def call(i):
+            body = {"model": "default", "messages": [{"role": "user", "content": f"Name {i} colours."}],
+                    "max_tokens": 8, "temperature": 0.5 if i % 2 else 0, "seed": i}
+            statuses.append(client.post("/v1/chat/completions", json=body).status_code)
+
+        threads = [threading.Thread(target=call, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        health = client.get("/health").json()
+    assert statuses == [200] * 4
+    assert health["largest_batch"] >= 2  # mixed sampling settings and seeds still share a batch
+
+
+# ---- which engine serves what ----
+
+def test_pick_engine(monkeypatch, capsys, tmp_path):
+    from toolbench.llm import llamacpp
+
+    monkeypatch.setattr(llamacpp, "llama_cpp_available", lambda: (True, ""))
+    assert pick_engine(ServerConfig(model="default")) == "llamacpp"
+    assert pick_engine(ServerConfig(model=str(tmp_path / "tuned.gguf"))) == "llamacpp"
+    assert pick_engine(ServerConfig(model=str(tmp_path))) == "transformers"  # a checkpoint folder
+    assert pick_engine(ServerConfig(model="default", device="cuda")) == "transformers"
+    with pytest.raises(ToolbenchError, match="export-gguf"):
+        pick_engine(ServerConfig(model=str(tmp_path), engine="llamacpp"))
+    with pytest.raises(ToolbenchError, match="not GGUF"):
+        pick_engine(ServerConfig(model="x.gguf", engine="transformers"))
+    monkeypatch.setattr(llamacpp, "llama_cpp_available", lambda: (False, "no module named llama_cpp"))
+    assert pick_engine(ServerConfig(model="default")) == "transformers"
+    assert "falling back to the transformers engine" in capsys.readouterr().err
+    with pytest.raises(ToolbenchError, match="GGUF file"):
+        pick_engine(ServerConfig(model="x.gguf"))
+    with pytest.raises(ToolbenchError, match="engine"):
+        ServerConfig(engine="vllm")
