@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from toolbench.catalog.store import load_queries
 from toolbench.generate.dedup import DedupIndex, normalize_text
 from toolbench.generate.instructions import InstructionConfig, InstructionRun, QueryFilter, queries_for_set
@@ -111,3 +113,28 @@ def test_a_run_writes_toolbench_queries_and_resumes(tmp_path, tools):
     assert stats["kept"] == 5 and stats["resumed_sets"] == 3 and model.remaining == 0
     assert [q.id for q in load_queries(out)] == ["1", "2", "3", "4", "5"]
     assert [r["params"]["seed"] for r in model.requests] == [103, 104]
+
+
+def test_requests_carry_the_reply_schema_which_accepts_good_replies_only(tools):
+    import jsonschema
+
+    api_set = ApiSetSampler(tools, "G1", seed=3).sample(0)
+    good = json.loads(reply_for(api_set, ("Please look this up for me and tell me what you find out.", None))
+                      .split("```json\n")[1].split("\n```")[0])
+    config = InstructionConfig(queries_per_set=2)
+    model = ScriptedChatModel([json.dumps({"queries": good})])
+    result = queries_for_set(model, api_set, QueryFilter(config), config, lambda: "1", 0)
+    assert len(result.accepted) == 1
+    fmt = model.requests[0]["params"]["response_format"]
+    assert fmt["type"] == "json_schema"
+    schema = fmt["json_schema"]["schema"]
+    jsonschema.validate({"queries": good}, schema)
+    with pytest.raises(jsonschema.ValidationError):  # an API outside the set
+        bad = [{"query": good[0]["query"], "relevant APIs": [["Nope", "x"], list(api_set.keys[0])]}]
+        jsonschema.validate({"queries": bad}, schema)
+    with pytest.raises(jsonschema.ValidationError):  # more queries than asked for
+        jsonschema.validate({"queries": good * 3}, schema)
+    config = InstructionConfig(queries_per_set=2, json_schema=False)
+    model = ScriptedChatModel([json.dumps(good)])
+    queries_for_set(model, api_set, QueryFilter(config), config, lambda: "1", 0)
+    assert "response_format" not in model.requests[0]["params"]

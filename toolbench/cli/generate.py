@@ -76,6 +76,9 @@ def instructions_command(
     seed: Annotated[int, typer.Option(help="Seed of the API-set sampling and of the requests.")] = 0,
     per_set: Annotated[int, typer.Option(help="Queries asked for each sampled API set.")] = 5,
     cache: Annotated[Path | None, typer.Option(help="Record/replay cache of the LLM requests (SQLite).")] = None,
+    json_schema: Annotated[bool, typer.Option("--json-schema/--no-json-schema", help=(
+        "Send the reply's JSON schema as response_format (a server with constrained decoding then answers only "
+        "well-formed entries naming the set's APIs); --no-json-schema for endpoints that reject it."))] = True,
 ) -> None:
     """Sample API sets of a group, have an LLM write queries for them, keep those that pass the filters.
 
@@ -85,7 +88,8 @@ def instructions_command(
     from toolbench.generate.instructions import InstructionConfig, InstructionRun
 
     tools = _tools(catalog)
-    run = InstructionRun(out=out, group=group, n=n, seed=seed, config=InstructionConfig(queries_per_set=per_set))
+    run = InstructionRun(out=out, group=group, n=n, seed=seed, config=InstructionConfig(queries_per_set=per_set,
+                                                                                   json_schema=json_schema))
     chat = _chat_model(base_url, model, cache, "generate instructions")
     with _progress() as progress:
         task = progress.add_task(f"{run.group} queries", total=n, note="")

@@ -54,6 +54,10 @@ class InstructionConfig:
     max_tokens: int = field(default=2048, metadata={"help": "Token budget of one reply."})
     max_sets_factor: int = field(default=4, metadata={
         "help": "Give up after n * factor / queries_per_set + 10 API sets if n queries have not been kept."})
+    json_schema: bool = field(default=True, metadata={
+        "help": "Send the reply's JSON schema as response_format (json_schema; the set's [tool, api] pairs as an "
+                "enum), so a server with constrained decoding can only answer well-formed entries; false for an "
+                "endpoint that rejects response_format."})
 
     def __post_init__(self) -> None:
         if self.queries_per_set < 1:
@@ -107,6 +111,28 @@ def api_doc(api: Api) -> dict[str, Any]:
     return {"category": api.category, "tool": api.tool, "api": api.name, "description": api.description.strip(),
             "required_parameters": params(api.required_params),
             "optional_parameters": params(api.optional_params)}
+
+
+def reply_schema(api_set: ApiSet, n: int, config: InstructionConfig) -> dict[str, Any]:
+    """The JSON schema of a writer reply: ``{"queries": [{"query", "relevant APIs": [[tool, api], ...]}]}``, the
+    pairs limited to the set's APIs (what :func:`parse_entries` and :func:`match_relevant` accept)."""
+    pairs = [[api.tool, api.name] for api in api_set.apis]
+    most = max(1, min(config.max_relevant, len(pairs)))
+    entry = {"type": "object", "properties": {
+        "query": {"type": "string", "minLength": config.min_chars},
+        "relevant APIs": {"type": "array", "items": {"enum": pairs}, "minItems": min(config.min_relevant, most),
+                          "maxItems": most}},
+        "required": ["query", "relevant APIs"]}
+    return {"type": "object", "properties": {"queries": {"type": "array", "items": entry, "minItems": 1,
+                                                         "maxItems": n}},
+            "required": ["queries"]}
+
+
+def response_format(api_set: ApiSet, n: int, config: InstructionConfig) -> dict[str, Any] | None:
+    """The ``response_format`` of a writer request (None when ``config.json_schema`` is off)."""
+    if not config.json_schema:
+        return None
+    return {"type": "json_schema", "json_schema": {"name": "queries", "schema": reply_schema(api_set, n, config)}}
 
 
 def build_messages(api_set: ApiSet, n: int, config: InstructionConfig) -> list[Message]:
@@ -223,8 +249,11 @@ def queries_for_set(model: ChatModel, api_set: ApiSet, qfilter: QueryFilter, con
     result = SetResult(api_set)
     messages = build_messages(api_set, config.queries_per_set, config)
     try:
+        extra = {}
+        if (fmt := response_format(api_set, config.queries_per_set, config)) is not None:
+            extra["response_format"] = fmt
         reply = model.chat(messages, temperature=config.temperature, max_tokens=config.max_tokens,
-                           seed=seed + api_set.index)
+                           seed=seed + api_set.index, **extra)
     except LLMError as exc:
         result.rejected.append(Rejected(api_set.index, "malformed_reply", f"the request failed: {exc}"))
         return result
