@@ -10,15 +10,19 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from toolbench.llm.base import Message, Tool
 from toolbench.llm.template import RenderedPrompt, render_prompt
 
+if TYPE_CHECKING:
+    from toolbench.llm.constraints import Constraint
+
 
 @dataclass
 class GenerationRequest:
-    """One prompt to complete; ``n`` completions of at most ``max_tokens`` tokens each."""
+    """One prompt to complete; ``n`` completions of at most ``max_tokens`` tokens each; ``constraint``: the
+    structure the completion must have (grammar-constrained decoding), None for free text."""
 
     prompt: str
     max_tokens: int
@@ -28,6 +32,7 @@ class GenerationRequest:
     stop: list[str] = field(default_factory=list)
     seed: int | None = None
     min_tokens: int = 0
+    constraint: Constraint | None = None
 
 
 @dataclass
@@ -212,7 +217,8 @@ class HFGenerator:
              streamer: Any) -> list[Generation]:
         """``generate`` over rows (one request each, sampling settings shared, sampling seeded by the caller);
         every row stops at its eos, its stop strings (matched in the completion only, as OpenAI does), its
-        ``max_tokens`` or its cancellation."""
+        ``max_tokens`` or its cancellation. Rows with a ``constraint`` are decoded under its grammar
+        (:mod:`toolbench.llm.constrain_hf`), each with its own matcher; the others are left free."""
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList
 
@@ -256,6 +262,14 @@ class HFGenerator:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if streamer is not None:
             kwargs["streamer"] = streamer
+        if any(r.constraint is not None for r in requests):
+            from transformers import LogitsProcessorList
+
+            from toolbench.llm.constrain_hf import logits_processor
+
+            kwargs["logits_processor"] = LogitsProcessorList([logits_processor(
+                self.tokenizer, self.eos_ids, [r.constraint for r in requests], width,
+                lambda i: ended[i] is not None)])
         with torch.inference_mode():
             output = self.model.generate(input_ids=ids.to(self.device), attention_mask=mask.to(self.device), **kwargs)
         prompt_tokens = [int(n) for n in mask.sum(dim=1).tolist()]
