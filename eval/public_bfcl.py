@@ -311,6 +311,10 @@ def _cell(figures: Mapping[str, Any] | None) -> str:
     return intervals.percent(figures.get("accuracy"), figures.get("interval"))
 
 
+def _on_off(value: Any) -> str:
+    return {True: "on", False: "off"}.get(value, str(value)) if isinstance(value, bool) else str(value)
+
+
 def _n_cell(values: list[Any]) -> str:
     known = [v for v in values if v is not None]
     if not known:
@@ -352,8 +356,8 @@ def render_columns(summaries: Mapping[str, Mapping[str, Any]]) -> str:
     for mode in sorted(m for m in modes if m):
         notes.append(f"Mode {mode}: {MODE_LABELS.get(mode, mode)}.")
     notes.append("Constrained decoding (as the server reports it): "
-                 + "; ".join(f"{label}: {s.get('constrained_decoding', UNKNOWN)}" for label, s in zip(labels, columns))
-                 + ".")
+                 + "; ".join(f"{label}: {_on_off(s.get('constrained_decoding', UNKNOWN))}"
+                             for label, s in zip(labels, columns)) + ".")
     notes.append("95% intervals: Wilson score per category and micro; macro: stratified bootstrap "
                  f"({intervals.BOOTSTRAP_REPLICATES} replicates). \"BFCL would report\": BFCL's function-calling "
                  "mode, where only tool calls count (text is wrong in call categories and a correct abstention "

@@ -229,7 +229,7 @@ def test_render_public_block_is_a_table_of_both_models():
     tuned = public_bfcl.summarize_public(
         {"simple_python": _rows("simple_python", [True] * 5 + [False] * 5),
          "irrelevance": _rows("irrelevance", [False] * 10, [True] * 3 + [False] * 7)},
-        model="tuned", constrained_decoding="xgrammar")
+        model="tuned", constrained_decoding=True)
     text = public_bfcl.render_public_block(base, tuned)
     lines = text.splitlines()
     assert lines[0] == "| category | n | base (auto) | tuned (auto) |"
@@ -239,7 +239,7 @@ def test_render_public_block_is_a_table_of_both_models():
     assert not any(line.startswith("| simple_python: BFCL") for line in lines)
     assert "| **overall, micro** | 20 | 0.0% [0.0–16.1] | 25.0% [11.2–46.9] |" in lines
     assert any(line.startswith("| **overall, macro** (2 categories) | 20 | 0.0% [0.0–0.0] | 25.0% [") for line in lines)
-    assert "Constrained decoding (as the server reports it): base: unknown; tuned: xgrammar." in text
+    assert "Constrained decoding (as the server reports it): base: unknown; tuned: on." in text
     assert 'Mode auto: function calling, tool_choice "auto"' in text
     assert public_bfcl.render_public_block(base, tuned) == text  # pure
 
