@@ -180,7 +180,8 @@ def test_the_grammar_refuses_what_is_not_calls(tiny_tokenizer):
     good = format_tool_call("get_weather", {"city": "Oslo", "days": 2})
     for bad in ["Sure! " + good,  # text before a call
                 good + " done",  # text after
-                good + "\n",  # a separator with no call after it
+                good + "\n\n\n",  # more than two newlines after the last call
+                good + "\n\nThat is all.",  # prose after the calls
                 format_tool_call("get_wether", {"city": "Oslo"}),  # not an offered function
                 format_tool_call("get_weather", {"days": 2}),  # a required argument missing
                 format_tool_call("get_weather", {"city": "Oslo", "days": "2"}),  # a wrong type
@@ -188,16 +189,17 @@ def test_the_grammar_refuses_what_is_not_calls(tiny_tokenizer):
         matcher, ok = _feed(compiler, required, bad)
         assert not (ok and matcher.is_accepting()), bad
     lazy = constraint_for(tools, "auto")
-    for fine in ["", "It is sunny.", "a <tool_cal> b </tool_call>", "Let me check.\n" + good + "\n" + good]:
+    for fine in ["", "It is sunny.", "a <tool_cal> b </tool_call>", "Let me check.\n" + good + "\n" + good,
+                 good + "\n\n"]:
         matcher, ok = _feed(compiler, lazy, fine)
         assert ok and matcher.is_accepting(), fine
     for bad in ["x <tool_call> y", "Let me check." + good + " And text."]:
         assert not _feed(compiler, lazy, bad)[1], bad
-    # after the last call only the end may come: the mask then allows exactly the end-of-sequence tokens
-    matcher, ok = _feed(compiler, constraint_for(tools, "auto"), good)
-    assert ok
-    matcher.consume_tokens(compiler.ll_tokenizer.tokenize_str("\n"))
-    assert not matcher.is_accepting()  # a separator commits to one more call
+    # after the last call and two newlines only the end may come: the mask allows exactly the end tokens
+    matcher, ok = _feed(compiler, required, good + "\n\n")
+    assert ok and matcher.is_accepting()
+    bits = int.from_bytes(matcher.compute_bitmask(), "little")
+    assert [t for t in range(compiler.vocab_size) if bits >> t & 1] == EOS
 
 
 def test_compiled_constraints_are_cached_and_bad_schemas_refused(tiny_tokenizer):
@@ -220,7 +222,9 @@ def _check_calls(completion: str, constraint: Constraint, names: set[str]) -> No
     content, calls = parse_tool_calls(completion, names)
     schemas = dict(constraint.function_schemas())
     assert content is None and calls, completion
-    assert completion.startswith(TRIGGER) and completion.endswith(CALL_TAIL), completion
+    # nothing but calls, then at most two newlines (what the grammar lets a model that wants to go on write)
+    assert completion.startswith(TRIGGER) and completion.rstrip("\n").endswith(CALL_TAIL), completion
+    assert not completion.endswith("\n\n\n"), completion
     for call in calls:
         assert call.name in names and call.parse_error is None, completion
         jsonschema.validate(call.arguments, schemas[call.name])
