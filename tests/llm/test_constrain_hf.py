@@ -125,7 +125,7 @@ def _value(draw, schema):
         return draw(st.lists(_value(schema["items"]), min_size=schema["minItems"], max_size=schema["maxItems"]))
     props = schema["properties"]
     required = set(schema.get("required", []))
-    chosen = [k for k in sorted(props) if k in required or draw(st.booleans())]
+    chosen = [k for k in props if k in required or draw(st.booleans())]
     return {k: draw(_value(props[k])) for k in chosen}
 
 

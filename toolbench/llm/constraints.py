@@ -76,7 +76,9 @@ class Constraint:
 
 
 def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON of a schema. Keys keep their order (not sorted): grammars emit properties in the schema's order,
+    which is the order the model was shown."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def arguments_schema(function: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +103,8 @@ _JSON_TYPES = {"object", "number", "integer", "array", "string", "boolean", "nul
 
 def to_json_schema(schema: Any) -> dict[str, Any]:
     """A copy of ``schema`` that JSON-schema tools read: unknown type names widened (``any``), aliases mapped,
-    ``required`` names that are not properties dropped. Keeps everything else."""
+    ``required`` names that are not properties dropped, objects with ``properties`` closed to them
+    (``additionalProperties: false`` unless the schema says otherwise). Keeps everything else."""
     if not isinstance(schema, dict):
         return {}
     out: dict[str, Any] = {}
@@ -136,6 +139,8 @@ def to_json_schema(schema: Any) -> dict[str, Any]:
             out.pop("required")
     if out.get("type") == "array" and isinstance(out.get("items"), dict) and not out["items"]:
         out.pop("items")
+    if isinstance(out.get("properties"), dict) and out["properties"] and "additionalProperties" not in out:
+        out["additionalProperties"] = False  # the documented parameters only: no made-up keys
     return out
 
 
