@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import os
 import tempfile
 import time
@@ -586,21 +585,15 @@ def _llama_cpp() -> Any:
     return llama_cpp
 
 
-def _quantize(src: Path, dst: Path, ftype: int, threads: int | None) -> None:
-    llama_cpp = _llama_cpp()
-    params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = ftype
-    params.nthread = threads or 0
-    from llama_cpp import _logger
+def _quantize(src: Path, dst: Path, quant: str, threads: int | None) -> None:
+    from toolbench.errors import ToolbenchError
+    from toolbench.llm.llamacpp import quantize_gguf
 
-    level = _logger.logger.level
-    _logger.logger.setLevel(logging.ERROR)  # llama.cpp logs a line per tensor otherwise
+    _llama_cpp()
     try:
-        rc = llama_cpp.llama_model_quantize(str(src).encode(), str(dst).encode(), params)
-    finally:
-        _logger.logger.setLevel(level)
-    if rc != 0:
-        raise GGUFExportError(f"llama.cpp's quantizer failed on {src} (return code {rc})")
+        quantize_gguf(src, dst, quant, threads=threads)
+    except ToolbenchError as exc:
+        raise GGUFExportError(str(exc)) from exc
 
 
 def export_gguf(model_dir: str | Path, out_path: str | Path, quant: str = "q8_0",
@@ -649,7 +642,7 @@ def export_gguf(model_dir: str | Path, out_path: str | Path, quant: str = "q8_0"
         else:
             info = _write_float_gguf(source, inter, float_type, QUANTS[float_type][0], base_gguf, pre_tokenizer)
             written = time.time()
-            _quantize(inter, tmp, ftype, threads)
+            _quantize(inter, tmp, quant, threads)
             inter.unlink()
             info["quantize_seconds"] = round(time.time() - written, 2)
         summary: dict[str, Any] = {

@@ -40,9 +40,8 @@ def engine():
     if not AVAILABLE:
         pytest.skip(f"llama-cpp-python is not installed: {WHY}")
     from toolbench.llm.llamacpp import LlamaCppGenerator
-    from toolbench.llm.models import find_default_gguf, set_cpu_threading
+    from toolbench.llm.models import find_default_gguf
 
-    set_cpu_threading()
     generator = LlamaCppGenerator(find_default_gguf(), "smollm2-135m-instruct", n_seq=4, ctx_per_seq=2048)
     yield generator
     generator.close()
@@ -287,3 +286,25 @@ def test_pick_engine(monkeypatch, capsys, tmp_path):
         pick_engine(ServerConfig(model="x.gguf"))
     with pytest.raises(ToolbenchError, match="engine"):
         ServerConfig(engine="vllm")
+
+
+@needs_engine
+def test_the_packaged_model_is_requantised_once(monkeypatch, tmp_path):
+    from toolbench.llm.llamacpp import LlamaCppGenerator
+    from toolbench.llm.models import ModelLoadError, default_gguf, find_default_gguf
+
+    monkeypatch.setenv("TOOLBENCH_HOME", str(tmp_path))
+    assert default_gguf("q4_1") == find_default_gguf()
+    path = default_gguf("q8_0")
+    assert path.parent == tmp_path / "models" and path.stat().st_size > find_default_gguf().stat().st_size
+    mtime = path.stat().st_mtime_ns
+    assert default_gguf("q8_0") == path and path.stat().st_mtime_ns == mtime  # made once
+    assert not list(path.parent.glob(".*.tmp-*"))
+    generator = LlamaCppGenerator(path, "q8", n_seq=1, ctx_per_seq=512)
+    try:
+        prompt = generator.render(USER, None, None).text
+        assert generator.generate(GenerationRequest(prompt=prompt, max_tokens=4, temperature=0)).completion_tokens[0]
+    finally:
+        generator.close()
+    with pytest.raises(ModelLoadError, match="q2_k"):
+        default_gguf("q2_k")

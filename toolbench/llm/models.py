@@ -79,6 +79,35 @@ def find_default_gguf() -> Path:
     return path
 
 
+DEFAULT_QUANTS = ("q4_1", "q8_0", "f16")
+
+
+def default_gguf(quant: str = "q8_0") -> Path:
+    """The packaged model as a GGUF file of type ``quant`` for llama.cpp: the shipped Q4_1 file itself, or a copy
+    requantised once into ``$TOOLBENCH_HOME/models/`` (atomically, under a file lock). Q8_0 is the default: on 2
+    cores it prefills about 1.8x faster than Q4_1 (515 vs 287 tokens/s) for a decode 10% slower (67 vs 76)."""
+    if quant not in DEFAULT_QUANTS:
+        raise ModelLoadError(f"the packaged model is served as one of {', '.join(DEFAULT_QUANTS)}; got {quant!r}")
+    packaged = find_default_gguf()
+    if quant == "q4_1":
+        return packaged
+    target = toolbench_home() / "models" / f"{DEFAULT_MODEL_NAME}.{quant}.gguf"
+    if target.is_file():
+        return target
+    from toolbench.llm.llamacpp import quantize_gguf
+
+    with _file_lock(target.parent / f".{target.name}.lock"):
+        if target.is_file():
+            return target
+        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        try:
+            quantize_gguf(packaged, tmp, quant, allow_requantize=True)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return target
+
+
 def is_complete(folder: Path) -> bool:
     """True for a finished conversion (the marker is written last, before the rename)."""
     return (folder / MARKER).is_file() and (folder / "config.json").is_file()

@@ -62,6 +62,9 @@ class ServerConfig:
                 "a valid call whose arguments match the function's schema; with auto the grammar applies once the "
                 "model starts a call (it may still answer in text); response_format json_object/json_schema "
                 "answers are valid JSON."})
+    default_quant: str = field(default="q8_0", metadata={
+        "help": "llama.cpp: the packaged model as q8_0 (requantised once from the shipped Q4_1 file into "
+                "$TOOLBENCH_HOME/models; prefills ~1.8x faster), q4_1 (the shipped file) or f16."})
     ctx_size: int = field(default=4096, metadata={
         "help": "llama.cpp: context per sequence in tokens (capped at the model's training context); the KV "
                 "cache holds max_batch of them."})
@@ -96,6 +99,8 @@ class ServerConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ToolbenchError(f"config field '{name}' must be an integer >= 1; got {value!r}")
+        if self.default_quant not in ("q4_1", "q8_0", "f16"):
+            raise ToolbenchError(f"config field 'default_quant' must be q4_1, q8_0 or f16; got {self.default_quant!r}")
         if self.engine not in ("auto", "llamacpp", "transformers"):
             raise ToolbenchError(f"config field 'engine' must be auto, llamacpp or transformers; got {self.engine!r}")
         if self.dtype not in ("auto", "float32", "bfloat16", "float16"):
@@ -614,15 +619,14 @@ def pick_engine(config: ServerConfig) -> str:
 
 def load_generator(config: ServerConfig) -> tuple[TextGenerator, tuple[str, ...]]:
     """The engine for ``config`` with its model loaded, and the names it also answers to."""
-    from toolbench.llm.models import DEFAULT_ALIASES, DEFAULT_MODEL_NAME, find_default_gguf, set_cpu_threading
+    from toolbench.llm.models import DEFAULT_ALIASES, DEFAULT_MODEL_NAME, default_gguf
 
     engine = pick_engine(config)
     if engine == "llamacpp":
         from toolbench.llm.llamacpp import LlamaCppGenerator
 
-        set_cpu_threading()  # OpenMP threads that sleep while waiting, before libgomp loads
         default = config.model in DEFAULT_ALIASES
-        path = find_default_gguf() if default else Path(config.model).expanduser()
+        path = default_gguf(config.default_quant) if default else Path(config.model).expanduser()
         generator: Any = LlamaCppGenerator(path, DEFAULT_MODEL_NAME if default else path.stem,
                                            n_seq=config.max_batch, ctx_per_seq=config.ctx_size,
                                            threads=config.threads)
