@@ -327,11 +327,29 @@ def test_headline_from_markers():
             "pass_rate": {"figures": {"base": {"value": 0.0, "passed": 0, "n": 8},
                                       "tuned": {"value": 0.25, "passed": 2, "n": 8}}}}
     figures = data.headline(done)
-    assert data.headline_markdown(figures).splitlines()[2:] == [
-        "| AST accuracy, held-out split | 10.0% (4/40) | 55.0% (22/40) |",
-        "| DFSDT pass rate, rule checks | 0.0% (0/8) | 25.0% (2/8) |",
-    ]
+    ((title, rows, notes),) = data.headline_tables(figures)  # no public block yet: the in-distribution table only
+    assert title == data.OWN_TITLE and "in-distribution" in notes[0]
+    assert rows[1:] == [["AST accuracy, generated held-out split", "10.0% (4/40)", "55.0% (22/40)"],
+                        ["DFSDT pass rate, rule checks", "0.0% (0/8)", "25.0% (2/8)"]]
     assert data.headline({}) == {}
+
+    from eval.public_bfcl import summarize_public
+
+    def summary(correct):  # 10 simple_python entries, `correct` of them right; 10 irrelevance, 5 right
+        return summarize_public({"simple_python": [{"valid": i < correct} for i in range(10)],
+                                 "irrelevance": [{"valid": i < 5, "bfcl_would_accept": True} for i in range(10)]},
+                                model="m", constrained_decoding=True)
+
+    done["bfcl_base"] = {"figures": {"public": summary(0)}}
+    done["bfcl_tuned"] = {"figures": {"public": summary(5)}}
+    tables = data.headline_tables(data.headline(done))
+    assert [t[0] for t in tables] == [data.PUBLIC_TITLE, data.OWN_TITLE]  # the public block comes first
+    public = {row[0]: row for row in tables[0][1]}
+    assert public["simple_python"][1] == "10" and public["simple_python"][2].startswith("0.0% [")
+    assert public["simple_python"][3].startswith("50.0% [23.7")  # Wilson 95% of 5/10: 23.7-76.3
+    assert "irrelevance: BFCL would report" in public
+    markdown = data.headline_markdown(data.headline(done))
+    assert markdown.index(data.PUBLIC_TITLE) < markdown.index(data.OWN_TITLE)
 
 
 def test_page_intro_shows_the_headline_and_every_stage(tmp_path):
@@ -345,9 +363,9 @@ def test_page_intro_shows_the_headline_and_every_stage(tmp_path):
                            "figures": {"ast": {"accuracy": 0.55, "correct": 22, "n": 40}}}}
     ctx = DemoContext(tmp_path, TINY, services=None, console=None, done=done)
     headline, stages = page_intro(ctx)
-    assert headline.heading == "Headline" and "tiny" in headline.text
+    assert headline.heading == f"Headline: {data.OWN_TITLE}" and "tiny" in headline.text
     assert headline.rows[0] == ("SmolLM2-135M-Instruct", "before fine-tuning", "after LoRA on generated data")
-    assert headline.rows[1] == ("AST accuracy, held-out split", "10.0% (4/40)", "55.0% (22/40)")
+    assert headline.rows[1] == ("AST accuracy, generated held-out split", "10.0% (4/40)", "55.0% (22/40)")
     assert stages.rows == (("stage", "seconds", "result"), ("Generate call data", "2", "kept 9/10"),
                            ("AST base", "30", ""), ("AST tuned", "31", ""))
     assert page_intro(DemoContext(tmp_path, TINY, services=None, console=None)) == []

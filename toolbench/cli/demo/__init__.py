@@ -121,13 +121,13 @@ def report(console: Any, out: Path, chosen: Any, done: dict[str, dict[str, Any]]
     for name, marker in done.items():
         timings.add_row(name, f"{marker.get('seconds', 0):.0f}", marker.get("note", "")[:110])
     console.print(timings)
-    if figures:
-        table = Table("SmolLM2-135M-Instruct", "before fine-tuning", "after LoRA on generated data",
-                      title="headline")
-        for line in data.headline_markdown(figures).splitlines()[2:]:
-            cells = [c.strip() for c in line.strip("|").split("|")]
-            table.add_row(*cells)
+    for title, rows, notes in data.headline_tables(figures):
+        table = Table(*rows[0], title=f"headline: {title}")
+        for row in rows[1:]:
+            table.add_row(*row)
         console.print(table)
+        for note in notes:
+            console.print(note, style="dim")
     artefacts = Table("artefact", "where", title="artefacts")
     for marker in done.values():
         for label, path in marker.get("artefacts", {}).items():

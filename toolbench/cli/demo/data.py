@@ -208,9 +208,14 @@ def _ast(done: Mapping[str, Any], stage: str) -> dict[str, Any] | None:
 
 
 def headline(done: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """The headline from the stages' markers: AST accuracy on the held-out split and the DFSDT pass rate (rule
-    checks), before and after fine-tuning, with their sample sizes."""
+    """The headline from the stages' markers: BFCL's public categories (the public block), then AST accuracy on
+    the generated held-out split and the DFSDT pass rate (rule checks), before and after fine-tuning, with their
+    sample sizes."""
     out: dict[str, Any] = {}
+    for label in ("base", "tuned"):
+        public = done.get(f"bfcl_{label}", {}).get("figures", {}).get("public")
+        if public is not None:
+            out.setdefault("public", {})[label] = public
     for label, stage in (("base", "eval_base"), ("tuned", "eval_tuned")):
         ast = _ast(done, stage)
         if ast is not None:
@@ -226,17 +231,47 @@ def percent(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
 
 
-def headline_markdown(figures: Mapping[str, Any], model: str = "SmolLM2-135M-Instruct") -> str:
-    """The headline as a Markdown table."""
-    lines = [f"| {model} | before fine-tuning | after LoRA on generated data |", "| --- | ---: | ---: |"]
+PUBLIC_TITLE = "BFCL public categories (function calling, tool_choice auto)"
+OWN_TITLE = "In distribution: the generated held-out split, and DFSDT on held-out tasks"
+
+
+def headline_tables(figures: Mapping[str, Any],
+                    model: str = "SmolLM2-135M-Instruct") -> list[tuple[str, list[list[str]], list[str]]]:
+    """The headline as tables: ``(title, rows (the first is the header), notes)``; the public BFCL block first."""
+    tables = []
+    public = figures.get("public", {})
+    if public:
+        from eval.public_bfcl import render_columns
+
+        labels = {"base": "before fine-tuning", "tuned": "after LoRA on generated data"}
+        text = render_columns({labels[k]: public[k] for k in ("base", "tuned") if k in public})
+        rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in text.splitlines()
+                if line.startswith("|") and not line.startswith("| ---")]
+        notes = [line for line in text.splitlines() if line.strip() and not line.startswith("|")]
+        tables.append((PUBLIC_TITLE, rows, notes))
+    rows = [[model, "before fine-tuning", "after LoRA on generated data"]]
     ast = figures.get("ast", {})
     if ast:
-        cells = [f"{percent(ast[k]['accuracy'])} ({ast[k]['correct']}/{ast[k]['n']})" if k in ast else "n/a"
-                 for k in ("base", "tuned")]
-        lines.append(f"| AST accuracy, held-out split | {cells[0]} | {cells[1]} |")
+        rows.append(["AST accuracy, generated held-out split"] + [
+            f"{percent(ast[k]['accuracy'])} ({ast[k]['correct']}/{ast[k]['n']})" if k in ast else "n/a"
+            for k in ("base", "tuned")])
     rates = figures.get("pass_rate", {})
     if rates:
-        cells = [f"{percent(rates[k]['value'])} ({rates[k]['passed']}/{rates[k]['n']})" if k in rates else "n/a"
-                 for k in ("base", "tuned")]
-        lines.append(f"| DFSDT pass rate, rule checks | {cells[0]} | {cells[1]} |")
-    return "\n".join(lines) + "\n"
+        rows.append(["DFSDT pass rate, rule checks"] + [
+            f"{percent(rates[k]['value'])} ({rates[k]['passed']}/{rates[k]['n']})" if k in rates else "n/a"
+            for k in ("base", "tuned")])
+    if len(rows) > 1:
+        note = "The held-out split comes from the same generator as the training data: an in-distribution figure."
+        tables.append((OWN_TITLE, rows, [note]))
+    return tables
+
+
+def headline_markdown(figures: Mapping[str, Any], model: str = "SmolLM2-135M-Instruct") -> str:
+    """The headline as Markdown: a table per :func:`headline_tables` entry, with its notes."""
+    parts = []
+    for title, rows, notes in headline_tables(figures, model):
+        lines = [f"**{title}**", "", "| " + " | ".join(rows[0]) + " |",
+                 "| --- |" + " ---: |" * (len(rows[0]) - 1)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
+        parts.append("\n".join(lines + ([""] + notes if notes else [])))
+    return "\n\n".join(parts) + "\n"

@@ -89,6 +89,13 @@ class DemoProfile:
     train_threads: int | None = field(default=None, metadata=_help("torch threads while training (None: one "
                                                                    "per core)."))
 
+    bfcl_categories: str = field(default="simple_python,multiple,parallel,parallel_multiple,irrelevance",
+                                 metadata=_help("BFCL's public categories both models are measured on (comma-"
+                                                "separated; live_simple and live_multiple can be added)."))
+    bfcl_per_category: int | None = field(default=None, metadata=_help(
+        "Entries per BFCL category (the same ids every run); null: the documented sample, a third of each "
+        "category within [60, 150] (415 entries for the five default categories)."))
+    bfcl_max_tokens: int = field(default=160, metadata=_help("Longest reply on a BFCL entry (four calls fit)."))
     engine: str = field(default="auto", metadata=_help("Engine of the local model server: auto (llama.cpp when its "
                                                        "build is installed, else transformers), llamacpp or "
                                                        "transformers."))
@@ -97,6 +104,12 @@ class DemoProfile:
                                                             "what each costs)."))
 
     def __post_init__(self) -> None:
+        if self.bfcl_per_category is not None and (not isinstance(self.bfcl_per_category, int)
+                                                   or self.bfcl_per_category < 1):
+            raise ProfileError("profile field 'bfcl_per_category' must be an integer >= 1 or null; got "
+                               f"{self.bfcl_per_category!r}")
+        if not isinstance(self.bfcl_categories, str) or not self.bfcl_categories.strip():
+            raise ProfileError("profile field 'bfcl_categories' must name at least one BFCL category")
         if self.engine not in ("auto", "llamacpp", "transformers"):
             raise ProfileError(f"profile field 'engine' must be auto, llamacpp or transformers; got {self.engine!r}")
         if self.tuned_quant not in ("f32", "f16", "bf16", "q8_0", "q4_1", "q4_k_m", "q5_k_m"):
@@ -175,12 +188,14 @@ class DemoProfile:
 FULL = DemoProfile()
 QUICK = DemoProfile(
     name="quick", crawl_samples=1, calls=120, heldout=0.15, instruction_queries=2, instruction_max_tokens=64,
-    eval_entries=8, dfsdt_tasks=2, dfsdt_max_steps=3, dfsdt_max_llm_calls=2, dfsdt_reply_tokens=80,
+    eval_entries=8, bfcl_per_category=8, dfsdt_tasks=2, dfsdt_max_steps=3, dfsdt_max_llm_calls=2,
+    dfsdt_reply_tokens=80,
     train_call_examples=24,
     train_agent_examples=2, train_max_length=512, train_agent_max_length=1024, train_steps=13, train_grad_accum=2)
 TINY = DemoProfile(
     name="tiny", crawl_samples=1, calls=40, heldout=0.25, zh_rate=0.0, instruction_sets=1, instruction_queries=1,
-    instruction_max_tokens=48, eval_entries=3, eval_max_tokens=48, dfsdt_tasks=1, dfsdt_width=1,
+    instruction_max_tokens=48, eval_entries=3, eval_max_tokens=48, bfcl_per_category=1, bfcl_max_tokens=64,
+    dfsdt_tasks=1, dfsdt_width=1,
     dfsdt_max_steps=2, dfsdt_max_llm_calls=2, dfsdt_reply_tokens=48, retriever_epochs=1, retriever_batch_size=8,
     train_call_examples=4, train_agent_examples=1, train_steps=2, train_grad_accum=1, train_max_length=768,
     lora_r=4)

@@ -16,6 +16,8 @@ Run folder (``<out>/``)::
     sft/                  data/train.jsonl (the LoRA mix), recipe.yaml, run/ (checkpoints, adapter/, final/),
                           tuned.<quant>.gguf (final/ exported for llama.cpp)
     eval/{base,tuned}/    AST verdicts, predictions, per-API accuracy, tiers, hallucination, pass rate
+    bfcl/                 sample.json (the public BFCL ids), {base,tuned}/ (BFCL result files, verdicts,
+                          public_bfcl.summary.json/.md)
     leaderboard/          index.html, leaderboard.md/.csv, plots/
     logs/                 the model servers' and the trainer's output
     state/                stage markers (resume), the profile, a line per run
@@ -381,6 +383,54 @@ def stage_eval(kind: str) -> Callable[[DemoContext], StageOutput]:
     return run
 
 
+def bfcl_sample(ctx: DemoContext) -> Any:
+    """The public BFCL sample of this run: written once to ``bfcl/sample.json`` and read back after, so both models
+    (and every rerun) answer the same ids."""
+    from eval.public_bfcl import PublicSample, public_sample
+
+    path = ctx.path("bfcl", "sample.json")
+    if path.exists():
+        return PublicSample.read(path)
+    categories = [c.strip() for c in ctx.profile.bfcl_categories.split(",") if c.strip()]
+    sample = public_sample(categories, ctx.profile.bfcl_per_category, seed=0)
+    sample.write(path)
+    return sample
+
+
+def stage_bfcl(kind: str) -> Callable[[DemoContext], StageOutput]:
+    """BFCL's public categories (from the installed bfcl-eval), function calling with tool_choice auto: the
+    model decides whether to call; a grammar may shape a call once it starts, never force one."""
+
+    def run(ctx: DemoContext) -> StageOutput:
+        from eval import runner
+        from eval.public_bfcl import run_public_bfcl, server_constrained_decoding
+
+        p = ctx.profile
+        sample = bfcl_sample(ctx)
+        total = sum(len(ids) for ids in sample.ids.values())
+        url = ctx.services.llm(kind)
+        folder = ctx.path("bfcl", kind)
+        chat = _chat(ctx, kind, url, folder / "llm_cache.sqlite")
+        config = runner.RunnerConfig(max_tokens=p.bfcl_max_tokens, concurrency=p.concurrency, seed=p.seed)
+        try:
+            with _progress(ctx.console, f"BFCL {DISPLAY[kind]}") as progress:
+                task = progress.add_task("entries", total=total, note="")
+                summary = run_public_bfcl(chat, sample=sample, out_dir=folder, name=DISPLAY[kind],
+                                          tool_choice="auto", config=config,
+                                          constrained_decoding=server_constrained_decoding(url),
+                                          on_done=lambda _prediction: progress.update(task, advance=1))
+        finally:
+            chat.close()
+        overall = summary["overall"]
+        micro = overall["micro"]
+        note = (f"{DISPLAY[kind]}: BFCL public, {micro['n']} entries, micro {data.percent(micro['accuracy'])}, "
+                f"macro {data.percent(overall['macro']['accuracy'])}")
+        return StageOutput({"public": summary}, {f"BFCL predictions and verdicts ({kind})": str(folder),
+                                                 "BFCL sample (ids)": str(ctx.path("bfcl", "sample.json"))}, note)
+
+    return run
+
+
 # -- 7/11. DFSDT ----------------------------------------------------------------------------------------------------
 
 def stage_annotate(kind: str) -> Callable[[DemoContext], StageOutput]:
@@ -543,6 +593,15 @@ def stage_sft(ctx: DemoContext) -> StageOutput:
         write_jsonl_atomic(data_file, examples)
         write_json_atomic(folder / "data" / "mix.json", mix)
     mix = json.loads((folder / "data" / "mix.json").read_text(encoding="utf-8"))
+    from toolbench.contamination import check_training_examples
+
+    with data_file.open(encoding="utf-8") as handle:  # never train on BFCL: the trainer refuses too
+        contamination = check_training_examples([json.loads(line) for line in handle if line.strip()],
+                                                str(data_file))
+    if contamination.overlaps:
+        raise DemoError(contamination.message())
+    ctx.console.print(f"BFCL overlap in the training data: {contamination.count} of {contamination.examples} "
+                      f"examples" + (f" ({contamination.warning})" if contamination.warning else ""))
     run_dir = folder / "run"
     recipe = {
         "model": "default", "train_data": [str(data_file)], "max_length": max(mix["longest"], 16), "overlong": "drop",
@@ -566,11 +625,13 @@ def stage_sft(ctx: DemoContext) -> StageOutput:
     figures = {"examples": mix, "steps": train["global_step"], "first_loss": train["first_logged_loss"],
                "last_loss": train["last_logged_loss"], "train_loss": train["train_loss"],
                "tokens_per_s": train["tokens_per_s"], "peak_rss_mb": summary["peak_rss_mb"],
-               "trainable_parameters": summary["parameters"]["trainable"]}
+               "trainable_parameters": summary["parameters"]["trainable"],
+               "bfcl_overlap": contamination.count if contamination.checked else None}
     note = (f"LoRA r={p.lora_r} on {mix['call_examples']} call + {mix['dfsdt_examples']} DFSDT-style examples "
             f"({mix['tokens']:,} tokens), "
             f"{train['global_step']} steps, loss {train['first_logged_loss']:.3f} -> {train['last_logged_loss']:.3f}"
             if train["first_logged_loss"] is not None else f"{train['global_step']} steps")
+    note += f"; BFCL overlap {contamination.count}" if contamination.checked else "; BFCL overlap not checked"
     return StageOutput(figures, {"LoRA adapter": str(run_dir / "adapter"), "tuned model (merged)": str(run_dir / "final"),
                                  "training data": str(data_file), "training recipe": str(recipe_path)}, note)
 
@@ -757,12 +818,10 @@ def page_intro(ctx: DemoContext) -> list[Any]:
 
     sections = []
     figures = data.headline(ctx.done)
-    if figures:
-        lines = data.headline_markdown(figures).splitlines()
-        rows = tuple(tuple(c.strip() for c in line.strip().strip("|").split("|")) for i, line in enumerate(lines)
-                     if i != 1)
-        sections.append(Section("Headline", f"Profile {ctx.profile.name}: SmolLM2-135M-Instruct on the held-out "
-                                            "split, before and after LoRA on the data this run generated.", rows))
+    for title, rows, notes in data.headline_tables(figures):
+        sections.append(Section(f"Headline: {title}", f"Profile {ctx.profile.name}: SmolLM2-135M-Instruct before "
+                                                      "and after LoRA on the data this run generated. "
+                                + " ".join(notes), tuple(tuple(row) for row in rows)))
     stages = [("stage", "seconds", "result")] + [
         (marker.get("title", name), f"{marker.get('seconds', 0):.0f}", marker.get("note", ""))
         for name, marker in ctx.done.items()]
@@ -801,6 +860,7 @@ def default_stages() -> list[Stage]:
         Stage("instructions", "Generate G1 instructions with the local model", stage_instructions, ("llm:base",)),
         Stage("eval_base", f"Evaluate {BASE_NAME}: AST accuracy on the held-out split", stage_eval("base"),
               ("llm:base",)),
+        Stage("bfcl_base", f"BFCL public categories: {BASE_NAME}", stage_bfcl("base"), ("llm:base",)),
         Stage("annotate_base", f"Annotate with DFSDT using {BASE_NAME} (held-out tasks)", stage_annotate("base"),
               ("llm:base", "hub")),
         Stage("retriever", "Train and evaluate the API retriever", stage_retriever),
@@ -808,6 +868,7 @@ def default_stages() -> list[Stage]:
         Stage("export", "Export the tuned model to GGUF for llama.cpp", stage_export),
         Stage("eval_tuned", f"Evaluate {TUNED_NAME}: AST accuracy on the held-out split", stage_eval("tuned"),
               ("llm:tuned",)),
+        Stage("bfcl_tuned", f"BFCL public categories: {TUNED_NAME}", stage_bfcl("tuned"), ("llm:tuned",)),
         Stage("annotate_tuned", f"DFSDT with {TUNED_NAME} (held-out tasks)", stage_annotate("tuned"),
               ("llm:tuned", "hub")),
         Stage("pass_rate", "Pass rate of both DFSDT runs (rule checks; the LLM judge when given)", stage_pass_rate),
