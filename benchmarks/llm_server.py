@@ -20,6 +20,12 @@ over HTTP through the openai SDK, as the stages call it. Per server:
 
 Prints a table and each figure's ratio to the first server's. Rounds alternate servers (a shared machine's load
 drifts); the best round counts.
+
+With --llama-bench PATH (llama.cpp's own `llama-bench`, built from the llama.cpp that llama-cpp-python vendors),
+every llamacpp server's GGUF file ("default": the packaged model as Q8_0) is also measured by llama-bench
+(`-t <threads or 2> -p 512 -n 128 -r 3 --repack 0`; `--repack 0` as the engine's `use_extra_bufts=False`: the AMX
+extra buffer types crash on some CPUs), after the servers: a line per file gives its tg128 (decode) and pp512
+(prefill) tokens/s and the server's decode (1 client) and prefill as a ratio of them.
 """
 
 from __future__ import annotations
@@ -139,6 +145,31 @@ def ast_accuracy(server: Server, category: str, limit: int, workdir: Path) -> tu
     return float(summary["overall"]["accuracy"]), seconds
 
 
+def llama_bench_file(engine: str, model: str) -> Path | None:
+    """The GGUF file a server spec serves, for llama-bench; None if not a llamacpp server of a GGUF file."""
+    if engine != "llamacpp":
+        return None
+    if model == "default":
+        from toolbench.llm.models import default_gguf
+
+        return default_gguf("q8_0")
+    path = Path(model).expanduser()
+    path = path if path.is_absolute() else ROOT / path  # the servers run in ROOT
+    return path if path.suffix.lower() == ".gguf" and path.is_file() else None
+
+
+def llama_bench(binary: str, gguf: Path, threads: int) -> dict[str, float]:
+    """llama.cpp's own figures for ``gguf``: {"prefill": pp512 tokens/s, "decode": tg128 tokens/s} (avg of 3)."""
+    out = subprocess.run([binary, "-m", str(gguf), "-t", str(threads), "-p", "512", "-n", "128", "-r", "3",
+                          "--repack", "0", "-o", "json"], check=True, capture_output=True, text=True).stdout
+    rates: dict[str, float] = {}
+    for test in json.loads(out):
+        key = "prefill" if test["n_prompt"] and not test["n_gen"] else "decode" if test["n_gen"] else None
+        if key:
+            rates[key] = float(test["avg_ts"])
+    return rates
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--server", action="append", metavar="ENGINE=MODEL",
@@ -151,6 +182,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--bfcl-category", default="simple_python")
     parser.add_argument("--bfcl-limit", type=int, default=40, help="BFCL entries for the AST column (0: skip)")
+    parser.add_argument("--llama-bench", metavar="PATH", default=None,
+                        help="llama.cpp's llama-bench binary: also measure each llamacpp server's GGUF file with it")
     args = parser.parse_args()
     specs = [s.split("=", 1) for s in (args.server or ["llamacpp=default", "transformers=default"])]
     results: dict[int, dict[str, float]] = {i: {} for i in range(len(specs))}
@@ -196,6 +229,20 @@ def main() -> None:
                 text += f" ({value / base[key]:.2f}x)"
             cells.append(text)
         print(f"| {engine}={model} | {' | '.join(cells)} |")
+    if args.llama_bench:  # after the servers: nothing else is running
+        print()
+        files: dict[Path, int] = {}
+        for i, (engine, model) in enumerate(specs):
+            gguf = llama_bench_file(engine, model)
+            if gguf is not None and gguf not in files:
+                files[gguf] = i
+        for gguf, i in files.items():
+            ref = llama_bench(args.llama_bench, gguf, args.threads or 2)
+            ours = results[i]
+            print(f"llama-bench {gguf.name} (-t {args.threads or 2}): decode tg128 {ref['decode']:.1f} tok/s, "
+                  f"prefill pp512 {ref['prefill']:.1f} tok/s; {specs[i][0]}={specs[i][1]}: decode (1 client) "
+                  f"{ours['decode_1'] / ref['decode']:.2f}x, prefill {ours['prefill'] / ref['prefill']:.2f}x",
+                  flush=True)
 
 
 if __name__ == "__main__":
