@@ -171,4 +171,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
             "BFCL counts unreadable output as a correct abstention in irrelevance; we do not "
             "(error type irrelevance:unparseable)."
         )
+    if "constrained_decoding" in summary:
+        value = summary["constrained_decoding"]
+        notes.append("Constrained decoding (as the server reports it): "
+                     + ("on" if value is True else "off" if value is False else str(value)) + ".")
     return "\n".join(lines + ([""] + notes if notes else [])) + "\n"

@@ -88,6 +88,9 @@ def test_rows_and_summary():
     assert "| irrelevance | 50.00% | 1 / 2 | 100.00% |" in markdown
     assert "| **overall (micro)** | 50.00% | 3 / 6 | 66.67% |" in markdown
     assert "1 entries had no prediction" in markdown and "1 predictions name no entry" in markdown
+    assert "Constrained decoding" not in markdown  # predictions made elsewhere: nothing known
+    assert "Constrained decoding (as the server reports it): on." in ast_score.summary_markdown(
+        {**summary, "constrained_decoding": True})
 
 
 def test_java_categories_are_refused():

@@ -132,6 +132,10 @@ def ast_command(
                                                         concurrency=concurrency, system_prompt=system_prompt),
                              cache=cache, cache_mode=cache_mode, timeout=timeout, function_map=function_map,
                              name=name or model)
+        from eval.public_bfcl import server_constrained_decoding
+
+        # what decoded the replies: the server's GET /health says whether grammars constrained them
+        outcome.summary["constrained_decoding"] = server_constrained_decoding(base_url)
     else:
         assert predictions is not None
         results = ast_score.load_predictions(predictions)

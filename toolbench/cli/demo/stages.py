@@ -357,6 +357,9 @@ def stage_eval(kind: str) -> Callable[[DemoContext], StageOutput]:
                                           model=name, on_done=on_done)
         finally:
             chat.close()
+        from eval.public_bfcl import server_constrained_decoding
+
+        outcome.summary["constrained_decoding"] = server_constrained_decoding(url)
         paths = runner.write_outcome(outcome, folder / "ast" / "ast.jsonl")
         extra: dict[str, Any] = {}
         for summary in tiers.summaries(entries, outcome.rows, name):
