@@ -308,3 +308,35 @@ def test_the_packaged_model_is_requantised_once(monkeypatch, tmp_path):
         generator.close()
     with pytest.raises(ModelLoadError, match="q2_k"):
         default_gguf("q2_k")
+
+
+def test_continuous_batching_starts_rows_as_others_end(engine):
+    prompts = [engine.render([{"role": "user", "content": f"Tell me about {x}."}], None, None).text
+               for x in ("rivers", "mountains", "deserts", "forests", "oceans", "islands")]
+    lengths = [40, 3, 3, 3, 3, 3]  # one long row; five short ones for the other three slots
+    queue = [(i, GenerationRequest(prompt=p, max_tokens=n, temperature=0, min_tokens=n), None, None, None)
+             for i, (p, n) in enumerate(zip(prompts, lengths))]
+    events: list[tuple[str, int]] = []
+    results = {}
+
+    def take(n):
+        taken, queue[:n] = queue[:n], []
+        events.extend(("start", handle) for handle, *_ in taken)
+        return taken
+
+    def finish(handle, result):
+        events.append(("end", handle))
+        results[handle] = result
+
+    peak = engine.generate_continuous(take, finish)
+    assert peak == 4 and sorted(results) == list(range(6))
+    assert [results[i].completion_tokens for i in range(6)] == [[n] for n in lengths]
+    # the fifth and sixth requests started while the long first one was still running
+    assert events.index(("start", 5)) < events.index(("end", 0))
+    alone = engine.generate(GenerationRequest(prompt=prompts[5], max_tokens=3, temperature=0, min_tokens=3))
+    assert results[5].texts == alone.texts
+    # a prompt too long for the context fails its own row only
+    queue[:] = [("long", GenerationRequest(prompt="word " * 3000, max_tokens=2), None, None, None),
+                ("ok", GenerationRequest(prompt=prompts[0], max_tokens=2, temperature=0), None, None, None)]
+    engine.generate_continuous(take, finish)
+    assert isinstance(results["long"], ToolbenchError) and results["ok"].completion_tokens[0] >= 1

@@ -5,7 +5,9 @@ grammar-constrained tool calls and JSON.
 Why the C API and not ``llama_cpp.Llama``: ``Llama`` decodes one sequence at a time and has no lazy grammar. Here
 one ``llama_context`` holds ``n_seq`` sequences (``n_seq_max``, each with ``ctx_per_seq`` cells of KV cache), and
 a decoding step sends the next token of every running sequence in one ``llama_decode`` call, so the weights are
-read once per step for all of them (llama-server's continuous batching does the same).
+read once per step for all of them. Batching is continuous (:meth:`LlamaCppGenerator.generate_continuous`, as in
+llama-server): when a row ends its slot takes the next waiting request at once, instead of idling until the
+longest row of a batch ends.
 
 * **Prefix cache.** Each sequence slot remembers the tokens its KV cache holds; a new prompt goes to the idle
   slot sharing the longest prefix with it and only the rest is decoded (a DFSDT step re-sends its whole
@@ -368,28 +370,18 @@ class LlamaCppGenerator:
     def generate(self, request: GenerationRequest, on_text: Callable[[str], None] | None = None,
                  cancel: threading.Event | None = None) -> Generation:
         """``n`` completions of one prompt (greedy ones are generated once and repeated); streamed through
-        ``on_text`` when ``n`` is 1."""
+        ``on_text`` when ``n`` is 1. Sampled choice ``i`` of a seeded request uses seed ``seed + i``."""
         sample = request.temperature > 0
-        rows_wanted = request.n if sample else 1
-        texts: list[str] = []
-        reasons: list[str] = []
-        counts: list[int] = []
-        prompt_tokens = 0
-        done = 0
-        while done < rows_wanted:
-            wave = min(self.n_seq, rows_wanted - done)
-            seeds = [None if request.seed is None else request.seed + done + i for i in range(wave)]
-            results = self._generate_rows([request] * wave, [cancel] * wave, seeds,
-                                          on_text if request.n == 1 else None)
-            for result in results:
-                texts += result.texts
-                reasons += result.finish_reasons
-                counts += result.completion_tokens
-                prompt_tokens = result.prompt_tokens
-            done += wave
+        rows = request.n if sample else 1
+        seeds = [None if request.seed is None else request.seed + i for i in range(rows)]
+        results = self._run_all([(i, request, cancel, seeds[i], on_text if request.n == 1 else None)
+                                 for i in range(rows)])
+        texts = [t for r in results for t in r.texts]
+        reasons = [f for r in results for f in r.finish_reasons]
+        counts = [c for r in results for c in r.completion_tokens]
         if not sample and request.n > 1:
             texts, reasons, counts = texts * request.n, reasons * request.n, counts * request.n
-        return Generation(texts, reasons, prompt_tokens, counts)
+        return Generation(texts, reasons, results[0].prompt_tokens, counts)
 
     def generate_batch(self, requests: list[GenerationRequest],
                        cancels: list[threading.Event | None] | None = None) -> list[Generation]:
@@ -397,26 +389,119 @@ class LlamaCppGenerator:
         if any(r.n != 1 for r in requests):
             raise ValueError("generate_batch: every request must ask for one choice")
         cancels = list(cancels) if cancels is not None else [None] * len(requests)
-        out: list[Generation] = []
-        for start in range(0, len(requests), self.n_seq):
-            chunk = requests[start:start + self.n_seq]
-            out += self._generate_rows(chunk, cancels[start:start + self.n_seq], [r.seed for r in chunk], None)
+        return self._run_all([(i, r, c, r.seed, None) for i, (r, c) in enumerate(zip(requests, cancels))])
+
+    def _run_all(self, work: list[tuple[Any, GenerationRequest, threading.Event | None, int | None, Any]]
+                 ) -> list[Generation]:
+        """Every row of ``work`` through :meth:`generate_continuous`; the results in order (the first failure
+        raised)."""
+        queue = list(work)
+        results: dict[Any, Generation | BaseException] = {}
+
+        def take(n: int) -> list[Any]:
+            taken, queue[:n] = queue[:n], []
+            return taken
+
+        def finish(handle: Any, result: Generation | BaseException) -> None:
+            results[handle] = result
+
+        self.generate_continuous(take, finish)
+        out = []
+        for handle, *_ in work:
+            result = results[handle]
+            if isinstance(result, BaseException):
+                raise result
+            out.append(result)
         return out
 
-    def _assign_slots(self, prompts: list[list[int]]) -> list[tuple[_Slot, int]]:
-        """A slot per prompt (longest shared prefix first) and how many of its tokens are already cached."""
-        free = list(self.slots)
-        chosen: list[tuple[_Slot, int] | None] = [None] * len(prompts)
-        order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
-        for i in order:
-            best, best_common = free[0], -1
-            for slot in free:
-                common = _common_prefix(slot.tokens, prompts[i])
-                if common > best_common:
-                    best, best_common = slot, common
-            free.remove(best)
-            chosen[i] = (best, max(0, min(best_common, len(prompts[i]) - 1)))
-        return [c for c in chosen if c is not None]
+    def generate_continuous(self, take: Callable[[int], list[Any]],
+                            finish: Callable[[Any, Generation | BaseException], None]) -> int:
+        """Continuous batching: decode every running row in one batch per step, and start new rows as slots free
+        up, until no row runs and ``take`` has nothing more.
+
+        ``take(n)`` returns up to ``n`` rows to start now, without blocking: ``(handle, request, cancel, seed,
+        on_text)`` (a request with ``n`` 1). ``finish(handle, result)`` gets each row's :class:`Generation` as
+        soon as it ends, or the exception that stopped it (a prompt too long for the context fails its own row;
+        an engine failure fails every running row and ends the run). Returns the most rows that ran at once."""
+        active: dict[int, tuple[Any, _Row]] = {}
+        peak = 0
+        try:
+            while True:
+                free = [slot for slot in self.slots if slot.seq not in active]
+                started = take(len(free)) if free else []
+                self._start(started, free, active, finish)
+                peak = max(peak, len(active))
+                if not active:
+                    if started:
+                        continue  # every new row ended at its first token: ask again
+                    return peak
+                self._decode_step(active, finish)
+        except BaseException as exc:
+            for handle, row in active.values():  # the KV cache no longer matches what the slots remember
+                row.slot.tokens = []
+                self.lib.llama_memory_seq_rm(self.memory, row.slot.seq, -1, -1)
+                self._free_row(row)
+                finish(handle, exc)
+            if isinstance(exc, Exception):
+                return peak
+            raise
+
+    def _start(self, started: list[Any], free: list[_Slot], active: dict[int, tuple[Any, _Row]],
+               finish: Callable[[Any, Generation | BaseException], None]) -> None:
+        """Prefill the new rows into free slots (the longest shared prefix first) and sample their first token."""
+        for handle, request, cancel, seed, on_text in started:
+            try:
+                prompt = self.tokenize(request.prompt)
+                if not prompt:
+                    raise ToolbenchError("the prompt is empty")
+                if len(prompt) >= self.context_length:
+                    raise ToolbenchError(f"the prompt has {len(prompt)} tokens; this engine's context is "
+                                         f"{self.context_length} per sequence")
+            except ToolbenchError as exc:
+                finish(handle, exc)
+                continue
+            slot, cached = max(((slot, _common_prefix(slot.tokens, prompt)) for slot in free),
+                               key=lambda pair: pair[1])
+            free.remove(slot)
+            cached = max(0, min(cached, len(prompt) - 1))
+            try:
+                row = self._make_row(request, slot, cancel, seed, on_text)
+            except ToolbenchError as exc:  # e.g. a grammar llama.cpp refuses: this row only
+                free.append(slot)
+                finish(handle, exc)
+                continue
+            active[slot.seq] = (handle, row)
+            self._prefill(row, prompt, cached)
+            if row.done:
+                del active[slot.seq]
+                finish(handle, self._finish_row(row))
+
+    def _decode_step(self, active: dict[int, tuple[Any, _Row]],
+                     finish: Callable[[Any, Generation | BaseException], None]) -> None:
+        """One token for every running row; rows that end are handed to ``finish`` and free their slot."""
+        started = time.perf_counter()
+        live = list(active.values())
+        for i, (_, row) in enumerate(live):
+            token = row.next_token
+            assert token is not None
+            self._add(i, token, len(row.slot.tokens), row.slot.seq, True)
+            row.slot.tokens.append(token)
+            row.logits_index = i
+        self._decode(len(live))
+        self.stats.decode_tokens += len(live)
+        for handle, row in live:
+            self._step(row)
+            if row.done:
+                del active[row.slot.seq]
+                finish(handle, self._finish_row(row))
+        self.stats.decode_seconds += time.perf_counter() - started
+
+    def _finish_row(self, row: _Row) -> Generation:
+        self._free_row(row)
+        if row.holdback is not None:
+            row.holdback.finish()
+        text, cut = cut_at_stop(row.text, row.request.stop)
+        return Generation([text], ["stop" if cut else row.reason], row.prompt_tokens, [len(row.made)])
 
     def _make_row(self, request: GenerationRequest, slot: _Slot, cancel: threading.Event | None,
                   seed: int | None, on_text: Callable[[str], None] | None) -> _Row:
@@ -496,56 +581,6 @@ class LlamaCppGenerator:
         row.prompt_tokens = len(prompt)
         row.logits_index = len(chunk) - 1 if len(prompt) > cached else -1
         self._step(row)
-
-    def _generate_rows(self, requests: list[GenerationRequest], cancels: list[threading.Event | None],
-                       seeds: list[int | None], on_text: Callable[[str], None] | None) -> list[Generation]:
-        prompts = [self.tokenize(r.prompt) for r in requests]
-        for prompt in prompts:
-            if not prompt:
-                raise ToolbenchError("the prompt is empty")
-            if len(prompt) >= self.context_length:
-                raise ToolbenchError(f"the prompt has {len(prompt)} tokens; this engine's context is "
-                                     f"{self.context_length} per sequence")
-        assignments = self._assign_slots(prompts)
-        rows = [self._make_row(r, slot, c, s, on_text) for r, (slot, _), c, s in
-                zip(requests, assignments, cancels, seeds)]
-        try:
-            for row, prompt, (_, cached) in zip(rows, prompts, assignments):
-                self._prefill(row, prompt, cached)
-            started = time.perf_counter()
-            steps = 0
-            while True:
-                live = [row for row in rows if not row.done]
-                if not live:
-                    break
-                for i, row in enumerate(live):
-                    token = row.next_token
-                    assert token is not None
-                    self._add(i, token, len(row.slot.tokens), row.slot.seq, True)
-                    row.slot.tokens.append(token)
-                    row.logits_index = i
-                self._decode(len(live))
-                steps += len(live)
-                for row in live:
-                    self._step(row)
-            self.stats.decode_seconds += time.perf_counter() - started
-            self.stats.decode_tokens += steps
-        except BaseException:
-            for row in rows:  # the KV cache no longer matches what the slots remember
-                row.slot.tokens = []
-                self.lib.llama_memory_seq_rm(self.memory, row.slot.seq, -1, -1)
-            raise
-        finally:
-            for row in rows:
-                self._free_row(row)
-        results = []
-        for row in rows:
-            if row.holdback is not None:
-                row.holdback.finish()
-            text, cut = cut_at_stop(row.text, row.request.stop)
-            reason = "stop" if cut else row.reason
-            results.append(Generation([text], [reason], row.prompt_tokens, [len(row.made)]))
-        return results
 
     def _step(self, row: _Row) -> None:
         """Sample the row's next token from the logits at ``row.logits_index`` and decide whether it ends."""

@@ -309,8 +309,60 @@ class ChatServer:
                     return batch
                 self._ready.wait(remaining)
 
+    def _take_now(self, n: int, key: tuple[Any, ...], key_of: Any) -> list[_Pending]:
+        """Up to ``n`` waiting requests with batching key ``key``, without waiting."""
+        taken: list[_Pending] = []
+        with self._lock:
+            for item in list(self._pending):
+                if len(taken) >= n:
+                    break
+                if item.key(key_of) == key:
+                    self._pending.remove(item)
+                    taken.append(item)
+        return taken
+
+    def _continuous(self, live: list[_Pending]) -> None:
+        """Run ``live`` (started, batchable requests) on an engine with continuous batching: waiting requests with
+        the same key join as rows end, and each reply goes out as soon as its row ends."""
+        key_of = getattr(self.generator, "batch_key", batch_key)
+        key = live[0].key(key_of)
+        first = list(live)
+        joined = {"rows": 0}
+
+        def take(n: int) -> list[Any]:
+            items, first[:] = first[:n], first[n:]
+            if len(items) < n:
+                items += [item for item in self._take_now(n - len(items), key, key_of)
+                          if item.future.set_running_or_notify_cancel()]
+            rows = []
+            for item in items:
+                if item.cancel is not None and item.cancel.is_set():  # the client left while this waited
+                    item.future.set_result(self._generate(item.job, None, item.cancel))
+                else:
+                    rows.append((item, item.job.generation, item.cancel, item.job.generation.seed, None))
+            joined["rows"] += len(rows)
+            return rows
+
+        def finish(item: _Pending, result: Any) -> None:
+            if isinstance(result, BaseException):
+                item.future.set_exception(result)
+            else:
+                item.future.set_result(result)
+
+        peak = self.generator.generate_continuous(take, finish)  # type: ignore[attr-defined]
+        with self._lock:
+            self.stats["batches"] += 1
+            self.stats["batched_requests"] += joined["rows"]
+            self.stats["largest_batch"] = max(self.stats["largest_batch"], peak)
+
     def _work(self) -> None:
         while (batch := self._take()) is not None:
+            key_of = getattr(self.generator, "batch_key", batch_key)
+            if hasattr(self.generator, "generate_continuous") and batch[0].key(key_of) is not None:
+                live = [item for item in batch if item.future.set_running_or_notify_cancel()]
+                if live:
+                    self._continuous(live)
+                continue
             live = []
             for item in batch:
                 if not item.future.set_running_or_notify_cancel():
