@@ -623,26 +623,25 @@ class LlamaCppGenerator:
         if row.sampler is None and row.grammar is None and not ban_eog:
             token = int(logits.argmax())
         else:
-            candidates = self._candidates
-            candidates["id"] = self._ids
-            candidates["logit"] = logits
-            candidates["p"] = 0.0
-            if ban_eog:
-                candidates["logit"][self.eog_ids] = -np.inf
-            token = self._choose(row, candidates, full=False)
+            token = self._choose(row, self._fill(logits, ban_eog), full=False)
             if row.grammar is not None and not self._grammar_allows(row.grammar, token):
-                self.stats.grammar_fallbacks += 1
-                candidates["id"] = self._ids
-                candidates["logit"] = logits
-                candidates["p"] = 0.0
-                if ban_eog:
-                    candidates["logit"][self.eog_ids] = -np.inf
-                token = self._choose(row, candidates, full=True)
+                self.stats.grammar_fallbacks += 1  # the samplers may have reordered the array: fill it again
+                token = self._choose(row, self._fill(logits, ban_eog), full=True)
         if row.grammar is not None:
             lib.llama_sampler_accept(row.grammar, token)
         if row.sampler is not None:
             lib.llama_sampler_accept(row.sampler, token)
         return token
+
+    def _fill(self, logits: Any, ban_eog: bool) -> Any:
+        """The candidate array (id, logit, p) of this step's logits; end-of-generation tokens banned on request."""
+        candidates = self._candidates
+        candidates["id"] = self._ids
+        candidates["logit"] = logits
+        candidates["p"] = 0.0
+        if ban_eog:
+            candidates["logit"][self.eog_ids] = -self._np.inf
+        return candidates
 
     def _choose(self, row: _Row, candidates: Any, full: bool) -> int:
         """A token from ``candidates`` (with the grammar applied first when ``full``)."""
