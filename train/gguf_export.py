@@ -577,12 +577,16 @@ def _write_float_gguf(source: _Source, path: Path, float_type: str, ftype: int, 
 
 
 def _llama_cpp() -> Any:
+    """``llama_cpp`` through the engine's one import path (it also sets OpenMP's waiting), or a
+    :class:`GGUFExportError` saying which types still export without it."""
+    from toolbench.llm.llamacpp import EngineUnavailable, import_llama_cpp
+
     try:
-        import llama_cpp
-    except (ImportError, OSError) as exc:
+        return import_llama_cpp()
+    except EngineUnavailable as exc:
         raise GGUFExportError(f"the llama.cpp engine (the llama-cpp-python package) is not installed or does not "
-                              f"load ({exc}): only f32, f16 and bf16 can be exported without it") from exc
-    return llama_cpp
+                              f"load ({exc.__cause__ or exc}): only f32, f16 and bf16 can be exported without it"
+                              ) from exc
 
 
 def _quantize(src: Path, dst: Path, quant: str, threads: int | None) -> None:
