@@ -351,6 +351,12 @@ def check_calls(
         )
     if "parallel" in category:
         return _check_parallel(functions, calls, answers, underscore_to_dot)
+    if not answers:  # the possible answer is "no call" (a step of generated data that only replies)
+        if calls:
+            return _fail("simple_function_checker:wrong_count", f"Expected no call, got {len(calls)}.")
+        return _ok()
+    if not functions:
+        raise AstCheckError("the entry offers no function to check the call against")
     if "multiple" in category:
         if len(calls) != len(answers):
             return _fail(

@@ -14,7 +14,6 @@ the same files.
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 from typing import Any
 
@@ -58,25 +57,8 @@ def version() -> str:
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Read a JSON-lines file (BFCL's ``.json`` files are JSON lines) or a file holding one JSON array."""
-    text = path.read_text(encoding="utf-8")
-    if text.lstrip().startswith("["):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ToolbenchError(f"{path}: not valid JSON ({exc})") from None
-        if not all(isinstance(item, dict) for item in data):
-            raise ToolbenchError(f"{path}: expected an array of objects")
-        return data
-    rows = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ToolbenchError(f"{path}, line {number}: not valid JSON ({exc})") from None
-        if not isinstance(row, dict):
-            raise ToolbenchError(f"{path}, line {number}: expected an object, got {type(row).__name__}")
-        rows.append(row)
-    return rows
+    """Read a JSON-lines file (BFCL's ``.json`` files are JSON lines) or a file holding one JSON array of objects
+    (:func:`toolbench.jsonfiles.read_jsonl`: errors name the file and line)."""
+    from toolbench.jsonfiles import read_jsonl as read
+
+    return read(path)

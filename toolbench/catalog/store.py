@@ -60,22 +60,16 @@ def _location(field_path: str) -> str:
 
 
 def read_json(path: Path) -> Any:
-    """Parse a JSON file; a syntax error becomes a CatalogError naming the line and column."""
+    """Parse a JSON file (:func:`toolbench.jsonfiles.read_json`); a problem (not UTF-8, empty, a syntax error)
+    becomes a CatalogError naming the line and column."""
+    from toolbench.jsonfiles import DataFileError
+    from toolbench.jsonfiles import read_json as read
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise CatalogError([CatalogProblem(str(path), "", f"not UTF-8 text ({exc.reason}); save it as UTF-8")])
-    except OSError as exc:
-        raise CatalogError([CatalogProblem(str(path), "", f"cannot read the file: {exc.strerror}")])
-    if not text.strip():
-        raise CatalogError([CatalogProblem(str(path), "", "the file is empty; expected JSON")])
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        at_end = exc.pos >= len(text.rstrip()) - 1 or exc.msg.startswith("Unterminated string")
-        hint = " (the file looks truncated: was it cut off while being written?)" if at_end else ""
-        raise CatalogError([CatalogProblem(str(path), f"line {exc.lineno} column {exc.colno}",
-                                           f"invalid JSON: {exc.msg}{hint}")])
+        return read(path)
+    except DataFileError as exc:
+        where = "" if exc.line is None else f"line {exc.line}" + ("" if exc.column is None else f" column {exc.column}")
+        raise CatalogError([CatalogProblem(str(path), where, exc.message)]) from None
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
