@@ -39,6 +39,15 @@ class AnswerFileError(ToolbenchError):
     """A predictions file or answer file could not be read; the message names the file and the field."""
 
 
+def _objects(value: Any, where: str) -> list[Mapping[str, Any]]:
+    """``value`` as a list of objects (None and [] give []); anything else is an AnswerFileError at ``where``."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+        raise AnswerFileError(f"{where}: must be a list of objects")
+    return value
+
+
 @dataclass(frozen=True)
 class Step:
     """One step of a run: a tool call (``role="tool"``: name, argument text, observation text) or an assistant
@@ -131,7 +140,7 @@ def parse_finish(arguments: str) -> tuple[str, str]:
     data: Any = None
     try:
         data = json.loads(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         data = None
     if isinstance(data, Mapping):
         return_type = str(data.get("return_type", ""))
@@ -172,7 +181,7 @@ def _tool_step_from_text(text: str) -> Step:
     """A tool node whose message is ``str(dict)`` text (older files), possibly truncated."""
     try:
         value = ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         value = None
     if isinstance(value, Mapping):
         return _tool_step(value)
@@ -182,7 +191,7 @@ def _tool_step_from_text(text: str) -> Step:
     if match:
         try:
             arguments = str(ast.literal_eval(match.group(1)))
-        except (ValueError, SyntaxError):
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             arguments = match.group(1)[1:-1]
     return Step("tool", name=name.group(1) if name else "", arguments=arguments)
 
@@ -205,7 +214,7 @@ def _walk_chain(nodes: list[Any], where: str) -> Iterator[dict[str, Any]]:
         if not isinstance(node, Mapping) or "role" not in node:
             raise AnswerFileError(f"{where}: answer_details node must be an object with 'role' and 'message'")
         yield node  # type: ignore[misc]
-        nodes = node.get("next") or []
+        nodes = _objects(node.get("next"), f"{where}: next")
 
 
 def from_converted(query_id: str, entry: Mapping[str, Any], where: str = "") -> Prediction:
@@ -219,7 +228,11 @@ def from_converted(query_id: str, entry: Mapping[str, Any], where: str = "") -> 
     if not isinstance(answer, Mapping):
         raise AnswerFileError(f"{where}.answer: must be an object with final_answer and answer_details")
     steps: list[Step] = []
-    for node in _walk_chain(list(answer.get("answer_details") or []), f"{where}.answer.answer_details"):
+    details = answer.get("answer_details")
+    if not isinstance(details, list) and details is not None:
+        raise AnswerFileError(f"{where}.answer.answer_details: must be a list of nodes")
+    tools = _objects(entry.get("available_tools") or None, f"{where}.available_tools")
+    for node in _walk_chain(details or [], f"{where}.answer.answer_details"):
         role, message = node["role"], node.get("message")
         if role == "tool":
             steps.append(_tool_step(message) if isinstance(message, Mapping) else _tool_step_from_text(_text(message)))
@@ -227,7 +240,7 @@ def from_converted(query_id: str, entry: Mapping[str, Any], where: str = "") -> 
             steps.append(Step("assistant", content=_text(message)))
     raw_final = _text(answer.get("final_answer"))
     finish_type, final_text = _finish(steps, raw_final)
-    return Prediction(query_id=str(query_id), query=_text(entry["query"]), tools=list(entry.get("available_tools") or []),
+    return Prediction(query_id=str(query_id), query=_text(entry["query"]), tools=list(tools),
                       steps=steps, final_answer=final_text, finish_type=finish_type, raw_final_answer=raw_final,
                       method=_text(answer.get("method")))
 
@@ -235,7 +248,7 @@ def from_converted(query_id: str, entry: Mapping[str, Any], where: str = "") -> 
 # -- ToolBench answer files ---------------------------------------------------------------------------------------
 
 
-def _steps_from_messages(messages: list[Mapping[str, Any]]) -> list[Step]:
+def _steps_from_messages(messages: list[Mapping[str, Any]], where: str = "train_messages") -> list[Step]:
     """Steps from a ``train_messages`` conversation (legacy function_call or tool_calls form)."""
     steps: list[Step] = []
     for index, message in enumerate(messages):
@@ -243,14 +256,18 @@ def _steps_from_messages(messages: list[Mapping[str, Any]]) -> list[Step]:
             continue
         if message.get("function_call"):
             call = message["function_call"]
+            if not isinstance(call, Mapping):
+                raise AnswerFileError(f"{where}[{index}].function_call: must be an object {{name, arguments}}")
             name = _text(call.get("name"))
             response = ""
             if name != FINISH and index + 1 < len(messages) and messages[index + 1].get("role") in ("function", "tool"):
                 response = _text(messages[index + 1].get("content"))
             steps.append(Step("tool", name=name, arguments=_text(call.get("arguments")), response=response))
         elif message.get("tool_calls"):
-            for call in message["tool_calls"]:
+            for call in _objects(message["tool_calls"], f"{where}[{index}].tool_calls"):
                 function = call.get("function") or {}
+                if not isinstance(function, Mapping):
+                    raise AnswerFileError(f"{where}[{index}].tool_calls: 'function' must be an object")
                 name = _text(function.get("name"))
                 response = ""
                 if name != FINISH:
@@ -287,13 +304,13 @@ def _steps_from_chain(chain: list[Mapping[str, Any]]) -> list[Step]:
     return steps
 
 
-def _tree_preorder(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def _tree_preorder(node: Mapping[str, Any], where: str = "tree") -> list[Mapping[str, Any]]:
     out: list[Mapping[str, Any]] = []
-    stack = list(reversed(node.get("children") or []))
+    stack = list(reversed(_objects(node.get("children") or None, f"{where}: children")))
     while stack:
         current = stack.pop()
         out.append(current)
-        stack.extend(reversed(current.get("children") or []))
+        stack.extend(reversed(_objects(current.get("children") or None, f"{where}: children")))
     return out
 
 
@@ -306,12 +323,17 @@ def from_answer_file(data: Mapping[str, Any], query_id: str, where: str = "") ->
     if "query" not in generation:
         raise AnswerFileError(f"{where}.answer_generation: missing field 'query'")
     messages = generation.get("train_messages") or []
+    tools = _objects(generation.get("function") or None, f"{where}.answer_generation.function")
     if generation.get("valid_data") and messages:
-        steps = _steps_from_messages(messages[-1])
+        if not isinstance(messages, list):
+            raise AnswerFileError(f"{where}.answer_generation.train_messages: must be a list of conversations")
+        at = f"{where}.answer_generation.train_messages[-1]"
+        steps = _steps_from_messages(_objects(messages[-1], at), at)
     elif data.get("trys"):
-        steps = _steps_from_chain(data["trys"][-1].get("chain") or [])
+        trys = _objects(data["trys"], f"{where}.trys")
+        steps = _steps_from_chain(_objects(trys[-1].get("chain") or None, f"{where}.trys[-1].chain"))
     elif isinstance(data.get("tree"), Mapping) and isinstance(data["tree"].get("tree"), Mapping):
-        steps = _steps_from_chain(_tree_preorder(data["tree"]["tree"]))
+        steps = _steps_from_chain(_tree_preorder(data["tree"]["tree"], f"{where}.tree.tree"))
     else:
         steps = []
     raw_final = _text(generation.get("final_answer"))
@@ -322,7 +344,7 @@ def from_answer_file(data: Mapping[str, Any], query_id: str, where: str = "") ->
     elif "trys" in data:
         method = "CoT"
     return Prediction(query_id=str(query_id), query=_text(generation["query"]),
-                      tools=list(generation.get("function") or []), steps=steps, final_answer=final_text,
+                      tools=list(tools), steps=steps, final_answer=final_text,
                       finish_type=finish_type, raw_final_answer=raw_final, method=method)
 
 
@@ -330,12 +352,12 @@ def from_answer_file(data: Mapping[str, Any], query_id: str, where: str = "") ->
 
 
 def _load_json(path: Path) -> Any:
+    from toolbench.jsonfiles import DataFileError, read_json
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise AnswerFileError(f"cannot read {path}: {exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise AnswerFileError(f"{path}: not valid JSON ({exc})") from exc
+        return read_json(path)
+    except DataFileError as exc:
+        raise AnswerFileError(str(exc)) from None
 
 
 def read_predictions(path: str | Path) -> dict[str, Prediction]:
@@ -365,6 +387,8 @@ def read_predictions(path: str | Path) -> dict[str, Prediction]:
     data = _load_json(path)
     if not isinstance(data, Mapping):
         raise AnswerFileError(f"{path}: a converted predictions file is one JSON object {{query_id: prediction}}")
+    if not data:
+        raise AnswerFileError(f"{path}: the file holds no predictions")
     out = {}
     for query_id, entry in data.items():
         if not isinstance(entry, Mapping):

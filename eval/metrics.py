@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ast
 import csv
-import json
+import io
 import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from toolbench import jsonfiles
 from toolbench.errors import ToolbenchError
 
 SOLVED, UNSOLVED, UNSURE = "Solved", "Unsolved", "Unsure"
@@ -214,22 +215,27 @@ def summarize_win(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 # -- StableToolBench's stored outputs ---------------------------------------------------------------------------
 
 
-def _read_tsv(path: Path) -> list[dict[str, str]]:
+def read_tsv(path: Path) -> list[dict[str, Any]]:
+    """The rows of a tab-separated file with a header (StableToolBench's ``.csv`` twins); the file is read as
+    :mod:`toolbench.jsonfiles` reads text (binary or non-UTF-8 bytes are an error naming the line)."""
+    text = _read(jsonfiles.read_text, path)
     csv.field_size_limit(sys.maxsize)
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            return list(csv.DictReader(handle, delimiter="\t"))
-    except OSError as exc:
-        raise ResultsFileError(f"cannot read {path}: {exc}") from exc
+        return list(csv.DictReader(io.StringIO(text, newline=""), delimiter="\t"))
+    except csv.Error as exc:
+        raise ResultsFileError(f"{path}: not a tab-separated table ({exc})") from None
 
 
-def _read_json(path: Path) -> Any:
+def _read(reader: Any, path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ResultsFileError(f"cannot read {path}: {exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise ResultsFileError(f"{path}: not valid JSON ({exc})") from exc
+        return reader(path)
+    except jsonfiles.DataFileError as exc:
+        raise ResultsFileError(str(exc)) from None
+
+
+def read_json(path: Path) -> Any:
+    """One JSON document (:func:`toolbench.jsonfiles.read_json`), problems as :class:`ResultsFileError`."""
+    return _read(jsonfiles.read_json, path)
 
 
 def _runs_of(value: Any, where: str) -> dict[int, str]:
@@ -238,12 +244,12 @@ def _runs_of(value: Any, where: str) -> dict[int, str]:
     if isinstance(value, str) and value.strip().startswith("{"):
         try:
             value = ast.literal_eval(value)
-        except (ValueError, SyntaxError) as exc:
-            raise ResultsFileError(f"{where}: is_solved is not a readable dict ({exc})") from exc
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
+            raise ResultsFileError(f"{where}: is_solved is not a readable dict ({exc})") from None
     if isinstance(value, Mapping):
         try:
             return {int(run): status_name(status, where) for run, status in value.items()}
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise ResultsFileError(f"{where}: is_solved keys must be run numbers ({exc})") from exc
     return {0: status_name(value, where)}
 
@@ -254,13 +260,17 @@ def read_pass_rate_results(path: str | Path) -> dict[str, dict[int, str]]:
     path = Path(path)
     out: dict[str, dict[int, str]] = {}
     if path.suffix == ".csv":
-        for number, row in enumerate(_read_tsv(path), 2):
+        for number, row in enumerate(read_tsv(path), 2):
             if "query_id" not in row or "is_solved" not in row:
                 raise ResultsFileError(f"{path}: needs columns query_id and is_solved (tab-separated)")
+            if row["query_id"] is None or row["is_solved"] is None:
+                raise ResultsFileError(f"{path}: line {number}: the row has fewer columns than the header")
             out[row["query_id"]] = _runs_of(row["is_solved"], f"{path}: line {number}")
+        if not out:
+            raise ResultsFileError(f"{path}: no rows")
         return out
-    data = _read_json(path)
-    if not isinstance(data, Mapping):
+    data = read_json(path)
+    if not isinstance(data, Mapping) or not data:
         raise ResultsFileError(f"{path}: expected an object {{query_id: {{..., is_solved}}}}")
     for query_id, entry in data.items():
         if not isinstance(entry, Mapping) or "is_solved" not in entry:
@@ -277,18 +287,20 @@ def read_preference_results(path: str | Path) -> tuple[str, str, dict[str, tuple
     path = Path(path)
     out: dict[str, tuple[int, int]] = {}
     if path.suffix == ".csv":
-        rows = _read_tsv(path)
+        rows = read_tsv(path)
         if not rows:
             raise ResultsFileError(f"{path}: no rows")
-        reference, candidate = rows[0].get("ref_model", ""), rows[0].get("output_model", "")
+        if "query_id" not in rows[0]:
+            raise ResultsFileError(f"{path}: needs columns query_id and preference_label (tab-separated)")
+        reference, candidate = rows[0].get("ref_model") or "", rows[0].get("output_model") or ""
         outcome = {"1": (1, 0), "2": (0, 1), "3": (0, 0)}
         for number, row in enumerate(rows, 2):
             label = row.get("preference_label", "")
-            if label not in outcome:
+            if label not in outcome or row["query_id"] is None:
                 raise ResultsFileError(f"{path}: line {number}: preference_label must be 1, 2 or 3; got {label!r}")
             out[row["query_id"]] = outcome[label]
         return reference, candidate, out
-    data = _read_json(path)
+    data = read_json(path)
     if not isinstance(data, Mapping) or not data:
         raise ResultsFileError(f"{path}: expected an object {{query_id: {{model: points, round_i: ...}}}}")
     names: list[str] = []
@@ -300,5 +312,10 @@ def read_preference_results(path: str | Path) -> tuple[str, str, dict[str, tuple
             names = models
         elif set(models) != set(names):
             raise ResultsFileError(f"{path}: query {query_id} names models {models}, others {names}")
-        out[str(query_id)] = (int(entry[names[0]]), int(entry[names[1]]))
+        points = (entry[names[0]], entry[names[1]])
+        if not all((isinstance(p, int) and not isinstance(p, bool)) or (isinstance(p, float) and p.is_integer())
+                   for p in points):
+            raise ResultsFileError(f"{path}: query {query_id}: the points of {names[0]} and {names[1]} must be "
+                                   f"whole numbers, got {points[0]!r:.40} and {points[1]!r:.40}")
+        out[str(query_id)] = (int(points[0]), int(points[1]))
     return names[0], names[1], out

@@ -9,9 +9,7 @@ comparison, which the leaderboard reads like the summaries of our own judge runs
 
 from __future__ import annotations
 
-import csv
 import json
-import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,18 +41,14 @@ def _files(paths: Sequence[str | Path]) -> list[Path]:
 def kind_of(path: Path) -> str:
     """``pass_rate`` or ``preference``, from the file's content."""
     if path.suffix == ".csv":
-        csv.field_size_limit(sys.maxsize)
-        with path.open(newline="", encoding="utf-8") as handle:
-            header = next(csv.reader(handle, delimiter="\t"), [])
+        rows = metrics.read_tsv(path)
+        header = list(rows[0]) if rows else []
         if "preference_label" in header:
             return "preference"
         if "is_solved" in header:
             return "pass_rate"
     else:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise metrics.ResultsFileError(f"{path}: cannot read ({exc})") from exc
+        data = metrics.read_json(path)
         entry = next(iter(data.values()), None) if isinstance(data, dict) else None
         if isinstance(entry, dict) and "is_solved" in entry:
             return "pass_rate"
@@ -67,7 +61,7 @@ def kind_of(path: Path) -> str:
 def _rounds(path: Path) -> int | None:
     if path.suffix != ".json":
         return None
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = metrics.read_json(path)
     return max((len([k for k in entry if k.startswith("round_")]) for entry in data.values()), default=0)
 
 
@@ -92,6 +86,9 @@ def summaries(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
                                         "answer_status": {name: counts[name] for name in metrics.ANSWER_STATUSES}}
         else:
             reference, candidate, points = metrics.read_preference_results(path)
+            for name in (reference, candidate):
+                if not name.strip() or name in (".", "..") or any(c in name for c in "/\\\0"):
+                    raise metrics.ResultsFileError(f"{path}: model name {name!r} cannot name an output folder")
             group = path.stem.removesuffix(f"_{reference}_{candidate}")
             summary = wins.setdefault((reference, candidate), {
                 "kind": "win_rate", "model": candidate, "reference": reference, "judge": SOURCE, "sources": {},

@@ -323,33 +323,33 @@ def _test_ids(test_ids: Path | None, group: str) -> list[str] | None:
     path = test_ids / f"{group}.json" if test_ids.is_dir() else test_ids
     if not path.is_file():
         raise ToolbenchError(f"--test-ids: {path} does not exist (give a file of ids or a folder with <group>.json)")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ToolbenchError(f"--test-ids: {path} is not valid JSON ({exc})") from exc
+    from toolbench.jsonfiles import read_json
+
+    data = read_json(path)
     if not isinstance(data, (dict, list)):
         raise ToolbenchError(f"--test-ids: {path} must hold an object {{query_id: ...}} or a list of ids")
+    for query_id in data:
+        if isinstance(query_id, bool) or not isinstance(query_id, (str, int)):
+            raise ToolbenchError(f"--test-ids: {path}: a query id must be a string or an integer, got {query_id!r:.80}")
     return [str(query_id) for query_id in data]
 
 
 def _expectations(queries: list[Path]) -> dict[str, dict]:
     """Query.expectation by query id, from ToolBench query files (a JSON list of queries, or JSON lines)."""
     from eval import expectation as expect
+    from toolbench.jsonfiles import read_rows
     from toolbench.records import Query
 
     out: dict[str, dict] = {}
     for path in queries:
-        if not path.is_file():
+        if not path.exists():
             raise ToolbenchError(f"--queries: {path} does not exist")
-        text = path.read_text(encoding="utf-8")
-        try:
-            rows = json.loads(text)
-        except json.JSONDecodeError:
-            rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-        for index, row in enumerate(rows if isinstance(rows, list) else [rows]):
-            query = Query.from_dict(row, where=f"{path}[{index}]")
+        for row in read_rows(path):
+            # a field path after the row's place: G1_query.json[3].query_id, queries.jsonl:3.query_id
+            where = f"{path}[{row.index}]" if row.index is not None else f"{path}:{row.line or 1}"
+            query = Query.from_dict(row.data, where=where)
             if query.expectation is not None:
-                out[query.id] = expect.validate(query.expectation, f"{path}[{index}].expectation")
+                out[query.id] = expect.validate(query.expectation, f"{where}.expectation")
     return out
 
 
