@@ -13,6 +13,7 @@ app = typer.Typer(
     "Examples:\n\n"
     "  toolbench hub serve --port 8750 --seed 0\n\n"
     "  toolbench hub serve --fault rate_limit:0.1 --fault slow:0.05 --slow-seconds 5\n\n"
+    "  toolbench hub serve --api-key K --max-body-bytes 65536   (only key K, also for /admin/*; 413 over 64 KiB)\n\n"
     "  toolbench hub serve --cache runs/hub-cache.sqlite --llm-base-url http://127.0.0.1:8000/v1 "
     "--llm-model smollm2-135m-instruct   (/virtual simulates what it cannot answer)\n\n"
     "  toolbench hub export-openapi --out runs/hub-openapi.json\n\n"
@@ -42,7 +43,10 @@ def serve_cmd(
     slow_seconds: float = typer.Option(3.0, help="Delay of the slow fault."),
     require_key: bool = typer.Option(True, help="401 for requests without X-RapidAPI-Key / Bearer."),
     api_key: Annotated[list[str] | None, typer.Option(
-        "--api-key", help="Accept only these keys (repeatable); default any.")] = None,
+        "--api-key", help="Accept only these keys (repeatable); default any. With keys, /admin/* needs one "
+                          "too (401 without).")] = None,
+    max_body_bytes: int = typer.Option(None, help="Largest request body in bytes (default 1048576, 1 MiB); a "
+                                       "larger one gets 413 before it is read."),
     cache: str = typer.Option("", help="SQLite response cache that POST /virtual answers from first."),
     now: str = typer.Option(None, help="The sandbox clock, ISO 8601 with offset."),
     llm_base_url: str = typer.Option("", help="OpenAI-compatible endpoint (…/v1) of the LLM that simulates "
@@ -65,7 +69,8 @@ def serve_cmd(
     settings = _settings(host=host, port=port, seed=seed, fault=fault, retry_after=retry_after,
                          slow_seconds=slow_seconds, require_key=require_key, api_key=api_key, cache_path=cache,
                          now=now, llm_base_url=llm_base_url, llm_model=llm_model, llm_api_key_env=llm_api_key_env,
-                         llm_cache_path=llm_cache, virtual_catalog=virtual_catalog, keep_alive_seconds=keep_alive)
+                         llm_cache_path=llm_cache, virtual_catalog=virtual_catalog, keep_alive_seconds=keep_alive,
+                         max_body_bytes=max_body_bytes)
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"warning: binding {host}: the sandbox hub is reachable from other machines", err=True)
     serve(settings.host, settings.port, settings, log_level=log_level)

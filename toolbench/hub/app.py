@@ -1,14 +1,17 @@
 """The hub application: tool routers, API keys and per-key state, fault injection, admin and /virtual.
 
-Request path for a tool endpoint (``/<slug>/...``): the key check (401), then an injected fault if one is due
-(from the ``X-Hub-Fault`` header, the queue filled by ``POST /admin/faults``, or the rates in the settings),
-then the tool's handler with the calling key's state.
+Request path for a tool endpoint (``/<slug>/...``): the body's size (413 over ``max_body_bytes``, before it is
+read) and JSON shape (413 over ``max_json_values``/``max_json_depth``, before it is validated; see
+:mod:`toolbench.hub.limits`), the key check (401), then an injected fault if one is due (from the
+``X-Hub-Fault`` header, the queue filled by ``POST /admin/faults``, or the rates in the settings), then the
+tool's handler with the calling key's state. ``/admin/*`` needs one of the hub's keys when it has some.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import hmac
 import logging
 import random
 import threading
@@ -22,7 +25,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from toolbench.bodylimit import limit_body
 from toolbench.hub.base import FieldProblem, HubTool, ValidationErrorBody
+from toolbench.hub.limits import MAX_LISTED_ERRORS, MAX_PROBLEM_CHARS, limit_json
 from toolbench.hub.settings import FAULT_MODES, HubSettings
 from toolbench.hub.virtual import VirtualRequest, answer
 from toolbench.records import Api
@@ -47,6 +52,20 @@ def api_key_of(request: Request) -> str:
     auth = request.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def key_accepted(key: str, keys: tuple[str, ...]) -> bool:
+    """Whether ``key`` is one of ``keys``, in time that does not depend on how much of a key matches (every
+    key is compared, each with :func:`hmac.compare_digest`)."""
+    given = key.encode()
+    found = False
+    for k in keys:
+        found |= hmac.compare_digest(given, k.encode())
+    return found
+
+
+def _cut(text: str, limit: int = MAX_PROBLEM_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class Hub:
@@ -207,6 +226,14 @@ def create_app(settings: HubSettings | None = None, tools: list[HubTool] | None 
     @app.middleware("http")
     async def keys_and_faults(request: Request, call_next):
         path = request.url.path
+        if request.scope["path"].startswith("/admin") and settings.api_keys:
+            # The hub's key guards its admin routes too: without it anyone could reset (delete) the key
+            # holder's state or queue faults into its answers.
+            if not key_accepted(api_key_of(request), settings.api_keys):
+                hub.stats["fault:admin_no_key"] += 1
+                return _error(401, "Admin routes need one of the hub's API keys: send X-RapidAPI-Key or "
+                                   "Authorization: Bearer <key>.")
+            return await call_next(request)
         if not path.startswith(prefixes):
             return await call_next(request)
         key = api_key_of(request)
@@ -215,7 +242,7 @@ def create_app(settings: HubSettings | None = None, tools: list[HubTool] | None 
         if settings.require_key and not key:
             hub.stats["fault:no_key"] += 1
             return _error(401, "Missing API key: send the X-RapidAPI-Key header or Authorization: Bearer <key>.")
-        if settings.api_keys and key not in settings.api_keys:
+        if settings.api_keys and not key_accepted(key, settings.api_keys):
             return _error(401, "Invalid API key: this key is not subscribed to the sandbox hub.")
         fault = hub.due_fault(request)
         if fault:
@@ -242,12 +269,15 @@ def create_app(settings: HubSettings | None = None, tools: list[HubTool] | None 
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
+        errors = exc.errors()  # as many as the JSON budget allows (max_json_values); only the first are sent
         problems = []
-        for err in exc.errors():
+        for err in errors[:MAX_LISTED_ERRORS]:
             loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "body", "path", "header"))
-            problems.append({"field": loc, "message": err.get("msg", "")})
+            problems.append({"field": _cut(loc), "message": _cut(str(err.get("msg", "")))})
         text = "; ".join(f"{p['field'] or 'request'}: {p['message']}" for p in problems)
-        body = ValidationErrorBody(message=f"Invalid request: {text}",
+        if len(errors) > len(problems):
+            text += f" (and {len(errors) - len(problems)} more: {len(errors)} problems in all)"
+        body = ValidationErrorBody(message=f"Invalid request: {text}", error_count=len(errors),
                                    errors=[FieldProblem(**p) for p in problems])
         return JSONResponse(body.model_dump(), status_code=422)
 
@@ -283,6 +313,13 @@ def create_app(settings: HubSettings | None = None, tools: list[HubTool] | None 
         return app.openapi_schema
 
     app.openapi = custom_openapi  # type: ignore[method-assign]
+
+    def too_large(message: str) -> dict:
+        hub.stats["fault:too_large"] += 1
+        return {"message": message}
+
+    limit_json(app, settings.max_json_values, settings.max_json_depth, too_large)
+    limit_body(app, settings.max_body_bytes, too_large, "max_body_bytes, `hub serve --max-body-bytes`")
     return app
 
 

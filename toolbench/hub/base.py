@@ -17,6 +17,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
+from toolbench.hub.limits import MAX_LISTED_ERRORS
+
 
 @dataclass
 class HubTool:
@@ -44,8 +46,9 @@ class FieldProblem(BaseModel):
 class ValidationErrorBody(BaseModel):
     """The body of a 422 answer: invalid arguments."""
 
-    message: str = Field(description="All problems in one sentence, for a reader in a hurry")
-    errors: list[FieldProblem] = Field(description="One entry per problem")
+    message: str = Field(description="The listed problems in one sentence, for a reader in a hurry")
+    error_count: int = Field(description="How many problems there are in all")
+    errors: list[FieldProblem] = Field(description=f"One entry per problem, the first {MAX_LISTED_ERRORS} at most")
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

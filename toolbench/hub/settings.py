@@ -14,6 +14,7 @@ DEFAULT_PORT = 8750
 # ``ExecutorConfig.base_url_overrides``.
 PUBLIC_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 FAULT_MODES = ("rate_limit", "server_error", "slow", "malformed", "unauthorized")
+DEFAULT_MAX_BODY_BYTES = 1 << 20  # 1 MiB: the largest hub request a model makes is a few KB
 
 
 class HubSettingsError(ToolbenchError):
@@ -38,7 +39,8 @@ class HubSettings:
     require_key: bool = field(default=True, metadata={
         "help": "Answer 401 to tool requests without X-RapidAPI-Key or Authorization: Bearer."})
     api_keys: tuple[str, ...] = field(default=(), metadata={
-        "help": "Keys accepted; empty accepts any non-empty key. State (orders, tickets) is kept per key."})
+        "help": "Keys accepted; empty accepts any non-empty key. State (orders, tickets) is kept per key. When "
+                "set, /admin/* also needs one of them (401 without)."})
     allow_fault_header: bool = field(default=True, metadata={
         "help": "Honour the X-Hub-Fault request header (a fault mode for that one request), for tests."})
     admin: bool = field(default=True, metadata={
@@ -63,6 +65,14 @@ class HubSettings:
         "help": "How long an idle keep-alive connection stays open. uvicorn's default (5 s) equals httpx's pool "
                 "expiry (5 s): a client reusing a connection idle for ~5 s raced the server's close and got a "
                 "ReadError. Keep it above the clients' expiry."})
+    max_body_bytes: int = field(default=DEFAULT_MAX_BODY_BYTES, metadata={
+        "help": "Largest request body accepted, in bytes; a larger one gets 413 before it is read (from "
+                "Content-Length, or as soon as a chunked body passes the limit)."})
+    max_json_values: int = field(default=10_000, metadata={
+        "help": "Most values (objects, arrays, strings, numbers...) a JSON request body may hold; more gets 413 "
+                "before validation, which bounds the work (and the 422) one request can cause."})
+    max_json_depth: int = field(default=32, metadata={
+        "help": "Deepest nesting of arrays/objects a JSON request body may have; deeper gets 413."})
     now: str = field(default="2025-01-15T09:30:00+00:00", metadata={
         "help": "The sandbox clock (ISO 8601 with offset): 'now' for time APIs and timestamps, fixed so "
                 "responses repeat."})
@@ -85,6 +95,10 @@ class HubSettings:
             raise HubSettingsError(f"llm_base_url: {self.llm_base_url!r} is not an http(s) URL")
         if self.keep_alive_seconds <= 0:
             raise HubSettingsError("keep_alive_seconds: must be > 0 seconds")
+        for name in ("max_body_bytes", "max_json_values", "max_json_depth"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise HubSettingsError(f"{name}: must be an integer >= 1; got {value!r}")
         if self.slow_seconds < 0:
             raise HubSettingsError("slow_seconds: must be >= 0 seconds")
         try:
