@@ -42,6 +42,8 @@ _KIND_CODES = {
     "not_working": T.CODE_NOT_FOUND,
     "malformed_response": T.CODE_ERROR_MESSAGE,
     "request_error": T.CODE_REQUEST_INVALID,
+    "invalid_url": T.CODE_NOT_FOUND,  # the catalog's URL cannot be called: as good as a dead API
+    "tls_error": T.CODE_NOT_FOUND,
 }
 
 
@@ -93,7 +95,10 @@ class ExecutorRunner:
         self.functions = functions
 
     async def run(self, fname: str, arguments: dict[str, Any]) -> Observation:
-        return await self.executor.acall_function(self.functions, fname, arguments)
+        try:
+            return await self.executor.acall_function(self.functions, fname, arguments)
+        except Exception as exc:  # noqa: BLE001 - a runner returns observations, never raises (ToolRunner)
+            return Observation(error=f"request_error: the call failed ({type(exc).__name__}); try another API")
 
 
 Responder = Callable[[str, dict[str, Any]], Observation | str]

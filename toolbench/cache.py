@@ -5,7 +5,9 @@
 - Safe under concurrency: WAL journal, one connection per thread and per process, a busy timeout, every write a
   single transaction. Safe under kill -9: SQLite's journal rolls back a write that was cut short, so the file
   always opens with only whole entries.
-- The key holds only (tool, api, arguments). Secrets travel in headers and never reach it.
+- The key holds only (tool, api, arguments). Secrets travel in headers and never reach it; a secret the API
+  echoes back is replaced by ``***`` before the entry is written (``put(..., redact=[known key values])``, which
+  the executor always passes).
 """
 
 from __future__ import annotations
@@ -62,6 +64,22 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+MIN_SECRET_CHARS = 4  # shorter "secrets" are not redacted: they would mask ordinary text
+
+
+def redact_secrets(text: str, secrets: Any) -> str:
+    """``text`` with every occurrence of each secret (at least :data:`MIN_SECRET_CHARS` long) replaced by
+    ``***``, longest first; ``text`` itself (the same object) when none occurs."""
+    if not text or not secrets:
+        return text
+    out = text
+    for secret in sorted({s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_CHARS},
+                         key=len, reverse=True):
+        if secret in out:
+            out = out.replace(secret, "***")
+    return text if out == text else out
+
+
 def cache_key(tool: str, api: str, args: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json({"tool": tool, "api": api, "args": args}).encode("utf-8")).hexdigest()
 
@@ -107,13 +125,16 @@ class ResponseCache:
             return None
         return Observation(error=row[0], response=row[1], status=row[2], latency=row[3], cached=True)
 
-    def put(self, tool: str, api: str, args: dict[str, Any], obs: Observation) -> str:
+    def put(self, tool: str, api: str, args: dict[str, Any], obs: Observation, *, redact: Any = ()) -> str:
+        """Store ``obs`` for (tool, api, args); every value of ``redact`` (the known keys) found in its response or
+        error is written as ``***``."""
         key = cache_key(tool, api, args)
+        error, response = redact_secrets(obs.error, redact), redact_secrets(obs.response, redact)
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                         (key, tool, api, canonical_json(args), obs.error, obs.response, obs.status,
+                         (key, tool, api, canonical_json(args), error, response, obs.status,
                           float(obs.latency), time.time()))
             conn.execute("COMMIT")
         except BaseException:

@@ -39,17 +39,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from toolbench.cache import ResponseCache, canonical_json
 from toolbench.errors import ToolbenchError
 from toolbench.executor import (
+    REQUEST_ERROR,
     TIMEOUT,
     Executor,
     ExecutorConfig,
     apply_overrides,
     cacheable,
     error_kind,
+    redact_url,
+    url_host,
 )
 from toolbench.records import Api, Observation, Tool
 
@@ -382,14 +384,18 @@ async def _crawl_api(executor: Executor, limiter: HostRateLimiter, cache: Respon
     for seq, call in enumerate(planned):
         await limiter.wait(host)
         started = time.time()
-        obs = await executor.acall(api.tool, api.name, call.args)
+        try:
+            obs = await executor.acall(api.tool, api.name, call.args)
+        except Exception as exc:  # noqa: BLE001 - the executor returns observations; this is a last resort
+            obs = Observation(error=f"{REQUEST_ERROR}: the call failed ({type(exc).__name__})")
         kind = error_kind(obs)
         if cache is not None and cacheable(obs):
-            cache.put(api.tool, api.name, call.args, obs)
+            tool = executor.tools.get(api.tool)
+            cache.put(api.tool, api.name, call.args, obs, redact=executor.known_secrets(tool))
         ok = kind == "" and obs.status is not None and 200 <= obs.status < 300
         if ok:
             texts.append(obs.response)
-        calls.append(CallRecord(seq, call.kind, call.args, obs.status, kind, obs.error[:MAX_ERROR_CHARS],
+        calls.append(CallRecord(seq, call.kind, call.args, obs.status, kind, redact_url(obs.error[:MAX_ERROR_CHARS]),
                                 round(obs.latency, 6), len(obs.response), ok and informative(obs.response), started))
     schema, source, n_json = _schema_for(api, texts, config.schema_style)
     return ApiRecord(api.tool, api.name, host, time.time(), schema, source, n_json, calls)
@@ -460,7 +466,7 @@ async def _run(tools: list[Tool], store: CrawlStore, config: CrawlConfig, target
             except asyncio.QueueEmpty:
                 return
             planned = plan_calls(api, config.samples, config.seed, today)
-            host = urlsplit(apply_overrides(api.url, target.base_url_overrides)).netloc
+            host = url_host(apply_overrides(api.url, target.base_url_overrides))  # userinfo left out
             own = _isolated_executor(api, by_name[api.tool], exec_config, target)
             try:
                 rec = await _crawl_api(own or executor, limiter, cache, api, planned, host, config)
@@ -539,7 +545,7 @@ def summarize_api(api: Api, rec: ApiRecord | None, config: CrawlConfig) -> dict[
         reasons.append(f"p95 {p95:.2f} s > {config.max_p95_latency:g} s")
     if ok and quality < config.min_quality:
         reasons.append(f"quality {quality:.0%} < {config.min_quality:.0%}")
-    return {**row, "crawled": True, "host": rec.host, "calls": n, "answered": n_answered, "ok": len(ok),
+    return {**row, "crawled": True, "host": rec.host.rpartition("@")[2], "calls": n, "answered": n_answered, "ok": len(ok),
             "alive": alive, "error_kind": errors.most_common(1)[0][0] if errors else "",
             "errors": dict(sorted(errors.items())), "statuses": dict(sorted(Counter(
                 str(c.status) if c.status is not None else "none" for c in calls).items())),

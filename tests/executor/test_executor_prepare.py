@@ -67,14 +67,17 @@ def test_overrides_and_secrets():
 
 def test_auth_schemes():
     api = Api(tool="T", name="g", url="https://h/x")
-    secret = lambda tool, scheme: "K"
-    assert auth_headers(tool_with(api, host="t.p.rapidapi.com"), secret) == {
+    secret = lambda tool, scheme, host: "K"
+    rapid = "https://t.p.rapidapi.com/x"
+    assert auth_headers(tool_with(api, host="t.p.rapidapi.com"), secret, rapid) == {
         "X-RapidAPI-Key": "K", "X-RapidAPI-Host": "t.p.rapidapi.com"}
-    assert auth_headers(tool_with(api, [AuthScheme("b", "http", scheme="bearer")]), secret) == {
+    # the catalog's host field does not decide: the URL called does (and names X-RapidAPI-Host)
+    assert auth_headers(tool_with(api, host="t.p.rapidapi.com"), secret, "https://h/x") == {}
+    assert auth_headers(tool_with(api, [AuthScheme("b", "http", scheme="bearer")]), secret, "https://h/x") == {
         "Authorization": "Bearer K"}
-    assert auth_headers(tool_with(api, [AuthScheme("q", "apiKey", location="query", param_name="key")]), secret) == {
-        "?key": "K"}
-    assert auth_headers(tool_with(api, [AuthScheme("b", "http", scheme="bearer")]), lambda t, s: "") == {}
+    assert auth_headers(tool_with(api, [AuthScheme("q", "apiKey", location="query", param_name="key")]), secret,
+                        "https://h/x") == {"?key": "K"}
+    assert auth_headers(tool_with(api, [AuthScheme("b", "http", scheme="bearer")]), lambda t, s, h: "") == {}
 
 
 @pytest.mark.parametrize("status,kind", [(200, ""), (201, ""), (401, "unauthorized"), (403, "unauthorized"),

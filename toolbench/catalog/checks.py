@@ -1,6 +1,7 @@
 """Checks a catalog beyond "it parses": what ``toolbench catalog validate`` reports.
 
-Errors make a tool unusable (a parameter schema that is not a JSON schema, an unknown HTTP method); warnings
+Errors make a tool unusable (a parameter schema that is not a JSON schema, an unknown HTTP method, a URL the
+executor cannot call: :func:`check_urls`); warnings
 flag what real RapidAPI docs often contain and the stack tolerates (a parameter listed twice, an unknown
 ToolBench type, two APIs whose function names collide before de-duplication).
 """
@@ -20,6 +21,35 @@ from toolbench.records import TOOLBENCH_TYPES, Tool
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _KNOWN_TYPES = {t.upper() for t in TOOLBENCH_TYPES} | {"INTEGER", "FLOAT", "DATE", "NULL"}
+
+
+def check_urls(tool: Tool, path: str) -> list[CatalogProblem]:
+    """The URL problems of one tool: every API URL the executor would refuse to call (not http(s) such as
+    file:// or gopher://, a bad port, a host that does not parse, a number or blank text:
+    :func:`toolbench.executor.url_problem`). An empty URL is an error when the tool has URLs elsewhere, and a
+    warning in a tool without any (a catalog made from query files, which carry none)."""
+    from toolbench.executor import redact_url, url_problem
+
+    problems: list[CatalogProblem] = []
+    has_urls = bool(tool.base_url) or any(api.url for api in tool.apis)
+    if tool.base_url:
+        problem = url_problem(tool.base_url)
+        if problem:
+            problems.append(CatalogProblem(path, "base_url", f"{redact_url(tool.base_url)[:200]!r} cannot be "
+                                           f"called: {problem}"))
+    if tool.apis and not has_urls:
+        return [CatalogProblem(path, "api_list", "no API has a URL: fine for generating queries, but none can be "
+                               "called", "warning")]
+    for i, api in enumerate(tool.apis):
+        where = f"api_list[{i}].url"
+        if not api.url:
+            problems.append(CatalogProblem(path, where, "the API has no URL, so it cannot be called"))
+            continue
+        problem = url_problem(api.url)
+        if problem:
+            problems.append(CatalogProblem(path, where, f"{redact_url(api.url)[:200]!r} cannot be called: "
+                                           f"{problem}"))
+    return problems
 
 
 def check_tool(tool: Tool, path: str) -> list[CatalogProblem]:
@@ -63,6 +93,7 @@ def check_tool(tool: Tool, path: str) -> list[CatalogProblem]:
             Draft202012Validator.check_schema(api_to_function(api, tool.standardized_name).schema["parameters"])
         except SchemaError as exc:
             add(where, f"its function schema is not valid JSON schema: {exc.message}")
+    problems.extend(check_urls(tool, path))
     return problems
 
 

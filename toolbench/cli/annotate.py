@@ -31,7 +31,9 @@ app = typer.Typer(
     "from their last checkpoint, completed API calls are replayed from the run's journal.\n\n"
     "--max-steps counts model replies (--step-unit reply, the default); ToolBench's single_chain_max_step counts "
     "its tree nodes (a Thought when the reply has text, an Action and an Action Input per call), which "
-    "--step-unit toolbench reproduces: its 12 allows about four replies.",
+    "--step-unit toolbench reproduces: its 12 allows about four replies.\n\n"
+    "Exit status: 0 when every query searched ended (solved, gave up, unsolved or stopped by a budget); 1 when any "
+    "query failed (an error ended its search), with the count on stderr.",
     invoke_without_command=True,
     add_completion=False,
 )
@@ -126,6 +128,12 @@ def annotate(
         chat, runner_factory = getattr(importlib.import_module(module), name)(cfg)
     summary = main(cfg, chat, runner_factory, progress)
     typer.echo(json.dumps({k: v for k, v in summary.items() if k != "llm"}))
+    failed = summary.get("failed") or 0
+    if failed:
+        typer.echo(f"annotate: {failed} of {summary.get('queries', '?')} queries failed (their errors are in "
+                   f"{out / 'events.jsonl'}, event query_error or status failed); rerun the same command to retry "
+                   "them", err=True)
+        raise typer.Exit(1)
 
 
 @app.command("merge")
