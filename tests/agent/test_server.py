@@ -1,4 +1,5 @@
-"""The HTTP API: a session's message, the pending call, approve / reject / edit, and /v1/chat/completions."""
+"""The HTTP API: a session's message, the pending call, approve / reject / edit, and /v1/chat/completions (as the
+session's owner, with its bearer token; test_server_security.py covers everyone else)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ from tests.agent.helpers import ADDRESS, CREATE, ORDER, order_model
 from toolbench.agent.server import create_app
 from toolbench.llm.scripted import ScriptedChatModel
 
+TOKEN = "tok-bob-0123456789abcdef"
+
 
 @pytest.fixture
 def serve(tmp_path, make_context):
     def start(model):
-        return TestClient(create_app(tmp_path, make_context(model)))
+        client = TestClient(create_app(tmp_path, make_context(model), {"bob": TOKEN}))
+        client.headers["Authorization"] = f"Bearer {TOKEN}"
+        return client
 
     return start
 

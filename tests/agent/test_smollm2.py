@@ -69,7 +69,8 @@ def test_http_session_with_smollm2_and_one_approval(tmp_path, llm_url, hub, tool
                           env={"TOOLBENCH_API_KEY": api_key}),
         params={"temperature": 0, "max_tokens": 80, "tool_choice": {"type": "function", "function": {"name": CANCEL}}},
         max_steps=1)
-    with TestClient(create_app(tmp_path, context)) as client:
+    with TestClient(create_app(tmp_path, context, {"e2e-user": "tok-e2e-0123456789abcdef"}),
+                    headers={"Authorization": "Bearer tok-e2e-0123456789abcdef"}) as client:
         turn = client.post("/v1/sessions/e2e/messages",
                            json={"content": f"Cancel my order {placed}, I ordered it by mistake."})
         assert turn.status_code == 200, turn.text

@@ -15,11 +15,12 @@ START -> begin -> think --(no calls: the answer)--> END
   gate (``execute``, ``suggest``, or ``invalid`` for a function that does not exist);
 - ``review`` asks a person about every suggested call, one LangGraph ``interrupt()`` each, showing the proposal.
   The resume value is ``{"action": "approve"}``, ``{"action": "reject", "comment": ...}`` or ``{"action": "edit",
-  "arguments": {...}}``; edited arguments are validated and, when wrong, the same call is asked about again with
-  the problems. Nothing runs in ``review``: LangGraph re-runs a node from its start when it resumes, so running
+  "arguments": {...}}``, each with optional ``"by"`` (who decided: the principal) and ``"at"`` (when, epoch
+  seconds), which are kept with the decision; edited arguments are validated and, when wrong, the same call is
+  asked about again with the problems. Nothing runs in ``review``: LangGraph re-runs a node from its start when it resumes, so running
   calls there could repeat them;
 - ``execute`` runs what was allowed (the edited call when edited, nothing when rejected) through the executor,
-  records each decision in the feedback store, and hands the results back to the model. Each call goes through
+  records each decision in the feedback store (with who made it and when), and hands the results back to the model. Each call goes through
   the store's journal first, so a call is sent at most once even if the process dies while it is in flight.
 
 The state holds only JSON-ready data (OpenAI messages, proposals, decisions); the model, executor, functions,
@@ -197,16 +198,17 @@ def read_decision(ctx: AgentContext, proposal: dict[str, Any], answer: Any) -> t
     if not isinstance(answer, dict):
         return {}, "answer with {\"action\": \"approve\" | \"reject\" | \"edit\", ...}"
     action = str(answer.get("action", "")).lower()
+    who = {k: answer[k] for k in ("by", "at") if answer.get(k) is not None}
     action = {"y": APPROVE, "yes": APPROVE, "approved": APPROVE, "n": REJECT, "no": REJECT, "rejected": REJECT,
               "e": EDIT, "edited": EDIT}.get(action, action)
     comment = str(answer.get("comment") or "")
     fn = ctx.functions.resolve(proposal["name"])
     if action == REJECT:
-        return {"action": REJECT, "comment": comment}, None
+        return {"action": REJECT, "comment": comment, **who}, None
     if action == APPROVE:
         if proposal.get("problems"):
             return {}, "the proposed arguments are invalid (" + "; ".join(proposal["problems"]) + "); edit or reject"
-        return {"action": APPROVE, "comment": comment}, None
+        return {"action": APPROVE, "comment": comment, **who}, None
     if action == EDIT:
         args = answer.get("arguments")
         if isinstance(args, str):
@@ -218,7 +220,7 @@ def read_decision(ctx: AgentContext, proposal: dict[str, Any], answer: Any) -> t
         problems = validate_call(fn, args)[1] if fn is not None else []
         if problems:
             return {}, "the edited arguments are invalid: " + "; ".join(map(str, problems))
-        return {"action": EDIT, "arguments": args, "comment": comment}, None
+        return {"action": EDIT, "arguments": args, "comment": comment, **who}, None
     return {}, f"unknown action {action!r}; use approve, reject or edit"
 
 
@@ -346,7 +348,9 @@ async def execute(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str
                                 proposed=decode_arguments(proposal["arguments"])[0] or {}, final=None,
                                 context=state["messages"][:at], tools=tools, call_id=proposal["id"],
                                 comment=decision.get("comment", ""), reason=proposal.get("reason", ""),
+                                decided_by=str(decision.get("by") or ""), decided_at=decision.get("at"),
                                 key=f"{session}:{at}:{index}")
+            entry.update(decided_by=feedback.decided_by, decided_at=feedback.decided_at)
         if action == REJECT:
             why = f" The user said: {decision['comment']}" if decision.get("comment") else ""
             obs = Observation(error=f"rejected_by_user: the user did not allow this call, so it was not run.{why}")

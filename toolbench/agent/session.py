@@ -7,7 +7,12 @@ approval, are there. The terminal chat and the HTTP server both drive an :class:
 Folder layout (``state_dir``)::
 
     checkpoints.sqlite   LangGraph's checkpoints: one thread per session (messages, proposals, decisions)
-    agent.sqlite         the feedback store and the call journal (toolbench.agent.store)
+    agent.sqlite         the feedback store, the call journal and session owners (toolbench.agent.store)
+
+Ownership: the HTTP server calls :meth:`AgentRuntime.authorize` with the authenticated user before anything else;
+a new session belongs to the first user that writes to it, and every other user is told it does not exist (404).
+A session with history but no owner (made in the terminal) is not served over HTTP. Decisions carry who made them
+(``by``) and when; they are stored with the feedback and shown by :meth:`AgentRuntime.decisions`.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -140,10 +146,25 @@ class AgentRuntime:
         check_session_id(session)
         return self._pending_of(await self._snapshot(session))
 
+    async def authorize(self, session: str, user: str, create: bool = False) -> None:
+        """Let ``user`` at ``session`` only if it is theirs; with ``create``, a session nobody has used yet becomes
+        theirs. Anything else is :class:`SessionError` 404: another user's session looks like no session."""
+        check_session_id(session)
+        store = self.context.store
+        if store is None:
+            raise SessionError("sessions have no owners without a store; open the runtime with AgentRuntime.open", 500)
+        owner = store.owner(session)
+        if owner is None and create and not (await self._snapshot(session)).values:
+            owner = store.claim(session, user)
+        if owner != user:
+            hint = " (session ids are shared by all users: choose another id)" if create else ""
+            raise SessionError(f"no session {session!r} for user {user!r}{hint}", 404)
+
     async def decide(self, session: str, action: str, arguments: dict[str, Any] | str | None = None,
-                     comment: str = "") -> TurnResult:
-        """Approve, reject or edit the waiting call, then run on. Edited arguments are checked first: when they
-        are wrong nothing is resumed and :class:`SessionError` (status 422) lists the problems."""
+                     comment: str = "", by: str = "") -> TurnResult:
+        """Approve, reject or edit the waiting call, then run on; ``by`` names who decided (kept, with the time, in
+        the feedback store). Edited arguments are checked first: when they are wrong nothing is resumed and
+        :class:`SessionError` (status 422) lists the problems."""
         from langgraph.types import Command
 
         check_session_id(session)
@@ -153,7 +174,7 @@ class AgentRuntime:
             pending = self._pending_of(await self._snapshot(session))
             if pending is None:
                 raise SessionError(f"session {session!r} has no call awaiting approval", 404)
-            answer: dict[str, Any] = {"action": action, "comment": comment}
+            answer: dict[str, Any] = {"action": action, "comment": comment, "by": by, "at": time.time()}
             if action == EDIT:
                 answer["arguments"] = arguments
             _, problem = read_decision(self.context, pending["call"], answer)
@@ -165,6 +186,16 @@ class AgentRuntime:
         """The session's transcript (OpenAI messages), empty for a new session."""
         check_session_id(session)
         return list((await self._snapshot(session)).values.get("messages") or [])
+
+    async def decisions(self, session: str) -> list[dict[str, Any]]:
+        """The decisions made in ``session``, oldest first: what was decided on which call, by whom and when."""
+        check_session_id(session)
+        if self.context.store is None:
+            return []
+        return [{"decision": fb.decision, "function": fb.function, "tool": fb.tool, "api": fb.api,
+                 "call_id": fb.call_id, "proposed": fb.proposed, "final": fb.final, "comment": fb.comment,
+                 "decided_by": fb.decided_by, "decided_at": fb.decided_at}
+                for fb in self.context.store.feedback(session)]
 
     async def status(self, session: str) -> TurnResult:
         """Where the session stands now (after a restart, too)."""

@@ -1,7 +1,9 @@
-"""The agent's own SQLite tables: people's decisions on proposed calls (feedback), and a journal of calls run.
+"""The agent's own SQLite tables: people's decisions on proposed calls (feedback), a journal of calls run, and
+who owns each session.
 
 ``feedback``: one row per approval, edit or rejection, with the session, the user's request, the conversation
-before the proposal, the tools offered, the proposed call and the call that ran (``final``, null when rejected).
+before the proposal, the tools offered, the proposed call and the call that ran (``final``, null when rejected),
+and who decided (``decided_by``: the principal, e.g. the server's authenticated user) and when (``decided_at``).
 :func:`feedback_examples` turns rows into chat examples (OpenAI messages + tools) for training:
 
 - *approved*: the conversation, then the assistant's call as proposed;
@@ -14,6 +16,9 @@ example.
 ``calls``: a row is written *before* a consequential call is sent and completed after it; a call whose row is
 complete is never sent again (its observation is replayed), and a call that was started but never completed
 (the process died meanwhile) is not sent again either: the agent is told its outcome is unknown.
+
+``sessions``: the user that owns a session (the HTTP server's principal that first wrote to it). The server serves
+a session only to its owner.
 
 Nothing secret is stored: API keys live in the environment and are read by the executor at call time.
 """
@@ -52,7 +57,9 @@ CREATE TABLE IF NOT EXISTS feedback (
     reason TEXT NOT NULL DEFAULT '',
     context TEXT NOT NULL,
     tools TEXT NOT NULL,
-    observation TEXT
+    observation TEXT,
+    decided_by TEXT NOT NULL DEFAULT '',
+    decided_at REAL
 );
 CREATE INDEX IF NOT EXISTS feedback_session ON feedback(session);
 CREATE TABLE IF NOT EXISTS calls (
@@ -64,7 +71,14 @@ CREATE TABLE IF NOT EXISTS calls (
     finished REAL,
     observation TEXT
 );
+CREATE TABLE IF NOT EXISTS sessions (
+    session TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    created REAL NOT NULL
+);
 """
+# Columns added after the first release: (table, column, definition) added to older files when opened.
+_ADDED_COLUMNS = (("feedback", "decided_by", "TEXT NOT NULL DEFAULT ''"), ("feedback", "decided_at", "REAL"))
 
 
 @dataclass
@@ -85,6 +99,8 @@ class Feedback:
     comment: str = ""
     reason: str = ""  # why the call needed approval (the policy's reason)
     observation: dict[str, Any] | None = None
+    decided_by: str = ""  # who decided (the principal); "" when not known
+    decided_at: float | None = None  # when the decision was made (epoch seconds)
     key: str = ""
     created: float = 0.0
     id: int | None = None
@@ -92,7 +108,7 @@ class Feedback:
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("id", "session", "created", "decision", "request", "function", "tool",
                                                "api", "call_id", "proposed", "final", "comment", "reason",
-                                               "observation", "context", "tools")}
+                                               "observation", "decided_by", "decided_at", "context", "tools")}
 
 
 class CallState:
@@ -113,6 +129,10 @@ class AgentStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        for table, column, definition in _ADDED_COLUMNS:
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -128,19 +148,20 @@ class AgentStore:
         row = (fb.key or f"{fb.session}:{fb.call_id}:{time.time_ns()}", fb.session, fb.created, fb.decision,
                fb.request, fb.function, fb.tool, fb.api, _dump({"call_id": fb.call_id, "arguments": fb.proposed}),
                _dump(fb.final) if fb.final is not None else None, fb.comment, fb.reason, _dump(fb.context),
-               _dump(fb.tools), _dump(fb.observation) if fb.observation is not None else None)
+               _dump(fb.tools), _dump(fb.observation) if fb.observation is not None else None, fb.decided_by or "",
+               fb.decided_at)
         with self._lock:
             cur = self._db.execute(
                 "INSERT OR IGNORE INTO feedback (key, session, created, decision, request, function, tool, api, "
-                "proposed, final, comment, reason, context, tools, observation) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+                "proposed, final, comment, reason, context, tools, observation, decided_by, decided_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
             return cur.rowcount == 1
 
     def feedback(self, session: str | None = None, decisions: tuple[str, ...] = DECISIONS) -> list[Feedback]:
         """Stored decisions in the order they were made, optionally of one session and some decision kinds."""
         marks = ",".join("?" * len(decisions))
         sql = ("SELECT id, key, session, created, decision, request, function, tool, api, proposed, final, comment, "
-               f"reason, context, tools, observation FROM feedback WHERE decision IN ({marks})")
+               f"reason, context, tools, observation, decided_by, decided_at FROM feedback WHERE decision IN ({marks})")
         args: list[Any] = list(decisions)
         if session is not None:
             sql += " AND session = ?"
@@ -149,20 +170,35 @@ class AgentStore:
             rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
         out = []
         for (rid, key, sess, created, decision, request, function, tool, api, proposed, final, comment, reason,
-             context, tools, observation) in rows:
+             context, tools, observation, decided_by, decided_at) in rows:
             prop = json.loads(proposed)
             out.append(Feedback(session=sess, decision=decision, request=request, function=function, tool=tool,
                                 api=api, proposed=prop["arguments"], final=json.loads(final) if final else None,
                                 context=json.loads(context), tools=json.loads(tools), call_id=prop["call_id"],
                                 comment=comment, reason=reason,
                                 observation=json.loads(observation) if observation else None, key=key,
-                                created=created, id=rid))
+                                created=created, id=rid, decided_by=decided_by or "", decided_at=decided_at))
         return out
 
     def counts(self) -> dict[str, int]:
         with self._lock:
             rows = self._db.execute("SELECT decision, COUNT(*) FROM feedback GROUP BY decision").fetchall()
         return {d: 0 for d in DECISIONS} | dict(rows)
+
+    # -- session owners -------------------------------------------------------------------------------
+    def owner(self, session: str) -> str | None:
+        """The user that owns ``session``, or None when nobody does (a new session, or one from the terminal)."""
+        with self._lock:
+            row = self._db.execute("SELECT owner FROM sessions WHERE session = ?", (session,)).fetchone()
+        return row[0] if row else None
+
+    def claim(self, session: str, owner: str) -> str:
+        """Make ``owner`` the owner of ``session`` unless it has one; returns the owner it has now (a concurrent
+        claim by someone else wins if it came first)."""
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO sessions (session, owner, created) VALUES (?, ?, ?)",
+                             (session, owner, time.time()))
+            return self._db.execute("SELECT owner FROM sessions WHERE session = ?", (session,)).fetchone()[0]
 
     # -- the call journal ----------------------------------------------------------------------------
     def call_state(self, key: str) -> tuple[str, Observation | None]:

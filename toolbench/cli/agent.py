@@ -30,6 +30,7 @@ app = typer.Typer(
     "Examples:\n\n"
     "  toolbench agent chat --catalog data/tools --base-url http://127.0.0.1:8000/v1 --session alice\n\n"
     "  toolbench agent serve --catalog data/tools --base-url http://127.0.0.1:8000/v1 --port 8090\n\n"
+    "  toolbench agent serve --catalog data/tools --base-url http://127.0.0.1:8000/v1 --tokens-file tokens.txt\n\n"
     "  toolbench agent policy --catalog data/tools --accuracy runs/eval/per_api.json --threshold 0.9\n\n"
     "  toolbench agent export-feedback --format sharegpt --out runs/agent/feedback.json",
     no_args_is_help=True,
@@ -169,27 +170,38 @@ def _edit_arguments(console: Any, current: str) -> dict[str, Any] | None:
     return value
 
 
+def _terminal_user() -> str:
+    """Who decides in the terminal, as recorded with each decision: ``terminal:<login name>``."""
+    import getpass
+
+    try:
+        return f"terminal:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name here (e.g. a container without a passwd entry)
+        return "terminal"
+
+
 async def _settle(runtime: Any, console: Any, session: str, result: Any) -> Any:
     """Ask about every call that waits, until the turn has an answer."""
     from rich.prompt import Prompt
 
     from toolbench.agent.session import SessionError
 
+    by = _terminal_user()
     while result.status == "awaiting_approval":
         _show_call(console, result.pending)
         choice = Prompt.ask(r"run it? \[y]es / \[n]o / \[e]dit", choices=["y", "n", "e"], console=console,
                             show_choices=False)
         try:
             if choice == "y":
-                result = await runtime.decide(session, "approve")
+                result = await runtime.decide(session, "approve", by=by)
             elif choice == "n":
                 comment = Prompt.ask("why not? (optional, told to the model)", console=console, default="",
                                      show_default=False)
-                result = await runtime.decide(session, "reject", comment=comment)
+                result = await runtime.decide(session, "reject", comment=comment, by=by)
             else:
                 arguments = _edit_arguments(console, result.pending["call"]["arguments"])
                 if arguments is not None:
-                    result = await runtime.decide(session, "edit", arguments)
+                    result = await runtime.decide(session, "edit", arguments, by=by)
         except SessionError as exc:
             console.print(f"[red]{exc}[/red]")
             result = await runtime.status(session)
@@ -293,18 +305,55 @@ def serve_cmd(
     api_override: Annotated[list[str] | None, typer.Option(help="CATALOG_PREFIX=URL (repeatable).")] = None,
     temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Largest model reply in tokens.")] = None,
+    tokens_file: Annotated[Path | None, typer.Option(
+        envvar="TOOLBENCH_AGENT_TOKENS_FILE",
+        help="Users' bearer tokens: one user=TOKEN per line (# comments), or a JSON object {user: token}. Tokens "
+             "are also read from $TOOLBENCH_AGENT_TOKENS (user=TOKEN, comma-separated).")] = None,
+    token: Annotated[list[str] | None, typer.Option(
+        help="user=TOKEN (repeatable; visible in the process list: prefer --tokens-file or the environment).")] = None,
+    user: Annotated[list[str] | None, typer.Option(
+        help="Generate a token for this user at start, printed once here (repeatable). With no token configured "
+             "at all, one is generated for the user 'operator'.")] = None,
+    allow_origin: Annotated[list[str] | None, typer.Option(
+        help="Browser origin let in, e.g. https://app.example.com (repeatable; gets CORS headers). Requests with "
+             "any other Origin header are refused (403). Default: none.")] = None,
+    max_body_bytes: Annotated[int, typer.Option(
+        min=1, help="Largest request body in bytes; larger requests get 413 before they are read.")] = 1 << 20,
 ) -> None:
     """Serve the agent over HTTP: sessions with approve/reject/edit, and /v1/chat/completions.
 
-    Example: curl -s localhost:8090/v1/sessions/s1/messages -d '{"content": "Cancel my last order"}'
+    Every request needs 'Authorization: Bearer TOKEN'; a session is served only to the user that started it. POST
+    bodies must be 'Content-Type: application/json'.
+
+    Examples:
+
+      toolbench agent serve --catalog data/tools --base-url http://127.0.0.1:8000/v1 --user alice --user bob
+
+      TOOLBENCH_AGENT_TOKENS="alice=$ALICE_TOKEN" toolbench agent serve --catalog data/tools --port 8090
+
+      toolbench agent serve --catalog data/tools --tokens-file /etc/toolbench/agent-tokens --allow-origin
+      https://app.example.com --max-body-bytes 262144
+
+      curl -s localhost:8090/v1/sessions/s1/messages -H "Authorization: Bearer $TOKEN" -H 'Content-Type:
+      application/json' -d '{"content": "Cancel my last order"}'
     """
     import uvicorn
 
+    from toolbench.agent.auth import TokenRegistry, configure_tokens, tokens_file_warning
     from toolbench.agent.server import create_app
 
+    tokens, generated = configure_tokens(tokens_file, token or [], user or [])
+    registry = TokenRegistry(tokens)
+    if tokens_file is not None and (warning := tokens_file_warning(tokens_file)):
+        typer.echo(f"warning: {warning}", err=True)
     context = build_context(catalog, base_url, model, api_key_env, accuracy, policy, threshold, min_n, retriever,
                             api_override, max_tools, max_steps, temperature, max_tokens)
-    uvicorn.run(create_app(state, context), host=host, port=port, log_level="info")
+    app_ = create_app(state, context, registry, allowed_origins=allow_origin or [], max_body_bytes=max_body_bytes)
+    for name, secret in generated.items():  # shown once, here only: never logged, never stored
+        typer.echo(f"agent token for {name}: {secret}   (send 'Authorization: Bearer <token>'; it is not stored: "
+                   "configure tokens to keep them across restarts)")
+    typer.echo(f"users: {', '.join(registry.users)}", err=True)
+    uvicorn.run(app_, host=host, port=port, log_level="info")
 
 
 # -- policy ---------------------------------------------------------------------------------------------
