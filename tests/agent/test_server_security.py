@@ -348,3 +348,31 @@ def test_serve_help_shows_the_options_and_examples():
     for option in ("--tokens-file", "--token", "--user", "--allow-origin", "--max-body-bytes", "Authorization: Bearer",
                    "Examples"):
         assert option in done.stdout, option
+
+
+def test_a_store_from_before_gains_the_decision_columns(tmp_path):
+    import sqlite3
+
+    old = sqlite3.connect(tmp_path / "agent.sqlite")
+    old.executescript("CREATE TABLE feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, "
+                      "session TEXT NOT NULL, created REAL NOT NULL, decision TEXT NOT NULL, request TEXT NOT NULL, "
+                      "function TEXT NOT NULL, tool TEXT NOT NULL, api TEXT NOT NULL, proposed TEXT NOT NULL, "
+                      "final TEXT, comment TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '', "
+                      "context TEXT NOT NULL, tools TEXT NOT NULL, observation TEXT);"
+                      "INSERT INTO feedback (key, session, created, decision, request, function, tool, api, proposed, "
+                      "context, tools) VALUES ('k0', 'old', 1, 'rejected', 'r', 'f', 't', 'a', "
+                      "'{\"call_id\": \"c\", \"arguments\": {}}', '[]', '[]');")
+    old.commit()
+    old.close()
+    from toolbench.agent.store import Feedback
+
+    store = AgentStore(tmp_path / "agent.sqlite")
+    try:
+        assert store.record(Feedback(session="new", decision="approved", request="r", function="f", tool="t",
+                                     api="a", proposed={}, final={}, context=[], tools=[], decided_by="alice",
+                                     decided_at=12.5))
+        rows = {fb.session: fb for fb in store.feedback()}
+        assert (rows["old"].decided_by, rows["old"].decided_at) == ("", None)
+        assert (rows["new"].decided_by, rows["new"].decided_at) == ("alice", 12.5)
+    finally:
+        store.close()

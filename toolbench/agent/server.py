@@ -1,7 +1,7 @@
 """``toolbench agent serve``: the agent over HTTP on loopback.
 
-Every request needs ``Authorization: Bearer <token>`` (one token per user, see :mod:`toolbench.agent.auth`): 401
-without a valid one. A session belongs to the user that first wrote to it; to anyone else it answers 404, as if it
+Every ``/v1`` request needs ``Authorization: Bearer <token>`` (one token per user, see
+:mod:`toolbench.agent.auth`): 401 without a valid one. A session belongs to the user that first wrote to it; to anyone else it answers 404, as if it
 did not exist. Every POST takes only ``Content-Type: application/json`` (415 otherwise). A request whose ``Origin``
 is not in the allow-list (empty by default) is refused with 403, and a body over the size limit with 413, before
 it is read (:class:`~toolbench.agent.auth.RequestGuard`). No CORS headers are sent unless origins are allowed.
