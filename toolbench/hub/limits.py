@@ -35,9 +35,7 @@ def json_shape_problem(value: Any, max_values: int, max_depth: int) -> str | Non
             children = node
         else:
             continue
-        if not children:
-            continue
-        if depth >= max_depth:
+        if depth > max_depth:
             return f"it nests arrays/objects more than {max_depth} deep (max_json_depth)"
         if seen + len(stack) + len(children) > max_values:
             return f"it holds more than {max_values} JSON values (max_json_values)"
