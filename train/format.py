@@ -33,7 +33,7 @@ import ast
 import copy
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -552,30 +552,35 @@ def detect_format(row: Any) -> str:
     raise FormatError("", "cannot tell the format of this row; name it (openai, sharegpt, toolllama, toolbench)")
 
 
-def _rows(path: Path) -> Iterator[tuple[Any, str]]:
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".jsonl":
-        for n, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    yield json.loads(line), f"{path}:{n}"
-                except json.JSONDecodeError as exc:
-                    raise FormatError(f"{path}:{n}", f"not valid JSON: {exc.msg}") from exc
-        return
+def _rows(path: Path) -> list[tuple[Any, str]]:
+    """(row, where) for each row of a file: the lines of a ``.jsonl`` file (``file:line``), the items of a JSON
+    list (``file[i]``), or the one JSON object of a ``.json`` file. Read with :mod:`toolbench.jsonfiles`, so a
+    binary, non-UTF-8, empty or invalid file is a FormatError naming the file (and line)."""
+    from toolbench.jsonfiles import DataFileError, read_json, read_rows
+
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FormatError(str(path), f"not valid JSON: {exc.msg} (line {exc.lineno})") from exc
+        if path.suffix == ".jsonl":
+            rows = read_rows(path)
+            if not rows:
+                raise FormatError(str(path), "the file is empty; expected JSON lines of examples")
+            return [(row.data, f"{path}:{row.line}" if row.line is not None
+                     else f"{path}[{row.index}]" if row.index is not None else str(path)) for row in rows]
+        data = read_json(path)
+    except DataFileError as exc:
+        raise FormatError(exc.path if exc.line is None else f"{exc.path}:{exc.line}", exc.message) from None
     if isinstance(data, list):
-        for i, row in enumerate(data):
-            yield row, f"{path}[{i}]"
-    else:
-        yield data, str(path)
+        if not data:
+            raise FormatError(str(path), "an empty list; expected examples")
+        return [(row, f"{path}[{i}]") for i, row in enumerate(data)]
+    return [(data, str(path))]
 
 
 def _files(path: Path) -> list[Path]:
     if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.suffix in (".json", ".jsonl") and p.is_file())
+        files = sorted(p for p in path.rglob("*") if p.suffix in (".json", ".jsonl") and p.is_file())
+        if not files:
+            raise FormatError(str(path), "the folder holds no .json or .jsonl files")
+        return files
     if not path.exists():
         raise FormatError(str(path), "no such file or folder")
     return [path]
@@ -603,6 +608,9 @@ def read_examples(path: str | Path, fmt: str = "auto", *, steps: bool = False,
                 out.append(from_sharegpt(row, where))
             else:
                 out.append(last_turn_only(from_toolllama(row, where)))
+    if not out:
+        raise FormatError(str(path), "no training examples found (ToolBench answers without a valid tree give "
+                                     "none)")
     return out
 
 
