@@ -412,3 +412,45 @@ def test_a_failing_batch_fails_its_requests_only(tiny_tokenizer):
             t.join()
         assert post(client, {"model": "scripted-lm", "messages": USER, "temperature": 0}).status_code == 200
     assert 500 in statuses and set(statuses) <= {200, 500} and len(statuses) == 4
+
+
+def test_oversized_body_is_413_before_it_is_read(scripted):
+    """The request-size limit answers 413 (OpenAI's error schema) without reading the body: at once from
+    Content-Length, and for a chunked body as soon as the bytes received pass the limit."""
+    assert ServerConfig().max_request_bytes == 8 << 20  # room for long chats with many tools
+    big = json.dumps({"model": "scripted-lm", "messages": [{"role": "user", "content": "x" * 10_000}]}).encode()
+    with client_for(scripted, max_request_bytes=4000) as client:
+        status, err = error_of(client.post("/v1/chat/completions", content=big,
+                                           headers={"content-type": "application/json"}))
+        assert (status, err["code"]) == (413, "request_too_large")
+        assert f"{len(big)} bytes" in err["message"] and "--max-request-bytes" in err["message"]
+        status, err = error_of(client.post("/v1/models", content=big))  # every route, not only chat
+        assert (status, err["code"]) == (413, "request_too_large")
+        assert post(client, {"model": "scripted-lm", "messages": USER}).status_code == 200
+
+    app = create_app(scripted, ServerConfig(max_request_bytes=4000), aliases=("default",))
+    pulled = []  # chunks of a 1 MB chunked body the app asked for
+
+    async def receive():
+        if len(pulled) == 1000:
+            return {"type": "http.disconnect"}
+        pulled.append(1000)
+        return {"type": "http.request", "body": b" " * 1000, "more_body": len(pulled) < 1000}
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/v1/chat/completions", "raw_path": b"/v1/chat/completions",
+             "root_path": "", "query_string": b"", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8000),
+             "headers": [(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")]}
+    try:
+        asyncio.run(app(scope, receive, send))
+    finally:
+        app.state.server.close()
+    assert sent[0]["status"] == 413 and len(sent) == 2, sent
+    assert json.loads(sent[1]["body"])["error"]["code"] == "request_too_large"
+    assert sum(pulled) <= 5000  # cut off just past the limit: the rest was never read
+    assert len(scripted.requests) == 1  # only the request within the limit reached the model

@@ -15,6 +15,7 @@ app = typer.Typer(
     "  toolbench llm serve --model default --port 8000\n\n"
     "  toolbench llm serve --model runs/train/lora-adapter --port 8001\n\n"
     "  toolbench llm serve --model tuned.q8_0.gguf --engine llamacpp --port 8002\n\n"
+    "  toolbench llm serve --max-request-bytes 16777216   (413 above 16 MiB; default 8 MiB)\n\n"
     '  toolbench llm chat "What is the weather in Paris?" --tools tools.json\n\n'
     '  toolbench llm chat "Hi" --base-url https://api.openai.com/v1 --model gpt-4o-mini --api-key-env OPENAI_API_KEY',
     no_args_is_help=True,
@@ -45,6 +46,8 @@ def serve_cmd(
                                           "time."),
     batch_wait: float = typer.Option(0.05, help="Seconds a batch that is not full waits for more requests."),
     default_max_tokens: int = typer.Option(512, help="max_tokens when a request gives none."),
+    max_request_bytes: int = typer.Option(8 << 20, help="Largest request body in bytes (default 8 MiB); a larger "
+                                                        "one gets 413 before it is read."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
     threads: int = typer.Option(None, help="CPU threads for generation (default: one per core)."),
 ) -> None:
@@ -59,7 +62,7 @@ def serve_cmd(
     config = ServerConfig(model=model, engine=engine, constrained=constrained, ctx_size=ctx_size,
                           default_quant=default_quant, host=host, port=port, served_model_name=served_model_name, dtype=dtype,
                           device=device, max_queue=max_queue, max_batch=max_batch, batch_wait=batch_wait,
-                          default_max_tokens=default_max_tokens,
+                          default_max_tokens=default_max_tokens, max_request_bytes=max_request_bytes,
                           log_level=log_level, threads=threads)
     serve(config)
 

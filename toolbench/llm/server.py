@@ -81,7 +81,10 @@ class ServerConfig:
     batch_wait: float = field(default=0.05, metadata={
         "help": "Seconds a batch that is not full waits for more requests (clients that just got a reply send "
                 "their next one within milliseconds); 0: never wait."})
-    max_request_bytes: int = field(default=1_000_000, metadata={"help": "Largest request body accepted (413)."})
+    max_request_bytes: int = field(default=8 << 20, metadata={
+        "help": "Largest request body accepted, in bytes (default 8 MiB: room for long chats with many tools); a "
+                "larger one gets 413 before it is read (from Content-Length, or as soon as a chunked body passes "
+                "the limit)."})
     default_max_tokens: int = field(default=512, metadata={"help": "max_tokens when a request gives none."})
     max_n: int = field(default=8, metadata={"help": "Largest n (choices per request) accepted."})
     log_level: str = field(default="info", metadata={"help": "uvicorn's log level."})
@@ -564,6 +567,15 @@ async def _watch_disconnect(request: Request, cancel: threading.Event, every: fl
         await asyncio.sleep(every)
 
 
+def _limit_request_size(app: FastAPI, limit: int) -> None:
+    """413 in OpenAI's error schema for a body over ``limit`` bytes on any route, before it is read (see
+    :mod:`toolbench.bodylimit`): a chunked body without Content-Length is cut off at the limit, not held whole."""
+    from toolbench.bodylimit import limit_body
+
+    limit_body(app, limit, lambda message: error_body(message, "invalid_request_error", None, "request_too_large"),
+               "max_request_bytes, `llm serve --max-request-bytes`")
+
+
 def create_app(generator: TextGenerator, config: ServerConfig | None = None,
                aliases: tuple[str, ...] = ()) -> FastAPI:
     """The FastAPI app serving ``generator``."""
@@ -632,6 +644,7 @@ def create_app(generator: TextGenerator, config: ServerConfig | None = None,
                 **({"engine_stats": vars(engine_stats)} if engine_stats is not None else {})}
 
     app.router.on_shutdown.append(server.close)
+    _limit_request_size(app, server.config.max_request_bytes)
     return app
 
 
