@@ -98,9 +98,11 @@ def check_tool(tool: Tool, path: str) -> list[CatalogProblem]:
 
 
 def validate_catalog(root: Path | str) -> tuple[int, list[CatalogProblem]]:
-    """(number of tools that loaded, every problem in every file under ``root``)."""
+    """(number of tools that loaded, every problem in every file and folder under ``root``)."""
+    from toolbench.catalog.fields import catalog_problems
+
     catalog = load_catalog(root)
-    problems = list(catalog.problems)
+    problems = catalog_problems(catalog)  # every field/type problem of each file, not only the first
     for tool in catalog.tools:
         problems.extend(check_tool(tool, str(catalog.paths[tool.name])))
     return len(catalog.tools), problems

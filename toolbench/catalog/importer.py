@@ -79,10 +79,15 @@ def read_toolbench_source(source: Path | str) -> tuple[list[Tool], list[Query], 
             queries.extend(found)
             report.problems.extend(problems)
         else:
+            # a file given by name must be importable; in a folder, other JSON files may sit beside the data
             report.problems.append(CatalogProblem(
                 str(path), "", "neither a ToolBench tool file (tool_name + api_list) nor a query file "
-                               "(a list of entries with query + api_list); skipped", "warning"))
+                               "(a list of entries with query + api_list); skipped",
+                "error" if source.is_file() else "warning"))
     report.queries = len(queries)
+    if not tools and not queries and not report.errors:
+        report.problems.append(CatalogProblem(str(source), "", "nothing to import: no ToolBench tool file or query "
+                                                               "file among the .json files"))
     return tools, queries, report
 
 

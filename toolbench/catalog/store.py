@@ -21,9 +21,10 @@ import os
 import re
 import tempfile
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from toolbench.errors import ToolbenchError
 from toolbench.records import Api, Query, RecordError, Tool
@@ -104,7 +105,12 @@ def category_folder(category: str) -> str:
 
 
 def tool_path(catalog_dir: Path, tool: Tool) -> Path:
-    return Path(catalog_dir) / category_folder(tool.category) / f"{tool.standardized_name or 'tool'}.json"
+    stem = tool.standardized_name
+    if stem.strip(".") == "" or any(c in stem for c in "/\\\0"):  # from a file: never a path outside the folder
+        from toolbench.catalog.naming import standardize
+
+        stem = standardize(stem)
+    return Path(catalog_dir) / category_folder(tool.category) / f"{stem or 'tool'}.json"
 
 
 def write_tool(tool: Tool, catalog_dir: Path | str) -> Path:
@@ -145,7 +151,7 @@ class Catalog:
         return [p for p in self.problems if p.severity == "error"]
 
 
-def _tool_files(root: Path) -> Iterable[tuple[Path, str]]:
+def tool_files(root: Path) -> Iterable[tuple[Path, str]]:
     """(file, category) for every tool file: ``root/<Category>/*.json`` and ``root/*.json``."""
     for path in sorted(root.glob("*.json")):
         yield path, ""
@@ -162,7 +168,7 @@ def load_catalog(root: Path | str) -> Catalog:
                                                           "`toolbench catalog import-toolbench` or "
                                                           "`toolbench catalog import-openapi`")])
     catalog = Catalog(root=root)
-    for path, category in _tool_files(root):
+    for path, category in tool_files(root):
         try:
             tool = read_tool_file(path, category)
         except CatalogError as exc:
