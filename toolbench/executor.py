@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import difflib
+import functools
 import ipaddress
 import json
 import logging
@@ -188,6 +189,7 @@ def url_host(url: str) -> str:
     return netloc.rpartition("@")[2].lower()
 
 
+@functools.lru_cache(maxsize=4096)
 def request_hostname(url: str) -> str:
     """The host a request to ``url`` really goes to, as httpx parses it (ASCII, lower case, no port); '' when
     the URL does not parse."""
@@ -234,6 +236,11 @@ def url_problem(url: Any) -> str:
     1..65535, at most :data:`MAX_URL_CHARS` characters. ``toolbench catalog validate`` reports the same."""
     if not isinstance(url, str):
         return f"the URL is a {type(url).__name__}, not text"
+    return _str_url_problem(url)
+
+
+@functools.lru_cache(maxsize=4096)
+def _str_url_problem(url: str) -> str:
     if not url.strip():
         return "the URL is empty"
     if _BAD_HEADER_CHARS.search(url) or "\t" in url:
