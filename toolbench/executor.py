@@ -110,8 +110,9 @@ class ExecutorConfig:
         "help": "Catalog URL prefix -> URL prefix to call instead (e.g. the committed hub catalog's "
                 "http://127.0.0.1:8750 -> a hub on another port)."})
     credentials: dict[str, str] = field(default_factory=dict, repr=False, metadata={
-        "help": "Secrets from a config file: '<tool>.<scheme>', '<tool>' (standardised names), '<scheme>' or '*' "
-                "-> secret. Looked up before the environment."})
+        "help": "Secrets from a config file: '<tool>.<scheme>', '<tool>' (standardised names; sent to that tool's "
+                "URLs), '<scheme>' or '*' (generic: sent only where the generic key may go) -> secret. Looked up "
+                "before the environment."})
     api_key_env: str = field(default="TOOLBENCH_API_KEY", metadata={
         "help": "Environment variable holding the generic key, for a tool without a more specific one; sent only "
                 "to api_key_hosts and where base_url_overrides move them."})
