@@ -340,3 +340,18 @@ def test_continuous_batching_starts_rows_as_others_end(engine):
                 ("ok", GenerationRequest(prompt=prompts[0], max_tokens=2, temperature=0), None, None, None)]
     engine.generate_continuous(take, finish)
     assert isinstance(results["long"], ToolbenchError) and results["ok"].completion_tokens[0] >= 1
+
+
+def test_flash_attention_is_a_setting_and_off_by_default(engine):
+    from toolbench.llm.llamacpp import LlamaCppGenerator
+    from toolbench.llm.models import find_default_gguf
+
+    assert engine.flash_attn == "off"
+    with pytest.raises(ToolbenchError, match="flash_attn"):
+        LlamaCppGenerator(find_default_gguf(), flash_attn="yes")
+    with_fa = LlamaCppGenerator(find_default_gguf(), n_seq=1, ctx_per_seq=512, flash_attn="on")
+    try:
+        request, _ = request_for(with_fa, max_tokens=8, min_tokens=8)
+        assert with_fa.generate(request).completion_tokens == [8]
+    finally:
+        with_fa.close()

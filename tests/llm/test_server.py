@@ -291,6 +291,8 @@ def test_server_config_validation():
         ServerConfig(max_queue=0)
     with pytest.raises(ToolbenchError, match="'dtype'"):
         ServerConfig(dtype="int4")
+    with pytest.raises(ToolbenchError, match="'flash_attn'"):
+        ServerConfig(flash_attn="yes")
 
 
 def test_openai_sdk_streaming(scripted):

@@ -35,6 +35,8 @@ def serve_cmd(
     ctx_size: int = typer.Option(4096, help="llama.cpp: context per sequence in tokens (max_batch sequences)."),
     default_quant: str = typer.Option("q8_0", help="llama.cpp: serve the packaged model as q8_0 (requantised "
                                                    "once; prefills ~1.8x faster), q4_1 (the shipped file) or f16."),
+    flash_attn: str = typer.Option("off", help="llama.cpp: flash attention off (faster decoding on a CPU), on or "
+                                               "auto."),
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="TCP port (0: any free port, printed at start)."),
     served_model_name: str = typer.Option(None, help="Name clients send as 'model' (default: the model's name)."),
@@ -59,7 +61,7 @@ def serve_cmd(
     """
     from toolbench.llm.server import ServerConfig, serve
 
-    config = ServerConfig(model=model, engine=engine, constrained=constrained, ctx_size=ctx_size,
+    config = ServerConfig(model=model, engine=engine, constrained=constrained, ctx_size=ctx_size, flash_attn=flash_attn,
                           default_quant=default_quant, host=host, port=port, served_model_name=served_model_name, dtype=dtype,
                           device=device, max_queue=max_queue, max_batch=max_batch, batch_wait=batch_wait,
                           default_max_tokens=default_max_tokens, max_request_bytes=max_request_bytes,

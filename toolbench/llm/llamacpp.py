@@ -19,6 +19,10 @@ longest row of a batch ends.
   sampler; ``tool_choice`` auto uses the *lazy* grammar sampler, triggered by ``<tool_call>``, so the model may
   still answer in text. As in llama.cpp's common sampler, the unconstrained choice is tried first and the
   grammar is applied to the whole vocabulary only when that choice breaks it.
+* **Flash attention is off by default** (``flash_attn="off"``): on a 2-core CPU llama.cpp's flash-attention kernel
+  made a decoding step of 4 rows at ~730 tokens of context take 64 ms instead of 38 ms (the step cost grows with
+  context much faster), while prefilling only ~25% faster; a tool-calling prompt is several hundred tokens long,
+  so off wins (``benchmarks/llm_server.py`` measures both).
 * ``use_extra_bufts`` is off by default: llama.cpp's AMX kernels (built in by ``-march=native`` on Sapphire Rapids
   and newer Xeons) crashed ``llama_decode`` with SIGSEGV on this machine type (llama-cpp-python 0.3.36).
 
@@ -55,6 +59,10 @@ from toolbench.llm.generation import Generation, GenerationRequest, StopHoldback
 from toolbench.llm.template import RenderedPrompt, render_prompt
 
 log = logging.getLogger(__name__)
+
+
+FLASH_ATTN = {"off": "LLAMA_FLASH_ATTN_TYPE_DISABLED", "on": "LLAMA_FLASH_ATTN_TYPE_ENABLED",
+              "auto": "LLAMA_FLASH_ATTN_TYPE_AUTO"}
 
 
 class EngineUnavailable(ToolbenchError):
@@ -243,6 +251,7 @@ class EngineStats:
     cached_prompt_tokens: int = 0
     prefill_seconds: float = 0.0
     decode_tokens: int = 0
+    decode_steps: int = 0  # llama_decode calls of the decode phase: decode_tokens / decode_steps = rows per step
     decode_seconds: float = 0.0
     grammar_fallbacks: int = 0
 
@@ -254,7 +263,9 @@ class LlamaCppGenerator:
 
     def __init__(self, model_path: str | Path, name: str | None = None, *, n_seq: int = 4, ctx_per_seq: int = 4096,
                  threads: int | None = None, n_batch: int = 512, extra_buffers: bool = False,
-                 template: Any | None = None) -> None:
+                 flash_attn: str = "off", template: Any | None = None) -> None:
+        if flash_attn not in FLASH_ATTN:
+            raise ToolbenchError(f"flash_attn must be one of {', '.join(FLASH_ATTN)}; got {flash_attn!r}")
         lib = import_llama_cpp()
         self.lib = lib
         _quiet(lib)
@@ -286,6 +297,8 @@ class LlamaCppGenerator:
         ctx_params.n_threads_batch = threads
         ctx_params.kv_unified = False  # each sequence has its own context_length cells
         ctx_params.no_perf = True
+        ctx_params.flash_attn_type = getattr(lib, FLASH_ATTN[flash_attn])
+        self.flash_attn = flash_attn
         self.ctx = lib.llama_init_from_model(self.model, ctx_params)
         if not self.ctx:
             lib.llama_model_free(self.model)
@@ -489,6 +502,7 @@ class LlamaCppGenerator:
             row.logits_index = i
         self._decode(len(live))
         self.stats.decode_tokens += len(live)
+        self.stats.decode_steps += 1
         for handle, row in live:
             self._step(row)
             if row.done:

@@ -68,6 +68,9 @@ class ServerConfig:
     ctx_size: int = field(default=4096, metadata={
         "help": "llama.cpp: context per sequence in tokens (capped at the model's training context); the KV "
                 "cache holds max_batch of them."})
+    flash_attn: str = field(default="off", metadata={
+        "help": "llama.cpp: flash attention off (default: on a CPU its kernel slows decoding at a few hundred "
+                "tokens of context more than it speeds prefill), on or auto."})
     host: str = field(default="127.0.0.1", metadata={"help": "Interface to listen on (loopback by default)."})
     port: int = field(default=8000, metadata={"help": "TCP port; 0 picks a free one (printed at start)."})
     served_model_name: str | None = field(default=None, metadata={
@@ -104,6 +107,8 @@ class ServerConfig:
                 raise ToolbenchError(f"config field '{name}' must be an integer >= 1; got {value!r}")
         if self.default_quant not in ("q4_1", "q8_0", "f16"):
             raise ToolbenchError(f"config field 'default_quant' must be q4_1, q8_0 or f16; got {self.default_quant!r}")
+        if self.flash_attn not in ("off", "on", "auto"):
+            raise ToolbenchError(f"config field 'flash_attn' must be off, on or auto; got {self.flash_attn!r}")
         if self.engine not in ("auto", "llamacpp", "transformers"):
             raise ToolbenchError(f"config field 'engine' must be auto, llamacpp or transformers; got {self.engine!r}")
         if self.dtype not in ("auto", "float32", "bfloat16", "float16"):
@@ -694,7 +699,7 @@ def load_generator(config: ServerConfig) -> tuple[TextGenerator, tuple[str, ...]
         path = default_gguf(config.default_quant) if default else Path(config.model).expanduser()
         generator: Any = LlamaCppGenerator(path, DEFAULT_MODEL_NAME if default else path.stem,
                                            n_seq=config.max_batch, ctx_per_seq=config.ctx_size,
-                                           threads=config.threads)
+                                           threads=config.threads, flash_attn=config.flash_attn)
         return generator, (DEFAULT_ALIASES if default else ())
     from toolbench.llm.generation import HFGenerator
     from toolbench.llm.models import load_model
