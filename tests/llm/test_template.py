@@ -1,4 +1,5 @@
 import json
+import os
 
 from toolbench.catalog.functions import FINISH_FUNCTION
 from toolbench.llm.base import ToolCall
@@ -35,6 +36,15 @@ def test_tools_section_lists_tools_and_one_example():
     assert tools_section(TOOLS, "required").endswith("You must call at least one function now.")
     named = {"type": "function", "function": {"name": "Finish"}}
     assert tools_section(TOOLS, named).endswith("You must call the function Finish now.")
+
+
+def test_the_text_every_request_shares_comes_before_the_tool_list():
+    other = [{"type": "function", "function": {"name": "lookup", "description": "Look a word up.",
+                                               "parameters": {"type": "object", "properties": {}}}}]
+    first, second = tools_section(TOOLS), tools_section(other)
+    shared = len(os.path.commonprefix([first, second]))
+    assert "When no function is needed" in first[:shared]
+    assert first.index("<tools>\n") + len("<tools>\n") <= shared
 
 
 def test_transcript_with_calls_and_results():

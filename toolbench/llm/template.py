@@ -4,10 +4,12 @@ A tokenizer whose chat template knows about tools (it refers to ``tools``) gets 
 template is plain ChatML and silently ignores ``tools=`` — get our documented tool format instead:
 
 * **Tools** are listed in the system prompt (appended to the first system message, or in a system message of
-  their own), one JSON function schema per line inside ``<tools></tools>``, followed by the instruction to
-  answer a call as ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>`` and **one worked example**
-  built from the first tool (its required parameters filled with their ``example_value``/``default``/first
-  ``enum`` value, else a placeholder of their type). The exact text is :func:`tools_section`.
+  their own): first the instruction to answer a call as ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>``
+  (or in plain text when no function is needed), then one JSON function schema per line inside
+  ``<tools></tools>``, then **one worked example** built from the first tool (its required parameters filled with their ``example_value``/``default``/first
+  ``enum`` value, else a placeholder of their type). The exact text is :func:`tools_section`. The text that
+  is the same for every request comes before the tool list, so a server's prefix cache skips it (about 80
+  tokens of SmolLM2's prompt) whichever tools the next request offers.
 * **Assistant turns that called tools** are rendered back as their text followed by one ``<tool_call>`` block
   per call, exactly the form the model is asked to produce.
 * **Tool results** (``role: tool``, or the legacy ``role: function``) become a ``user`` turn holding one
@@ -78,19 +80,18 @@ def tools_section(tools: list[Tool], tool_choice: Any = "auto") -> str:
     lines = [
         "# Tools",
         "",
-        "You can call the functions listed below (one JSON schema per line) to help with the user's request.",
+        (f"You can call functions to help with the user's request. To call one, answer with a JSON object inside "
+         f"{TOOL_CALL_OPEN}{TOOL_CALL_CLOSE} tags, with the function's name and its arguments:"),
+        f'{TOOL_CALL_OPEN}\n{{"name": <function-name>, "arguments": <arguments-object>}}\n{TOOL_CALL_CLOSE}',
+        "When no function is needed, answer in plain text.",
+        "",
+        "The functions (one JSON schema per line):",
         "<tools>",
         listed,
         "</tools>",
         "",
-        (f"To call a function, answer with a JSON object inside {TOOL_CALL_OPEN}{TOOL_CALL_CLOSE} tags, with the "
-         "function's name and its arguments:"),
-        f'{TOOL_CALL_OPEN}\n{{"name": <function-name>, "arguments": <arguments-object>}}\n{TOOL_CALL_CLOSE}',
-        "",
         f"For example, to call {example['name']}:",
         format_tool_call(example["name"], example_arguments(example)),
-        "",
-        "When no function is needed, answer in plain text.",
     ]
     if tool_choice == "required":
         lines.append("You must call at least one function now.")
