@@ -404,7 +404,7 @@ def from_sharegpt(data: Any, where: str = "") -> ChatExample:
             raise FormatError(at, "a turn must be an object")
         tag = turn.get("from", turn.get("role"))
         value = turn.get("value", turn.get("content"))
-        if tag not in SHAREGPT_ROLES:
+        if not isinstance(tag, str) or tag not in SHAREGPT_ROLES:
             raise FormatError(f"{at}.from", f"unknown turn {tag!r}; use one of {sorted(SHAREGPT_ROLES)}")
         if not isinstance(value, str):
             raise FormatError(f"{at}.value", "must be a string")
@@ -496,7 +496,7 @@ def from_toolllama(data: Any, where: str = "") -> ChatExample:
             if sep:
                 try:
                     tools = ast.literal_eval(listed)
-                except (ValueError, SyntaxError) as exc:
+                except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
                     raise FormatError(at, f"the functions after {TOOLLLAMA_MARKER.strip()!r} do not parse: "
                                           f"{exc}") from exc
             head = head.replace(TOOLLLAMA_ANCHOR + TOOLLLAMA_HINT, TOOLLLAMA_ANCHOR)
@@ -543,7 +543,8 @@ def detect_format(row: Any) -> str:
             return "openai"
         turns = row.get("conversations")
         if isinstance(turns, list):
-            tags = {t.get("from", t.get("role")) for t in turns if isinstance(t, dict)}
+            tags = {tag for t in turns if isinstance(t, dict) for tag in [t.get("from", t.get("role"))]
+                    if isinstance(tag, str)}
             if tags & {"human", "gpt", "function_call", "observation"}:
                 return "sharegpt"
             if tags & {"function", "assistant"} and "system" in tags:
