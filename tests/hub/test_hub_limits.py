@@ -166,6 +166,16 @@ def test_admin_needs_the_key_when_the_hub_has_keys():
                             headers={"Authorization": "Bearer K2"})
         assert queued.status_code == 200
         assert owner.get("/fx/currencies").status_code == 500
+        # One key holder cannot wipe the other keys' state: with several keys, everything=true is refused.
+        other = httpx.Client(base_url=hub.url, headers={"X-RapidAPI-Key": "K2"}, timeout=10)
+        assert other.post("/admin/reset", params={"everything": "true"}).status_code == 403
+        assert owner.get(f"/shop/orders/{oid}").status_code == 200
+        # /virtual (which may spend the simulator's LLM) needs a key too.
+        call = {"category": "x", "tool_name": "fx", "api_name": "currencies", "tool_input": "{}", "strip": ""}
+        assert httpx.post(hub.url + "/virtual", json=call).status_code == 401
+        assert httpx.post(hub.url + "/virtual", json={**call, "toolbench_key": "nope"}).status_code == 401
+        assert httpx.post(hub.url + "/virtual", json={**call, "toolbench_key": "K"}).status_code != 401
+        assert owner.post("/virtual", json=call).status_code != 401
         assert owner.post("/admin/reset").json() == {"reset": 1, "scope": "key"}
         assert owner.get(f"/shop/orders/{oid}").status_code == 404
 

@@ -13,8 +13,8 @@ presented token is compared with every user's digest with :func:`hmac.compare_di
 exit), so neither the match nor its position shows in the timing.
 
 :class:`RequestGuard` is the ASGI middleware in front of the app: it refuses a request whose ``Origin`` is not in the
-allow-list (403) and a body over the size limit (413, from ``Content-Length`` before anything is read, and while
-reading a chunked body), before the app parses anything.
+allow-list (403) before the app parses anything; a body over the size limit gets 413 from
+:mod:`toolbench.bodylimit` (from ``Content-Length`` before anything is read, and while reading a chunked body).
 """
 
 from __future__ import annotations
@@ -205,66 +205,20 @@ async def _answer(send: Any, status: int, message: str, kind: str) -> None:
 
 
 class RequestGuard:
-    """ASGI middleware: Origin allow-list (403) and request-size limit (413), before the app reads anything.
+    """ASGI middleware: the Origin allow-list (403), before the app reads anything. (The body-size limit in front
+    of it is :class:`toolbench.bodylimit.BodySizeLimit`, shared with the hub and the LLM server.)"""
 
-    The body is read here, counting bytes as they arrive (a chunked body has no ``Content-Length``), and handed to
-    the app only when it is within ``max_body_bytes``.
-    """
-
-    def __init__(self, app: Any, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 allowed_origins: Iterable[str] = ()):
-        if max_body_bytes < 1:
-            raise ToolbenchError(f"max_body_bytes: must be >= 1, got {max_body_bytes}")
+    def __init__(self, app: Any, allowed_origins: Iterable[str] = ()):
         self.app = app
-        self.max_body_bytes = max_body_bytes
         self.allowed_origins = frozenset(o.rstrip("/") for o in allowed_origins)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers: dict[bytes, list[bytes]] = {}
-        for name, value in scope.get("headers") or []:
-            headers.setdefault(name.lower(), []).append(value)
-        origins = headers.get(b"origin")
-        if origins is not None:
-            origin = origins[0].decode("latin-1").rstrip("/")
-            if len(origins) > 1 or origin not in self.allowed_origins:
-                await _answer(send, 403, f"requests from origin {origin[:200]!r} are not allowed (the server's "
-                              "--allow-origin list)", "forbidden_origin")
-                return
-        lengths = headers.get(b"content-length")
-        if lengths is not None:
-            try:
-                declared = int(lengths[0])
-                if len(set(lengths)) > 1 or declared < 0:
-                    raise ValueError
-            except ValueError:
-                await _answer(send, 400, "the Content-Length header is not valid", "bad_request")
-                return
-            if declared > self.max_body_bytes:
-                await _answer(send, 413, f"the request body is {declared} bytes; this server takes at most "
-                              f"{self.max_body_bytes}", "request_too_large")
-                return
-        body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                return
-            body += message.get("body", b"")
-            if len(body) > self.max_body_bytes:
-                await _answer(send, 413, f"the request body is over {self.max_body_bytes} bytes, this server's "
-                              "limit", "request_too_large")
-                return
-            if not message.get("more_body", False):
-                break
-        replayed = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        if scope["type"] == "http":
+            origins = [value for name, value in scope.get("headers") or [] if name.lower() == b"origin"]
+            if origins:
+                origin = origins[0].decode("latin-1").rstrip("/")
+                if len(origins) > 1 or origin not in self.allowed_origins:
+                    await _answer(send, 403, f"requests from origin {origin[:200]!r} are not allowed (the server's "
+                                  "--allow-origin list)", "forbidden_origin")
+                    return
+        await self.app(scope, receive, send)

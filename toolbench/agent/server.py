@@ -40,6 +40,8 @@ from fastapi.responses import JSONResponse
 from toolbench.agent.auth import DEFAULT_MAX_BODY_BYTES, AuthError, RequestGuard, TokenRegistry
 from toolbench.agent.graph import APPROVE, EDIT, REJECT, AgentContext
 from toolbench.agent.session import AgentRuntime, SessionError, TurnResult
+from toolbench.bodylimit import limit_body
+from toolbench.errors import ToolbenchError
 
 AGENT_MODEL_NAME = "toolbench-agent"
 _YES = {"y", "yes", "approve", "approved", "ok", "run it"}
@@ -71,6 +73,8 @@ def create_app(state_dir: str | Path, context: AgentContext, tokens: Mapping[str
     ``tokens`` maps each user to their bearer token (or is a :class:`TokenRegistry`); ``allowed_origins`` lists the
     browser origins let in (and given CORS headers); ``max_body_bytes`` caps a request's body.
     """
+    if not isinstance(max_body_bytes, int) or max_body_bytes < 1:
+        raise ToolbenchError(f"max_body_bytes: must be an integer >= 1, got {max_body_bytes!r}")
     registry = tokens if isinstance(tokens, TokenRegistry) else TokenRegistry(tokens)
     origins = [o.rstrip("/") for o in allowed_origins]
 
@@ -89,7 +93,9 @@ def create_app(state_dir: str | Path, context: AgentContext, tokens: Mapping[str
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type", "X-Session-Id"],
                            expose_headers=["X-Session-Id"])
-    app.add_middleware(RequestGuard, max_body_bytes=max_body_bytes, allowed_origins=origins)  # the outermost
+    app.add_middleware(RequestGuard, allowed_origins=origins)
+    limit_body(app, max_body_bytes, lambda message: {"error": {"message": message, "type": "request_too_large",
+                                                               "code": 413}}, "--max-body-bytes")  # the outermost
 
     def runtime(request: Request) -> AgentRuntime:
         return request.app.state.runtime

@@ -404,6 +404,9 @@ def _add_admin(app: FastAPI, hub: Hub) -> None:
     async def reset(request: Request, everything: bool = False) -> dict:
         """Reset the calling key's state, or (``?everything=true``) every key, queued fault and counter."""
         key = api_key_of(request)
+        if everything and len(hub.settings.api_keys or ()) > 1:
+            raise HTTPException(403, "?everything=true would delete the state of every key; with several keys "
+                                     "each key can reset only its own state")
         if everything or not key:
             return {"reset": hub.reset(None), "scope": "all"}
         return {"reset": hub.reset(key), "scope": "key"}
@@ -422,7 +425,13 @@ def _add_admin(app: FastAPI, hub: Hub) -> None:
 
 def _add_virtual(app: FastAPI, hub: Hub) -> None:
     @app.post("/virtual", include_in_schema=False)
-    async def virtual(body: VirtualRequest) -> dict:
+    async def virtual(body: VirtualRequest, request: Request) -> Any:
         """StableToolBench's virtual API server: cache, else a real call to the hub API, else (with an LLM) a
-        simulated answer marked ``"simulated": true``."""
+        simulated answer marked ``"simulated": true``. A hub with keys wants one (the body's ``toolbench_key``,
+        as StableToolBench's clients send it, or the usual headers): the simulator may spend an LLM."""
+        keys = hub.settings.api_keys
+        if keys and not (key_accepted(body.toolbench_key, keys) or key_accepted(api_key_of(request), keys)):
+            hub.stats["fault:virtual_no_key"] += 1
+            return _error(401, "/virtual needs one of the hub's API keys: send it as toolbench_key, X-RapidAPI-Key "
+                               "or Authorization: Bearer <key>.")
         return await answer(app, hub, body)

@@ -403,10 +403,8 @@ class ChatServer:
                 self.stats[key] += value
 
     def prepare(self, raw: bytes) -> _Job:
-        """Parse and check a request body (raises :class:`APIError`)."""
-        if len(raw) > self.config.max_request_bytes:
-            raise APIError(413, f"request body of {len(raw)} bytes exceeds the limit of "
-                                f"{self.config.max_request_bytes} bytes", code="request_too_large")
+        """Parse and check a request body (raises :class:`APIError`); its size was checked before it was read
+        (:func:`_limit_request_size`)."""
         try:
             data = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -607,10 +605,6 @@ def create_app(generator: TextGenerator, config: ServerConfig | None = None,
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Any:
         try:
-            length = int(request.headers.get("content-length") or 0)
-            if length > server.config.max_request_bytes:
-                raise APIError(413, f"request body of {length} bytes exceeds the limit of "
-                                    f"{server.config.max_request_bytes} bytes", code="request_too_large")
             job = server.prepare(await request.body())
             if job.request.stream:
                 return StreamingResponse(server.stream(job), media_type="text/event-stream",
