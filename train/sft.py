@@ -16,8 +16,9 @@
    ``<output_dir>/summary.json`` with the figures (steps/s, tokens/s, losses, peak RSS).
 
 One process trains on one device (CPU here). Several GPUs or nodes: start the same command under the
-``deepspeed`` or ``torchrun`` launcher (README, "Training"); each process reads its rank from the environment. A
-single process given a DeepSpeed config gets ``RANK=0 WORLD_SIZE=1`` and a free ``MASTER_PORT`` by itself.
+``deepspeed`` or ``torchrun`` launcher (docs/train.md, "GPUs, one node"); each process reads its rank from the
+environment. A single process given a DeepSpeed config gets ``RANK=0 WORLD_SIZE=1`` and a free ``MASTER_PORT`` by
+itself.
 """
 
 from __future__ import annotations
