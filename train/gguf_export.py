@@ -579,7 +579,7 @@ def _write_float_gguf(source: _Source, path: Path, float_type: str, ftype: int, 
 def _llama_cpp() -> Any:
     """``llama_cpp`` through the engine's one import path (it also sets OpenMP's waiting), or a
     :class:`GGUFExportError` saying which types still export without it."""
-    from toolbench.llm.llamacpp import EngineUnavailable, import_llama_cpp
+    from toolbench.llm.llamacpp_lib import EngineUnavailable, import_llama_cpp
 
     try:
         return import_llama_cpp()
@@ -591,7 +591,7 @@ def _llama_cpp() -> Any:
 
 def _quantize(src: Path, dst: Path, quant: str, threads: int | None) -> None:
     from toolbench.errors import ToolbenchError
-    from toolbench.llm.llamacpp import quantize_gguf
+    from toolbench.llm.llamacpp_lib import quantize_gguf
 
     _llama_cpp()
     try:

@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 
 from toolbench.errors import ToolbenchError
 from toolbench.llm.constraints import constraint_for
+from toolbench.llm.engines import ServerConfig, pick_engine
 from toolbench.llm.generation import GenerationRequest
-from toolbench.llm.llamacpp import gbnf_for, llama_cpp_available
-from toolbench.llm.server import ServerConfig, create_app, pick_engine
+from toolbench.llm.llamacpp_lib import gbnf_for, llama_cpp_available
+from toolbench.llm.server import create_app
 from toolbench.llm.toolcalls import parse_tool_calls
 
 AVAILABLE, WHY = llama_cpp_available()
@@ -268,7 +269,7 @@ def test_concurrent_clients_share_batches(engine):
 # ---- which engine serves what ----
 
 def test_pick_engine(monkeypatch, capsys, tmp_path):
-    from toolbench.llm import llamacpp
+    from toolbench.llm import llamacpp_lib as llamacpp
 
     monkeypatch.setattr(llamacpp, "llama_cpp_available", lambda: (True, ""))
     assert pick_engine(ServerConfig(model="default")) == "llamacpp"

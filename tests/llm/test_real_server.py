@@ -29,7 +29,7 @@ TOOLS = [WEATHER, {"type": "function", "function": FINISH_FUNCTION}]
 def server_url(request):
     engine = request.param
     if engine == "llamacpp":
-        from toolbench.llm.llamacpp import llama_cpp_available
+        from toolbench.llm.llamacpp_lib import llama_cpp_available
 
         ok, why = llama_cpp_available()
         if not ok:

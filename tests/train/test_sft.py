@@ -78,7 +78,8 @@ def test_merged_checkpoint_equals_base_plus_adapter(lora_run):
 def test_merged_checkpoint_serves(lora_run):
     from fastapi.testclient import TestClient
 
-    from toolbench.llm.server import ServerConfig, build_app
+    from toolbench.llm.engines import ServerConfig
+    from toolbench.llm.server import build_app
 
     app = build_app(ServerConfig(model=str(lora_run.final_dir), dtype="float32", device="cpu"))
     with TestClient(app) as client:

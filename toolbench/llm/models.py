@@ -94,7 +94,7 @@ def default_gguf(quant: str = "q8_0") -> Path:
     target = toolbench_home() / "models" / f"{DEFAULT_MODEL_NAME}.{quant}.gguf"
     if target.is_file():
         return target
-    from toolbench.llm.llamacpp import quantize_gguf
+    from toolbench.llm.llamacpp_lib import quantize_gguf
 
     with _file_lock(target.parent / f".{target.name}.lock"):
         if target.is_file():

@@ -154,7 +154,7 @@ def stage_catalog(ctx: DemoContext) -> StageOutput:
                "same_as_data_tools": same}
     note = f"{figures['tools']} tools, {figures['apis']} APIs in {figures['categories']} categories from {hub.url}"
     if same is not None:
-        note += "; identical to data/tools" if same else "; differs from data/tools (stale? see README)"
+        note += "; identical to data/tools" if same else "; differs from data/tools (stale? see docs/catalog.md)"
     return StageOutput(figures, {"catalog": str(target)}, note)
 
 
@@ -644,7 +644,7 @@ def uses_llamacpp(profile: Any) -> bool:
     engine = getattr(profile, "engine", "auto")
     if engine == "transformers":
         return False
-    from toolbench.llm.llamacpp import llama_cpp_available
+    from toolbench.llm.llamacpp_lib import llama_cpp_available
 
     ok, why = llama_cpp_available()
     if engine == "llamacpp" and not ok:
