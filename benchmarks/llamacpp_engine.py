@@ -11,8 +11,9 @@ once per variant, and prints per variant:
 * the wall time as a ratio of the first variant's.
 
 A variant is a name and engine settings, ``--variant NAME:flash_attn=off,n_seq=4`` (keys: flash_attn on|off|auto,
-n_seq, n_batch, ctx_per_seq, threads). Default: the engine's defaults against flash attention on, and against 8
-rows. Rounds alternate variants (a shared machine's load drifts); the best round counts.
+n_seq, n_batch, ctx_per_seq, threads; and ``order=file|longest``, the order the requests are handed to the engine:
+as the sample lists them, or longest prompt first, as ``eval.runner`` sends them). Default: the engine's
+defaults against flash attention on, against 8 rows, and against the sample's own order. Rounds alternate variants (a shared machine's load drifts); the best round counts.
 
     .venv/bin/python benchmarks/llamacpp_engine.py                          # the packaged model as Q8_0
     .venv/bin/python benchmarks/llamacpp_engine.py --model runs/demo/sft/tuned.q8_0.gguf --entries 80
@@ -33,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_VARIANTS = ["default:", "flash-attn-on:flash_attn=on", "8-rows:n_seq=8"]
+DEFAULT_VARIANTS = ["default:", "flash-attn-on:flash_attn=on", "8-rows:n_seq=8", "file-order:order=file"]
 INT_KEYS = {"n_seq", "n_batch", "ctx_per_seq", "threads"}
 
 
@@ -70,6 +71,14 @@ def workload(entries: int, max_tokens: int, template) -> list:
     return requests
 
 
+def ordered(requests: list, order: str) -> list:
+    if order == "longest":
+        return sorted(requests, key=lambda r: len(r.prompt), reverse=True)
+    if order == "file":
+        return list(requests)
+    raise SystemExit(f"order must be file or longest; got {order!r}")
+
+
 def run(generator, requests) -> dict:
     generator.stats.__init__()
     for slot in generator.slots:  # every variant starts with an empty prefix cache
@@ -102,6 +111,7 @@ def main() -> None:
 
     path = default_gguf("q8_0") if args.model == "default" else Path(args.model)
     variants = [parse_variant(v) for v in (args.variant or DEFAULT_VARIANTS)]
+    orders = {name: options.pop("order", "longest") for name, options in variants}
     generators = {name: LlamaCppGenerator(path, **options) for name, options in variants}
     first = next(iter(generators.values()))
     requests = workload(args.entries, args.max_tokens, first.template)
@@ -110,7 +120,7 @@ def main() -> None:
     best: dict[str, dict] = {}
     for round_ in range(args.rounds):
         for name, generator in generators.items():
-            result = run(generator, requests)
+            result = run(generator, ordered(requests, orders[name]))
             print(f"  round {round_ + 1} {name}: {result['wall']:.1f} s", flush=True)
             if name not in best or result["wall"] < best[name]["wall"]:
                 best[name] = result

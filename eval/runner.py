@@ -230,9 +230,18 @@ def predict_one(chat: Any, entry: Mapping[str, Any], config: RunnerConfig) -> Pr
     return Prediction(str(entry["id"]), reply_to_result(reply, names), body, cached=bool(reply.cached))
 
 
+def request_size(entry: Mapping[str, Any]) -> int:
+    """About how long an entry's prompt is (characters of its functions and question)."""
+    return len(json.dumps(entry.get("function"), default=str)) + len(json.dumps(entry.get("question"), default=str))
+
+
 def run_entries(chat: Any, entries: list[Mapping[str, Any]], config: RunnerConfig | None = None,
                 on_done: Callable[[Prediction], None] | None = None) -> list[Prediction]:
     """Predictions for ``entries`` (in entry order), ``config.concurrency`` requests at a time.
+
+    Requests are sent longest prompt first, so the requests a server batches together have contexts of similar
+    lengths and the longest ones do not trail at the end (``benchmarks/llamacpp_engine.py`` measures it); the order
+    changes nothing but which requests share a batch.
 
     ``on_done`` is called (from worker threads, one at a time) as each entry finishes. The first error that is
     not an entry's own (see the module docstring) cancels the requests not started and is raised."""
@@ -251,7 +260,7 @@ def run_entries(chat: Any, entries: list[Mapping[str, Any]], config: RunnerConfi
                 on_done(prediction)
 
     pool = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="eval-runner")
-    futures = [pool.submit(work, entry) for entry in entries]
+    futures = [pool.submit(work, entry) for entry in sorted(entries, key=request_size, reverse=True)]
     try:
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
         for future in done:

@@ -240,3 +240,19 @@ def test_real_server_on_a_few_entries(tmp_path, smollm2_url, capsys):
     assert all("error" not in p and p["reply"]["usage"]["completion_tokens"] > 0 for p in predictions)
     summary = json.loads((tmp_path / "ast.summary.json").read_text())
     assert summary["overall"]["n"] == 3 and summary["model"] == "smollm2-135m-instruct"
+
+
+def test_requests_go_longest_first_and_predictions_keep_entry_order():
+    asked = []
+
+    def respond(messages, tools, params):
+        asked.append(messages[-1]["content"])
+        return "no call"
+
+    chat = ScriptedChatModel([respond], repeat_last=True)
+    predictions = runner.run_entries(chat, ENTRIES, runner.RunnerConfig(concurrency=1))
+    assert [p.id for p in predictions] == [e["id"] for e in ENTRIES]
+    assert asked[0] == "Area of a circle"  # the entry offering two functions has the longest prompt
+    sizes = [runner.request_size(next(e for e in ENTRIES if e["question"][0][0]["content"] == text))
+             for text in asked]
+    assert sizes == sorted(sizes, reverse=True)
