@@ -5,7 +5,7 @@ something useful. ``toolbench crawl CATALOG --out RUN`` does the same for any ca
 
 - **calls** (:func:`plan_calls`, pure and seeded): per API one *example* call (each required parameter's
   documented example or default, a sampled value where there is none) and ``samples`` distinct sampled valid
-  calls, drawn by :class:`toolbench.generate.values.ValueSampler`;
+  calls, drawn by :class:`toolbench.catalog.values.ValueSampler`;
 - **running**: through the :class:`~toolbench.executor.Executor` (async), ``concurrency`` APIs at a time (the
   calls of one API in order), at most ``rate`` requests per second per host; every replayable answer goes to
   the response cache (``RUN/cache.sqlite`` unless told otherwise);
@@ -41,6 +41,14 @@ from pathlib import Path
 from typing import Any
 
 from toolbench.cache import ResponseCache, canonical_json
+from toolbench.catalog.validate import validate_arguments
+from toolbench.catalog.values import (
+    ValueSampler,
+    ValueSamplingError,
+    catalog_today,
+    is_valid,
+    param_schema_for_sampling,
+)
 from toolbench.errors import ToolbenchError
 from toolbench.executor import (
     REQUEST_ERROR,
@@ -144,17 +152,12 @@ def example_value(schema: Any, name: str, sampler: Any) -> Any:
 def example_arguments(api: Api, sampler: Any) -> dict[str, Any]:
     """ToolBench's example call: each required parameter's documented example (its ``default``, its schema's
     examples, nested ones included); drawn values where the documentation has none."""
-    from toolbench.catalog.validate import validate_arguments
-    from toolbench.generate.values import is_valid, param_schema_for_sampling
-
     args = {}
     for p in api.required_params:
         schema = param_schema_for_sampling(p)
         value = p.default if p.default not in ("", None) else example_value(schema, p.name, sampler)
         args[p.name] = value if is_valid(value, schema) else sampler.param_value(p)
     if validate_arguments(api, args):
-        from toolbench.generate.values import ValueSampler
-
         exemplary = ValueSampler(sampler.rng, example_rate=1.0, identifier_example_rate=1.0, optional_rate=0.0,
                                  today=sampler.today)
         return exemplary.arguments(api)
@@ -164,9 +167,6 @@ def example_arguments(api: Api, sampler: Any) -> dict[str, Any]:
 def plan_calls(api: Api, samples: int, seed: int, today: Any = None) -> list[PlannedCall]:
     """The example call and up to ``samples`` distinct sampled calls of ``api``. An API whose arguments
     cannot be sampled gets what could be drawn (at least the example call, with whatever examples exist)."""
-    from toolbench.generate.errors import ValueSamplingError
-    from toolbench.generate.values import ValueSampler
-
     rng = random.Random(f"{seed}:{api.tool}:{api.name}")
     sampler = ValueSampler(rng, today=today)
     try:
@@ -438,8 +438,6 @@ def crawl(tools: list[Tool], run_dir: str | Path, config: CrawlConfig | None = N
 
 async def _run(tools: list[Tool], store: CrawlStore, config: CrawlConfig, target: CrawlTarget, cache_path: Path,
                progress: bool, on_api_done: Callable[[ApiRecord], None] | None) -> None:
-    from toolbench.generate.values import catalog_today
-
     done = store.done()
     apis = [api for tool in tools for api in tool.apis]
     todo = [api for api in apis if (api.tool, api.name) not in done]

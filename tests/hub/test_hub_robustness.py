@@ -11,8 +11,8 @@ from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 
+from toolbench.catalog.values import ValueSampler, catalog_today
 from toolbench.executor import prepare_request
-from toolbench.generate.values import ValueSampler, catalog_today
 from toolbench.hub import HubSettings, HubThread, create_app
 from toolbench.hub.base import HubTool
 from toolbench.hub.catalog import hub_tools, openapi_documents

@@ -15,7 +15,7 @@ Categories (:data:`toolbench.generate.samples.CATEGORIES`):
 - ``multi_turn``: a first request and call, its tool result, then a follow-up whose call takes a value from that
   result (``search_companies`` -> ``ticker`` -> ``get_quote``).
 
-Argument values come from :mod:`toolbench.generate.values`, requests from :mod:`toolbench.generate.render`
+Argument values come from :mod:`toolbench.catalog.values`, requests from :mod:`toolbench.generate.render`
 (English, and Chinese at ``zh_rate``), optionally rewritten by an LLM (:class:`Paraphraser`) that must keep every
 value verbatim. Sample ``i`` depends only on ``(seed, i)`` (and, for multi-turn samples made with a live hub,
 on the hub's seeded answers).
@@ -31,12 +31,18 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from toolbench.catalog.functions import FunctionSet
+from toolbench.catalog.pools import is_identifier, pool_for, snake
+from toolbench.catalog.values import (
+    ValueSampler,
+    ValueSamplingError,
+    catalog_today,
+    is_valid,
+    param_schema_for_sampling,
+)
 from toolbench.generate import render
-from toolbench.generate.errors import GenerateError, ValueSamplingError
-from toolbench.generate.pools import is_identifier, pool_for, snake
+from toolbench.generate.errors import GenerateError
 from toolbench.generate.samples import CATEGORIES, CallSample, ExpectedCall, Step
 from toolbench.generate.sampling import derive_rng
-from toolbench.generate.values import ValueSampler, catalog_today, is_valid, param_schema_for_sampling
 from toolbench.llm.base import ChatModel, LLMError
 from toolbench.records import Api, Observation, Tool
 

@@ -7,7 +7,3 @@ from toolbench.errors import ToolbenchError
 
 class GenerateError(ToolbenchError):
     """Generation cannot go on (a catalog too small for the group asked, a bad option); the message says why."""
-
-
-class ValueSamplingError(GenerateError):
-    """No valid value could be sampled for a schema (an unsatisfiable or unsupported schema)."""

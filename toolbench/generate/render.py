@@ -13,7 +13,7 @@ import random
 import re
 from typing import Any
 
-from toolbench.generate.pools import snake
+from toolbench.catalog.pools import snake
 
 _GLOSSARY = {
     "get": "获取", "list": "列出", "search": "搜索", "find": "查找", "create": "创建", "add": "添加",

@@ -8,12 +8,15 @@ arrays (``items``, ``prefixItems``, item counts, ``uniqueItems``), nested object
 
 Where a schema leaves freedom, the parameter's name picks a realistic value: a city for ``city``, a currency
 code for ``base``, a person's name, an address, a search keyword, a sentence (in Chinese when the sampler's
-language is ``zh``; see :mod:`toolbench.generate.pools`). The schema's own examples and default are used
+language is ``zh``; see :mod:`toolbench.catalog.pools`). The schema's own examples and default are used
 part of the time, and most of the time for identifiers (``order_id``, ``ticker``), which exist only in the
 service.
 
 Every value is checked against its schema (with format checking) before it is returned; a failed draw is
 retried, then the schema's valid examples are tried, and only then :class:`ValueSamplingError` is raised.
+
+The crawler (the calls it plans for each API) and the generation stage (function-call samples) both draw their
+arguments here.
 """
 
 from __future__ import annotations
@@ -30,9 +33,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from toolbench.catalog.validate import validate_arguments
-from toolbench.generate.errors import ValueSamplingError
-from toolbench.generate.pools import (
+from toolbench.catalog.pools import (
     DOMAINS,
     FIRST_NAMES,
     LAST_NAMES,
@@ -41,7 +42,14 @@ from toolbench.generate.pools import (
     pool_values,
     snake,
 )
+from toolbench.catalog.validate import validate_arguments
+from toolbench.errors import ToolbenchError
 from toolbench.records import Api, Param
+
+
+class ValueSamplingError(ToolbenchError):
+    """No valid value could be sampled for a schema (an unsatisfiable or unsupported schema)."""
+
 
 _FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
 DEFAULT_TODAY = dt.date(2025, 1, 15)

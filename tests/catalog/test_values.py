@@ -9,8 +9,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from toolbench.catalog.validate import validate_arguments
-from toolbench.generate.errors import ValueSamplingError
-from toolbench.generate.values import ValueSampler, catalog_today, is_valid, order_pairs, sample_regex
+from toolbench.catalog.values import (
+    ValueSampler,
+    ValueSamplingError,
+    catalog_today,
+    is_valid,
+    order_pairs,
+    sample_regex,
+)
 
 NAMES = ["city", "email", "order_id", "start_date", "end_date", "price", "q", "message", "title", "latitude",
          "ticker", "currency", "page", "tags", "x"]
@@ -133,6 +139,13 @@ def test_unsatisfiable_schema_raises():
         ValueSampler(random.Random(0)).value(False, "n")
 
 
+@pytest.fixture(scope="module")
+def hub_catalog():
+    from toolbench.hub.catalog import hub_tools
+
+    return hub_tools()
+
+
 def test_arguments_validate_for_every_hub_api(hub_catalog):
     for seed in range(5):
         sampler = ValueSampler(random.Random(seed), optional_rate=0.7)
@@ -143,6 +156,6 @@ def test_arguments_validate_for_every_hub_api(hub_catalog):
                 assert {p.name for p in api.required_params} <= set(args)
 
 
-def test_catalog_today_is_the_median_example_date(hub_catalog, tools):
+def test_catalog_today_is_the_median_example_date(hub_catalog):
     assert dt.date(2024, 10, 1) <= catalog_today([a for t in hub_catalog for a in t.apis]) <= dt.date(2025, 3, 1)
     assert catalog_today([]) == dt.date(2025, 1, 15)
