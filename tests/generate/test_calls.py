@@ -5,9 +5,9 @@ import re
 
 import pytest
 
+from toolbench.generate.call_samples import CATEGORIES, CallSample
 from toolbench.generate.calls import CallGenerator, CallsConfig, Paraphraser, find_chains, value_mentions
 from toolbench.generate.errors import GenerateError
-from toolbench.generate.samples import CATEGORIES, CallSample
 from toolbench.generate.verify import Verifier
 from toolbench.llm.scripted import ScriptedChatModel
 

@@ -8,8 +8,8 @@ from jsonschema import Draft202012Validator
 
 from toolbench.catalog.store import load_queries
 from toolbench.generate import export
+from toolbench.generate.call_samples import CallSample
 from toolbench.generate.calls import CallGenerator, CallsConfig
-from toolbench.generate.samples import CallSample
 
 ast_check = pytest.importorskip("eval.ast_check")
 

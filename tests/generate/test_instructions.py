@@ -5,9 +5,9 @@ import json
 import pytest
 
 from toolbench.catalog.store import load_queries
+from toolbench.generate.api_sets import ApiSetSampler
 from toolbench.generate.dedup import DedupIndex, normalize_text
 from toolbench.generate.instructions import InstructionConfig, InstructionRun, QueryFilter, queries_for_set
-from toolbench.generate.sampling import ApiSetSampler
 from toolbench.llm.base import LLMRequestError
 from toolbench.llm.scripted import ScriptedChatModel
 

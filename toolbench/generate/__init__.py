@@ -1,9 +1,10 @@
 """Turning a catalog into tasks: instructions (ToolBench queries) and function-call samples, with their checks.
 
-- :mod:`~toolbench.generate.sampling`: seeded G1/G2/G3 API-set sampling;
+- :mod:`~toolbench.generate.api_sets`: seeded G1/G2/G3 API-set sampling;
 - :mod:`~toolbench.generate.instructions`: LLM-written ToolBench queries, with filters that keep the reason;
 - argument values come from :mod:`toolbench.catalog.values` (shared with the crawler);
-- :mod:`~toolbench.generate.calls`: function-call samples made by program, in BFCL's categories;
+- :mod:`~toolbench.generate.calls`: function-call samples made by program, in BFCL's categories, recorded as
+  :class:`~toolbench.generate.call_samples.CallSample`;
 - :mod:`~toolbench.generate.verify`: APIGen's three verification stages (format, execution, meaning);
 - :mod:`~toolbench.generate.export`: BFCL, OpenAI fine-tuning, ShareGPT and ToolBench query files, and a
   held-out split that shares no API-argument combination with the training split.

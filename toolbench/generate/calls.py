@@ -1,6 +1,6 @@
 """Function-call samples made by program from a catalog, in BFCL's categories plus traps and multi-turn chains.
 
-Categories (:data:`toolbench.generate.samples.CATEGORIES`):
+Categories (:data:`toolbench.generate.call_samples.CATEGORIES`):
 
 - ``simple``: one function offered, one call;
 - ``multiple``: several functions offered, one call to the right one;
@@ -40,9 +40,9 @@ from toolbench.catalog.values import (
     param_schema_for_sampling,
 )
 from toolbench.generate import render
+from toolbench.generate.api_sets import derive_rng
+from toolbench.generate.call_samples import CATEGORIES, CallSample, ExpectedCall, Step
 from toolbench.generate.errors import GenerateError
-from toolbench.generate.samples import CATEGORIES, CallSample, ExpectedCall, Step
-from toolbench.generate.sampling import derive_rng
 from toolbench.llm.base import ChatModel, LLMError
 from toolbench.records import Api, Observation, Tool
 

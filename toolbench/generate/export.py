@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from toolbench.generate.samples import CallSample
+from toolbench.generate.call_samples import CallSample
 from toolbench.records import Api, Query
 
 _BFCL_TYPES = {"string": "string", "integer": "integer", "number": "float", "boolean": "boolean",

@@ -1,6 +1,6 @@
 """ToolBench-style instructions: an LLM writes user queries for a sampled API set, and filters keep the good ones.
 
-For every API set (:mod:`toolbench.generate.sampling`) the model is shown the APIs' documentation and asked for a
+For every API set (:mod:`toolbench.generate.api_sets`) the model is shown the APIs' documentation and asked for a
 JSON list of queries, each naming the APIs it needs (``relevant APIs``). Every query that does not pass is kept
 with its reason (:class:`Rejected`):
 
@@ -28,10 +28,10 @@ from typing import Any
 
 from toolbench.catalog.naming import standardize
 from toolbench.catalog.store import group_from_filename, write_json_atomic
+from toolbench.generate.api_sets import ApiSet, ApiSetSampler, SamplingConfig
 from toolbench.generate.dedup import DedupIndex
 from toolbench.generate.errors import GenerateError
 from toolbench.generate.replies import ReplyFormatError, extract_json
-from toolbench.generate.sampling import ApiSet, ApiSetSampler, SamplingConfig
 from toolbench.llm.base import ChatModel, LLMError, Message
 from toolbench.records import Api, Query, Tool
 

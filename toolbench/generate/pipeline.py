@@ -29,9 +29,9 @@ from typing import Any
 
 from toolbench.catalog.store import write_json_atomic
 from toolbench.generate import export
+from toolbench.generate.call_samples import CallSample
 from toolbench.generate.calls import CallGenerator
 from toolbench.generate.errors import GenerateError
-from toolbench.generate.samples import CallSample
 from toolbench.generate.verify import StageCounts, Verifier
 from toolbench.records import Tool
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from tests.generate.conftest import small_tools
+from toolbench.generate.api_sets import CROSS_CATEGORY, ApiSetSampler, SamplingConfig
 from toolbench.generate.errors import GenerateError
-from toolbench.generate.sampling import CROSS_CATEGORY, ApiSetSampler, SamplingConfig
 
 
 def keys(sets):
