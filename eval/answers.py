@@ -352,7 +352,7 @@ def from_answer_file(data: Mapping[str, Any], query_id: str, where: str = "") ->
 
 
 def _load_json(path: Path) -> Any:
-    from toolbench.jsonfiles import DataFileError, read_json
+    from toolbench.formats.jsonl import DataFileError, read_json
 
     try:
         return read_json(path)

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from eval import ast_check, bfcl_reference
-from toolbench import jsonfiles
 from toolbench.errors import ToolbenchError
+from toolbench.formats import jsonl
 
 _TRAILING_NUMBER = re.compile(r"_\d+(?:-\d+)*$")
 
@@ -38,7 +38,7 @@ def load_dataset(dataset: str, answers: Path | None) -> tuple[list[dict[str, Any
     """Entries and ``{id: ground_truth}`` from ``bfcl:<category>`` or a file (plus an answers file).
 
     Every row is checked (:func:`check_entry`, :func:`check_answer`): a problem raises a
-    :class:`~toolbench.jsonfiles.DataFileError` naming the file and line. Ids are read as strings (an integer id
+    :class:`~toolbench.formats.jsonl.DataFileError` naming the file and line. Ids are read as strings (an integer id
     becomes its decimal text). An empty set is an error."""
     by_id: dict[str, Any] = {}
     if dataset.startswith("bfcl:"):
@@ -50,17 +50,17 @@ def load_dataset(dataset: str, answers: Path | None) -> tuple[list[dict[str, Any
             raise ToolbenchError(
                 f"--dataset {dataset}: no such file (or use bfcl:<category>, e.g. bfcl:multiple)"
             )
-        rows = jsonfiles.read_rows(path)
+        rows = jsonl.read_rows(path)
         if not rows:
-            raise jsonfiles.DataFileError(path, "the dataset holds no entries (expected JSON lines of {id, "
+            raise jsonl.DataFileError(path, "the dataset holds no entries (expected JSON lines of {id, "
                                                 "question, function})")
         entries = _unique([check_entry(row) for row in rows], rows, "entry")
     if answers is not None:
         if not answers.exists():
             raise ToolbenchError(f"--answers {answers}: no such file")
-        answer_rows = jsonfiles.read_rows(answers)
+        answer_rows = jsonl.read_rows(answers)
         if not answer_rows:
-            raise jsonfiles.DataFileError(answers, "the file holds no answers (expected JSON lines of {id, "
+            raise jsonl.DataFileError(answers, "the file holds no answers (expected JSON lines of {id, "
                                                    "ground_truth})")
         by_id = dict(_unique([check_answer(row) for row in answer_rows], answer_rows, "answer"))
     return entries, by_id
@@ -72,7 +72,7 @@ def load_predictions(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise ToolbenchError(f"--predictions {path}: no such file")
     results: dict[str, Any] = {}
-    for row in jsonfiles.read_rows(path):
+    for row in jsonl.read_rows(path):
         _object(row, "a prediction", "{id, result}")
         if "result" not in row.data:
             raise row.error("a prediction needs 'id' and 'result'")
@@ -83,25 +83,25 @@ def load_predictions(path: Path) -> dict[str, Any]:
     return results
 
 
-def _object(row: jsonfiles.Row, what: str, shape: str) -> dict[str, Any]:
+def _object(row: jsonl.Row, what: str, shape: str) -> dict[str, Any]:
     if not isinstance(row.data, dict):
-        raise row.error(f"{what} must be a JSON object {shape}, got {jsonfiles.json_type(row.data)}")
+        raise row.error(f"{what} must be a JSON object {shape}, got {jsonl.json_type(row.data)}")
     return row.data
 
 
-def _id_of(row: jsonfiles.Row) -> str:
+def _id_of(row: jsonl.Row) -> str:
     if "id" not in row.data:
         raise row.error("no 'id'")
     value = row.data["id"]
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise row.error(f"'id' must be a string, got {jsonfiles.json_type(value)}")
+        raise row.error(f"'id' must be a string, got {jsonl.json_type(value)}")
     if isinstance(value, str) and not value.strip():
         raise row.error("'id' is empty")
     return str(value)
 
 
-def _unique(items: list[Any], rows: list[jsonfiles.Row], what: str) -> list[Any]:
-    seen: dict[str, jsonfiles.Row] = {}
+def _unique(items: list[Any], rows: list[jsonl.Row], what: str) -> list[Any]:
+    seen: dict[str, jsonl.Row] = {}
     for item, row in zip(items, rows):
         key = item["id"] if isinstance(item, dict) else item[0]
         if key in seen:
@@ -110,22 +110,22 @@ def _unique(items: list[Any], rows: list[jsonfiles.Row], what: str) -> list[Any]
     return items
 
 
-def check_entry(row: jsonfiles.Row) -> dict[str, Any]:
+def check_entry(row: jsonl.Row) -> dict[str, Any]:
     """A dataset row checked for what scoring reads (BFCL's shape): ``id`` (a string), ``function`` (a list of
     function docs, each with a ``name`` and an optional ``parameters`` object of ``properties``/``required``),
     optional ``question`` (a list) and ``category`` (a string). Returns the entry with its id as a string."""
     entry = _object(row, "an entry", "{id, question, function}")
     entry = {**entry, "id": _id_of(row)}
     if "category" in entry and entry["category"] is not None and not isinstance(entry["category"], str):
-        raise row.error(f"'category' must be a string, got {jsonfiles.json_type(entry['category'])}")
+        raise row.error(f"'category' must be a string, got {jsonl.json_type(entry['category'])}")
     if "question" in entry and not isinstance(entry["question"], list):
-        raise row.error(f"'question' must be a list of turns, got {jsonfiles.json_type(entry['question'])}")
+        raise row.error(f"'question' must be a list of turns, got {jsonl.json_type(entry['question'])}")
     if "function" not in entry:
         raise row.error("no 'function' (the list of function docs offered)")
     functions = entry["function"]
     docs = [functions] if isinstance(functions, dict) else functions
     if not isinstance(docs, list):
-        raise row.error(f"'function' must be a list of function docs, got {jsonfiles.json_type(functions)}")
+        raise row.error(f"'function' must be a list of function docs, got {jsonl.json_type(functions)}")
     for index, doc in enumerate(docs):
         problem = _doc_problem(doc)
         if problem:
@@ -137,30 +137,30 @@ def check_entry(row: jsonfiles.Row) -> dict[str, Any]:
 def _doc_problem(doc: Any) -> str:
     """What is wrong with one function doc, or ``""``."""
     if not isinstance(doc, dict):
-        return f"must be an object {{name, description, parameters}}, got {jsonfiles.json_type(doc)}"
+        return f"must be an object {{name, description, parameters}}, got {jsonl.json_type(doc)}"
     if not isinstance(doc.get("name"), str) or not doc["name"].strip():
         return "'name' must be a non-empty string"
     params = doc.get("parameters", {})
     if not isinstance(params, dict):
-        return f"'parameters' must be an object, got {jsonfiles.json_type(params)}"
+        return f"'parameters' must be an object, got {jsonl.json_type(params)}"
     properties = params.get("properties", {})
     if not isinstance(properties, dict):
-        return f"'parameters.properties' must be an object, got {jsonfiles.json_type(properties)}"
+        return f"'parameters.properties' must be an object, got {jsonl.json_type(properties)}"
     for name, prop in properties.items():
         if not isinstance(prop, dict):
-            return f"parameter {name!r} must be an object {{type, description}}, got {jsonfiles.json_type(prop)}"
+            return f"parameter {name!r} must be an object {{type, description}}, got {jsonl.json_type(prop)}"
         if "type" in prop and not isinstance(prop["type"], str):
-            return f"parameter {name!r}: 'type' must be a string, got {jsonfiles.json_type(prop['type'])}"
+            return f"parameter {name!r}: 'type' must be a string, got {jsonl.json_type(prop['type'])}"
         items = prop.get("items")
         if isinstance(items, dict) and "type" in items and not isinstance(items["type"], str):
-            return f"parameter {name!r}: 'items.type' must be a string, got {jsonfiles.json_type(items['type'])}"
+            return f"parameter {name!r}: 'items.type' must be a string, got {jsonl.json_type(items['type'])}"
     required = params.get("required", [])
     if not isinstance(required, list) or not all(isinstance(item, str) for item in required):
         return "'parameters.required' must be a list of parameter names"
     return ""
 
 
-def check_answer(row: jsonfiles.Row) -> tuple[str, list[dict[str, Any]]]:
+def check_answer(row: jsonl.Row) -> tuple[str, list[dict[str, Any]]]:
     """An answers row checked: ``{id, ground_truth: [{fname: {arg: [accepted values]}}]}``; returns (id,
     ground_truth)."""
     answer = _object(row, "an answer", "{id, ground_truth}")
@@ -168,14 +168,14 @@ def check_answer(row: jsonfiles.Row) -> tuple[str, list[dict[str, Any]]]:
         raise row.error("an answer needs 'id' and 'ground_truth'")
     answer_id, truth = _id_of(row), answer["ground_truth"]
     if not isinstance(truth, list):
-        raise row.error(f"'ground_truth' must be a list of calls, got {jsonfiles.json_type(truth)}")
+        raise row.error(f"'ground_truth' must be a list of calls, got {jsonl.json_type(truth)}")
     for index, call in enumerate(truth):
         if not (isinstance(call, dict) and len(call) == 1 and isinstance(next(iter(call.values())), dict)):
             raise row.error(f"ground_truth[{index}] must be one call {{fname: {{arg: [accepted values]}}}}")
         for arg, options in next(iter(call.values())).items():
             if not isinstance(options, list):
                 raise row.error(f"ground_truth[{index}]: the accepted values of {arg!r} must be a list, got "
-                                f"{jsonfiles.json_type(options)}")
+                                f"{jsonl.json_type(options)}")
     return answer_id, truth
 
 

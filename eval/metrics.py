@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from toolbench import jsonfiles
 from toolbench.errors import ToolbenchError
+from toolbench.formats import jsonl
 
 SOLVED, UNSOLVED, UNSURE = "Solved", "Unsolved", "Unsure"
 ANSWER_STATUSES = (SOLVED, UNSOLVED, UNSURE)
@@ -217,8 +217,8 @@ def summarize_win(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
 def read_tsv(path: Path) -> list[dict[str, Any]]:
     """The rows of a tab-separated file with a header (StableToolBench's ``.csv`` twins); the file is read as
-    :mod:`toolbench.jsonfiles` reads text (binary or non-UTF-8 bytes are an error naming the line)."""
-    text = _read(jsonfiles.read_text, path)
+    :mod:`toolbench.formats.jsonl` reads text (binary or non-UTF-8 bytes are an error naming the line)."""
+    text = _read(jsonl.read_text, path)
     csv.field_size_limit(sys.maxsize)
     try:
         return list(csv.DictReader(io.StringIO(text, newline=""), delimiter="\t"))
@@ -229,13 +229,13 @@ def read_tsv(path: Path) -> list[dict[str, Any]]:
 def _read(reader: Any, path: Path) -> Any:
     try:
         return reader(path)
-    except jsonfiles.DataFileError as exc:
+    except jsonl.DataFileError as exc:
         raise ResultsFileError(str(exc)) from None
 
 
 def read_json(path: Path) -> Any:
-    """One JSON document (:func:`toolbench.jsonfiles.read_json`), problems as :class:`ResultsFileError`."""
-    return _read(jsonfiles.read_json, path)
+    """One JSON document (:func:`toolbench.formats.jsonl.read_json`), problems as :class:`ResultsFileError`."""
+    return _read(jsonl.read_json, path)
 
 
 def _runs_of(value: Any, where: str) -> dict[int, str]:

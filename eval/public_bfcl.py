@@ -56,7 +56,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +63,7 @@ from typing import Any
 
 from eval import intervals
 from toolbench.errors import ToolbenchError
+from toolbench.formats.atomic import write_jsonl_atomic, write_text_atomic
 
 PUBLIC_CATEGORIES = ("simple_python", "multiple", "parallel", "parallel_multiple", "irrelevance")
 OPTIONAL_CATEGORIES = ("live_simple", "live_multiple")
@@ -144,7 +144,7 @@ class PublicSample:
                    bfcl_eval=str(data.get("bfcl_eval", UNKNOWN)))
 
     def write(self, path: str | Path) -> Path:
-        return _write_text(Path(path), json.dumps(self.to_dict(), indent=1) + "\n")
+        return write_text_atomic(Path(path), json.dumps(self.to_dict(), indent=1) + "\n")
 
     @classmethod
     def read(cls, path: str | Path) -> PublicSample:
@@ -525,7 +525,7 @@ def run_public_bfcl(chat: Any = None, *, sample: PublicSample, out_dir: str | Pa
             bfcl_rows.append(bfcl_row)
         verdicts, result_path = output_paths(out_dir, category)
         runner.write_outcome(outcome, verdicts)
-        runner.write_jsonl_atomic(result_path, bfcl_rows)
+        write_jsonl_atomic(result_path, bfcl_rows, default=repr)
         rows_by_category[category] = outcome.rows
         files["results"][category], files["verdicts"][category] = str(result_path), str(verdicts)
 
@@ -542,8 +542,8 @@ def run_public_bfcl(chat: Any = None, *, sample: PublicSample, out_dir: str | Pa
 def write_summary(summary: Mapping[str, Any], out_dir: str | Path) -> tuple[Path, Path]:
     """``public_bfcl.summary.json`` and ``.md`` in ``out_dir``."""
     out_dir = Path(out_dir)
-    json_path = _write_text(out_dir / f"{SUMMARY_NAME}.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    md_path = _write_text(out_dir / f"{SUMMARY_NAME}.md", summary_markdown(summary))
+    json_path = write_text_atomic(out_dir / f"{SUMMARY_NAME}.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    md_path = write_text_atomic(out_dir / f"{SUMMARY_NAME}.md", summary_markdown(summary))
     return json_path, md_path
 
 
@@ -556,12 +556,6 @@ def load_summary(out_dir: str | Path) -> dict[str, Any]:
         raise PublicBfclError(f"{path}: cannot read the public BFCL summary ({exc})") from exc
 
 
-def _write_text(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
 
 
 # -- BFCL's own checker -------------------------------------------------------------------------------------------

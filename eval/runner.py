@@ -313,20 +313,6 @@ def catalog_function_map(catalog_dir: Any) -> dict[str, str]:
     return out
 
 
-def write_jsonl_atomic(path: Any, rows: list[dict[str, Any]]) -> None:
-    """Write JSON lines to a temporary file beside ``path``, then rename it into place."""
-    import os
-    from pathlib import Path
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False, default=repr) + "\n")
-    os.replace(tmp, path)
-
-
 # -- a whole evaluation ---------------------------------------------------------------------------------------
 
 @dataclass
@@ -383,25 +369,21 @@ def output_paths(out: Any) -> dict[str, Any]:
 def write_outcome(outcome: Outcome, out: Any, predictions_path: Any = None) -> dict[str, Any]:
     """Write every file of ``outcome`` atomically (a temporary file renamed into place); returns the paths.
     The predictions are written only when a model was run."""
-    import os
     from pathlib import Path
 
     from eval import ast_score
+    from toolbench.formats.atomic import write_jsonl_atomic, write_text_atomic
 
     paths = output_paths(out)
     if predictions_path is not None:
         paths["predictions"] = Path(predictions_path)
     if outcome.predictions:
-        write_jsonl_atomic(paths["predictions"], [p.to_dict() for p in outcome.predictions])
+        write_jsonl_atomic(paths["predictions"], [p.to_dict() for p in outcome.predictions], default=repr)
     else:
         paths.pop("predictions")
-    write_jsonl_atomic(paths["verdicts"], outcome.rows)
+    write_jsonl_atomic(paths["verdicts"], outcome.rows, default=repr)
     for key, text in (("summary", json.dumps(outcome.summary, indent=2) + "\n"),
                       ("markdown", ast_score.summary_markdown(outcome.summary)),
                       ("per_api", json.dumps(outcome.per_api, indent=2, ensure_ascii=False) + "\n")):
-        path = paths[key]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(paths[key], text)
     return paths

@@ -58,7 +58,7 @@ def version() -> str:
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Read a JSON-lines file (BFCL's ``.json`` files are JSON lines) or a file holding one JSON array of objects
-    (:func:`toolbench.jsonfiles.read_jsonl`: errors name the file and line)."""
-    from toolbench.jsonfiles import read_jsonl as read
+    (:func:`toolbench.formats.jsonl.read_jsonl`: errors name the file and line)."""
+    from toolbench.formats.jsonl import read_jsonl as read
 
     return read(path)

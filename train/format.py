@@ -555,9 +555,9 @@ def detect_format(row: Any) -> str:
 
 def _rows(path: Path) -> list[tuple[Any, str]]:
     """(row, where) for each row of a file: the lines of a ``.jsonl`` file (``file:line``), the items of a JSON
-    list (``file[i]``), or the one JSON object of a ``.json`` file. Read with :mod:`toolbench.jsonfiles`, so a
+    list (``file[i]``), or the one JSON object of a ``.json`` file. Read with :mod:`toolbench.formats.jsonl`, so a
     binary, non-UTF-8, empty or invalid file is a FormatError naming the file (and line)."""
-    from toolbench.jsonfiles import DataFileError, read_json, read_rows
+    from toolbench.formats.jsonl import DataFileError, read_json, read_rows
 
     try:
         if path.suffix == ".jsonl":

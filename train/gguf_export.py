@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -635,37 +633,31 @@ def export_gguf(model_dir: str | Path, out_path: str | Path, quant: str = "q8_0"
     float_type = quant if direct else (intermediate if intermediate != "auto" else
                                        {"float32": "f32", "bfloat16": "bf16", "float16": "f16"}[source.dtype])
 
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.tmp-", dir=out_path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    inter = tmp.with_name(tmp.name + f".{float_type}")
-    try:
-        if direct:
-            info = _write_float_gguf(source, tmp, float_type, ftype, base_gguf, pre_tokenizer)
-        else:
-            info = _write_float_gguf(source, inter, float_type, QUANTS[float_type][0], base_gguf, pre_tokenizer)
-            written = time.time()
-            _quantize(inter, tmp, quant, threads)
-            inter.unlink()
-            info["quantize_seconds"] = round(time.time() - written, 2)
-        summary: dict[str, Any] = {
-            "source": str(model_dir), "kind": source.kind, "out": str(out_path), "quant": quant,
-            "intermediate": None if direct else float_type, "bytes": tmp.stat().st_size,
-            "seconds": round(time.time() - started, 2), **info,
-        }
-        if source.base is not None:
-            summary["base_model"] = str(source.base)
-        if verify:  # on the finished file, before it takes the target's name: a failed check leaves nothing
-            summary["verify"] = check = verify_gguf(tmp, model_dir, prompt, threads=threads)
-            _judge(check, quant, model_dir)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out_path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    finally:
-        inter.unlink(missing_ok=True)
+    from toolbench.formats.atomic import atomic_file
+
+    with atomic_file(out_path) as tmp:
+        inter = tmp.with_name(tmp.name + f".{float_type}")
+        try:
+            if direct:
+                info = _write_float_gguf(source, tmp, float_type, ftype, base_gguf, pre_tokenizer)
+            else:
+                info = _write_float_gguf(source, inter, float_type, QUANTS[float_type][0], base_gguf, pre_tokenizer)
+                written = time.time()
+                _quantize(inter, tmp, quant, threads)
+                inter.unlink()
+                info["quantize_seconds"] = round(time.time() - written, 2)
+            summary: dict[str, Any] = {
+                "source": str(model_dir), "kind": source.kind, "out": str(out_path), "quant": quant,
+                "intermediate": None if direct else float_type, "bytes": tmp.stat().st_size,
+                "seconds": round(time.time() - started, 2), **info,
+            }
+            if source.base is not None:
+                summary["base_model"] = str(source.base)
+            if verify:  # on the finished file, before it takes the target's name: a failed check leaves nothing
+                summary["verify"] = check = verify_gguf(tmp, model_dir, prompt, threads=threads)
+                _judge(check, quant, model_dir)
+        finally:
+            inter.unlink(missing_ok=True)
     return summary
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from toolbench import jsonfiles
 from toolbench.cli import main
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -61,36 +60,6 @@ def eval_ast(tmp_path: Path, capsys, **replace) -> tuple[int, str, str]:
     for name, path in files.items():
         argv += [f"--{name}", path]
     return run(argv, capsys)
-
-
-# -- the shared reader ---------------------------------------------------------------------------------------------
-
-
-def test_reader_names_file_and_line(tmp_path):
-    path = write(tmp_path / "rows.jsonl", b'{"a": 1}\n\n{"a": 2}\n{"a": \n')
-    with pytest.raises(jsonfiles.DataFileError, match=r"rows.jsonl, line 4: invalid JSON"):
-        jsonfiles.read_rows(path)
-    path = write(tmp_path / "bin.jsonl", b'{"a": 1}\n' + BINARY)
-    with pytest.raises(jsonfiles.DataFileError, match=r"bin.jsonl, line 2: binary data"):
-        jsonfiles.read_rows(path)
-    path = write(tmp_path / "latin.json", b'{"a": 1}\n' + LATIN1)
-    with pytest.raises(jsonfiles.DataFileError, match=r"latin.json, line 2: not UTF-8 text \(byte 0xe9"):
-        jsonfiles.read_rows(path)
-    with pytest.raises(jsonfiles.DataFileError, match="is a folder"):
-        jsonfiles.read_json(tmp_path)
-    with pytest.raises(jsonfiles.DataFileError, match="no such file"):
-        jsonfiles.read_json(tmp_path / "missing.json")
-    with pytest.raises(jsonfiles.DataFileError, match="empty"):
-        jsonfiles.read_json(write(tmp_path / "empty.json", "  \n"))
-    with pytest.raises(jsonfiles.DataFileError, match=r"line 1, column \d+: invalid JSON.*truncated"):
-        jsonfiles.read_json(write(tmp_path / "cut.json", '{"a": [1, 2'))
-    with pytest.raises(jsonfiles.DataFileError, match=r"rows.json, line 2: expected a JSON object, got array"):
-        jsonfiles.read_jsonl(write(tmp_path / "rows.json", '{"a": 1}\n[1]\n'))
-    # JSON lines, one array, one object over several lines, and a byte-order mark all read
-    assert jsonfiles.read_jsonl(write(tmp_path / "a.json", '[{"a": 1}, {"a": 2}]')) == [{"a": 1}, {"a": 2}]
-    assert jsonfiles.read_jsonl(write(tmp_path / "o.json", '{\n  "a": 1\n}\n')) == [{"a": 1}]
-    assert jsonfiles.read_jsonl(write(tmp_path / "bom.jsonl", b'\xef\xbb\xbf{"a": 1}\n')) == [{"a": 1}]
-    assert [r.line for r in jsonfiles.read_rows(write(tmp_path / "l.jsonl", '{"a": 1}\n\n{"a": 2}\n'))] == [1, 3]
 
 
 # -- eval ast ----------------------------------------------------------------------------------------------------------

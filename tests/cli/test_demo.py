@@ -15,7 +15,7 @@ from rich.console import Console
 from toolbench.cli import main
 from toolbench.cli.demo import data
 from toolbench.cli.demo.profile import FULL, PROFILES, QUICK, TINY, DemoProfile, ProfileError, get_profile
-from toolbench.cli.demo.runner import Demo, DemoError, Stage, StageOutput, atomic_dir
+from toolbench.cli.demo.runner import Demo, DemoError, Stage, StageOutput
 from toolbench.cli.demo.services import LLMServer, ServiceError, Services
 
 # -- profiles ----------------------------------------------------------------------------------------------------
@@ -147,17 +147,6 @@ def test_a_run_folder_keeps_its_profile(tmp_path):
     with pytest.raises(DemoError, match="not a demo run folder"):
         Demo(tmp_path / "other", TINY, [], FakeServices(), Console()).bind_profile(fresh=True)
     assert (tmp_path / "other" / "precious.txt").exists()
-
-
-def test_atomic_dir_replaces_only_on_success(tmp_path):
-    target = tmp_path / "out"
-    with atomic_dir(target) as folder:
-        (folder / "x").write_text("1")
-    with pytest.raises(RuntimeError), atomic_dir(target) as folder:
-        (folder / "x").write_text("2")
-        raise RuntimeError("interrupted")
-    assert (target / "x").read_text() == "1"
-    assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
 # -- servers -------------------------------------------------------------------------------------------------------

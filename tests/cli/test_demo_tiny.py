@@ -61,7 +61,7 @@ def test_tiny_demo_interrupted_resumed_and_rerun(tmp_path):
     for url in served_urls(out / "logs" / "llm-base.log"):  # the model server is gone
         with pytest.raises(httpx.TransportError):
             httpx.get(url.removesuffix("/v1") + "/health", timeout=2)
-    assert not list(out.rglob("*.tmp")) and not list(out.rglob(".*.partial"))
+    assert not list(out.rglob("*.tmp")) and not list(out.rglob(".*.tmp-*"))
 
     # 2. the rerun resumes and finishes
     started = time.monotonic()

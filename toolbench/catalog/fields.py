@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from toolbench.catalog.store import Catalog, CatalogError, CatalogProblem, read_json, tool_files
-from toolbench.jsonfiles import json_type
+from toolbench.formats.jsonl import json_type
 from toolbench.records import PARAM_LOCATIONS, RecordError, Tool
 
 _TOOL_STRINGS = ("standardized_name", "title", "tool_description", "category_name", "base_url", "host")

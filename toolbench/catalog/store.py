@@ -16,10 +16,7 @@ documentation in their ``api_list``; :func:`tools_from_queries` rebuilds the too
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from toolbench.errors import ToolbenchError
+from toolbench.formats.atomic import write_json_atomic
 from toolbench.records import Api, Query, RecordError, Tool
 
 
@@ -61,30 +59,16 @@ def _location(field_path: str) -> str:
 
 
 def read_json(path: Path) -> Any:
-    """Parse a JSON file (:func:`toolbench.jsonfiles.read_json`); a problem (not UTF-8, empty, a syntax error)
+    """Parse a JSON file (:func:`toolbench.formats.jsonl.read_json`); a problem (not UTF-8, empty, a syntax error)
     becomes a CatalogError naming the line and column."""
-    from toolbench.jsonfiles import DataFileError
-    from toolbench.jsonfiles import read_json as read
+    from toolbench.formats.jsonl import DataFileError
+    from toolbench.formats.jsonl import read_json as read
 
     try:
         return read(path)
     except DataFileError as exc:
         where = "" if exc.line is None else f"line {exc.line}" + ("" if exc.column is None else f" column {exc.column}")
         raise CatalogError([CatalogProblem(str(path), where, exc.message)]) from None
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to ``path`` through a temporary file in the same folder, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # -- tool files ---------------------------------------------------------------------------------------

@@ -323,7 +323,7 @@ def _test_ids(test_ids: Path | None, group: str) -> list[str] | None:
     path = test_ids / f"{group}.json" if test_ids.is_dir() else test_ids
     if not path.is_file():
         raise ToolbenchError(f"--test-ids: {path} does not exist (give a file of ids or a folder with <group>.json)")
-    from toolbench.jsonfiles import read_json
+    from toolbench.formats.jsonl import read_json
 
     data = read_json(path)
     if not isinstance(data, (dict, list)):
@@ -337,7 +337,7 @@ def _test_ids(test_ids: Path | None, group: str) -> list[str] | None:
 def _expectations(queries: list[Path]) -> dict[str, dict]:
     """Query.expectation by query id, from ToolBench query files (a JSON list of queries, or JSON lines)."""
     from eval import expectation as expect
-    from toolbench.jsonfiles import read_rows
+    from toolbench.formats.jsonl import read_rows
     from toolbench.records import Query
 
     out: dict[str, dict] = {}

@@ -18,7 +18,6 @@ import importlib.util
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -192,23 +191,13 @@ def convert_gguf(gguf: Path, out_dir: Path, dtype: str = "float32", verify: bool
 
 
 def write_atomically(out_dir: Path, write: Callable[[Path], None]) -> Path:
-    """Run ``write(tmp)`` on a temporary folder beside ``out_dir``, then rename it to ``out_dir``. If ``write``
-    fails or the process is killed, ``out_dir`` is untouched (a killed run leaves a ``.<name>.tmp-*`` folder,
-    which :func:`ensure_default_model` removes)."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
+    """Run ``write(tmp)`` on a temporary folder beside ``out_dir``, then rename it to ``out_dir``
+    (:func:`toolbench.formats.atomic.atomic_dir`). If ``write`` fails or the process is killed, ``out_dir`` is
+    untouched (a killed run leaves a ``.<name>.tmp-*`` folder, which :func:`ensure_default_model` removes)."""
+    from toolbench.formats.atomic import atomic_dir
+
+    with atomic_dir(out_dir) as tmp:
         write(tmp)
-        os.chmod(tmp, 0o755)  # mkdtemp made it private
-        for item in tmp.iterdir():
-            if item.is_file():
-                os.chmod(item, 0o644)
-        if out_dir.exists():  # an incomplete leftover (no marker): replace it
-            shutil.rmtree(out_dir)
-        os.rename(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
 
 

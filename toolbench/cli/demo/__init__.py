@@ -105,7 +105,7 @@ def report(console: Any, out: Path, chosen: Any, done: dict[str, dict[str, Any]]
     from rich.table import Table
 
     from toolbench.cli.demo import data
-    from toolbench.cli.demo.runner import write_json_atomic, write_text_atomic
+    from toolbench.formats.atomic import write_json_atomic, write_text_atomic
 
     figures = data.headline(done)
     stage_seconds = {name: marker.get("seconds", 0.0) for name, marker in done.items()}

@@ -10,18 +10,16 @@ the next run resumes.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from toolbench.errors import ToolbenchError
+from toolbench.formats.atomic import write_json_atomic
 
 
 class DemoError(ToolbenchError):
@@ -72,43 +70,6 @@ class Stage:
     title: str
     run: Callable[[DemoContext], StageOutput]
     needs: tuple[str, ...] = ()  # "hub", "llm:base", "llm:tuned"
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    from toolbench.catalog.store import write_json_atomic as write
-
-    write(path, data)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-@contextlib.contextmanager
-def atomic_dir(target: Path) -> Iterator[Path]:
-    """Build a folder under a temporary name beside ``target``; it replaces ``target`` only when the block ends
-    without error (a folder left half-built by an interruption is removed on the next try)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if target.exists():
-        shutil.rmtree(target)
-    os.replace(tmp, target)
 
 
 class Demo:

@@ -42,10 +42,8 @@ from toolbench.cli.demo.runner import (
     DemoError,
     Stage,
     StageOutput,
-    atomic_dir,
-    write_json_atomic,
-    write_text_atomic,
 )
+from toolbench.formats.atomic import atomic_dir, write_json_atomic, write_jsonl_atomic, write_text_atomic
 
 BASE_NAME = "SmolLM2-135M"
 TUNED_NAME = "SmolLM2-135M+LoRA"
@@ -67,19 +65,11 @@ def _progress(console: Any, label: str):
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError:
-                    break  # a line cut off by an interruption ends the file
-    return rows
+    """The rows of a journal an interrupted run may have left: none when it is missing, and a line cut off by the
+    interruption ends it."""
+    from toolbench.formats.jsonl import read_jsonl as read
 
-
-def write_jsonl_atomic(path: Path, rows: list[dict[str, Any]]) -> None:
-    write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return read(path, resume=True) if path.exists() else []
 
 
 def working_catalog(ctx: DemoContext) -> Path:
@@ -140,7 +130,7 @@ def stage_catalog(ctx: DemoContext) -> StageOutput:
             response.raise_for_status()
             tools.append(import_openapi(response.json()))
     target = ctx.path("catalog")
-    with atomic_dir(target) as folder:
+    with atomic_dir(target, clear_leftovers=True) as folder:
         for tool in tools:
             write_tool(tool, folder)
     catalog = load_catalog(target)
@@ -840,7 +830,7 @@ def stage_leaderboard(ctx: DemoContext) -> StageOutput:
     runs = [ctx.path("eval", kind) for kind in ("base", "tuned") if ctx.path("eval", kind).is_dir()]
     scores = load_runs(runs)
     target = ctx.path("leaderboard")
-    with ctx.console.status("drawing the leaderboard..."), atomic_dir(target) as folder:
+    with ctx.console.status("drawing the leaderboard..."), atomic_dir(target, clear_leftovers=True) as folder:
         write_leaderboard(scores, folder, title="toolbench demo: SmolLM2-135M before and after LoRA on generated data",
                           intro=page_intro(ctx))
     page = target / "index.html"

@@ -1,4 +1,4 @@
-"""Reading JSON and JSON-lines files: the one reader behind the CLI's file inputs.
+"""Reading JSON and JSON-lines files: the one reader behind every file input of the project.
 
 Every problem becomes a :class:`DataFileError` (a :class:`~toolbench.errors.ToolbenchError`, so the CLI prints
 it without a traceback and exits 2) whose message names the file and, for JSON lines, the line: a missing file,
@@ -7,7 +7,8 @@ an object.
 
 - :func:`read_text`: the file as UTF-8 text (a leading byte-order mark is dropped).
 - :func:`read_json`: one JSON document.
-- :func:`read_rows`: JSON lines, one JSON array, or one JSON object (one row), each row with its line number.
+- :func:`read_rows`: JSON lines, one JSON array, or one JSON object (one row), each row with its line number;
+  ``resume=True`` reads a journal an interruption may have cut off (the first bad line ends it).
 - :func:`read_jsonl`: the same rows as objects (``dict``).
 """
 
@@ -117,11 +118,16 @@ class Row:
         return DataFileError(self.path, message, self.line)
 
 
-def read_rows(path: str | Path) -> list[Row]:
+def read_rows(path: str | Path, *, resume: bool = False) -> list[Row]:
     """The rows of a JSON-lines file (blank lines skipped), of a file holding one JSON array, or the one object
-    of a JSON file. An empty file gives ``[]``; callers decide whether that is an error."""
+    of a JSON file. An empty file gives ``[]``; callers decide whether that is an error.
+
+    ``resume`` reads a journal that an interrupted run may have cut off: JSON lines only, and the first line that
+    is not valid JSON ends the rows instead of being an error."""
     path = Path(path)
     text = read_text(path)
+    if resume:
+        return _rows_until_bad_line(text, path)
     stripped = text.lstrip()
     if not stripped:
         return []
@@ -140,9 +146,21 @@ def read_rows(path: str | Path) -> list[Row]:
             for number, line in enumerate(lines, 1) if line.strip()]
 
 
-def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """The rows of :func:`read_rows`, each of which must be a JSON object."""
-    rows = read_rows(path)
+def _rows_until_bad_line(text: str, path: Path) -> list[Row]:
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(Row(json.loads(line), path, line=number))
+        except (ValueError, RecursionError):
+            break  # a line cut off by an interruption ends the file
+    return rows
+
+
+def read_jsonl(path: str | Path, *, resume: bool = False) -> list[dict[str, Any]]:
+    """The rows of :func:`read_rows`, each of which must be a JSON object (``resume``: see there)."""
+    rows = read_rows(path, resume=resume)
     for row in rows:
         if not isinstance(row.data, dict):
             raise row.error(f"expected a JSON object, got {json_type(row.data)}")
