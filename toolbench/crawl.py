@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from toolbench.cache import ResponseCache, canonical_json
-from toolbench.catalog.validate import validate_arguments
+from toolbench.catalog.arguments import validate_arguments
 from toolbench.catalog.values import (
     ValueSampler,
     ValueSamplingError,

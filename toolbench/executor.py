@@ -53,9 +53,9 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from toolbench.cache import CacheMode, ResponseCache
+from toolbench.catalog.arguments import validate_arguments, validate_call
 from toolbench.catalog.functions import FunctionSet
 from toolbench.catalog.naming import standardize
-from toolbench.catalog.validate import validate_arguments, validate_call
 from toolbench.errors import ToolbenchError
 from toolbench.records import Api, AuthScheme, Observation, Tool
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from toolbench.catalog.arguments import validate_arguments, validate_call
 from toolbench.catalog.functions import FINISH_FUNCTION, FunctionSet, api_to_function
 from toolbench.catalog.store import read_queries
-from toolbench.catalog.validate import validate_arguments, validate_call
 from toolbench.records import Api, Param
 
 REF = Path(__file__).parents[2] / "data" / "reference"

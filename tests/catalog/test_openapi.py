@@ -21,9 +21,9 @@ import pytest
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel
 
+from toolbench.catalog.arguments import validate_arguments, validate_call
 from toolbench.catalog.functions import api_to_function
 from toolbench.catalog.openapi import OpenAPIError, import_openapi
-from toolbench.catalog.validate import validate_arguments, validate_call
 from toolbench.errors import ToolbenchError
 from toolbench.records import AuthScheme, Tool
 

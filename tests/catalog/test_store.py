@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from toolbench.catalog.checks import validate_catalog
 from toolbench.catalog.importer import import_toolbench
 from toolbench.catalog.store import (
     CatalogError,
@@ -16,6 +15,7 @@ from toolbench.catalog.store import (
     read_queries,
     write_tool,
 )
+from toolbench.catalog.validate_catalog import validate_catalog
 from toolbench.records import Tool
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "toolbench_tools"

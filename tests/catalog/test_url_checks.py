@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from toolbench.catalog.checks import check_urls, validate_catalog
+from toolbench.catalog.validate_catalog import check_urls, validate_catalog
 from toolbench.cli import app
 from toolbench.records import Api, Tool
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from toolbench.catalog.validate import validate_arguments
+from toolbench.catalog.arguments import validate_arguments
 from toolbench.catalog.values import (
     ValueSampler,
     ValueSamplingError,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from toolbench.catalog.validate import validate_arguments
+from toolbench.catalog.arguments import validate_arguments
 from toolbench.crawl import (
     ApiRecord,
     CallRecord,

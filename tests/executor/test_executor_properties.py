@@ -5,8 +5,8 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from toolbench.catalog.arguments import validate_arguments
 from toolbench.catalog.functions import FunctionSet
-from toolbench.catalog.validate import validate_arguments
 from toolbench.executor import Executor, ExecutorConfig, error_kind
 from toolbench.hub.catalog import hub_tools
 from toolbench.hub.settings import PUBLIC_URL

@@ -33,6 +33,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from toolbench.catalog.arguments import validate_arguments
 from toolbench.catalog.pools import (
     DOMAINS,
     FIRST_NAMES,
@@ -42,7 +43,6 @@ from toolbench.catalog.pools import (
     pool_values,
     snake,
 )
-from toolbench.catalog.validate import validate_arguments
 from toolbench.errors import ToolbenchError
 from toolbench.records import Api, Param
 
@@ -257,7 +257,7 @@ class ValueSampler:
 
     def arguments(self, api: Api, optional_rate: float | None = None) -> dict[str, Any]:
         """Arguments for ``api`` keyed by its own parameter names: every required one, some optional ones; the
-        result passes :func:`toolbench.catalog.validate.validate_arguments`."""
+        result passes :func:`toolbench.catalog.arguments.validate_arguments`."""
         rate = self.optional_rate if optional_rate is None else optional_rate
         args = {p.name: self.param_value(p) for p in api.required_params}
         for param in api.optional_params:

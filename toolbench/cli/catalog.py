@@ -154,7 +154,7 @@ def validate_cmd(catalog_dir: Path = typer.Argument(..., help="Catalog folder.")
 
     Example: toolbench catalog validate data/tools
     """
-    from toolbench.catalog.checks import validate_catalog
+    from toolbench.catalog.validate_catalog import validate_catalog
 
     n_tools, problems = validate_catalog(catalog_dir)
     _print_problems(problems)

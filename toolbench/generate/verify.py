@@ -28,8 +28,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from toolbench.catalog.arguments import validate_arguments
 from toolbench.catalog.functions import api_to_function
-from toolbench.catalog.validate import validate_arguments
 from toolbench.generate.call_samples import CATEGORIES, NO_CALL_CATEGORIES, STAGES, CallSample, Verdict
 from toolbench.generate.calls import CallRunner, find_key, mentions_action, value_mentions
 from toolbench.generate.replies import ReplyFormatError, extract_json
