@@ -34,13 +34,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from toolbench.errors import ToolbenchError
+from toolbench.formats.finish import FINISH, GIVE_ANSWER, GIVE_UP, GIVE_UP_AND_RESTART, parse_finish
 
 Message = dict[str, Any]
 
-FINISH = "Finish"
-GIVE_ANSWER = "give_answer"
-GIVE_UP = "give_up"  # the finish type of a tree whose chosen path gave up (ToolBench's name)
-GIVE_UP_AND_RESTART = "give_up_and_restart"  # the Finish return_type
 
 # ToolBench's observation codes (facts from its answer files): what a call's result was.
 CODE_OK = 0
@@ -328,27 +325,6 @@ def count_model_call(tree: Tree, prompt_tokens: int = 0, completion_tokens: int 
     """Count a model call that added no node (it failed after spending tokens)."""
     return replace(tree, llm_calls=tree.llm_calls + 1, prompt_tokens=tree.prompt_tokens + prompt_tokens,
                    completion_tokens=tree.completion_tokens + completion_tokens)
-
-
-def parse_finish(arguments: str) -> tuple[str | None, str | None, str | None]:
-    """A Finish call's (return_type, final_answer, problem). ``problem`` is a sentence when the call is unusable."""
-    try:
-        data = json.loads(arguments) if arguments.strip() else {}
-    except json.JSONDecodeError as exc:
-        return None, None, f"the arguments of Finish are not JSON ({exc.msg})"
-    if not isinstance(data, dict):
-        return None, None, "the arguments of Finish must be a JSON object"
-    rtype = data.get("return_type")
-    answer = data.get("final_answer")
-    if rtype is None:
-        return None, None, 'Finish must have "return_type"'
-    if rtype == GIVE_UP_AND_RESTART:
-        return rtype, None, None
-    if rtype == GIVE_ANSWER:
-        if answer is None:
-            return rtype, None, 'Finish must have "final_answer" when "return_type" is "give_answer"'
-        return rtype, answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False), None
-    return rtype, None, f'"return_type" must be "give_answer" or "give_up_and_restart", not {rtype!r}'
 
 
 def finish_observation(arguments: str) -> tuple[str, int, str | None, str | None]:

@@ -30,9 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from toolbench.errors import ToolbenchError
-
-FINISH = "Finish"
-GIVE_ANSWER, GIVE_UP = "give_answer", "give_up"
+from toolbench.formats.finish import FINISH, tooleval_finish
 
 
 class AnswerFileError(ToolbenchError):
@@ -132,33 +130,6 @@ def _tool_name(tool: Mapping[str, Any]) -> str:
     return str(tool.get("name", ""))
 
 
-def parse_finish(arguments: str) -> tuple[str, str]:
-    """``(finish_type, final_answer_text)`` from the arguments of a Finish call (ToolBench's
-    ``{"return_type": "give_answer"|"give_up_and_restart", "final_answer": "..."}``), also when the text is not
-    valid JSON (then read with a pattern) or is plain prose (then it is the answer itself)."""
-    text = arguments or ""
-    data: Any = None
-    try:
-        data = json.loads(text)
-    except (TypeError, ValueError, RecursionError):
-        data = None
-    if isinstance(data, Mapping):
-        return_type = str(data.get("return_type", ""))
-        answer = data.get("final_answer", "")
-        answer = answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False)
-    elif "return_type" in text or "final_answer" in text:
-        match = re.search(r'"return_type"\s*:\s*"([^"]*)"', text)
-        return_type = match.group(1) if match else ""
-        match = re.search(r'"final_answer"\s*:\s*"(.*)', text, re.DOTALL)
-        answer = re.sub(r'"\s*}?\s*$', "", match.group(1)) if match else ""
-        answer = answer.replace('\\"', '"').replace("\\n", "\n")
-    else:
-        return_type, answer = "", text
-    if "give_up" in return_type or "give_up_and_restart" in text or not answer.strip():
-        return GIVE_UP, answer.strip()
-    return GIVE_ANSWER, answer.strip()
-
-
 def _finish(steps: list[Step], stored_final_answer: str) -> tuple[str | None, str]:
     """ToolEval's rule: finished only if the last tool step calls Finish."""
     tool_steps = [step for step in steps if step.role == "tool"]
@@ -168,7 +139,7 @@ def _finish(steps: list[Step], stored_final_answer: str) -> tuple[str | None, st
     # Older converted files truncate the step text; the stored final answer is then the complete Finish arguments.
     if stored_final_answer and (not arguments or len(stored_final_answer) >= len(arguments)):
         arguments = stored_final_answer
-    return parse_finish(arguments)
+    return tooleval_finish(arguments)
 
 
 # -- StableToolBench converted predictions -----------------------------------------------------------------------

@@ -28,8 +28,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from eval.answers import GIVE_ANSWER, GIVE_UP, Prediction
+from eval.answers import Prediction
 from toolbench.errors import ToolbenchError
+from toolbench.formats.finish import GIVE_ANSWER, GIVE_UP
 
 KEYS = ("finish", "answer_contains", "answer_contains_any", "answer_excludes", "answer_matches", "calls", "no_calls")
 

@@ -54,9 +54,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from eval import expectation as expect
-from eval.answers import GIVE_UP, Prediction
+from eval.answers import Prediction
 from eval.metrics import FAILED, PASSED, SOLVED, UNSOLVED, UNSURE
 from toolbench.errors import ToolbenchError
+from toolbench.formats.finish import GIVE_UP
 from toolbench.llm.base import ChatModel, ChatReply
 
 SOLVABLE, UNSOLVABLE = "Solvable", "Unsolvable"

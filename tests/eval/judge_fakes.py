@@ -6,7 +6,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from eval.answers import FINISH, GIVE_ANSWER, GIVE_UP, Prediction, Step
+from eval.answers import Prediction, Step
+from toolbench.formats.finish import FINISH, GIVE_ANSWER, GIVE_UP
 from toolbench.llm.scripted import ScriptedChatModel
 
 TOOLS = [

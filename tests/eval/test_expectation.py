@@ -6,7 +6,7 @@ import pytest
 from judge_fakes import prediction
 
 from eval import expectation as E
-from eval.answers import GIVE_UP
+from toolbench.formats.finish import GIVE_UP
 
 
 def test_all_rules_hold():

@@ -8,7 +8,8 @@ from judge_fakes import TOOLS, asked, decision, judge_model, prediction
 
 from eval import judge as J
 from eval import metrics
-from eval.answers import GIVE_UP, Step
+from eval.answers import Step
+from toolbench.formats.finish import GIVE_UP
 from toolbench.llm.base import ChatReply
 from toolbench.llm.cache import CachedChatModel, CacheMissError
 from toolbench.llm.scripted import ScriptedChatModel

@@ -65,17 +65,6 @@ def test_older_format_with_truncated_steps():
     assert old["48685"].hallucinated_calls() == ["bing_web_search"] * 3
 
 
-@pytest.mark.parametrize(("arguments", "expected"), [
-    ('{"return_type": "give_answer", "final_answer": "Done."}', ("give_answer", "Done.")),
-    ('{"return_type": "give_up_and_restart"}', ("give_up", "")),
-    ('{"return_type": "give_answer", "final_answer": ""}', ("give_up", "")),
-    ('{\n"return_type": "give_answer",\n"final_answer": "He said "hi"\n}', ("give_answer", 'He said "hi')),
-    ("The weather is sunny.", ("give_answer", "The weather is sunny.")),
-])
-def test_parse_finish(arguments, expected):
-    assert A.parse_finish(arguments) == expected
-
-
 def test_tool_calls_form_and_errors(tmp_path):
     answer = {"answer_generation": {
         "valid_data": True, "query": "Weather in Paris?", "final_answer": "", "function": [{"name": "w_for_x"}],
