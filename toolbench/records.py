@@ -1,4 +1,4 @@
-"""Typed records that flow between the stages (DESIGN.md, "Records").
+"""Typed records that flow between the stages: tools, APIs, parameters, queries, observations.
 
 Every record has ``to_dict()``/``from_dict()``; ``from_dict`` raises :class:`RecordError` naming the field and
 what is wrong, never a bare ``KeyError``. Keys a record does not know are kept in ``extra`` and written back,
