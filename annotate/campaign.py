@@ -40,125 +40,26 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from annotate import tree as T
+from annotate.config import HUB_KEY, TOOL_CHOICES, CampaignConfig, CampaignError, shard_of  # noqa: F401
 from annotate.export import Annotation, answer_filename, write_answer
 from annotate.graph import SearchContext, build_graph, run_search
 from annotate.prompts import opening_messages
-from annotate.runner import ToolRunner
 from annotate.strategies import SearchConfig
 from toolbench.catalog.functions import FunctionSet
 from toolbench.errors import ToolbenchError
 from toolbench.records import Observation, Query
+from toolbench.toolstep import CallState, PendingCall, ToolRunner
 
 DONE_STATUSES = (T.SOLVED, T.EXHAUSTED, T.BUDGET)
-TOOL_CHOICES = ("auto", "required", "none")
-HUB_KEY = "toolbench-annotate"  # a sandbox key: any key opens the hub (its state, orders and tickets, is per key)
-
-
-class CampaignError(ToolbenchError):
-    """A campaign is misconfigured or its run folder is unusable; the message names the field or file."""
 
 
 class CampaignStopped(Exception):
     """Raised inside a search when a campaign-wide budget is spent: the query stays resumable."""
-
-
-@dataclass
-class CampaignConfig:
-    """A campaign's settings (``toolbench annotate`` fills it from its options)."""
-
-    queries: str = field(metadata={"help": "ToolBench query file (G1_query.json...) or a JSON list of queries."})
-    out: str = field(metadata={"help": "Run folder; created, or resumed when it exists."})
-    search: SearchConfig = field(default_factory=SearchConfig, metadata={"help": "Strategy and per-query limits."})
-    model: str = field(default="smollm2-135m-instruct", metadata={"help": "Model name sent to the endpoint."})
-    base_url: str | None = field(default=None, metadata={
-        "help": "OpenAI-compatible endpoint including /v1 (`toolbench llm serve`, vLLM...); None: the SDK's."})
-    api_key_env: str = field(default="OPENAI_API_KEY", metadata={"help": "Environment variable with the key."})
-    temperature: float | None = field(default=None, metadata={"help": "Sampling temperature; None: the server's."})
-    max_reply_tokens: int | None = field(default=None, metadata={
-        "help": "max_tokens of each model request (the longest reply); None: the server's default."})
-    tool_choice: str | None = field(default=None, metadata={
-        "help": "tool_choice of each request: auto | required (every reply must call a function, Finish included, "
-                "as ToolBench's protocol expects; helps small local models) | none; None: not sent."})
-    llm_timeout: float = field(default=120.0, metadata={"help": "Seconds to wait for one model reply."})
-    concurrency: int = field(default=16, metadata={"help": "Queries searched at once."})
-    catalog: str | None = field(default=None, metadata={
-        "help": "Catalog folder with the tools' URLs and descriptions (needed to call real APIs or the hub)."})
-    response_cache: str | None = field(default=None, metadata={"help": "SQLite response cache for API calls."})
-    hub_url: str | None = field(default=None, metadata={
-        "help": "Call the sandbox hub here instead of the catalog's http://127.0.0.1:8750 (`toolbench hub serve`)."})
-    api_overrides: dict[str, str] = field(default_factory=dict, metadata={
-        "help": "Catalog URL prefix -> URL prefix to call instead (any API, e.g. a staging server)."})
-    tool_key_env: str = field(default="TOOLBENCH_API_KEY", metadata={
-        "help": "Environment variable with the APIs' key (the hub's tools get a sandbox key when it is unset)."})
-    rapidapi_key_env: str = field(default="RAPIDAPI_KEY", metadata={
-        "help": "Environment variable with the RapidAPI key, for tools whose auth scheme is rapidapi."})
-    llm_cache: bool = field(default=True, metadata={"help": "Record model replies in RUN/llm_cache.sqlite."})
-    shard: str | None = field(default=None, metadata={"help": "i/n: this machine's share of the queries."})
-    limit: int | None = field(default=None, metadata={"help": "Only the first N queries (after sharding)."})
-    prices: str | None = field(default=None, metadata={"help": "JSON/YAML price table (dollars per M tokens)."})
-    budget_tokens: int | None = field(default=None, metadata={"help": "Campaign: model tokens spent, at most."})
-    budget_usd: float | None = field(default=None, metadata={"help": "Campaign: dollars spent, at most."})
-    budget_api_calls: int | None = field(default=None, metadata={"help": "Campaign: API calls, at most."})
-    budget_seconds: float | None = field(default=None, metadata={"help": "Campaign: wall time of this run."})
-    query_seconds: float | None = field(default=None, metadata={"help": "Per query: wall time of one attempt."})
-    query_usd: float | None = field(default=None, metadata={"help": "Per query: dollars (needs prices)."})
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.concurrency, int) or self.concurrency < 1:
-            raise CampaignError(f"concurrency: must be an integer >= 1; got {self.concurrency!r}")
-        if self.shard is not None:
-            shard_of(self.shard)
-        urls = [("hub_url", self.hub_url)] + [("api_overrides", url) for pair in self.api_overrides.items()
-                                              for url in pair]
-        for name, url in urls:
-            if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
-                raise CampaignError(f"{name}: {url!r} is not an http(s) URL (e.g. http://127.0.0.1:9000)")
-        for name in ("limit", "budget_tokens", "budget_api_calls", "max_reply_tokens"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise CampaignError(f"{name}: must be >= 1 or unset; got {value!r}")
-        for name in ("budget_usd", "budget_seconds", "query_seconds", "query_usd", "llm_timeout"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise CampaignError(f"{name}: must be > 0 or unset; got {value!r}")
-        if self.tool_choice is not None and self.tool_choice not in TOOL_CHOICES:
-            raise CampaignError(f"tool_choice: must be one of {', '.join(TOOL_CHOICES)} or unset; "
-                                f"got {self.tool_choice!r}")
-        if self.query_usd is not None and self.prices is None:
-            raise CampaignError("query_usd: a dollar budget needs a price table (prices)")
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
-        out["search"] = self.search.to_dict()
-        out["api_overrides"] = dict(self.api_overrides)
-        return out
-
-    def executor_config(self) -> Any:
-        """The :class:`toolbench.executor.ExecutorConfig` for this campaign's API calls."""
-        from toolbench.executor import ExecutorConfig
-        from toolbench.hub.settings import PUBLIC_URL
-
-        overrides = {k.rstrip("/"): v.rstrip("/") for k, v in self.api_overrides.items()}
-        if self.hub_url:
-            overrides[PUBLIC_URL] = self.hub_url.rstrip("/")
-        return ExecutorConfig(base_url_overrides=overrides, api_key_env=self.tool_key_env,
-                              rapidapi_key_env=self.rapidapi_key_env)
-
-
-def shard_of(spec: str) -> tuple[int, int]:
-    """``"1/4"`` -> (1, 4); shards are numbered 0..n-1."""
-    try:
-        index, count = (int(x) for x in spec.split("/"))
-    except ValueError:
-        raise CampaignError(f"shard: expected i/n (e.g. 0/4), got {spec!r}") from None
-    if count < 1 or not 0 <= index < count:
-        raise CampaignError(f"shard: i must be in 0..n-1 and n >= 1; got {spec!r}")
-    return index, count
 
 
 def in_shard(query_id: str, index: int, count: int) -> bool:
@@ -225,18 +126,22 @@ class CampaignStore:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM api_calls").fetchone()[0]
 
-    # CallJournal
-    async def get(self, key: str) -> Observation | None:
+    # CallJournal (toolbench.toolstep): finished calls only; a call in flight at a crash is made again on resume
+    async def lookup(self, key: str) -> tuple[str, Observation | None]:
         with self._lock:
             row = self._db.execute("SELECT observation FROM api_calls WHERE key = ?", (key,)).fetchone()
-        return None if row is None else Observation.from_dict(json.loads(row[0]))
+        if row is None:
+            return CallState.NEW, None
+        return CallState.DONE, Observation.from_dict(json.loads(row[0]))
 
-    async def put(self, key: str, query_id: str, node_path: str, fname: str, arguments: str,
-                  observation: Observation) -> None:
+    async def start(self, key: str, call: PendingCall) -> None:
+        return None
+
+    async def finish(self, key: str, call: PendingCall, observation: Observation) -> None:
         with self._lock:
             self._db.execute("INSERT OR IGNORE INTO api_calls VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             (key, query_id, node_path, fname, arguments, json.dumps(observation.to_dict()),
-                              time.time()))
+                             (key, call.where["query"], call.where["path"], call.name, call.arguments,
+                              json.dumps(observation.to_dict()), time.time()))
             self._db.commit()
 
     def close(self) -> None:
@@ -327,9 +232,9 @@ def _default_runner_factory(cfg: CampaignConfig, catalog: _Catalog) -> tuple[Cal
     """(runner factory, executor) calling the catalog's APIs."""
     import os
 
-    from annotate.runner import ExecutorRunner
     from toolbench.executor import Executor
     from toolbench.hub.settings import PUBLIC_URL
+    from toolbench.toolstep import ExecutorRunner
 
     if not catalog.tools:
         raise CampaignError("catalog: calling APIs needs a catalog folder with their URLs (--catalog DIR); "

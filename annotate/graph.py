@@ -10,9 +10,10 @@ START -> select -> think -> execute -> select ... -> finish -> END
   checks the budgets;
 - ``think`` asks the chat model from that state, with the query's functions plus ``Finish`` as tools (and the
   diversity prompt when the state was tried before), and adds the reply as a new node;
-- ``execute`` runs the reply's calls through the :class:`~annotate.runner.ToolRunner`: ``Finish`` is handled
-  here, an unknown function or bad arguments become error observations, and every completed API call is written
-  to the :class:`CallJournal` first, so a resumed search replays it instead of calling the API again;
+- ``execute`` handles ``Finish`` and runs the reply's other calls through the core's tool-call step
+  (:func:`toolbench.toolstep.call_tool`, shared with the agent): an unknown function or bad arguments become error
+  observations, and every completed API call is written to the :class:`~toolbench.toolstep.CallJournal` first, so
+  a resumed search replays it instead of calling the API again;
 - ``finish`` concludes the tree (status, chosen path).
 
 The graph state holds only JSON-ready data (the tree as a dict, the selected node, a stop reason); each node
@@ -23,54 +24,21 @@ serves every query and a checkpointer (LangGraph's SQLite saver) can resume any 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypedDict
+from typing import Any, Literal, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from annotate import tree as T
-from annotate.runner import ToolRunner, check_call, observation_code, observation_text
+from annotate.runner import observation_code
 from annotate.tree import Budget, Policy, Tree
 from toolbench.catalog.functions import FunctionSet
 from toolbench.llm.base import ChatModel, LLMError
 from toolbench.llm.usage import BudgetExceededError
-from toolbench.records import Observation
-
-
-class CallJournal(Protocol):
-    """Where completed API calls are recorded before the search moves on (the campaign's SQLite table)."""
-
-    async def get(self, key: str) -> Observation | None: ...
-
-    async def put(self, key: str, query_id: str, node_path: str, fname: str, arguments: str,
-                  observation: Observation) -> None: ...
-
-
-class MemoryJournal:
-    """A :class:`CallJournal` in memory (for one process; tests)."""
-
-    def __init__(self) -> None:
-        self.entries: dict[str, Observation] = {}
-
-    async def get(self, key: str) -> Observation | None:
-        return self.entries.get(key)
-
-    async def put(self, key: str, query_id: str, node_path: str, fname: str, arguments: str,
-                  observation: Observation) -> None:
-        self.entries[key] = observation
-
-
-def call_key(query_id: str, node_path: str, index: int, fname: str, arguments: str) -> str:
-    """The journal key of a call: sha256 of canonical JSON of the query, the node's position in the tree, the
-    call's index in its step, the function and its argument text."""
-    material = {"query": query_id, "path": node_path, "index": index, "name": fname, "arguments": arguments}
-    return hashlib.sha256(json.dumps(material, sort_keys=True, separators=(",", ":"),
-                                     ensure_ascii=False).encode()).hexdigest()
+from toolbench.toolstep import CallJournal, PendingCall, ToolRunner, call_tool
 
 
 @dataclass
@@ -167,20 +135,12 @@ async def execute(state: SearchState, runtime: Runtime[SearchContext]) -> dict[s
             text, code, _, _ = T.finish_observation(call.arguments)
             results.append((text, code))
             continue
-        checked = check_call(ctx.functions, call.name, call.arguments)
-        if isinstance(checked, Observation):
-            results.append((observation_text(checked), observation_code(checked)))
-            continue
-        key = call_key(ctx.query_id, where, index, call.name, call.arguments)
-        obs = await ctx.journal.get(key) if ctx.journal is not None else None
-        replayed = obs is not None
-        if obs is None:
-            obs = await ctx.runner.run(call.name, checked)
-            if ctx.journal is not None:
-                await ctx.journal.put(key, ctx.query_id, where, call.name, call.arguments, obs)
-        api_calls += 1
-        ctx.emit("api_call", node=node.id, function=call.name, ok=obs.ok, replayed=replayed)
-        results.append((observation_text(obs, ctx.max_observation_chars), observation_code(obs)))
+        result = await call_tool(ctx.functions, PendingCall(call.name, call.arguments, {
+            "query": ctx.query_id, "path": where, "index": index}), ctx.runner, ctx.journal)
+        if result.ran:
+            api_calls += 1
+            ctx.emit("api_call", node=node.id, function=call.name, ok=result.observation.ok, replayed=result.replayed)
+        results.append((result.text(ctx.max_observation_chars), observation_code(result)))
     return {"tree": T.observe(tree, node.id, results, ctx.policy, api_calls=api_calls).to_dict()}
 
 

@@ -1,104 +1,57 @@
-"""How the search runs a function call: the :class:`ToolRunner` protocol, its adapter over
-:class:`toolbench.executor.Executor`, and a scripted runner for tests and dry runs.
+"""How the search runs a function call: the scripted runner for tests and dry runs, and ToolBench's observation
+codes.
 
-The graph checks a call before any runner sees it (an unknown function or bad arguments become an error
-observation without reaching an API, see :func:`check_call`); a runner only gets calls to offered functions with
-valid arguments, keyed by the parameter names the model was offered.
+The step itself (check the call, run it through the journal, observe) is the core's, shared with the agent:
+:mod:`toolbench.toolstep` (:class:`~toolbench.toolstep.ToolRunner`, :class:`~toolbench.toolstep.ExecutorRunner`,
+:func:`~toolbench.toolstep.observation_text` are re-exported here for the campaign and the demo).
 
-:func:`observation_code` maps an :class:`~toolbench.records.Observation` to ToolBench's observation code, as
-its answer files record it.
+:func:`observation_code` maps a :class:`~toolbench.toolstep.CallResult` to ToolBench's observation code, as its
+answer files record it, from the result's error kind (never from the error text) and HTTP status.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from annotate import tree as T
-from toolbench.catalog.functions import FunctionSet
-from toolbench.catalog.validate import validate_call
-from toolbench.llm.toolcalls import decode_arguments
 from toolbench.records import Observation
+from toolbench.toolstep import CallResult, ErrorKind, ExecutorRunner, ToolRunner, observation_text
 
+__all__ = ["ExecutorRunner", "ScriptedRunner", "ToolRunner", "observation_code", "observation_text"]
 
-@runtime_checkable
-class ToolRunner(Protocol):
-    """Runs one call to an offered function; errors are returned as observations, never raised."""
-
-    async def run(self, fname: str, arguments: dict[str, Any]) -> Observation: ...
-
-
-# Error kinds (the executor's ``"<kind>: message"`` convention) -> ToolBench observation codes.
+# Error kinds -> ToolBench observation codes.
 _KIND_CODES = {
-    "hallucinated_function": T.CODE_NO_SUCH_FUNCTION,
-    "not_in_catalog": T.CODE_NO_SUCH_FUNCTION,
-    "invalid_arguments": T.CODE_REQUEST_INVALID,
-    "unauthorized": T.CODE_UNAUTHORIZED,
-    "rate_limited": T.CODE_TOO_MANY_REQUESTS,
-    "timeout": T.CODE_TIMEOUT,
-    "not_working": T.CODE_NOT_FOUND,
-    "malformed_response": T.CODE_ERROR_MESSAGE,
-    "request_error": T.CODE_REQUEST_INVALID,
-    "invalid_url": T.CODE_NOT_FOUND,  # the catalog's URL cannot be called: as good as a dead API
-    "tls_error": T.CODE_NOT_FOUND,
+    ErrorKind.HALLUCINATED: T.CODE_NO_SUCH_FUNCTION,
+    ErrorKind.NOT_IN_CATALOG: T.CODE_NO_SUCH_FUNCTION,
+    ErrorKind.INVALID_ARGUMENTS: T.CODE_REQUEST_INVALID,
+    ErrorKind.UNAUTHORIZED: T.CODE_UNAUTHORIZED,
+    ErrorKind.RATE_LIMITED: T.CODE_TOO_MANY_REQUESTS,
+    ErrorKind.TIMEOUT: T.CODE_TIMEOUT,
+    ErrorKind.NOT_WORKING: T.CODE_NOT_FOUND,
+    ErrorKind.MALFORMED: T.CODE_ERROR_MESSAGE,
+    ErrorKind.REQUEST_ERROR: T.CODE_REQUEST_INVALID,
+    ErrorKind.INVALID_URL: T.CODE_NOT_FOUND,  # the catalog's URL cannot be called: as good as a dead API
+    ErrorKind.TLS_ERROR: T.CODE_NOT_FOUND,
 }
 
 
-def observation_code(obs: Observation) -> int:
-    """ToolBench's code for an observation: 0 for a success, else from the error kind or the HTTP status."""
-    if obs.ok:
+def observation_code(result: CallResult) -> int:
+    """ToolBench's code for a call's result: 0 for a success, else from the error kind or the HTTP status."""
+    if result.kind is None:
         return T.CODE_OK
-    kind = obs.error.split(":", 1)[0].strip()
-    if kind in _KIND_CODES:
-        return _KIND_CODES[kind]
-    if obs.status == 404:
+    if result.kind in _KIND_CODES:
+        return _KIND_CODES[result.kind]
+    status = result.observation.status
+    if status == 404:
         return T.CODE_NOT_FOUND
-    if obs.status in (401, 403):
+    if status in (401, 403):
         return T.CODE_UNAUTHORIZED
-    if obs.status == 429:
+    if status == 429:
         return T.CODE_TOO_MANY_REQUESTS
-    return T.CODE_ERROR_MESSAGE if obs.status is not None else T.CODE_REQUEST_INVALID
-
-
-def observation_text(obs: Observation, max_chars: int | None = None) -> str:
-    """What the model is shown: ToolBench's ``{"error": ..., "response": ...}``, the response cut to ``max_chars``."""
-    response = obs.response
-    if max_chars is not None and len(response) > max_chars:
-        response = response[:max_chars] + "..."
-    return json.dumps({"error": obs.error, "response": response})
-
-
-def check_call(functions: FunctionSet, fname: str, raw_arguments: str) -> Observation | dict[str, Any]:
-    """The decoded arguments of a call that may be run, or the error observation the model gets instead."""
-    function = functions.resolve(fname)
-    if function is None:
-        offered = ", ".join(list(functions.functions)[:30])
-        return Observation(error=f"hallucinated_function: no function named {fname!r} was offered; call one of: "
-                                 f"{offered}, or Finish")
-    arguments, _, problem = decode_arguments(raw_arguments)
-    if problem is not None:
-        return Observation(error=f"invalid_arguments: {problem}; send a JSON object")
-    _, problems = validate_call(function, arguments)
-    if problems:
-        return Observation(error="invalid_arguments: " + "; ".join(map(str, problems)))
-    return arguments
-
-
-class ExecutorRunner:
-    """A :class:`ToolRunner` over :class:`toolbench.executor.Executor` for one query's functions."""
-
-    def __init__(self, executor: Any, functions: FunctionSet) -> None:
-        self.executor = executor
-        self.functions = functions
-
-    async def run(self, fname: str, arguments: dict[str, Any]) -> Observation:
-        try:
-            return await self.executor.acall_function(self.functions, fname, arguments)
-        except Exception as exc:  # noqa: BLE001 - a runner returns observations, never raises (ToolRunner)
-            return Observation(error=f"request_error: the call failed ({type(exc).__name__}); try another API")
+    return T.CODE_ERROR_MESSAGE if status is not None else T.CODE_REQUEST_INVALID
 
 
 Responder = Callable[[str, dict[str, Any]], Observation | str]

@@ -65,7 +65,7 @@ def test_in_process_runs_store_no_key_either(tmp_path, make_context, api_key):
 def test_a_call_cut_off_in_flight_is_not_sent_again(tmp_path, make_context, hub_get):
     """The journal shows the order was sent but never answered (the process died): approving again after the
     restart tells the model the outcome is unknown instead of placing a second order."""
-    from toolbench.agent.graph import call_key
+    from toolbench.toolstep import call_key
 
     before = len(hub_get("/shop/orders")["orders"])
     model = ScriptedChatModel([ScriptedChatModel.call(CREATE, ORDER), "I could not confirm the order."])
@@ -73,7 +73,7 @@ def test_a_call_cut_off_in_flight_is_not_sent_again(tmp_path, make_context, hub_
     waiting = run(lambda rt: rt.send("s1", "Order"), tmp_path, ctx)
     call = waiting.pending["call"]
     store = AgentStore(tmp_path / "agent.sqlite")
-    key = call_key("s1", 2, 0, CREATE, call["arguments"])  # system, user, then the assistant message at 2
+    key = call_key({"session": "s1", "message": 2, "call": 0}, CREATE, call["arguments"])  # the assistant message at 2
     store.start_call(key, "s1", CREATE, call["arguments"])  # as if the process had died mid-call
     assert store.call_state(key)[0] == CallState.STARTED
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from annotate import tree as T
-from annotate.graph import MemoryJournal, SearchContext, build_graph, run_search
+from annotate.graph import SearchContext, build_graph, run_search
 from annotate.prompts import opening_messages
 from annotate.runner import ScriptedRunner
 from annotate.strategies import SearchConfig
@@ -25,6 +25,7 @@ from tests.annotate.helpers import (
 from toolbench.llm.base import LLMRequestError
 from toolbench.llm.scripted import ScriptedChatModel
 from toolbench.records import Observation
+from toolbench.toolstep import MemoryJournal
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "search_graph.mmd"
 

@@ -5,13 +5,13 @@ import asyncio
 import pytest
 
 from annotate import tree as T
-from annotate.graph import MemoryJournal, SearchContext, build_graph, run_search
+from annotate.graph import SearchContext, build_graph, run_search
 from annotate.prompts import opening_messages
-from annotate.runner import ExecutorRunner
 from tests.annotate.helpers import answer, call
 from toolbench.catalog.functions import FunctionSet
 from toolbench.llm.scripted import ScriptedChatModel
 from toolbench.records import Query
+from toolbench.toolstep import ExecutorRunner, MemoryJournal
 
 CURRENT = "get_current_weather_for_skycast_weather"
 

@@ -31,7 +31,6 @@ API keys stay in the environment, read by the executor at call time.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -43,18 +42,26 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from toolbench.agent.policy import SUGGEST, TrustPolicy
-from toolbench.agent.store import APPROVED, EDITED, REJECTED, AgentStore, CallState, Feedback
+from toolbench.agent.store import APPROVED, EDITED, REJECTED, AgentStore, Feedback
 from toolbench.catalog.functions import FunctionSet, OfferedFunction
 from toolbench.catalog.validate import validate_call
 from toolbench.executor import Executor, PreparationError, prepare_request
+from toolbench.formats.finish import FINISH
 from toolbench.llm.base import ChatModel, LLMError, ToolCall
-from toolbench.records import Observation
+from toolbench.toolstep import (
+    ErrorKind,
+    ExecutorRunner,
+    PendingCall,
+    check_call,
+    failed,
+    parse_arguments,
+    run_call,
+)
 
 # (request text, k) -> up to k (tool, api) pairs, best first: how a retriever plugs in.
 ToolSelector = Callable[[str, int], list[tuple[str, str]]]
 
 INVALID = "invalid"
-FINISH = "Finish"
 FINISH_GATE = "finish"
 APPROVE, REJECT, EDIT = "approve", "reject", "edit"
 
@@ -163,28 +170,16 @@ def http_preview(executor: Executor, fn: OfferedFunction, arguments: dict[str, A
     return {"method": req.method, "url": req.url, "query": req.params, "body": req.json}
 
 
-def decode_arguments(raw: str) -> tuple[dict[str, Any] | None, str | None]:
-    """A call's argument text as an object, or the problem with it."""
-    try:
-        value = json.loads(raw) if raw and raw.strip() else {}
-    except json.JSONDecodeError as exc:
-        return None, f"the arguments are not valid JSON ({exc.msg} at position {exc.pos})"
-    if not isinstance(value, dict):
-        return None, f"the arguments must be a JSON object, got {type(value).__name__}"
-    return value, None
-
-
 def propose(ctx: AgentContext, call: ToolCall) -> dict[str, Any]:
     """A model's call as a proposal: what it would do and whether it may run without a person."""
     proposal: dict[str, Any] = {"id": call.id, "name": call.name, "arguments": call.raw_arguments}
     if call.name == FINISH:
         return {**proposal, "gate": FINISH_GATE}
-    fn = ctx.functions.resolve(call.name)
+    checked = check_call(ctx.functions, call.name, call.raw_arguments)
+    fn, args, problems = checked.function, checked.arguments, checked.problems
     if fn is None:
-        return {**proposal, "gate": INVALID, "problems": [f"no function named {call.name!r}"]}
+        return {**proposal, "gate": INVALID, "problems": problems}
     decision = ctx.policy.decide_function(fn)
-    args, problem = decode_arguments(call.raw_arguments)
-    problems = [problem] if problem else [str(p) for p in validate_call(fn, args)[1]]
     return {**proposal, "tool": fn.api.tool, "api": fn.api.name, "method": fn.api.method.upper(),
             "consequential": decision.consequential, "gate": decision.mode, "reason": decision.reason,
             "problems": problems,
@@ -212,7 +207,7 @@ def read_decision(ctx: AgentContext, proposal: dict[str, Any], answer: Any) -> t
     if action == EDIT:
         args = answer.get("arguments")
         if isinstance(args, str):
-            args, problem = decode_arguments(args)
+            args, problem = parse_arguments(args)
             if problem:
                 return {}, problem
         if not isinstance(args, dict):
@@ -228,22 +223,6 @@ def approval_request(state: AgentState, proposal: dict[str, Any], error: str | N
     """What a person is shown (the interrupt's value)."""
     return {"kind": "approval", "session": state.get("session", ""), "request": state.get("request", ""),
             "call": proposal, "error": error}
-
-
-def observation_text(obs: Observation, max_chars: int | None = None) -> str:
-    """What the model is shown: ToolBench's ``{"error": ..., "response": ...}``, the response cut to ``max_chars``."""
-    response = obs.response
-    if max_chars is not None and len(response) > max_chars:
-        response = response[:max_chars] + "..."
-    return json.dumps({"error": obs.error, "response": response}, ensure_ascii=False)
-
-
-def call_key(session: str, message_index: int, call_index: int, name: str, arguments: str) -> str:
-    """The journal key of a call: sha256 of canonical JSON of where it stands in the session and what it is."""
-    material = {"session": session, "message": message_index, "call": call_index, "name": name,
-                "arguments": arguments}
-    return hashlib.sha256(json.dumps(material, sort_keys=True, separators=(",", ":"),
-                                     ensure_ascii=False).encode()).hexdigest()
 
 
 def offered_tools(ctx: AgentContext, names: list[str]) -> list[dict[str, Any]]:
@@ -277,7 +256,7 @@ async def think(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
     steps = state.get("steps", 0) + 1
     finish = next((c for c in reply.tool_calls if c.name == FINISH), None)
     if finish is not None:  # ToolBench-style models end with Finish(give_answer, final_answer)
-        args, _ = decode_arguments(finish.raw_arguments)
+        args, _ = parse_arguments(finish.raw_arguments)
         answer = str((args or {}).get("final_answer") or reply.content or "")
         return {"messages": messages + [{"role": "assistant", "content": answer}], "answer": answer,
                 "proposals": [], "steps": steps}
@@ -311,23 +290,6 @@ async def review(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str,
     return {"decisions": decisions}
 
 
-async def _run_once(ctx: AgentContext, key: str, session: str, proposal: dict[str, Any], arguments: str,
-                    ) -> Observation:
-    """Run a call unless the journal shows it ran (replay its result) or was cut off while running."""
-    if ctx.store is None:
-        return await ctx.executor.acall_function(ctx.functions, proposal["name"], arguments)
-    state, obs = ctx.store.call_state(key)
-    if state == CallState.DONE and obs is not None:
-        return obs
-    if state == CallState.STARTED and proposal.get("consequential"):
-        return Observation(error="outcome_unknown: this call was sent but the agent stopped before its answer "
-                                 "came back; it was not sent again. Check its effect before trying again.")
-    ctx.store.start_call(key, session, proposal["name"], arguments)
-    obs = await ctx.executor.acall_function(ctx.functions, proposal["name"], arguments)
-    ctx.store.finish_call(key, obs)
-    return obs
-
-
 async def execute(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     ctx = runtime.context
     session = state.get("session", "")
@@ -336,6 +298,7 @@ async def execute(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str
     assistant = messages[at]
     log = list(state.get("log") or [])
     tools = offered_tools(ctx, state["offered"])
+    runner = ExecutorRunner(ctx.executor, ctx.functions)
     for index, (proposal, decision) in enumerate(zip(state["proposals"], state["decisions"])):
         action = decision["action"]
         name = proposal["name"]
@@ -345,7 +308,7 @@ async def execute(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str
         if proposal["gate"] == SUGGEST:
             feedback = Feedback(session=session, decision=REJECTED, request=state.get("request", ""), function=name,
                                 tool=proposal["tool"], api=proposal["api"],
-                                proposed=decode_arguments(proposal["arguments"])[0] or {}, final=None,
+                                proposed=parse_arguments(proposal["arguments"])[0] or {}, final=None,
                                 context=state["messages"][:at], tools=tools, call_id=proposal["id"],
                                 comment=decision.get("comment", ""), reason=proposal.get("reason", ""),
                                 decided_by=str(decision.get("by") or ""), decided_at=decision.get("at"),
@@ -353,17 +316,19 @@ async def execute(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str
             entry.update(decided_by=feedback.decided_by, decided_at=feedback.decided_at)
         if action == REJECT:
             why = f" The user said: {decision['comment']}" if decision.get("comment") else ""
-            obs = Observation(error=f"rejected_by_user: the user did not allow this call, so it was not run.{why}")
+            result = failed(ErrorKind.REJECTED_BY_USER, f"the user did not allow this call, so it was not run.{why}")
         else:
             arguments = proposal["arguments"]
             if action == EDIT:
                 arguments = json.dumps(decision["arguments"], ensure_ascii=False)
                 assistant["tool_calls"][index]["function"]["arguments"] = arguments  # the transcript shows what ran
-            obs = await _run_once(ctx, call_key(session, at, index, name, arguments), session, proposal, arguments)
-            entry["arguments"] = decode_arguments(arguments)[0]
+            result = await run_call(PendingCall(name, arguments, {"session": session, "message": at, "call": index}),
+                                    runner, arguments, ctx.store, resend_unfinished=not proposal.get("consequential"))
+            entry["arguments"] = parse_arguments(arguments)[0]
             if feedback is not None:
                 feedback.decision = EDITED if action == EDIT else APPROVED
-                feedback.final = decode_arguments(arguments)[0]
+                feedback.final = parse_arguments(arguments)[0]
+        obs = result.observation
         if feedback is not None and ctx.store is not None:
             feedback.observation = obs.to_dict()
             ctx.store.record(feedback)
@@ -371,7 +336,7 @@ async def execute(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str
         log.append(entry)
         ctx.emit("call", session=session, **entry)
         messages.append({"role": "tool", "tool_call_id": proposal["id"], "name": name,
-                         "content": observation_text(obs, ctx.max_observation_chars)})
+                         "content": result.text(ctx.max_observation_chars)})
     return {"messages": messages, "proposals": [], "decisions": [], "log": log}
 
 

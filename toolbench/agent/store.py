@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from toolbench.records import Observation
+from toolbench.toolstep import CallState, PendingCall
 
 APPROVED = "approved"
 EDITED = "edited"
@@ -109,14 +110,6 @@ class Feedback:
         return {k: getattr(self, k) for k in ("id", "session", "created", "decision", "request", "function", "tool",
                                                "api", "call_id", "proposed", "final", "comment", "reason",
                                                "observation", "decided_by", "decided_at", "context", "tools")}
-
-
-class CallState:
-    """What the journal knows about one call: never started, started only, or done with an observation."""
-
-    NEW = "new"
-    STARTED = "started"
-    DONE = "done"
 
 
 class AgentStore:
@@ -219,6 +212,16 @@ class AgentStore:
         with self._lock:
             self._db.execute("UPDATE calls SET finished = ?, observation = ? WHERE key = ?",
                              (time.time(), _dump(observation.to_dict()), key))
+
+    # CallJournal (toolbench.toolstep): the calls of the agent's graph, in flight ones too
+    async def lookup(self, key: str) -> tuple[str, Observation | None]:
+        return self.call_state(key)
+
+    async def start(self, key: str, call: PendingCall) -> None:
+        self.start_call(key, str(call.where.get("session", "")), call.name, call.arguments)
+
+    async def finish(self, key: str, call: PendingCall, observation: Observation) -> None:
+        self.finish_call(key, observation)
 
 
 def _dump(value: Any) -> str:
