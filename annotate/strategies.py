@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from annotate.tree import STEP_REPLY, STEP_TOOLBENCH, STEP_UNITS, Budget, Policy
+from toolbench.config import doc
 from toolbench.errors import ToolbenchError
 
 STRATEGIES = ("react", "react@n", "dfsdt")
@@ -35,21 +36,21 @@ class StrategyError(ToolbenchError):
 class SearchConfig:
     """How each query is searched. Every field can be set from the command line (``--width`` ...)."""
 
-    strategy: str = field(default="dfsdt", metadata={"help": "react | react@n (or react@3...) | dfsdt"})
-    width: int = field(default=2, metadata={"help": "DFSDT: children tried per state (ToolBench's tree_beam_size)."})
-    restarts: int = field(default=3, metadata={"help": "ReACT@N: how many chains at most (N)."})
-    max_steps: int = field(default=12, metadata={
-        "help": "Length of one chain, in step_unit, at which it is cut as failed (ToolBench's "
-                "single_chain_max_step)."})
-    step_unit: str = field(default=STEP_REPLY, metadata={
-        "help": "What max_steps counts: reply (model replies) or toolbench (ToolBench's tree nodes: a Thought "
-                "when the reply has text, an Action and an Action Input per call)."})
-    max_llm_calls: int | None = field(default=200, metadata={
-        "help": "Model calls per query (ToolBench's max_query_count); None: no limit."})
-    max_api_calls: int | None = field(default=None, metadata={"help": "API calls per query; None: no limit."})
-    max_tokens: int | None = field(default=None, metadata={"help": "Model tokens per query; None: no limit."})
-    max_observation_chars: int | None = field(default=None, metadata={
-        "help": "Cut each API response shown to the model to this many characters; None: whole."})
+    strategy: str = field(default="dfsdt", metadata=doc("react | react@N | dfsdt."))
+    width: int = field(default=2, metadata=doc("DFSDT: children tried per state (ToolBench's tree_beam_size)."))
+    restarts: int = field(default=3, metadata=doc("ReACT@N: chains at most (react@N sets it too)."))
+    max_steps: int = field(default=12, metadata=doc(
+        "Chain length, in step units (step_unit), at which a chain is cut as failed (ToolBench's "
+        "single_chain_max_step)."))
+    step_unit: str = field(default=STEP_REPLY, metadata=doc(
+        "What max_steps counts: reply (model replies) or toolbench (ToolBench's tree nodes: a Thought when the "
+        "reply has text, an Action and an Action Input per call)."))
+    max_llm_calls: int | None = field(default=200, metadata=doc(
+        "Per query: model calls (ToolBench's max_query_count); None (0 on the command line): no limit."))
+    max_api_calls: int | None = field(default=None, metadata=doc("Per query: API calls (unset: no limit)."))
+    max_tokens: int | None = field(default=None, metadata=doc("Per query: model tokens (unset: no limit)."))
+    max_observation_chars: int | None = field(default=None, metadata=doc(
+        "Cut API responses shown to the model to this many characters (unset: whole)."))
 
     def __post_init__(self) -> None:
         match = re.fullmatch(r"react@(\d+)", self.strategy.lower()) if isinstance(self.strategy, str) else None

@@ -11,8 +11,6 @@ from annotate.campaign import HUB_KEY, CampaignConfig, CampaignError, main
 from annotate.runner import ScriptedRunner
 from tests.annotate import doubles
 from toolbench.cli import app
-from toolbench.cli.annotate import parse_overrides
-from toolbench.errors import ToolbenchError
 
 ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_QUERIES = ROOT / "tests" / "fixtures" / "annotate" / "sandbox_G1_query.json"
@@ -52,13 +50,6 @@ def test_request_options_reach_every_model_request(tmp_path):
     assert seen == [{"temperature": 0.5, "max_tokens": 64, "tool_choice": "required"}] * 2
     with pytest.raises(CampaignError, match="tool_choice: must be one of auto, required, none"):
         CampaignConfig(queries="q", out="o", tool_choice="always")
-
-
-def test_api_overrides_are_parsed_from_prefix_equals_url():
-    assert parse_overrides([f"{HUB}=http://127.0.0.1:9000"]) == {HUB: "http://127.0.0.1:9000"}
-    assert parse_overrides(None) == {}
-    with pytest.raises(ToolbenchError, match="write CATALOG_PREFIX=URL"):
-        parse_overrides(["http://127.0.0.1:9000"])
 
 
 def test_annotate_calls_the_hub_at_hub_url_with_a_sandbox_key(tmp_path, monkeypatch):
