@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from toolbench.config import parse_overrides
 from toolbench.errors import ToolbenchError
 
 # Test-only: "module:function" returning the ChatModel to use instead of the OpenAI client. The product never
@@ -48,17 +49,6 @@ PolicyFile = Annotated[Path | None, typer.Option("--policy", help="Policy file (
 Threshold = Annotated[float | None, typer.Option(help="Accuracy at or above which a consequential call runs "
                                                       "without approval (default 0.9, or the policy file's).")]
 MinN = Annotated[int | None, typer.Option(help="Fewest measured calls that count as evidence (default 10).")]
-
-
-def _overrides(specs: list[str] | None) -> dict[str, str]:
-    out = {}
-    for spec in specs or []:
-        prefix, sep, target = spec.partition("=")
-        if not sep or not prefix or not target:
-            raise ToolbenchError(f"--api-override {spec!r}: write CATALOG_PREFIX=URL, e.g. "
-                                 "http://127.0.0.1:8750=http://127.0.0.1:9000")
-        out[prefix] = target
-    return out
 
 
 def _catalog(path: Path) -> Any:
@@ -117,7 +107,7 @@ def build_context(catalog_dir: Path, base_url: str | None, model: str, api_key_e
 
     policy = TrustPolicy.load(policy_file, accuracy, threshold, min_n)  # checked before anything starts
     catalog = _catalog(catalog_dir)
-    executor = Executor(catalog.tools, ExecutorConfig(base_url_overrides=_overrides(api_override)))
+    executor = Executor(catalog.tools, ExecutorConfig(base_url_overrides=parse_overrides(api_override)))
     params = {k: v for k, v in (("temperature", temperature), ("max_tokens", max_tokens)) if v is not None}
     return AgentContext(model=_model(model, base_url, api_key_env), executor=executor, functions=_functions(catalog),
                         policy=policy, selector=_selector(retriever, catalog), max_tools=max_tools,
