@@ -32,8 +32,9 @@ from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from toolbench import executor as X
+from toolbench.catalog.arguments import validate_call
 from toolbench.catalog.functions import FunctionSet, OfferedFunction
-from toolbench.catalog.validate import validate_call
+from toolbench.formats.finish import FINISH
 from toolbench.llm.toolcalls import decode_arguments
 from toolbench.records import Observation
 
@@ -145,7 +146,7 @@ def check_call(functions: FunctionSet, name: str, raw_arguments: Any) -> Checked
         problem = f"no function named {name!r}"
         offered = ", ".join(list(functions.functions)[:30])
         return CheckedCall(None, None, [problem], failed(
-            ErrorKind.HALLUCINATED, f"{problem} was offered; call one of: {offered}, or Finish"))
+            ErrorKind.HALLUCINATED, f"{problem} was offered; call one of: {offered}, or {FINISH}"))
     arguments, problem = parse_arguments(raw_arguments)
     if arguments is None:
         return CheckedCall(function, None, [problem],

@@ -21,7 +21,9 @@ START -> begin -> think --(no calls: the answer)--> END
   calls there could repeat them;
 - ``execute`` runs what was allowed (the edited call when edited, nothing when rejected) through the executor,
   records each decision in the feedback store (with who made it and when), and hands the results back to the model. Each call goes through
-  the store's journal first, so a call is sent at most once even if the process dies while it is in flight.
+  the core's tool-call step (:mod:`toolbench.toolstep`, shared with the annotation search: proposals are checked by
+  its :func:`~toolbench.toolstep.check_call`, calls run by its :func:`~toolbench.toolstep.run_call`) with the store
+  as its journal, so a call is sent at most once even if the process dies while it is in flight.
 
 The state holds only JSON-ready data (OpenAI messages, proposals, decisions); the model, executor, functions,
 policy and store come in an :class:`AgentContext` (LangGraph's run context), so they are never checkpointed:
@@ -44,7 +46,6 @@ from langgraph.types import interrupt
 from toolbench.agent.policy import SUGGEST, TrustPolicy
 from toolbench.agent.store import APPROVED, EDITED, REJECTED, AgentStore, Feedback
 from toolbench.catalog.functions import FunctionSet, OfferedFunction
-from toolbench.catalog.validate import validate_call
 from toolbench.executor import Executor, PreparationError, prepare_request
 from toolbench.formats.finish import FINISH
 from toolbench.llm.base import ChatModel, LLMError, ToolCall
@@ -197,7 +198,6 @@ def read_decision(ctx: AgentContext, proposal: dict[str, Any], answer: Any) -> t
     action = {"y": APPROVE, "yes": APPROVE, "approved": APPROVE, "n": REJECT, "no": REJECT, "rejected": REJECT,
               "e": EDIT, "edited": EDIT}.get(action, action)
     comment = str(answer.get("comment") or "")
-    fn = ctx.functions.resolve(proposal["name"])
     if action == REJECT:
         return {"action": REJECT, "comment": comment, **who}, None
     if action == APPROVE:
@@ -212,9 +212,9 @@ def read_decision(ctx: AgentContext, proposal: dict[str, Any], answer: Any) -> t
                 return {}, problem
         if not isinstance(args, dict):
             return {}, "edit needs 'arguments': a JSON object of the function's parameters"
-        problems = validate_call(fn, args)[1] if fn is not None else []
-        if problems:
-            return {}, "the edited arguments are invalid: " + "; ".join(map(str, problems))
+        checked = check_call(ctx.functions, proposal["name"], args)
+        if checked.function is not None and checked.problems:
+            return {}, "the edited arguments are invalid: " + "; ".join(checked.problems)
         return {"action": EDIT, "arguments": args, "comment": comment, **who}, None
     return {}, f"unknown action {action!r}; use approve, reject or edit"
 
