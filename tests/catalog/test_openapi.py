@@ -546,7 +546,7 @@ def test_bad_files(tmp_path: Path) -> None:
 
 def test_schemas_that_would_grow_exponentially_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     """S_i references S_i+1, S_i+2 and S_i+3: fully inlined, S0 would hold ~1.8^n copies."""
-    monkeypatch.setattr("toolbench.catalog.openapi.MAX_INLINED_REFS", 20)
+    monkeypatch.setattr("toolbench.catalog.openapi.document.MAX_INLINED_REFS", 20)
     n = 40
     schemas = {f"S{i}": {"type": "object", "properties": {f"p{j}": {"$ref": f"#/components/schemas/S{i + j}"}
                                                           for j in (1, 2, 3) if i + j < n}} for i in range(n)}
