@@ -1,17 +1,11 @@
-"""ToolBench's answer JSON, both ways: export a finished search, import ToolBench's and StableToolBench's files.
+"""ToolBench's answer files and our search trees, both ways: a finished search as an answer file, ToolBench's and
+StableToolBench's answer files as trees.
 
-Two layouts exist (facts from their files):
-
-- DFS (``*_DFS_woFilter_w2.json``): ``tree`` holds the whole search tree, ``forward_args`` has
-  ``tree_beam_size``;
-- CoT (``*_CoT@N.json``, ReACT / ReACT@N): ``trys`` holds one ``chain`` per attempt and ``forward_args`` has
-  ``pass_at``.
-
-In both, a step of ours is written as ToolBench nodes: a ``Thought`` (the reply's text, when there is one), then
-an ``Action`` (the function name) and an ``Action Input`` (the argument text, the observation and its code) per
-call. ``answer_generation`` holds the chosen path: its ``final_answer`` (the Finish arguments), ``finish_type``,
-the ``function`` schemas offered, and ``train_messages``: for each step of the path, the conversation up to that
-step's reply, in the legacy ``function_call`` / ``function`` form, the diversity prompts marked ``valid: false``.
+The file format (layouts, nodes, ``answer_generation``) is :mod:`toolbench.formats.answers`, which reads and
+writes the files; this module converts its :class:`~toolbench.formats.answers.AnswerFile` to and from our
+:class:`~annotate.tree.Tree`. A step of ours is written as ToolBench nodes: a ``Thought`` (the reply's text,
+when there is one), then an ``Action`` and an ``Action Input`` per call; ``train_messages`` marks the diversity
+prompts ``valid: false``.
 
 Importing rebuilds our :class:`~annotate.tree.Tree`; node attributes this model does not use (``Elo``,
 ``finished``, ``matching_time``...) are kept in each node's ``extra`` and written back, so a file imported and
@@ -29,10 +23,18 @@ from typing import Any
 from annotate import tree as T
 from annotate.strategies import SearchConfig
 from annotate.tree import Call, Node, Tree
-from toolbench.errors import ToolbenchError
+from toolbench.formats import answers as F
+from toolbench.formats.answers import (
+    ACTION,
+    ACTION_INPUT,
+    THOUGHT,
+    AnswerFile,
+    AnswerFormatError,
+    AnswerGeneration,
+)
+from toolbench.formats.finish import FINISH, GIVE_ANSWER, GIVE_UP
 from toolbench.llm.toolcalls import make_call_id
 
-THOUGHT, ACTION, ACTION_INPUT = "Thought", "Action", "Action Input"
 # Node attributes we compute; any other attribute of an imported node is kept as it was.
 _MODELED = ("node_type", "description", "depth", "pruned", "observation", "observation_code", "child_count",
             "children")
@@ -40,10 +42,6 @@ _EXTRA_KEY = "toolbench"  # Node.extra / Tree.extra key holding ToolBench-only a
 # How a reply without text is written in train_messages: ToolBench writes ``"content": null``, StableToolBench
 # leaves the key out (OMIT) or writes "". Trees keep the convention of the file they came from.
 OMIT = "omit"
-
-
-class AnswerFormatError(ToolbenchError):
-    """An answer file does not have ToolBench's structure; the message names the field."""
 
 
 @dataclass
@@ -59,25 +57,20 @@ class Annotation:
 
     @property
     def layout(self) -> str:
-        return "dfs" if self.search.strategy == "dfsdt" else "cot"
+        return F.DFS if self.search.strategy == "dfsdt" else F.COT
 
 
 # -- export ---------------------------------------------------------------------------------------------
-
-def _base(node_type: str, description: str, depth: int) -> dict[str, Any]:
-    return {"is_terminal": False, "pruned": False, "finished": False, "depth": depth, "node_type": node_type,
-            "description": description, "Elo": 1000.0}
-
 
 def step_subnodes(node: Node, depth: int, *, expand_num: int) -> list[dict[str, Any]]:
     """ToolBench's nodes for one step, in chain order, without ``children`` (the caller links them).
     ``depth`` is the ToolBench depth of the step's parent node."""
     out: list[dict[str, Any]] = []
     if node.content or not node.calls:
-        out.append(_base(THOUGHT, node.content or "", depth + 1))
+        out.append(F.node(THOUGHT, node.content or "", depth + 1))
     for call in node.calls:
-        out.append(_base(ACTION, call.name, depth + len(out) + 1))
-        action_input = _base(ACTION_INPUT, call.arguments, depth + len(out) + 1)
+        out.append(F.node(ACTION, call.name, depth + len(out) + 1))
+        action_input = F.node(ACTION_INPUT, call.arguments, depth + len(out) + 1)
         action_input["observation"] = call.observation
         action_input["observation_code"] = call.code
         out.append(action_input)
@@ -98,7 +91,7 @@ def step_subnodes(node: Node, depth: int, *, expand_num: int) -> list[dict[str, 
 
 
 def _root_subnode(tree: Tree) -> dict[str, Any]:
-    root = _base(ACTION_INPUT, "", 0)
+    root = F.node(ACTION_INPUT, "", 0)
     root.update({"child_count": 0, "expand_num": 0, "io_state": {}})
     root.update((tree.root.extra or {}).get(_EXTRA_KEY, [{}])[0])
     return root
@@ -173,27 +166,26 @@ def train_messages(tree: Tree, node_id: int) -> list[list[dict[str, Any]]]:
 
 def _finish_arguments(node: Node) -> str:
     for call in node.calls:
-        if call.name == T.FINISH and call.code in (T.CODE_ANSWER, T.CODE_GIVE_UP):
+        if call.name == FINISH and call.code in (T.CODE_ANSWER, T.CODE_GIVE_UP):
             return call.arguments
     return ""
 
 
-def answer_generation(annotation: Annotation) -> dict[str, Any]:
+def answer_generation(annotation: Annotation) -> AnswerGeneration:
     tree = annotation.tree
-    out: dict[str, Any] = {"valid_data": False, "query_count": tree.llm_calls, "total_tokens": tree.total_tokens,
-                           "final_answer": "", "finish_type": T.GIVE_ANSWER, "function": annotation.functions,
-                           "chain": []}
+    out = AnswerGeneration(query_count=tree.llm_calls, total_tokens=tree.total_tokens, final_answer="",
+                           finish_type=GIVE_ANSWER, functions=annotation.functions, query=annotation.query)
     if tree.chosen is not None:
         chosen = tree.node(tree.chosen)
-        out.update(valid_data=True, final_answer=_finish_arguments(chosen), finish_type=chosen.finish)
+        out.valid_data, out.final_answer, out.finish_type = True, _finish_arguments(chosen), chosen.finish
         recorded = annotation.extra.get("_train_messages")
-        out["train_messages"] = recorded if recorded is not None else train_messages(tree, tree.chosen)
-    out["query"] = annotation.query
-    if annotation.layout == "cot":
-        del out["finish_type"]  # CoT files do not record it
-        if tree.chosen is None or tree.node(tree.chosen).finish != T.GIVE_ANSWER:
-            out["valid_data"] = bool(annotation.extra.get("_cot_valid", False))
-            out.setdefault("train_messages", [])
+        out.train_messages = recorded if recorded is not None else train_messages(tree, tree.chosen)
+    if annotation.layout == F.COT:
+        out.finish_type = None  # CoT files do not record it
+        if tree.chosen is None or tree.node(tree.chosen).finish != GIVE_ANSWER:
+            out.valid_data = bool(annotation.extra.get("_cot_valid", False))
+            if out.train_messages is None:
+                out.train_messages = []
     return out
 
 
@@ -213,45 +205,40 @@ def _chain(tree: Tree, first: int) -> list[dict[str, Any]]:
     return out
 
 
-def to_answer(annotation: Annotation) -> dict[str, Any]:
+def answer_file(annotation: Annotation) -> AnswerFile:
     """The answer file of a finished search (DFS layout for DFSDT, CoT layout for ReACT and ReACT@N)."""
     tree = annotation.tree
     extra = {k: v for k, v in annotation.extra.items() if not k.startswith("_")}
-    if annotation.layout == "dfs":
-        out = {"win": extra.pop("win", False), "tree": toolbench_tree(tree),
-               "forward_args": annotation.search.forward_args(),
-               "compare_candidates": extra.pop("compare_candidates", [])}
+    out = AnswerFile(answer_generation(annotation), annotation.layout, annotation.search.forward_args(), extra=extra)
+    if annotation.layout == F.DFS:
+        out.tree = toolbench_tree(tree)
     else:
-        trys = [{"chain": _chain(tree, c), "win": False} for c in tree.root.children]
-        for attempt, saved in zip(trys, annotation.extra.get("_try_wins", [])):
+        out.trys = [{"chain": _chain(tree, c), "win": False} for c in tree.root.children]
+        for attempt, saved in zip(out.trys, annotation.extra.get("_try_wins", [])):
             attempt["win"] = saved
-        out = {"win": extra.pop("win", False), "try_count": len(trys), "trys": trys,
-               "compare_candidates": extra.pop("compare_candidates", None),
-               "forward_args": annotation.search.forward_args()}
-        if out["compare_candidates"] is None:
-            out["compare_candidates"] = [t["chain"] for t, c in zip(trys, tree.root.children)
-                                         if _chain_answers(tree, c)]
-    out.update(extra)
-    out["answer_generation"] = answer_generation(annotation)
+        if extra.get("compare_candidates") is None:
+            extra["compare_candidates"] = [t["chain"] for t, c in zip(out.trys, tree.root.children)
+                                           if _chain_answers(tree, c)]
     return out
+
+
+def to_answer(annotation: Annotation) -> dict[str, Any]:
+    """The content of :func:`answer_file`."""
+    return answer_file(annotation).to_dict()
 
 
 def _chain_answers(tree: Tree, first: int) -> bool:
     current: int | None = first
     while current is not None:
         node = tree.node(current)
-        if node.finish == T.GIVE_ANSWER:
+        if node.finish == GIVE_ANSWER:
             return True
         current = node.children[0] if node.children else None
     return False
 
 
 def write_answer(annotation: Annotation, path: Path | str) -> Path:
-    from toolbench.catalog.store import write_json_atomic
-
-    path = Path(path)
-    write_json_atomic(path, to_answer(annotation))
-    return path
+    return F.write_answer_file(path, answer_file(annotation))
 
 
 def answer_filename(query_id: str, search: SearchConfig) -> str:
@@ -265,7 +252,7 @@ def answer_filename(query_id: str, search: SearchConfig) -> str:
 
 def _require(data: Any, key: str, where: str) -> Any:
     if not isinstance(data, dict) or key not in data:
-        raise AnswerFormatError(f"{where}: missing field '{key}'")
+        raise AnswerFormatError(where, f"missing field '{key}'")
     return data[key]
 
 
@@ -297,11 +284,10 @@ class _Builder:
             else:
                 return content, calls, subs, current
         if current.get("node_type") != ACTION:
-            raise AnswerFormatError(f"{where}: expected a Thought or an Action node, got "
-                                    f"{current.get('node_type')!r}")
+            raise AnswerFormatError(where, f"expected a Thought or an Action node, got {current.get('node_type')!r}")
         kids = current.get("children", [])
         if len(kids) != 1 or kids[0].get("node_type") != ACTION_INPUT:
-            raise AnswerFormatError(f"{where}: an Action node must have one Action Input child")
+            raise AnswerFormatError(where, "an Action node must have one Action Input child")
         action_input = kids[0]
         subs.append(action_input)
         name, arguments = current.get("description", ""), action_input.get("description", "")
@@ -318,24 +304,21 @@ class _Builder:
         node = tree.node(tree.cursor)
         finish = final = None
         for call in calls:
-            if call.name == T.FINISH and call.code in (T.CODE_ANSWER, T.CODE_GIVE_UP):
+            if call.name == FINISH and call.code in (T.CODE_ANSWER, T.CODE_GIVE_UP):
                 _, _, finish, final = T.finish_observation(call.arguments)
-        node = replace(node, pruned=bool(last.get("pruned")), terminal=finish == T.GIVE_ANSWER, finish=finish,
+        node = replace(node, pruned=bool(last.get("pruned")), terminal=finish == GIVE_ANSWER, finish=finish,
                        final_answer=final, closed=True, extra={_EXTRA_KEY: [_extras(s) for s in subs]})
-        api = sum(1 for c in calls if c.name != T.FINISH and c.code != T.CODE_NO_SUCH_FUNCTION)
+        api = sum(1 for c in calls if c.name != FINISH and c.code != T.CODE_NO_SUCH_FUNCTION)
         self.tree = T.with_nodes(tree, node, api_calls=tree.api_calls + api)
         self.ends[id(last)] = node.id
         for i, child in enumerate(last.get("children", [])):
             self.add(node.id, child, f"{where}.children[{i}]")
 
 
-def _replies(generation: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+def _replies(generation: AnswerGeneration) -> list[tuple[Any, ...]]:
     """The chosen path's replies as the file records them: (content, function name, arguments)."""
-    recorded = generation.get("train_messages") or []
-    if not recorded:
-        return []
     out = []
-    for msg in recorded[-1]:
+    for msg in generation.chosen_path or []:
         if msg.get("role") == "assistant":
             call = msg.get("function_call") or {}
             out.append((msg.get("content", OMIT), call.get("name"), call.get("arguments")))
@@ -381,76 +364,76 @@ def _find_path(root: dict[str, Any], replies: list[tuple[Any, ...]], empty: str 
     return set(), None
 
 
-def _opening(generation: Mapping[str, Any]) -> list[dict[str, Any]]:
-    for messages in generation.get("train_messages") or []:
+def _opening(generation: AnswerGeneration) -> list[dict[str, Any]]:
+    for messages in generation.train_messages or []:
         if len(messages) >= 2:
             return [dict(messages[0]), dict(messages[1])]
-    query = generation.get("query", "")
+    query = _query(generation)
     return [{"role": "system", "content": ""}, {"role": "user", "content": f"\n{query}\nBegin!\n"}]
+
+
+def _query(generation: AnswerGeneration) -> Any:
+    return generation.query if generation.query is not None else ""
 
 
 def from_answer(data: Mapping[str, Any], query_id: str = "", where: str = "answer") -> Annotation:
     """Rebuild an :class:`Annotation` from a ToolBench/StableToolBench answer file's content (DFS or CoT)."""
-    generation = _require(data, "answer_generation", where)
-    search = SearchConfig.from_forward_args(_require(data, "forward_args", where))
+    return from_answer_file(F.parse_answer(data, where), query_id, where)
+
+
+def from_answer_file(answer: AnswerFile, query_id: str = "", where: str = "answer") -> Annotation:
+    """Rebuild an :class:`Annotation` from an answer file (DFS or CoT)."""
+    generation = answer.generation
+    if answer.forward_args is None:
+        raise AnswerFormatError(where, "missing field 'forward_args'")
+    search = SearchConfig.from_forward_args(answer.forward_args)
     replies = _replies(generation)
     empty = next((r[0] for r in replies if r[1] is not None and r[0] in (OMIT, "")), None)
     if search.strategy == "dfsdt":
-        root = _require(_require(data, "tree", where), "tree", f"{where}.tree")
+        if answer.tree is None:
+            raise AnswerFormatError(where, "missing field 'tree'")
+        root = _require(answer.tree, "tree", f"{where}.tree")
     else:
-        root = {"children": [n for n in (_nest(_require(a, "chain", f"{where}.trys[{t}]"))
-                                         for t, a in enumerate(_require(data, "trys", where))) if n is not None]}
+        if answer.trys is None:
+            raise AnswerFormatError(where, "missing field 'trys'")
+        root = {"children": [n for n in (F.nest(_require(a, "chain", f"{where}.trys[{t}]"))
+                                         for t, a in enumerate(answer.trys)) if n is not None]}
     splits, path_end = _find_path(root, replies, empty)
     builder = _Builder(_opening(generation), search.policy(), splits)
     if empty is not None:
         builder.tree = replace(builder.tree, extra={_EXTRA_KEY: {"empty_content": empty}})
+    extra = copy.deepcopy(answer.extra)
     if search.strategy == "dfsdt":
         builder.tree = T.with_nodes(builder.tree, replace(builder.tree.root, extra={_EXTRA_KEY: [_extras(root)]}))
         for i, child in enumerate(root.get("children", [])):
             builder.add(0, child, f"{where}.tree.tree.children[{i}]")
-        extra = {k: copy.deepcopy(v) for k, v in data.items() if k not in ("tree", "forward_args",
-                                                                             "answer_generation")}
     else:
         for t, nested in enumerate(root["children"]):
             builder.add(0, nested, f"{where}.trys[{t}].chain")
-        extra = {k: copy.deepcopy(v) for k, v in data.items() if k not in ("trys", "try_count", "forward_args",
-                                                                             "answer_generation")}
-        extra["_try_wins"] = [a.get("win", False) for a in data["trys"]]
-        extra["_cot_valid"] = bool(generation.get("valid_data"))
-    tree = replace(builder.tree, llm_calls=int(generation.get("query_count", 0)),
-                   prompt_tokens=int(generation.get("total_tokens", 0)), completion_tokens=0)
+        extra["_try_wins"] = [a.get("win", False) for a in answer.trys]
+        extra["_cot_valid"] = generation.valid_data
+    tree = replace(builder.tree, llm_calls=int(generation.query_count), prompt_tokens=int(generation.total_tokens),
+                   completion_tokens=0)
     tree = _choose(tree, generation, builder.ends.get(path_end) if path_end is not None else None)
-    if tree.chosen is not None and train_messages(tree, tree.chosen) != generation.get("train_messages"):
-        extra["_train_messages"] = copy.deepcopy(generation["train_messages"])  # kept as recorded
-    annotation = Annotation(query=generation.get("query", ""), tree=tree,
-                            functions=copy.deepcopy(generation.get("function", [])), search=search,
-                            query_id=query_id, extra=extra)
-    return annotation
+    if tree.chosen is not None and train_messages(tree, tree.chosen) != generation.train_messages:
+        extra["_train_messages"] = copy.deepcopy(generation.train_messages)  # kept as recorded
+    return Annotation(query=_query(generation), tree=tree,
+                      functions=copy.deepcopy(generation.functions if generation.functions is not None else []),
+                      search=search, query_id=query_id, extra=extra)
 
 
-def _nest(chain: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """A flat CoT chain as nested nodes (each the only child of the one before)."""
-    if not chain:
-        return None
-    nodes = [dict(sub) for sub in chain]
-    for parent, child in zip(nodes, nodes[1:]):
-        parent["children"] = [child]
-    nodes[-1]["children"] = []
-    return nodes[0]
-
-
-def _choose(tree: Tree, generation: Mapping[str, Any], matched: int | None) -> Tree:
+def _choose(tree: Tree, generation: AnswerGeneration, matched: int | None) -> Tree:
     """Conclude an imported tree, choosing the node whose path the file's ``train_messages`` record (``matched``,
     when the replies were found in the tree)."""
-    answers = [n.id for n in tree.nodes.values() if n.finish == T.GIVE_ANSWER]
+    answers = [n.id for n in tree.nodes.values() if n.finish == GIVE_ANSWER]
     status = T.SOLVED if answers else T.EXHAUSTED
-    if not generation.get("valid_data") or "train_messages" not in generation:
+    if not generation.valid_data or generation.train_messages is None:
         return replace(tree, status=status, chosen=None, cursor=max(tree.nodes))
-    wanted = generation.get("finish_type", T.GIVE_ANSWER if answers else T.GIVE_UP)
+    wanted = generation.finish_type if generation.finish_type is not None else GIVE_ANSWER if answers else GIVE_UP
     candidates = [n.id for n in tree.nodes.values() if n.finish == wanted] or answers
     chosen = matched if matched in candidates else None
     if chosen is None:
-        final = generation.get("final_answer", "")
+        final = generation.final_answer
         chosen = next((c for c in candidates if _finish_arguments(tree.node(c)) == final),
                       candidates[0] if candidates else None)
     return replace(tree, status=status, chosen=chosen, cursor=max(tree.nodes))
@@ -458,10 +441,7 @@ def _choose(tree: Tree, generation: Mapping[str, Any], matched: int | None) -> T
 
 def read_answer(path: Path | str) -> Annotation:
     """Import one answer file; the query id is taken from its name (``10_DFS_woFilter_w2.json`` -> ``10``)."""
-    from toolbench.catalog.store import read_json
-
-    path = Path(path)
-    return from_answer(read_json(path), query_id=path.name.split("_", 1)[0], where=str(path))
+    return from_answer_file(F.read_answer_file(path), query_id=F.query_id_of(path), where=str(path))
 
 
 # -- training conversations -----------------------------------------------------------------------------
@@ -470,12 +450,12 @@ def chat_example(annotation: Annotation, include_give_up: bool = False) -> dict[
     """The chosen path as an OpenAI fine-tuning example (``messages`` with ``tool_calls``/``tool`` turns,
     ``tools``), diversity prompts left out; None when the path did not answer (unless ``include_give_up``)."""
     tree = annotation.tree
-    if tree.chosen is None or (tree.finish_type != T.GIVE_ANSWER and not include_give_up):
+    if tree.chosen is None or (tree.finish_type != GIVE_ANSWER and not include_give_up):
         return None
     messages = [dict(m) for m in tree.messages]
     for nid in T.path(tree, tree.chosen):
         messages += T.step_messages(tree.node(nid))
-    if messages and messages[-1]["role"] == "tool" and tree.finish_type == T.GIVE_ANSWER:
+    if messages and messages[-1]["role"] == "tool" and tree.finish_type == GIVE_ANSWER:
         messages.pop()  # Finish's own result is not part of the conversation
     return {"messages": messages, "tools": [{"type": "function", "function": f} for f in annotation.functions]}
 

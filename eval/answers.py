@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from toolbench.errors import ToolbenchError
+from toolbench.formats import answers as F
+from toolbench.formats.answers import ACTION, ACTION_INPUT, THOUGHT
 from toolbench.formats.finish import FINISH, tooleval_finish
 
 
@@ -261,60 +263,55 @@ def _steps_from_chain(chain: list[Mapping[str, Any]]) -> list[Step]:
     while index < len(chain):
         node = chain[index]
         kind = node.get("node_type")
-        if kind == "Action":
+        if kind == ACTION:
             follow = chain[index + 1] if index + 1 < len(chain) else {}
-            if follow.get("node_type") == "Action Input":
+            if follow.get("node_type") == ACTION_INPUT:
                 steps.append(Step("tool", name=_text(node.get("description")),
                                   arguments=_text(follow.get("description")), response=_text(follow.get("observation"))))
                 index += 1
             else:
                 steps.append(Step("tool", name=_text(node.get("description"))))
-        elif kind == "Thought":
+        elif kind == THOUGHT:
             steps.append(Step("assistant", content=_text(node.get("description"))))
         index += 1
     return steps
 
 
-def _tree_preorder(node: Mapping[str, Any], where: str = "tree") -> list[Mapping[str, Any]]:
-    out: list[Mapping[str, Any]] = []
-    stack = list(reversed(_objects(node.get("children") or None, f"{where}: children")))
-    while stack:
-        current = stack.pop()
-        out.append(current)
-        stack.extend(reversed(_objects(current.get("children") or None, f"{where}: children")))
-    return out
-
-
 def from_answer_file(data: Mapping[str, Any], query_id: str, where: str = "") -> Prediction:
     """A :class:`Prediction` from the content of a ToolBench answer file."""
     where = where or f"answer {query_id}"
-    generation = data.get("answer_generation")
-    if not isinstance(generation, Mapping):
-        raise AnswerFileError(f"{where}: missing 'answer_generation' (not a ToolBench answer file)")
-    if "query" not in generation:
+    try:
+        answer = F.parse_answer(data, where)
+    except F.AnswerFormatError:
+        raise AnswerFileError(f"{where}: missing 'answer_generation' (not a ToolBench answer file)") from None
+    try:
+        return _prediction(answer, query_id, where)
+    except F.AnswerFormatError as exc:
+        raise AnswerFileError(str(exc)) from None
+
+
+def _prediction(answer: F.AnswerFile, query_id: str, where: str) -> Prediction:
+    generation = answer.generation
+    if generation.query is None:
         raise AnswerFileError(f"{where}.answer_generation: missing field 'query'")
-    messages = generation.get("train_messages") or []
-    tools = _objects(generation.get("function") or None, f"{where}.answer_generation.function")
-    if generation.get("valid_data") and messages:
+    messages = generation.train_messages or []
+    tools = _objects(generation.functions or None, f"{where}.answer_generation.function")
+    if generation.valid_data and messages:
         if not isinstance(messages, list):
             raise AnswerFileError(f"{where}.answer_generation.train_messages: must be a list of conversations")
         at = f"{where}.answer_generation.train_messages[-1]"
         steps = _steps_from_messages(_objects(messages[-1], at), at)
-    elif data.get("trys"):
-        trys = _objects(data["trys"], f"{where}.trys")
+    elif answer.trys:
+        trys = _objects(answer.trys, f"{where}.trys")
         steps = _steps_from_chain(_objects(trys[-1].get("chain") or None, f"{where}.trys[-1].chain"))
-    elif isinstance(data.get("tree"), Mapping) and isinstance(data["tree"].get("tree"), Mapping):
-        steps = _steps_from_chain(_tree_preorder(data["tree"]["tree"], f"{where}.tree.tree"))
+    elif answer.root is not None:
+        steps = _steps_from_chain(F.preorder(answer.root, f"{where}.tree.tree"))
     else:
         steps = []
-    raw_final = _text(generation.get("final_answer"))
+    raw_final = _text(generation.final_answer)
     finish_type, final_text = _finish(steps, raw_final)
-    method = ""
-    if "tree" in data:
-        method = "DFS"
-    elif "trys" in data:
-        method = "CoT"
-    return Prediction(query_id=str(query_id), query=_text(generation["query"]),
+    method = {F.DFS: "DFS", F.COT: "CoT"}.get(answer.layout, "")
+    return Prediction(query_id=str(query_id), query=_text(generation.query),
                       tools=list(tools), steps=steps, final_answer=final_text,
                       finish_type=finish_type, raw_final_answer=raw_final, method=method)
 
@@ -338,7 +335,7 @@ def read_predictions(path: str | Path) -> dict[str, Prediction]:
     if path.is_dir():
         out: dict[str, Prediction] = {}
         for file in sorted(path.glob("*.json")):
-            query_id = file.name.split("_", 1)[0]
+            query_id = F.query_id_of(file)
             if query_id in out:
                 raise AnswerFileError(f"{path}: query {query_id} is answered by more than one file; keep one method "
                                       "per directory")

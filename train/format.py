@@ -255,18 +255,22 @@ def from_toolbench_answer(data: Any, *, id: str = "", steps: bool = False, only_
     ``steps=True`` reproduces ToolBench's preprocessing instead: one example per entry of ``train_messages``,
     only its last assistant turn in the loss, entries that end in a plain text reply dropped.
     """
+    from toolbench.formats.answers import AnswerFormatError, parse_answer
+    from toolbench.formats.finish import GIVE_ANSWER
+
     where = where or "answer"
-    if not isinstance(data, dict) or not isinstance(data.get("answer_generation"), dict):
-        raise FormatError(where, "not a ToolBench answer file (no 'answer_generation' object)")
-    gen = data["answer_generation"]
-    if not gen.get("valid_data") or not gen.get("train_messages"):
+    try:
+        gen = parse_answer(data, where).generation
+    except AnswerFormatError:
+        raise FormatError(where, "not a ToolBench answer file (no 'answer_generation' object)") from None
+    if not gen.valid_data or not gen.train_messages:
         return []
-    finish = gen.get("finish_type", "")
-    if only_give_answer and finish != "give_answer":
+    finish = gen.finish_type if gen.finish_type is not None else ""
+    if only_give_answer and finish != GIVE_ANSWER:
         return []
-    tools = normalize_tools(gen.get("function") or [], f"{where}.answer_generation.function")
-    meta = {"source": "toolbench", "finish_type": finish, "query": gen.get("query", "")}
-    paths = gen["train_messages"]
+    tools = normalize_tools(gen.functions or [], f"{where}.answer_generation.function")
+    meta = {"source": "toolbench", "finish_type": finish, "query": gen.query if gen.query is not None else ""}
+    paths = gen.train_messages
     if not isinstance(paths, list) or not all(isinstance(p, list) for p in paths):
         raise FormatError(f"{where}.answer_generation.train_messages", "must be a list of message lists")
     if not steps:
