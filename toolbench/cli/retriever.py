@@ -54,14 +54,15 @@ def train_cmd(
 
     Example: toolbench retriever train data/reference/stabletoolbench/G1_instruction.json --out runs/retriever
     """
-    from retriever.config import build_config
+    from retriever.errors import ConfigError
     from retriever.train import TrainConfig, main
+    from toolbench.config import load_config
 
-    cfg = build_config(TrainConfig, config, query_files=[str(p) for p in query_files] if query_files else None,
-                       output_dir=out, model=model, corpus=corpus, test_fraction=test_fraction, seed=seed,
-                       epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                       warmup_steps=warmup_steps, max_seq_length=max_seq_length, hard_negatives=hard_negatives,
-                       max_steps=max_steps, device=device)
+    cfg = load_config(TrainConfig, config, error=ConfigError, values={
+        "query_files": [str(p) for p in query_files] if query_files else None, "output_dir": out, "model": model,
+        "corpus": corpus, "test_fraction": test_fraction, "seed": seed, "epochs": epochs, "batch_size": batch_size,
+        "learning_rate": learning_rate, "warmup_steps": warmup_steps, "max_seq_length": max_seq_length,
+        "hard_negatives": hard_negatives, "max_steps": max_steps, "device": device})
     result = main(cfg)
     typer.echo(f"trained {result.steps} steps in {result.seconds:.0f} s (loss {result.losses[0]:.3f} -> "
                f"{result.losses[-1]:.3f}); model saved to {result.model_dir}")
@@ -108,12 +109,14 @@ def eval_cmd(
 
     Example: toolbench retriever eval data/reference/stabletoolbench/G1_instruction.json --method bm25
     """
-    from retriever.config import build_config
+    from retriever.errors import ConfigError
     from retriever.evaluate import EvalConfig, main
+    from toolbench.config import load_config
 
-    cfg = build_config(EvalConfig, config, query_files=[str(p) for p in query_files] if query_files else None,
-                       corpus=corpus, split=split, methods=method or None, models=_parse_models(model),
-                       output_dir=out, depth=depth, device=device)
+    cfg = load_config(EvalConfig, config, error=ConfigError, values={
+        "query_files": [str(p) for p in query_files] if query_files else None, "corpus": corpus, "split": split,
+        "methods": method or None, "models": _parse_models(model), "output_dir": out, "depth": depth,
+        "device": device})
     main(cfg, echo=typer.echo)
 
 

@@ -11,95 +11,95 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
-from toolbench.errors import ToolbenchError
+from toolbench.config import ConfigError, doc, load_config
 
 
-class ProfileError(ToolbenchError):
+class ProfileError(ConfigError):
     """A demo profile setting is invalid; the message names the field."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(None, message)
 
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
 
 
 @dataclass(frozen=True)
 class DemoProfile:
     """How big each stage of ``toolbench demo`` is. Times in the help are for 2 idle CPU cores."""
 
-    name: str = field(default="full", metadata=_help("Profile name (tiny, quick, full, or custom)."))
-    seed: int = field(default=0, metadata=_help("Seed of the hub's data, sampling, splits and training."))
+    name: str = field(default="full", metadata=doc("Profile name (tiny, quick, full, or custom)."))
+    seed: int = field(default=0, metadata=doc("Seed of the hub's data, sampling, splits and training."))
     # -- crawl --
-    crawl_samples: int = field(default=2, metadata=_help("Sampled valid calls per API in the crawl, besides the "
+    crawl_samples: int = field(default=2, metadata=doc("Sampled valid calls per API in the crawl, besides the "
                                                          "documented example call."))
     # -- generation --
-    calls: int = field(default=300, metadata=_help("Function-call samples generated (`generate calls --n`); "
+    calls: int = field(default=300, metadata=doc("Function-call samples generated (`generate calls --n`); "
                                                    "about 85% pass verification."))
-    heldout: float = field(default=0.15, metadata=_help("Share of the kept samples held out for evaluation (no "
+    heldout: float = field(default=0.15, metadata=doc("Share of the kept samples held out for evaluation (no "
                                                         "API-argument combination shared with training)."))
-    max_offered: int = field(default=2, metadata=_help("Most functions offered in one sample (>= 2): fewer "
+    max_offered: int = field(default=2, metadata=doc("Most functions offered in one sample (>= 2): fewer "
                                                        "means shorter prompts, which CPU time is spent on."))
-    max_parallel: int = field(default=2, metadata=_help("Most calls in a parallel sample (>= 2): a reply of two "
+    max_parallel: int = field(default=2, metadata=doc("Most calls in a parallel sample (>= 2): a reply of two "
                                                         "calls fits eval_max_tokens."))
-    zh_rate: float = field(default=0.0, metadata=_help("Share of requests written in Chinese (generate's default "
+    zh_rate: float = field(default=0.0, metadata=doc("Share of requests written in Chinese (generate's default "
                                                        "is 0.3; SmolLM2 is an English model, so the demo uses 0)."))
-    instruction_sets: int = field(default=1, metadata=_help("API sets the local model writes G1 instructions "
+    instruction_sets: int = field(default=1, metadata=doc("API sets the local model writes G1 instructions "
                                                             "for (one request each)."))
-    instruction_queries: int = field(default=3, metadata=_help("Queries asked of the model per API set."))
-    instruction_max_tokens: int = field(default=160, metadata=_help("Longest reply of the instruction writer."))
+    instruction_queries: int = field(default=3, metadata=doc("Queries asked of the model per API set."))
+    instruction_max_tokens: int = field(default=160, metadata=doc("Longest reply of the instruction writer."))
     # -- evaluation --
-    eval_entries: int | None = field(default=None, metadata=_help(
+    eval_entries: int | None = field(default=None, metadata=doc(
         "Held-out BFCL entries scored per model (None: all of them)."))
-    eval_max_tokens: int = field(default=80, metadata=_help("Longest reply when scoring AST accuracy (a "
+    eval_max_tokens: int = field(default=80, metadata=doc("Longest reply when scoring AST accuracy (a "
                                                             "call of two functions fits)."))
-    dfsdt_tasks: int = field(default=6, metadata=_help("Held-out tasks (with rule-checkable expectations) "
+    dfsdt_tasks: int = field(default=6, metadata=doc("Held-out tasks (with rule-checkable expectations) "
                                                        "searched with DFSDT, by each model."))
-    dfsdt_width: int = field(default=2, metadata=_help("DFSDT: children tried per state."))
-    dfsdt_max_steps: int = field(default=4, metadata=_help("DFSDT: model replies in one chain."))
-    dfsdt_max_llm_calls: int = field(default=3, metadata=_help("DFSDT: model calls per task (ToolBench: 200)."))
-    dfsdt_reply_tokens: int = field(default=96, metadata=_help("Longest model reply during the search (the "
+    dfsdt_width: int = field(default=2, metadata=doc("DFSDT: children tried per state."))
+    dfsdt_max_steps: int = field(default=4, metadata=doc("DFSDT: model replies in one chain."))
+    dfsdt_max_llm_calls: int = field(default=3, metadata=doc("DFSDT: model calls per task (ToolBench: 200)."))
+    dfsdt_reply_tokens: int = field(default=96, metadata=doc("Longest model reply during the search (the "
                                                                "local server's default max_tokens)."))
-    observation_chars: int = field(default=384, metadata=_help("API responses shown to the model (DFSDT and its "
+    observation_chars: int = field(default=384, metadata=doc("API responses shown to the model (DFSDT and its "
                                                                "training runs) are cut to this many characters "
                                                                "(ToolBench: 1024-2048; short prompts on CPU)."))
-    concurrency: int = field(default=4, metadata=_help("Requests in flight to the local model (its server "
+    concurrency: int = field(default=4, metadata=doc("Requests in flight to the local model (its server "
                                                        "generates up to 4 waiting requests together)."))
-    judge_k: int = field(default=1, metadata=_help("Judgments per answer when an LLM judge is given."))
+    judge_k: int = field(default=1, metadata=doc("Judgments per answer when an LLM judge is given."))
     # -- retriever --
-    retriever_epochs: int = field(default=1, metadata=_help("Epochs of retriever training (ToolBench: 5)."))
-    retriever_batch_size: int = field(default=32, metadata=_help("Pairs per retriever batch."))
-    retriever_max_seq_length: int = field(default=128, metadata=_help("Tokens kept of each query and API document "
+    retriever_epochs: int = field(default=1, metadata=doc("Epochs of retriever training (ToolBench: 5)."))
+    retriever_batch_size: int = field(default=32, metadata=doc("Pairs per retriever batch."))
+    retriever_max_seq_length: int = field(default=128, metadata=doc("Tokens kept of each query and API document "
                                                                       "(ToolBench: 256)."))
     # -- fine-tuning --
-    train_call_examples: int = field(default=64, metadata=_help("Generated call examples (OpenAI format) in the "
+    train_call_examples: int = field(default=64, metadata=doc("Generated call examples (OpenAI format) in the "
                                                                 "LoRA data."))
-    train_agent_examples: int = field(default=12, metadata=_help("Generated samples also written as DFSDT-style "
+    train_agent_examples: int = field(default=12, metadata=doc("Generated samples also written as DFSDT-style "
                                                                  "runs (ToolBench prompt, calls, Finish)."))
-    train_max_length: int = field(default=640, metadata=_help("Longest call example in tokens (the shortest "
+    train_max_length: int = field(default=640, metadata=doc("Longest call example in tokens (the shortest "
                                                               "are taken first: CPU time goes by tokens)."))
-    train_agent_max_length: int = field(default=1280, metadata=_help("Longest DFSDT-style example in tokens."))
-    train_steps: int = field(default=48, metadata=_help("LoRA optimizer steps."))
-    train_batch_size: int = field(default=1, metadata=_help("Sequences per forward pass (1: no padding, least "
+    train_agent_max_length: int = field(default=1280, metadata=doc("Longest DFSDT-style example in tokens."))
+    train_steps: int = field(default=48, metadata=doc("LoRA optimizer steps."))
+    train_batch_size: int = field(default=1, metadata=doc("Sequences per forward pass (1: no padding, least "
                                                             "memory on CPU)."))
-    train_grad_accum: int = field(default=2, metadata=_help("Forward passes per optimizer step."))
-    learning_rate: float = field(default=1e-3, metadata=_help("Peak LoRA learning rate."))
-    lora_r: int = field(default=16, metadata=_help("LoRA rank."))
-    train_threads: int | None = field(default=None, metadata=_help("torch threads while training (None: one "
+    train_grad_accum: int = field(default=2, metadata=doc("Forward passes per optimizer step."))
+    learning_rate: float = field(default=1e-3, metadata=doc("Peak LoRA learning rate."))
+    lora_r: int = field(default=16, metadata=doc("LoRA rank."))
+    train_threads: int | None = field(default=None, metadata=doc("torch threads while training (None: one "
                                                                    "per core)."))
 
     bfcl_categories: str = field(default="simple_python,multiple,parallel,parallel_multiple,irrelevance",
-                                 metadata=_help("BFCL's public categories both models are measured on (comma-"
+                                 metadata=doc("BFCL's public categories both models are measured on (comma-"
                                                 "separated; live_simple and live_multiple can be added)."))
-    bfcl_per_category: int | None = field(default=None, metadata=_help(
+    bfcl_per_category: int | None = field(default=None, metadata=doc(
         "Entries per BFCL category (the same ids every run); null: the documented sample, a third of each "
         "category within [60, 150] (415 entries for the five default categories)."))
-    bfcl_max_tokens: int = field(default=160, metadata=_help("Longest reply on a BFCL entry (four calls fit)."))
-    engine: str = field(default="auto", metadata=_help("Engine of the local model server: auto (llama.cpp when its "
+    bfcl_max_tokens: int = field(default=160, metadata=doc("Longest reply on a BFCL entry (four calls fit)."))
+    engine: str = field(default="auto", metadata=doc("Engine of the local model server: auto (llama.cpp when its "
                                                        "build is installed, else transformers), llamacpp or "
                                                        "transformers."))
-    tuned_quant: str = field(default="q8_0", metadata=_help("GGUF type the tuned model is exported to for llama.cpp "
+    tuned_quant: str = field(default="q8_0", metadata=doc("GGUF type the tuned model is exported to for llama.cpp "
                                                             "(q8_0, q4_1, q4_k_m, f16, ...; benchmarks/README.md has "
                                                             "what each costs)."))
 
@@ -158,31 +158,13 @@ class DemoProfile:
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
     def with_overrides(self, overrides: list[str]) -> DemoProfile:
-        """A copy with ``field=value`` overrides (values parsed as YAML: ``eval_entries=null``, ``calls=120``)."""
-        import yaml
-
-        names = {f.name for f in fields(self)}
-        changes: dict[str, Any] = {}
-        for item in overrides:
-            key, sep, raw = item.partition("=")
-            key = key.strip()
-            if not sep or not key:
-                raise ProfileError(f"--set {item!r}: write field=value, e.g. --set calls=120")
-            if key not in names:
-                raise ProfileError(f"--set {item!r}: no profile field {key!r}; fields: {', '.join(sorted(names))}")
-            try:
-                value = yaml.safe_load(raw) if raw.strip() else None
-            except yaml.YAMLError as exc:
-                raise ProfileError(f"--set {item!r}: the value is not YAML ({exc})") from exc
-            if isinstance(getattr(self, key), float) and isinstance(value, (int, str)) and not isinstance(value, bool):
-                try:
-                    value = float(value)  # YAML reads 1e-4 as a string
-                except ValueError:
-                    raise ProfileError(f"--set {item!r}: {key} takes a number") from None
-            changes[key] = value
-        if changes and "name" not in changes:
-            changes["name"] = f"{self.name}+custom"
-        return dataclasses.replace(self, **changes)
+        """A copy with ``field=value`` overrides (values parsed as YAML: ``eval_entries=null``, ``calls=120``), by
+        :func:`toolbench.config.load_config`; its name gets ``+custom`` unless an override names it."""
+        changed = load_config(DemoProfile, sets=overrides, base=self, error=ProfileError, noun="profile",
+                              example="calls=120")
+        if overrides and "name" not in {item.partition("=")[0].strip() for item in overrides}:
+            changed = dataclasses.replace(changed, name=f"{self.name}+custom")
+        return changed
 
 
 FULL = DemoProfile()
