@@ -9,14 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from toolbench.catalog.arguments import validate_arguments
-from toolbench.catalog.values import (
-    ValueSampler,
-    ValueSamplingError,
-    catalog_today,
-    is_valid,
-    order_pairs,
-    sample_regex,
-)
+from toolbench.catalog.pools import order_pairs
+from toolbench.catalog.regex_sample import sample_regex
+from toolbench.catalog.values import ValueSampler, ValueSamplingError, catalog_today, is_valid
 
 NAMES = ["city", "email", "order_id", "start_date", "end_date", "price", "q", "message", "title", "latitude",
          "ticker", "currency", "page", "tags", "x"]

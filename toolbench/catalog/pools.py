@@ -1,12 +1,14 @@
 """Realistic value pools for argument sampling, English and Chinese, chosen by a parameter's name and description.
 
 The pools are plain data. :func:`pool_for` maps a parameter name (and its description) to a pool key; a value
-sampler draws from the pool and keeps the value only if it satisfies the schema.
+sampler draws from the pool and keeps the value only if it satisfies the schema. :func:`order_pairs` puts
+pairs of arguments named like start/end or min/max in order.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 CITIES = ("Paris", "London", "Berlin", "Madrid", "Rome", "Tokyo", "New York", "Chicago", "Los Angeles",
           "San Francisco", "Toronto", "Sydney", "Singapore", "Dubai", "Mumbai", "Barcelona", "Munich", "Lyon",
@@ -131,3 +133,45 @@ def is_identifier(name: str) -> bool:
 def pool_values(key: str, language: str = "en") -> tuple[str, ...]:
     english, chinese = POOLS[key]
     return chinese if language == "zh" and chinese else english
+
+
+_PAIRS = (("start", "end"), ("from", "to"), ("min", "max"), ("begin", "end"), ("check_in", "check_out"),
+          ("checkin", "checkout"), ("earliest", "latest"), ("since", "until"))
+
+
+def _pair_key(key: str, first: str, second: str) -> str | None:
+    """The partner of ``key`` if it is the first half of a (start, end)-like pair: ``start_date`` -> ``end_date``."""
+    low = snake(key)
+    for sep in ("_", ""):
+        if low.startswith(first + sep) and len(low) > len(first + sep):
+            return second + sep + low[len(first + sep):]
+        if low.endswith(sep + first) and len(low) > len(sep + first):
+            return low[: -len(first)] + second
+    return None
+
+
+def order_pairs(value: Any) -> Any:
+    """A copy of an object (nested ones too) in which pairs such as start_date/end_date, min_price/max_price,
+    start_time/end_time are in order; the value itself when nothing had to change."""
+    if isinstance(value, list):
+        items = [order_pairs(v) for v in value]
+        return items if any(a is not b for a, b in zip(items, value)) else value
+    if not isinstance(value, dict):
+        return value
+    out = {k: order_pairs(v) for k, v in value.items()}
+    changed = any(out[k] is not value[k] for k in value)
+    by_snake = {snake(k): k for k in out}
+    for key in list(out):
+        for first, second in _PAIRS:
+            partner = _pair_key(key, first, second)
+            other = by_snake.get(partner) if partner else None
+            if other is None:
+                continue
+            a, b = out[key], out[other]
+            comparable = (isinstance(a, str) and isinstance(b, str)) or (
+                isinstance(a, (int, float)) and isinstance(b, (int, float))
+                and not isinstance(a, bool) and not isinstance(b, bool))
+            if comparable and a > b:
+                out[key], out[other] = b, a
+                changed = True
+    return out if changed else value

@@ -2,9 +2,9 @@
 
 :class:`ValueSampler` handles ``type`` (one or a list), ``enum``/``const``, ``anyOf``/``oneOf``/``allOf``,
 string ``format`` (date, date-time, time, email, uri/url, uuid, ipv4, ipv6, hostname), ``pattern`` (a sampler
-for the regular-expression syntax itself), lengths, numeric bounds (exclusive ones too) and ``multipleOf``,
-arrays (``items``, ``prefixItems``, item counts, ``uniqueItems``), nested objects (``properties``,
-``required``, ``additionalProperties``, property counts) and ``null``.
+for the regular-expression syntax itself, :mod:`toolbench.catalog.regex_sample`), lengths, numeric bounds
+(exclusive ones too) and ``multipleOf``, arrays (``items``, ``prefixItems``, item counts, ``uniqueItems``),
+nested objects (``properties``, ``required``, ``additionalProperties``, property counts) and ``null``.
 
 Where a schema leaves freedom, the parameter's name picks a realistic value: a city for ``city``, a currency
 code for ``base``, a person's name, an address, a search keyword, a sentence (in Chinese when the sampler's
@@ -39,10 +39,12 @@ from toolbench.catalog.pools import (
     FIRST_NAMES,
     LAST_NAMES,
     is_identifier,
+    order_pairs,
     pool_for,
     pool_values,
     snake,
 )
+from toolbench.catalog.regex_sample import sample_regex
 from toolbench.errors import ToolbenchError
 from toolbench.records import Api, Param
 
@@ -126,84 +128,6 @@ def param_schema_for_sampling(param: Param) -> dict[str, Any]:
     if param.schema is not None:
         return param.schema
     return dict(_TOOLBENCH_SCHEMAS.get(param.type.upper(), {"type": "string"}))
-
-
-# -- regular expressions ------------------------------------------------------------------------------------------
-
-try:  # Python >= 3.11
-    from re import _constants as _sre_c  # type: ignore[attr-defined]
-    from re import _parser as _sre_p  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover
-    import sre_constants as _sre_c  # type: ignore[no-redef]
-    import sre_parse as _sre_p  # type: ignore[no-redef]
-
-_PRINTABLE = string.ascii_letters + string.digits + " -_.,:"
-_CATEGORY_CHARS = {
-    _sre_c.CATEGORY_DIGIT: string.digits,
-    _sre_c.CATEGORY_NOT_DIGIT: string.ascii_letters,
-    _sre_c.CATEGORY_WORD: string.ascii_letters + string.digits + "_",
-    _sre_c.CATEGORY_NOT_WORD: " -.,",
-    _sre_c.CATEGORY_SPACE: " ",
-    _sre_c.CATEGORY_NOT_SPACE: string.ascii_letters + string.digits,
-}
-
-
-def sample_regex(pattern: str, rng: random.Random, max_repeat: int = 5) -> str:
-    """A string matching ``pattern`` (anchored or not), from the parsed regular expression."""
-    groups: dict[int, str] = {}
-
-    def charset(items: list) -> str:
-        chars: list[str] = []
-        negate = False
-        for op, arg in items:
-            if op is _sre_c.NEGATE:
-                negate = True
-            elif op is _sre_c.LITERAL:
-                chars.append(chr(arg))
-            elif op is _sre_c.RANGE:
-                lo, hi = arg
-                chars.extend(chr(c) for c in range(lo, min(hi, lo + 200) + 1))
-            elif op is _sre_c.CATEGORY:
-                chars.extend(_CATEGORY_CHARS.get(arg, string.ascii_letters))
-        if negate:
-            excluded = set(chars)
-            return "".join(c for c in _PRINTABLE if c not in excluded)
-        return "".join(chars)
-
-    def emit(parsed) -> str:
-        out: list[str] = []
-        for op, arg in parsed:
-            if op is _sre_c.LITERAL:
-                out.append(chr(arg))
-            elif op is _sre_c.NOT_LITERAL:
-                out.append(rng.choice([c for c in _PRINTABLE if c != chr(arg)]))
-            elif op is _sre_c.ANY:
-                out.append(rng.choice(string.ascii_letters + string.digits))
-            elif op is _sre_c.IN:
-                chars = charset(arg)
-                out.append(rng.choice(chars) if chars else "")
-            elif op is _sre_c.CATEGORY:
-                out.append(rng.choice(_CATEGORY_CHARS.get(arg, string.ascii_letters)))
-            elif op in (_sre_c.MAX_REPEAT, _sre_c.MIN_REPEAT, getattr(_sre_c, "POSSESSIVE_REPEAT", None)):
-                lo, hi, sub = arg
-                hi = lo + max_repeat if hi is _sre_c.MAXREPEAT or hi > lo + max_repeat else hi
-                out.extend(emit(sub) for _ in range(rng.randint(lo, hi)))
-            elif op is _sre_c.SUBPATTERN:
-                group, sub = arg[0], arg[-1]
-                text = emit(sub)
-                if group is not None:
-                    groups[group] = text
-                out.append(text)
-            elif op is getattr(_sre_c, "ATOMIC_GROUP", None):
-                out.append(emit(arg))
-            elif op is _sre_c.BRANCH:
-                out.append(emit(rng.choice(arg[1])))
-            elif op is _sre_c.GROUPREF:
-                out.append(groups.get(arg, ""))
-            # AT (anchors), ASSERT, ASSERT_NOT: nothing to emit
-        return "".join(out)
-
-    return emit(_sre_p.parse(pattern))
 
 
 # -- the sampler --------------------------------------------------------------------------------------------------
@@ -471,48 +395,6 @@ class ValueSampler:
             out[f"extra_{n}"] = self._gen({} if extra is True else extra, "value", "", depth + 1)
             n += 1
         return out
-
-
-_PAIRS = (("start", "end"), ("from", "to"), ("min", "max"), ("begin", "end"), ("check_in", "check_out"),
-          ("checkin", "checkout"), ("earliest", "latest"), ("since", "until"))
-
-
-def _pair_key(key: str, first: str, second: str) -> str | None:
-    """The partner of ``key`` if it is the first half of a (start, end)-like pair: ``start_date`` -> ``end_date``."""
-    low = snake(key)
-    for sep in ("_", ""):
-        if low.startswith(first + sep) and len(low) > len(first + sep):
-            return second + sep + low[len(first + sep):]
-        if low.endswith(sep + first) and len(low) > len(sep + first):
-            return low[: -len(first)] + second
-    return None
-
-
-def order_pairs(value: Any) -> Any:
-    """A copy of an object (nested ones too) in which pairs such as start_date/end_date, min_price/max_price,
-    start_time/end_time are in order; the value itself when nothing had to change."""
-    if isinstance(value, list):
-        items = [order_pairs(v) for v in value]
-        return items if any(a is not b for a, b in zip(items, value)) else value
-    if not isinstance(value, dict):
-        return value
-    out = {k: order_pairs(v) for k, v in value.items()}
-    changed = any(out[k] is not value[k] for k in value)
-    by_snake = {snake(k): k for k in out}
-    for key in list(out):
-        for first, second in _PAIRS:
-            partner = _pair_key(key, first, second)
-            other = by_snake.get(partner) if partner else None
-            if other is None:
-                continue
-            a, b = out[key], out[other]
-            comparable = (isinstance(a, str) and isinstance(b, str)) or (
-                isinstance(a, (int, float)) and isinstance(b, (int, float))
-                and not isinstance(a, bool) and not isinstance(b, bool))
-            if comparable and a > b:
-                out[key], out[other] = b, a
-                changed = True
-    return out if changed else value
 
 
 class _Unsatisfiable(Exception):
