@@ -57,7 +57,7 @@ from eval import expectation as expect
 from eval.answers import Prediction
 from eval.metrics import FAILED, PASSED, SOLVED, UNSOLVED, UNSURE
 from toolbench.errors import ToolbenchError
-from toolbench.formats.finish import GIVE_UP
+from toolbench.formats.finish import FINISH, GIVE_UP
 from toolbench.llm.base import ChatModel, ChatReply
 
 SOLVABLE, UNSOLVABLE = "Solvable", "Unsolvable"
@@ -387,7 +387,7 @@ def _tool_summaries(tools: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for tool in tools:
         fn = tool.get("function") if isinstance(tool.get("function"), Mapping) else tool
-        if fn.get("name") == "Finish":
+        if fn.get("name") == FINISH:
             continue
         parameters = fn.get("parameters") or {}
         out.append({"name": fn.get("name", ""), "description": fn.get("description", ""),

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toolbench.catalog.naming import FunctionMap, param_name, standardize
+from toolbench.formats.finish import FINISH, GIVE_ANSWER, GIVE_UP_AND_RESTART
 from toolbench.records import Api, Param
 
 DESCRIPTION_MAX = 256
@@ -26,7 +27,7 @@ TOOLBENCH_TYPE_MAP = {"NUMBER": "integer", "STRING": "string", "BOOLEAN": "boole
 
 # ToolBench's Finish function, offered beside the APIs in every annotation request.
 FINISH_FUNCTION: dict[str, Any] = {
-    "name": "Finish",
+    "name": FINISH,
     "description": (
         "If you believe that you have obtained a result that can answer the task, please call this function to "
         "provide the final answer. Alternatively, if you recognize that you are unable to proceed with the task "
@@ -37,7 +38,7 @@ FINISH_FUNCTION: dict[str, Any] = {
     "parameters": {
         "type": "object",
         "properties": {
-            "return_type": {"type": "string", "enum": ["give_answer", "give_up_and_restart"]},
+            "return_type": {"type": "string", "enum": [GIVE_ANSWER, GIVE_UP_AND_RESTART]},
             "final_answer": {
                 "type": "string",
                 "description": 'The final answer you want to give the user. You should have this field if '
@@ -131,7 +132,7 @@ class FunctionSet:
     names: FunctionMap = field(default_factory=FunctionMap)
 
     @classmethod
-    def from_apis(cls, apis: list[Api], tool_standard_names: dict[str, str] | None = None) -> "FunctionSet":
+    def from_apis(cls, apis: list[Api], tool_standard_names: dict[str, str] | None = None) -> FunctionSet:
         """``tool_standard_names`` maps a tool name to the standardised name its tool file records; without
         it, names are standardised here."""
         fs = cls()

@@ -13,6 +13,8 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from toolbench.formats.finish import FINISH, GIVE_ANSWER
+
 # BFCL category of a generated entry -> difficulty tier (complex arguments make any of them "enterprise").
 TIER_OF_CATEGORY = {"simple": "simple", "parallel": "parallel", "multiple": "multiple",
                     "parallel_multiple": "parallel_multiple", "multi_turn_multiple": "multi_turn"}
@@ -180,10 +182,10 @@ def agent_example(sample: Mapping[str, Any], functions: Any, descriptions: Mappi
         messages.append({"role": "assistant", "content": None, "tool_calls": calls})
         messages += [{"role": "tool", "tool_call_id": call_id, "content": observation(obs)}
                      for call_id, obs in zip(ids, step["observations"])]
-    finish = {"return_type": "give_answer", "final_answer": final_answer(sample)}
+    finish = {"return_type": GIVE_ANSWER, "final_answer": final_answer(sample)}
     messages.append({"role": "assistant", "content": None, "tool_calls": [
         {"id": "call_finish", "type": "function",
-         "function": {"name": "Finish", "arguments": json.dumps(finish, ensure_ascii=False)}}]})
+         "function": {"name": FINISH, "arguments": json.dumps(finish, ensure_ascii=False)}}]})
     return {"messages": messages, "tools": functions.openai_tools(finish=True)}
 
 
