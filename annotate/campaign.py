@@ -469,10 +469,16 @@ class _Progress:
             self._progress.update(self._task, advance=advance, stats=tally.stats(tokens, cost))
 
 
-def main(cfg: CampaignConfig, model: Any = None, runner_factory: Callable[[FunctionSet], ToolRunner] | None = None,
-         progress: bool | None = None) -> dict[str, Any]:
-    """Entry point of ``toolbench annotate``."""
+def run(cfg: CampaignConfig, model: Any = None, runner_factory: Callable[[FunctionSet], ToolRunner] | None = None,
+        progress: bool | None = None) -> dict[str, Any]:
+    """Run or resume the campaign ``cfg`` and return its summary (what ``RUN/summary.json`` holds, plus ``llm``):
+    ``toolbench annotate`` calls it with a config built from its options, and so can the demo or a notebook.
+    ``model`` (a ChatModel) and ``runner_factory`` replace the OpenAI client and the executor; ``progress``: show
+    the bar (None: when stderr is a terminal)."""
     return asyncio.run(run_campaign(cfg, model, runner_factory, progress))
+
+
+main = run  # the name it had
 
 
 # -- shards ---------------------------------------------------------------------------------------------

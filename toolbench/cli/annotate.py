@@ -53,7 +53,7 @@ def annotate(
         return
     if settings["queries"] is None or settings["out"] is None:
         raise ToolbenchError("annotate needs --queries FILE and --out RUN (see `toolbench annotate --help`)")
-    from annotate.campaign import main
+    from annotate.campaign import run
 
     cfg = from_options(CampaignConfig, settings, max_llm_calls=settings["max_llm_calls"] or None)  # 0: no limit
     doubles = os.environ.get(TEST_DOUBLES_ENV)
@@ -61,7 +61,7 @@ def annotate(
     if doubles:
         module, _, name = doubles.partition(":")
         chat, runner_factory = getattr(importlib.import_module(module), name)(cfg)
-    summary = main(cfg, chat, runner_factory, progress)
+    summary = run(cfg, chat, runner_factory, progress)
     typer.echo(json.dumps({k: v for k, v in summary.items() if k != "llm"}))
     failed = summary.get("failed") or 0
     if failed:
