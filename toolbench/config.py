@@ -167,13 +167,13 @@ def _is_float(hint: Any) -> bool:
 
 # -- command-line options -------------------------------------------------------------------------------
 
-def _base_type(hint: Any) -> tuple[Any, bool]:
-    """``int | None`` -> ``(int, True)``."""
+def _base_type(hint: Any) -> Any:
+    """``int | None`` -> ``int``."""
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         inner = [a for a in typing.get_args(hint) if a is not type(None)]
         if len(inner) == 1:
-            return inner[0], True
-    return hint, False
+            return inner[0]
+    return hint
 
 
 def _flat_fields(cls: type, skip: Iterable[str]) -> list[tuple[dataclasses.Field, Any]]:
@@ -193,7 +193,7 @@ def _flat_fields(cls: type, skip: Iterable[str]) -> list[tuple[dataclasses.Field
 def _option(f: dataclasses.Field, hint: Any) -> inspect.Parameter:
     import typer
 
-    kind, _ = _base_type(hint)
+    kind = _base_type(hint)
     meta = f.metadata
     default = f.default if f.default is not dataclasses.MISSING else None  # a required field: the command checks
     if typing.get_origin(kind) is dict:
@@ -242,7 +242,7 @@ def from_options(cls: type[T], settings: Mapping[str, Any], **values: Any) -> T:
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        kind, _ = _base_type(hints[f.name])
+        kind = _base_type(hints[f.name])
         if dataclasses.is_dataclass(kind):
             if f.name in settings:
                 kwargs[f.name] = settings[f.name]
