@@ -52,6 +52,7 @@ from annotate.prompts import opening_messages
 from annotate.strategies import SearchConfig
 from toolbench.catalog.functions import FunctionSet
 from toolbench.errors import ToolbenchError
+from toolbench.formats.jsonl import read_jsonl
 from toolbench.records import Observation, Query
 from toolbench.toolstep import CallState, PendingCall, ToolRunner
 
@@ -520,8 +521,8 @@ def merge(runs: list[str | Path], out: str | Path) -> dict[str, Any]:
                 finally:
                     store.close()
                 if (run / "events.jsonl").exists():
-                    with open(run / "events.jsonl", encoding="utf-8") as fh:
-                        events.writelines(json.dumps({"run": str(run), **json.loads(line)}) + "\n" for line in fh)
+                    events.writelines(json.dumps({"run": str(run), **row}) + "\n"
+                                      for row in read_jsonl(run / "events.jsonl"))
         if search is not None:
             merged.set_setting("search", search)
         rows = merged.rows()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from retriever.errors import RetrieverError
+from toolbench.formats import jsonl
 from toolbench.records import Api, Query, RecordError
 
 SEP = "\t"
@@ -173,29 +174,37 @@ class Corpus:
         if not path.is_file():
             raise RetrieverError(f"{path}: corpus file not found")
         docs: list[Document] = []
-        with path.open(encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{n}"
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise RetrieverError(f"{where}: not valid JSON ({exc})") from exc
-                if not isinstance(row, dict) or not isinstance(row.get("api"), dict):
-                    raise RetrieverError(f"{where}: expected an object with 'id', 'text' and 'api'")
-                try:
-                    api = Api.from_query_dict(row["api"], where=f"{where}.api")
-                except RecordError as exc:
-                    raise RetrieverError(str(exc)) from exc
-                did = doc_id(api.tool, api.name)
-                if row.get("id", did) != did:
-                    raise RetrieverError(f"{where}: id {row['id']!r} does not match the API's tool and name")
-                text = row.get("text")
-                if not isinstance(text, str):
-                    text = document_text(api)
-                docs.append(Document(id=did, text=text, api=api))
+        for row in read_rows(path):
+            where, data = row_place(row), row.data
+            if not isinstance(data, dict) or not isinstance(data.get("api"), dict):
+                raise RetrieverError(f"{where}: expected an object with 'id', 'text' and 'api'")
+            try:
+                api = Api.from_query_dict(data["api"], where=f"{where}.api")
+            except RecordError as exc:
+                raise RetrieverError(str(exc)) from exc
+            did = doc_id(api.tool, api.name)
+            if data.get("id", did) != did:
+                raise RetrieverError(f"{where}: id {data['id']!r} does not match the API's tool and name")
+            text = data.get("text")
+            if not isinstance(text, str):
+                text = document_text(api)
+            docs.append(Document(id=did, text=text, api=api))
         return cls(docs)
+
+
+def read_rows(path: Path, what: str = "not valid JSON") -> list[jsonl.Row]:
+    """The rows of a JSON-lines file (:func:`toolbench.formats.jsonl.read_rows`); a file that cannot be read is a
+    RetrieverError ``file:line: <what> (<problem>)``."""
+    try:
+        return jsonl.read_rows(path)
+    except jsonl.DataFileError as exc:
+        where = exc.path if exc.line is None else f"{exc.path}:{exc.line}"
+        raise RetrieverError(f"{where}: {what} ({exc.message})") from None
+
+
+def row_place(row: jsonl.Row) -> str:
+    """``file:line`` (``file [i]`` for an item of a JSON list): how the retriever's messages name a row."""
+    return f"{row.path}:{row.line}" if row.line is not None else row.where
 
 
 def load_corpus(path: str | os.PathLike | None, queries: Iterable[Query] = ()) -> Corpus:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from retriever.corpus import Corpus, doc_id
+from retriever.corpus import Corpus, doc_id, read_rows, row_place
 from retriever.errors import RetrieverError
 from toolbench.records import Query
 
@@ -132,16 +132,13 @@ def load_pairs(path: str | os.PathLike) -> list[Pair]:
     path = Path(path)
     if not path.is_file():
         raise RetrieverError(f"{path}: pairs file not found")
+    what = "expected a pair object with query_key, query, positive"
     out = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                out.append(Pair(str(row["query_key"]), str(row["query"]), str(row["positive"]),
-                                [str(x) for x in row.get("negatives", [])]))
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise RetrieverError(f"{path}:{n}: expected a pair object with query_key, query, positive "
-                                     f"({exc})") from exc
+    for row in read_rows(path, what):
+        try:
+            data = row.data
+            out.append(Pair(str(data["query_key"]), str(data["query"]), str(data["positive"]),
+                            [str(x) for x in data.get("negatives", [])]))
+        except (KeyError, TypeError) as exc:
+            raise RetrieverError(f"{row_place(row)}: {what} ({exc})") from exc
     return out

@@ -36,7 +36,6 @@ instead of passing silently.
 from __future__ import annotations
 
 import functools
-import json
 import re
 import warnings
 from collections.abc import Iterable, Mapping
@@ -46,6 +45,7 @@ from typing import Any
 
 from toolbench import bfcl_data
 from toolbench.errors import ToolbenchError
+from toolbench.formats import jsonl
 
 MIN_QUESTION_CHARS = 40
 MIN_NAME_WORDS = 3
@@ -160,13 +160,8 @@ def _category(path: Path, data_dir: Path) -> str:
 
 
 def _rows(path: Path) -> list[Any]:
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text)
-        return data if isinstance(data, list) else [data]
-    except json.JSONDecodeError:
-        pass
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    """A JSON document's rows (a list's items, or the one value) or a JSON-lines file's rows."""
+    return [row.data for row in jsonl.read_rows(path)]
 
 
 def _user_texts(question: Any) -> Iterable[str]:
@@ -192,7 +187,7 @@ def build_index(data_dir: str | Path, version: str = "unknown") -> BfclIndex:
             continue
         try:
             rows = _rows(path)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        except jsonl.DataFileError:
             index.unreadable.append(str(path))
             continue
         index.files += 1
@@ -331,8 +326,8 @@ def _locations(source: str, count: int) -> list[str]:
     path = Path(source) if source else None
     if path is not None and path.suffix == ".jsonl" and path.is_file():
         try:
-            numbers = [n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if line.strip()]
-        except (OSError, UnicodeDecodeError):
+            numbers = [row.line for row in jsonl.read_rows(path) if row.line is not None]
+        except jsonl.DataFileError:
             numbers = []
         if len(numbers) == count:
             return [f"line {n}" for n in numbers]

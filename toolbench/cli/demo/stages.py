@@ -587,10 +587,10 @@ def stage_sft(ctx: DemoContext) -> StageOutput:
         write_json_atomic(folder / "data" / "mix.json", mix)
     mix = json.loads((folder / "data" / "mix.json").read_text(encoding="utf-8"))
     from toolbench.contamination import check_training_examples
+    from toolbench.formats.jsonl import read_jsonl as read_examples
 
-    with data_file.open(encoding="utf-8") as handle:  # never train on BFCL: the trainer refuses too
-        contamination = check_training_examples([json.loads(line) for line in handle if line.strip()],
-                                                str(data_file))
+    # never train on BFCL: the trainer refuses too
+    contamination = check_training_examples(read_examples(data_file), str(data_file))
     if contamination.overlaps:
         raise DemoError(contamination.message())
     ctx.console.print(f"BFCL overlap in the training data: {contamination.count} of {contamination.examples} "
