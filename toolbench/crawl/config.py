@@ -76,7 +76,7 @@ def load_tools(catalog: str | Path, only: Iterable[str] = ()) -> list[Tool]:
 
     cat = load_catalog(catalog)
     if cat.errors:
-        raise CrawlError(f"{catalog}: the catalog has errors; fix them first (`toolbench catalog check`):\n"
+        raise CrawlError(f"{catalog}: the catalog has errors; fix them first (`toolbench catalog validate`):\n"
                          + "\n".join(str(p) for p in cat.errors[:10]))
     wanted = set(only)
     tools = [t for t in cat.tools if not wanted or t.name in wanted or t.standardized_name in wanted]
