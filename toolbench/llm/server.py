@@ -1,9 +1,8 @@
 """``toolbench llm serve``: an OpenAI-compatible chat server over a local model (llama.cpp or transformers; which
 one, and the settings, in :mod:`toolbench.llm.engines`).
 
-Endpoints: ``POST /v1/chat/completions`` (messages, tools, tool_choice ``auto``/``none``/``required``/named,
-temperature, top_p, max_tokens / max_completion_tokens, n, stop, seed, stream; vLLM's ``min_tokens`` and
-``ignore_eos`` extras), ``GET /v1/models``, ``GET /health``.
+Endpoints: ``POST /v1/chat/completions`` (its body: :mod:`toolbench.llm.api_schema`), ``GET /v1/models``,
+``GET /health``.
 
 Tools are rendered into the prompt by :mod:`toolbench.llm.template` and calls are parsed back from the text by
 :mod:`toolbench.llm.toolcalls` into OpenAI ``tool_calls``. One worker thread generates; requests wait in a bounded
@@ -13,9 +12,7 @@ sample) are generated together, up to ``max_batch`` at a time: on llama.cpp with
 ends frees its slot for the next waiting request at once), on transformers batch by batch. Errors use OpenAI's schema
 ``{"error": {"message", "type", "param", "code"}}``: 400 bad JSON or a prompt longer than the context, 404 an
 unknown model, 413 a body over ``max_request_bytes``, 422 an invalid field, 429 a full queue, 500 a generation
-failure (the server keeps running).
-
-Streaming sends server-sent events in OpenAI's ``chat.completion.chunk`` format. Text streams token by token
+failure (the server keeps running). Streaming sends server-sent events in OpenAI's ``chat.completion.chunk`` format. Text streams token by token
 when no tools are offered; with tools the text may turn out to be a call, so the reply is sent whole at the end.
 """
 
@@ -30,120 +27,23 @@ from collections import deque
 from collections.abc import AsyncIterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from toolbench.bodylimit import limit_body
 from toolbench.errors import ToolbenchError
+from toolbench.llm.api_schema import APIError, ChatCompletionRequest, NamedChoice, validation_error
 from toolbench.llm.base import ToolCall, Usage
 from toolbench.llm.constraints import ConstraintError, constraint_for
 from toolbench.llm.engines import ServerConfig, load_generator
 from toolbench.llm.generation import Generation, GenerationRequest, TextGenerator, batch_key
 from toolbench.llm.payload import build_response, error_body, response_choice
 from toolbench.llm.toolcalls import parse_tool_calls
-
-# ---- request schema ------------------------------------------------------------------------------------------
-
-class _Function(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    name: str = Field(min_length=1, max_length=128)
-    description: str | None = None
-    parameters: dict[str, Any] | None = None
-
-
-class _Tool(BaseModel):
-    type: Literal["function"] = "function"
-    function: _Function
-
-
-class _NamedChoice(BaseModel):
-    type: Literal["function"] = "function"
-    function: dict[str, str]
-
-    @model_validator(mode="after")
-    def _has_name(self) -> _NamedChoice:
-        if not self.function.get("name"):
-            raise ValueError("tool_choice.function.name is required")
-        return self
-
-
-class _Message(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | list[dict[str, Any]] | None = None
-    name: str | None = None
-    tool_calls: list[dict[str, Any]] | None = None
-    tool_call_id: str | None = None
-
-    @model_validator(mode="after")
-    def _has_content(self) -> _Message:
-        if self.content is None and not (self.role == "assistant" and self.tool_calls):
-            raise ValueError(f"a {self.role} message needs 'content'")
-        return self
-
-
-class ChatCompletionRequest(BaseModel):
-    """The accepted request body; unknown OpenAI fields (user, logprobs, presence_penalty...) are ignored."""
-
-    model_config = ConfigDict(extra="allow")
-    model: str = Field(min_length=1)
-    messages: list[_Message] = Field(min_length=1)
-    tools: list[_Tool] | None = None
-    tool_choice: Literal["none", "auto", "required"] | _NamedChoice | None = None
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, gt=0, le=1)
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
-    n: int = Field(default=1, ge=1)
-    stop: str | list[str] | None = None
-    seed: int | None = None
-    stream: bool = False
-    stream_options: dict[str, Any] | None = None
-    min_tokens: int = Field(default=0, ge=0)
-    ignore_eos: bool = False
-    response_format: dict[str, Any] | None = None
-
-    @model_validator(mode="after")
-    def _check(self) -> ChatCompletionRequest:
-        stops = [self.stop] if isinstance(self.stop, str) else (self.stop or [])
-        if len(stops) > 4:
-            raise ValueError("stop: at most 4 stop sequences")
-        if isinstance(self.tool_choice, _NamedChoice):
-            names = {t.function.name for t in self.tools or []}
-            if self.tool_choice.function["name"] not in names:
-                raise ValueError(f"tool_choice names function {self.tool_choice.function['name']!r}, "
-                                 "which is not among the tools")
-        if self.tool_choice == "required" and not self.tools:
-            raise ValueError("tool_choice 'required' needs tools")
-        if self.response_format is not None and self.response_format.get("type") not in (
-                "text", "json_object", "json_schema"):
-            raise ValueError("response_format.type must be text, json_object or json_schema")
-        return self
-
-
-class APIError(Exception):
-    """An error answered in OpenAI's schema."""
-
-    def __init__(self, status: int, message: str, type_: str = "invalid_request_error", param: str | None = None,
-                 code: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.type, self.param, self.code = status, message, type_, param, code
-
-    def body(self) -> dict[str, Any]:
-        return error_body(self.message, self.type, self.param, self.code)
-
-
-def _validation_error(exc: ValidationError) -> APIError:
-    first = exc.errors()[0]
-    loc = [str(p) for p in first.get("loc", ()) if not str(p).startswith("function-after")]
-    param = ".".join(loc) or None
-    message = first.get("msg", "invalid value").removeprefix("Value error, ")
-    return APIError(422, f"{param}: {message}" if param else message, param=param, code="invalid_value")
-
 
 # ---- the server ----------------------------------------------------------------------------------------------
 
@@ -327,8 +227,7 @@ class ChatServer:
                 self.stats[key] += value
 
     def prepare(self, raw: bytes) -> _Job:
-        """Parse and check a request body (raises :class:`APIError`); its size was checked before it was read
-        (:func:`_limit_request_size`)."""
+        """Parse and check a request body (raises :class:`APIError`; its size was checked before it was read)."""
         try:
             data = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -338,7 +237,7 @@ class ChatServer:
         try:
             request = ChatCompletionRequest.model_validate(data)
         except ValidationError as exc:
-            raise _validation_error(exc) from exc
+            raise validation_error(exc) from exc
         if request.model not in self.accepted_names:
             raise APIError(404, f"the model {request.model!r} does not exist; this server serves "
                                 f"{self.model_name!r}", param="model", code="model_not_found")
@@ -347,7 +246,7 @@ class ChatServer:
                            code="invalid_value")
         messages = [m.model_dump(exclude_none=True) for m in request.messages]
         tools = [t.model_dump(exclude_none=True) for t in request.tools] if request.tools else None
-        choice = request.tool_choice.model_dump() if isinstance(request.tool_choice, _NamedChoice) else request.tool_choice
+        choice = request.tool_choice.model_dump() if isinstance(request.tool_choice, NamedChoice) else request.tool_choice
         try:
             rendered = self.generator.render(messages, tools, choice)
         except Exception as exc:  # a template that cannot render these messages
@@ -494,15 +393,6 @@ async def _watch_disconnect(request: Request, cancel: threading.Event, every: fl
         await asyncio.sleep(every)
 
 
-def _limit_request_size(app: FastAPI, limit: int) -> None:
-    """413 in OpenAI's error schema for a body over ``limit`` bytes on any route, before it is read (see
-    :mod:`toolbench.bodylimit`): a chunked body without Content-Length is cut off at the limit, not held whole."""
-    from toolbench.bodylimit import limit_body
-
-    limit_body(app, limit, lambda message: error_body(message, "invalid_request_error", None, "request_too_large"),
-               "max_request_bytes, `llm serve --max-request-bytes`")
-
-
 def create_app(generator: TextGenerator, config: ServerConfig | None = None,
                aliases: tuple[str, ...] = ()) -> FastAPI:
     """The FastAPI app serving ``generator``."""
@@ -567,7 +457,9 @@ def create_app(generator: TextGenerator, config: ServerConfig | None = None,
                 **({"engine_stats": vars(engine_stats)} if engine_stats is not None else {})}
 
     app.router.on_shutdown.append(server.close)
-    _limit_request_size(app, server.config.max_request_bytes)
+    # 413 in OpenAI's error schema before a body over the limit is read, on every route (toolbench.bodylimit)
+    limit_body(app, server.config.max_request_bytes, lambda message: error_body(
+        message, "invalid_request_error", None, "request_too_large"), "max_request_bytes, `--max-request-bytes`")
     return app
 
 
