@@ -26,7 +26,7 @@ def pick(*names):
 
 @pytest.fixture(scope="module")
 def hub():
-    with HubThread(HubSettings(slow_seconds=0.6, retry_after=0)) as running:
+    with HubThread(HubSettings(slow_seconds=4.0, retry_after=0)) as running:
         yield running
 
 
@@ -48,11 +48,11 @@ def test_report_under_injected_faults(hub, target, tmp_path):
     fault(hub, "server_error", "/stocks/")  # a whole tool down
     fault(hub, "malformed", "/geo/countries/")  # broken JSON
     fault(hub, "unauthorized", "/geo/reverse")  # key refused
-    fault(hub, "slow", "/weather/forecast")  # past the crawl's timeout
+    fault(hub, "slow", "/weather/forecast")  # 4 s: past the 2 s timeout, which a loaded machine meets
     fault(hub, "rate_limit", "/weather/alerts")
     fault(hub, "server_error", "/fx/convert", count=1)  # one failure among good answers
     tools = pick("StockQuotes", "GeoPlaces", "SkyCast Weather", "FXRates")
-    report = crawl(tools, tmp_path, CrawlConfig(samples=2, timeout=0.3), target, progress=False)
+    report = crawl(tools, tmp_path, CrawlConfig(samples=2, timeout=2.0), target, progress=False)
     rows = {r["api"]: r for r in report["apis"]}
     dead = {name: r["error_kind"] for name, r in rows.items() if not r["alive"]}
     assert dead == {"search_companies": "not_working", "get_quote": "not_working", "get_company_profile": "not_working",
