@@ -316,6 +316,13 @@ class ValueSampler:
             return lo, lo + 100
         return lo, hi
 
+    def _multiple_between(self, lo: float, hi: float, step: float) -> float:
+        """A random multiple of ``step`` in [lo, hi] (unsatisfiable when there is none)."""
+        first, last = math.ceil(lo / step), math.floor(hi / step)
+        if first > last:
+            raise _Unsatisfiable()
+        return self.rng.randint(first, last) * step
+
     def _integer(self, schema: dict[str, Any], name: str) -> int:
         lo, hi = self._bounds(schema, name, True)
         lo_i, hi_i = math.ceil(lo), math.floor(hi)
@@ -323,10 +330,7 @@ class ValueSampler:
             raise _Unsatisfiable()
         step = schema.get("multipleOf")
         if isinstance(step, (int, float)) and step > 0:
-            first, last = math.ceil(lo_i / step), math.floor(hi_i / step)
-            if first > last:
-                raise _Unsatisfiable()
-            value = self.rng.randint(first, last) * step
+            value = self._multiple_between(lo_i, hi_i, step)
             if value != int(value):
                 raise _Unsatisfiable()
             return int(value)
@@ -338,10 +342,7 @@ class ValueSampler:
             raise _Unsatisfiable()
         step = schema.get("multipleOf")
         if isinstance(step, (int, float)) and step > 0:
-            first, last = math.ceil(lo / step), math.floor(hi / step)
-            if first > last:
-                raise _Unsatisfiable()
-            value = self.rng.randint(first, last) * step
+            value = self._multiple_between(lo, hi, step)
             return int(value) if float(value).is_integer() else value
         value = round(self.rng.uniform(lo, hi), 2)
         return min(max(value, lo), hi)
