@@ -1,25 +1,28 @@
-"""The annotation search as a LangGraph ``StateGraph``.
+"""The annotation search as a LangGraph ``StateGraph``: one node, ``step``, run once per model call.
 
 ```
-START -> select -> think -> execute -> select ... -> finish -> END
-           |          '--(model failed / budget)--> finish
-           '--(answer found, nothing left to expand, budget spent)--> finish
+START -> step -> step -> ... -> step -> END
 ```
 
-- ``select`` picks the state to expand next (:func:`annotate.tree.select`: DFS pre-order with backtracking) and
-  checks the budgets;
-- ``think`` asks the chat model from that state, with the query's functions plus ``Finish`` as tools (and the
-  diversity prompt when the state was tried before), and adds the reply as a new node;
-- ``execute`` handles ``Finish`` and runs the reply's other calls through the core's tool-call step
+``step`` does a whole step of the search as one superstep, so that a step costs one checkpoint:
+
+- it checks the budgets (per query, the campaign's through ``campaign_check``, the query's deadline) and picks
+  the state to expand (:func:`annotate.tree.select`: DFS pre-order with backtracking);
+- it asks the chat model from that state, with the query's functions plus ``Finish`` as tools (and the diversity
+  prompt when the state was tried before), and adds the reply as a new node;
+- it handles ``Finish`` and runs the reply's other calls through the core's tool-call step
   (:func:`toolbench.toolstep.call_tool`, shared with the agent): an unknown function or bad arguments become error
   observations, and every completed API call is written to the :class:`~toolbench.toolstep.CallJournal` first, so
   a resumed search replays it instead of calling the API again;
-- ``finish`` concludes the tree (status, chosen path).
+- when the answer is found, nothing is left to expand or a budget is spent, it concludes the tree (status,
+  chosen path) in the same superstep, and the graph ends.
 
-The graph state holds only JSON-ready data (the tree as a dict, the selected node, a stop reason); each node
-returns just the keys it changes. Everything a search needs besides its state (model, runner, functions,
-policy, budgets) comes in a :class:`SearchContext` passed as LangGraph's run context, so one compiled graph
-serves every query and a checkpointer (LangGraph's SQLite saver) can resume any of them.
+Crash safety: a process killed inside a step loses only that step's writes; the resumed step picks the same
+state, gets the model's reply from the reply cache (when the campaign keeps one) and the completed API calls from
+the journal, so nothing is asked or called twice. The graph state holds only JSON-ready data (the tree as a
+dict). Everything a search needs besides its state (model, runner, functions, policy, budgets) comes in a
+:class:`SearchContext` passed as LangGraph's run context, so one compiled graph serves every query and a
+checkpointer (LangGraph's SQLite saver) can resume any of them.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal, TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -59,7 +63,7 @@ class SearchContext:
     max_observation_chars: int | None = None
     on_event: Callable[[dict[str, Any]], None] | None = None
 
-    @property
+    @cached_property
     def tools(self) -> list[dict[str, Any]]:
         return self.functions.openai_tools(finish=True)
 
@@ -70,62 +74,49 @@ class SearchContext:
 
 class SearchState(TypedDict, total=False):
     tree: dict[str, Any]  # annotate.tree.Tree.to_dict()
-    target: int | None  # the node select chose to expand
-    stop: str | None  # "<status>|<reason>" when the search must end before the tree says so
 
 
-def _stop(status: str, reason: str) -> str:
-    return f"{status}|{reason}"
+# -- one step ---------------------------------------------------------------------------------------------
+
+def _stop_reason(tree: Tree, ctx: SearchContext, *, start: bool) -> tuple[str, str] | None:
+    """(status, reason) when the search must end before expanding another state: a per-query budget, and at the
+    start of a step also the campaign's budgets (``campaign_check`` may raise to leave the query resumable) and
+    the query's deadline."""
+    reason = ctx.budget.spent(tree)
+    if reason is None and start:
+        reason = ctx.campaign_check() if ctx.campaign_check else None
+        if reason is None and ctx.deadline is not None and time.monotonic() >= ctx.deadline:
+            reason = "the query's wall-time budget is spent"
+    return None if reason is None else (T.BUDGET, reason)
 
 
-# -- nodes ----------------------------------------------------------------------------------------------
-
-async def select_node(state: SearchState, runtime: Runtime[SearchContext]) -> dict[str, Any]:
-    ctx = runtime.context
-    tree = Tree.from_dict(state["tree"])
-    if tree.status != T.RUNNING:
-        return {"target": None}
-    reason = ctx.budget.spent(tree) or (ctx.campaign_check() if ctx.campaign_check else None)
-    if reason is None and ctx.deadline is not None and time.monotonic() >= ctx.deadline:
-        reason = "the query's wall-time budget is spent"
-    if reason is not None:
-        return {"target": None, "stop": _stop(T.BUDGET, reason)}
-    return {"target": T.select(tree, ctx.policy)}
+def _conclude(tree: Tree, ctx: SearchContext, stop: tuple[str, str] | None = None) -> Tree:
+    tree = T.conclude(tree, *stop) if stop else T.conclude(tree)
+    ctx.emit("finished", status=tree.status, finish_type=tree.finish_type, reason=tree.reason)
+    return tree
 
 
-def route_select(state: SearchState) -> Literal["think", "finish"]:
-    return "think" if state.get("target") is not None and not state.get("stop") else "finish"
-
-
-async def think(state: SearchState, runtime: Runtime[SearchContext]) -> dict[str, Any]:
-    ctx = runtime.context
-    tree = Tree.from_dict(state["tree"])
-    target = state["target"]
-    assert target is not None
+async def _think(tree: Tree, target: int, ctx: SearchContext) -> Tree | tuple[str, str]:
+    """Ask the model from ``target``'s state and add its reply as a node; (status, reason) when it cannot."""
     prompt = T.diversity_prompt(tree, target) if ctx.policy.diversity else None
     messages = T.request_messages(tree, target, prompt)
     try:
         reply = await ctx.model.achat(messages, ctx.tools, **ctx.params)
     except BudgetExceededError as exc:
-        return {"stop": _stop(T.BUDGET, str(exc))}
+        return (T.BUDGET, str(exc))
     except LLMError as exc:
         ctx.emit("model_error", error=str(exc))
-        return {"stop": _stop(T.FAILED, f"the model failed: {exc}")}
+        return (T.FAILED, f"the model failed: {exc}")
     calls = [T.Call(id=c.id, name=c.name, arguments=c.raw_arguments) for c in reply.tool_calls]
     tree = T.expand(tree, target, reply.content, calls, prompt=prompt, prompt_tokens=reply.usage.prompt_tokens,
                     completion_tokens=reply.usage.completion_tokens)
     ctx.emit("step", node=tree.cursor, parent=target, calls=[c.name for c in calls],
              tokens=reply.usage.total_tokens, cached=reply.cached)
-    return {"tree": tree.to_dict()}
+    return tree
 
 
-def route_think(state: SearchState) -> Literal["execute", "finish"]:
-    return "finish" if state.get("stop") else "execute"
-
-
-async def execute(state: SearchState, runtime: Runtime[SearchContext]) -> dict[str, Any]:
-    ctx = runtime.context
-    tree = Tree.from_dict(state["tree"])
+async def _execute(tree: Tree, ctx: SearchContext) -> Tree:
+    """Run the newest node's calls (``Finish`` locally, the others through the journal) and observe them."""
     node = tree.node(tree.cursor)
     where = T.node_path_key(tree, node.id)
     results: list[tuple[str, int]] = []
@@ -135,27 +126,45 @@ async def execute(state: SearchState, runtime: Runtime[SearchContext]) -> dict[s
             text, code, _, _ = T.finish_observation(call.arguments)
             results.append((text, code))
             continue
+        if ctx.policy.prune_repeats and T.is_repeat(tree, node.id, index):  # not run: the chain is cut (observe)
+            ctx.emit("repeat_pruned", node=node.id, function=call.name)
+            results.append((T.REPEAT_OBSERVATION, T.CODE_ERROR_MESSAGE))
+            continue
         result = await call_tool(ctx.functions, PendingCall(call.name, call.arguments, {
             "query": ctx.query_id, "path": where, "index": index}), ctx.runner, ctx.journal)
         if result.ran:
             api_calls += 1
             ctx.emit("api_call", node=node.id, function=call.name, ok=result.observation.ok, replayed=result.replayed)
         results.append((result.text(ctx.max_observation_chars), observation_code(result)))
-    return {"tree": T.observe(tree, node.id, results, ctx.policy, api_calls=api_calls).to_dict()}
+    return T.observe(tree, node.id, results, ctx.policy, api_calls=api_calls)
 
 
-async def finish(state: SearchState, runtime: Runtime[SearchContext]) -> dict[str, Any]:
+async def step(state: SearchState, runtime: Runtime[SearchContext]) -> dict[str, Any]:
+    """One model call and its API calls, as one superstep (one checkpoint); the search is concluded in the same
+    superstep as soon as nothing is left to do."""
+    ctx = runtime.context
     tree = Tree.from_dict(state["tree"])
     if tree.status != T.RUNNING and tree.chosen is not None:
         return {}
-    stop = state.get("stop")
-    if stop:
-        status, _, reason = stop.partition("|")
-        tree = T.conclude(tree, status, reason)
-    else:
-        tree = T.conclude(tree)
-    runtime.context.emit("finished", status=tree.status, finish_type=tree.finish_type, reason=tree.reason)
-    return {"tree": tree.to_dict(), "target": None}
+    if tree.status == T.RUNNING and not tree.node(tree.cursor).executed:  # a checkpoint of the 4-node graph
+        tree = await _execute(tree, ctx)
+    stop = _stop_reason(tree, ctx, start=True) if tree.status == T.RUNNING else None
+    target = T.select(tree, ctx.policy) if stop is None else None
+    if target is None:
+        return {"tree": _conclude(tree, ctx, stop).to_dict()}
+    thought = await _think(tree, target, ctx)
+    if isinstance(thought, tuple):
+        return {"tree": _conclude(tree, ctx, thought).to_dict()}
+    tree = await _execute(thought, ctx)
+    if tree.status == T.RUNNING:
+        stop = _stop_reason(tree, ctx, start=False)
+        if stop is None and T.select(tree, ctx.policy) is not None:
+            return {"tree": tree.to_dict()}
+    return {"tree": _conclude(tree, ctx, stop if tree.status == T.RUNNING else None).to_dict()}
+
+
+def route_step(state: SearchState) -> Literal["step", "__end__"]:
+    return "step" if state["tree"].get("chosen") is None and state["tree"].get("status") == T.RUNNING else END
 
 
 # -- the graph ------------------------------------------------------------------------------------------
@@ -163,30 +172,24 @@ async def finish(state: SearchState, runtime: Runtime[SearchContext]) -> dict[st
 def build_graph(checkpointer: Any = None) -> Any:
     """The compiled search graph (optionally with a LangGraph checkpointer, e.g. ``AsyncSqliteSaver``)."""
     graph = StateGraph(SearchState, context_schema=SearchContext)
-    graph.add_node("select", select_node)
-    graph.add_node("think", think)
-    graph.add_node("execute", execute)
-    graph.add_node("finish", finish)
-    graph.add_edge(START, "select")
-    graph.add_conditional_edges("select", route_select, ["think", "finish"])
-    graph.add_conditional_edges("think", route_think, ["execute", "finish"])
-    graph.add_edge("execute", "select")
-    graph.add_edge("finish", END)
+    graph.add_node("step", step)
+    graph.add_edge(START, "step")
+    graph.add_conditional_edges("step", route_step, ["step", END])
     return graph.compile(checkpointer=checkpointer)
 
 
 def recursion_limit(budget: Budget, policy: Policy) -> int:
-    """Enough graph steps for the search: three per model call, plus the ends. Without a model-call budget,
+    """Enough graph steps for the search: one per model call, plus the ends. Without a model-call budget,
     a tree of ``width`` children per state and ``max_steps`` deep bounds the calls."""
     calls = budget.max_llm_calls
     if calls is None:
         width = max(policy.width, policy.root_width or 1)
         calls = min(sum(width ** d for d in range(1, policy.max_steps + 1)), 100_000)
-    return 3 * calls + 10
+    return calls + 10
 
 
 def initial_state(messages: list[dict[str, Any]]) -> SearchState:
-    return {"tree": T.start(messages).to_dict(), "target": None, "stop": None}
+    return {"tree": T.start(messages).to_dict()}
 
 
 async def run_search(graph: Any, ctx: SearchContext, messages: list[dict[str, Any]],
@@ -203,7 +206,12 @@ async def run_search(graph: Any, ctx: SearchContext, messages: list[dict[str, An
             # whose writes were saved before the process died but whose step's checkpoint was not (their writes
             # are applied to ``values``, and ``next`` omits them). Only a run that reached END has neither; taking
             # an empty ``next`` alone for "finished" would return a tree that ``finish`` never concluded.
-            if snapshot.values and (snapshot.next or snapshot.tasks):
+            if snapshot.values and ({*snapshot.next, *(t.name for t in snapshot.tasks)} - set(graph.nodes)):
+                # a search checkpointed by the graph of earlier versions (select/think/execute/finish nodes):
+                # carry on from its tree (a reply not yet executed is executed first)
+                payload = {"tree": snapshot.values["tree"]}
+                ctx.emit("resumed", node=snapshot.values["tree"].get("cursor"))
+            elif snapshot.values and (snapshot.next or snapshot.tasks):
                 payload = None  # resume where it stopped (LangGraph applies the saved writes, runs the rest)
                 ctx.emit("resumed", node=snapshot.values.get("tree", {}).get("cursor"))
             elif snapshot.values and snapshot.values.get("tree"):

@@ -32,11 +32,9 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "search_graph.mmd"
 
 def test_the_compiled_graph_has_the_expected_shape_and_drawing():
     drawn = build_graph().get_graph()
-    assert set(drawn.nodes) == {"__start__", "select", "think", "execute", "finish", "__end__"}
+    assert set(drawn.nodes) == {"__start__", "step", "__end__"}
     edges = {(e.source, e.target, e.conditional) for e in drawn.edges}
-    assert edges == {("__start__", "select", False), ("select", "think", True), ("select", "finish", True),
-                     ("think", "execute", True), ("think", "finish", True), ("execute", "select", False),
-                     ("finish", "__end__", False)}
+    assert edges == {("__start__", "step", False), ("step", "step", True), ("step", "__end__", True)}
     mermaid = drawn.draw_mermaid()
     if os.environ.get("UPDATE_SNAPSHOTS"):  # UPDATE_SNAPSHOTS=1 pytest ... rewrites the committed drawing
         SNAPSHOT.parent.mkdir(exist_ok=True)
@@ -185,7 +183,7 @@ def test_resume_from_the_sqlite_checkpoint_repeats_no_finished_call(tmp_path):
 def test_a_search_killed_between_a_steps_writes_and_its_checkpoint_resumes_to_the_clean_tree(tmp_path, dies_at):
     """LangGraph saves a node's writes as soon as it returns, then the step's checkpoint. A process killed in
     between leaves a checkpoint whose ``next`` is empty (the node has writes) but that never reached END: resuming
-    must run the rest (for the last execute, ``finish``, which chooses the answer path) and give the clean tree."""
+    must run the rest (the last step concludes the tree and chooses the answer path) and give the clean tree."""
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     class Killed(Exception):
