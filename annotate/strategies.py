@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from annotate.tree import STEP_REPLY, STEP_TOOLBENCH, STEP_UNITS, Budget, Policy
+from annotate.tree import STEP_REPLY, STEP_TOOLBENCH, STEP_UNITS, VERIFY_MODES, VERIFY_NONE, Budget, Policy
 from toolbench.config import doc
 from toolbench.errors import ToolbenchError
 
@@ -51,6 +51,11 @@ class SearchConfig:
     max_tokens: int | None = field(default=None, metadata=doc("Per query: model tokens (unset: no limit)."))
     max_observation_chars: int | None = field(default=None, metadata=doc(
         "Cut API responses shown to the model to this many characters (unset: whole)."))
+    prune_repeats: bool = field(default=False, metadata=doc(
+        "Do not run a step whose API calls all repeat calls already made in its chain; cut that chain instead."))
+    verify: str = field(default=VERIFY_NONE, metadata=doc(
+        "Which Finish(give_answer) ends the search: none (any, as ToolBench) | grounded (a non-empty answer on a "
+        "chain with a successful API response; others are failed branches and the search goes on)."))
 
     def __post_init__(self) -> None:
         match = re.fullmatch(r"react@(\d+)", self.strategy.lower()) if isinstance(self.strategy, str) else None
@@ -62,6 +67,8 @@ class SearchConfig:
                                 f"got {self.strategy!r}")
         if self.step_unit not in STEP_UNITS:
             raise StrategyError(f"step_unit: must be one of {', '.join(STEP_UNITS)}; got {self.step_unit!r}")
+        if self.verify not in VERIFY_MODES:
+            raise StrategyError(f"verify: must be one of {', '.join(VERIFY_MODES)}; got {self.verify!r}")
         for name in ("width", "restarts", "max_steps"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -79,10 +86,10 @@ class SearchConfig:
     def policy(self) -> Policy:
         if self.strategy == "dfsdt":
             return Policy(width=self.width, max_steps=self.max_steps, diversity=True, give_up_backtrack=2,
-                          step_unit=self.step_unit)
+                          step_unit=self.step_unit, prune_repeats=self.prune_repeats, verify=self.verify)
         root = self.restarts if self.strategy == "react@n" else 1
         return Policy(width=1, root_width=root, max_steps=self.max_steps, diversity=False, give_up_backtrack=1,
-                      step_unit=self.step_unit)
+                      step_unit=self.step_unit, prune_repeats=self.prune_repeats, verify=self.verify)
 
     def budget(self) -> Budget:
         return Budget(max_llm_calls=self.max_llm_calls, max_api_calls=self.max_api_calls,

@@ -57,6 +57,14 @@ STEP_REPLY = "reply"
 STEP_TOOLBENCH = "toolbench"
 STEP_UNITS = (STEP_REPLY, STEP_TOOLBENCH)
 
+# Which Finish(give_answer) ends the search (Policy.verify): any (ToolBench), or only a grounded one (a non-empty
+# answer on a chain that got at least one successful API response); a rejected answer is a failed branch.
+VERIFY_NONE = "none"
+VERIFY_GROUNDED = "grounded"
+VERIFY_MODES = (VERIFY_NONE, VERIFY_GROUNDED)
+REPEAT_OBSERVATION = json.dumps({"error": "repeated call: this chain already made this call with these arguments; "
+                                          "the chain is cut", "response": ""})
+
 # Tree status.
 RUNNING = "running"
 SOLVED = "solved"  # a Finish(give_answer) was reached
@@ -179,6 +187,8 @@ class Policy:
     diversity: bool = True
     give_up_backtrack: int = 2
     step_unit: str = STEP_REPLY  # what max_steps counts: STEP_REPLY or STEP_TOOLBENCH
+    prune_repeats: bool = False  # a step whose API calls all repeat calls of its chain is not run; it is pruned
+    verify: str = VERIFY_NONE  # which answer ends the search: VERIFY_NONE or VERIFY_GROUNDED
 
     def __post_init__(self) -> None:
         for name in ("width", "max_steps", "give_up_backtrack"):
@@ -187,6 +197,8 @@ class Policy:
         if self.step_unit not in STEP_UNITS:
             raise TreeError(f"policy field 'step_unit' must be one of {', '.join(STEP_UNITS)}; "
                             f"got {self.step_unit!r}")
+        if self.verify not in VERIFY_MODES:
+            raise TreeError(f"policy field 'verify' must be one of {', '.join(VERIFY_MODES)}; got {self.verify!r}")
         if self.root_width is not None and self.root_width < 1:
             raise TreeError(f"policy field 'root_width' must be >= 1; got {self.root_width}")
 
@@ -342,7 +354,9 @@ def observe(tree: Tree, node_id: int, results: Iterable[tuple[str, int]], policy
     """Record the results ``(observation, code)`` of a node's calls, in order, and what they mean for the
     search: a give-answer ends it, a give-up prunes the node and closes ``give_up_backtrack - 1`` ancestors, a
     chain whose :func:`chain_length` reaches ``max_steps`` is pruned. ``api_calls`` is how many of the calls
-    reached an API."""
+    reached an API. With ``policy.prune_repeats`` a step whose API calls all repeat earlier calls of its chain
+    (:func:`is_repeat`) is pruned; with ``policy.verify == "grounded"`` an answer not grounded in a successful API
+    response (:func:`grounded`) is pruned as a failed branch and the search goes on."""
     node = tree.node(node_id)
     results = list(results)
     if len(results) != len(node.calls):
@@ -356,7 +370,10 @@ def observe(tree: Tree, node_id: int, results: Iterable[tuple[str, int]], policy
     node = replace(node, calls=calls, finish=finish, final_answer=final_answer)
     changed = [node]
     status = tree.status
-    if finish == GIVE_ANSWER:
+    if finish == GIVE_ANSWER and policy.verify == VERIFY_GROUNDED and not grounded(tree, node):
+        node = replace(node, pruned=True, closed=True)  # a rejected answer: a failed branch
+        changed = [node]
+    elif finish == GIVE_ANSWER:
         node = replace(node, terminal=True, closed=True)
         changed = [node]
         status = SOLVED
@@ -370,11 +387,51 @@ def observe(tree: Tree, node_id: int, results: Iterable[tuple[str, int]], policy
             ancestor = tree.node(up)
             changed.append(replace(ancestor, closed=True))
             up = ancestor.parent
-    elif chain_length(tree, node.id, policy.step_unit) >= policy.max_steps:
+    elif (chain_length(tree, node.id, policy.step_unit) >= policy.max_steps
+          or (policy.prune_repeats and finish is None and _all_repeats(tree, node))):
         node = replace(node, pruned=True, closed=True)
         changed = [node]
     return with_nodes(tree, *changed, status=status, api_calls=tree.api_calls + api_calls,
                        reason="a Finish(give_answer) was reached" if status == SOLVED else tree.reason)
+
+
+def call_signature(call: Call) -> tuple[str, str]:
+    """(function name, arguments as canonical JSON when they decode, else the stripped text): equal for the same
+    call written with other spacing or key order."""
+    try:
+        return call.name, json.dumps(json.loads(call.arguments or "{}"), sort_keys=True, ensure_ascii=False)
+    except ValueError:
+        return call.name, call.arguments.strip()
+
+
+def is_repeat(tree: Tree, node_id: int, index: int, node: Node | None = None) -> bool:
+    """Whether call ``index`` of the node (an API call, not Finish) repeats a call made earlier in its chain: by an
+    ancestor step, or earlier in the same step. ``node`` overrides the tree's copy of the node."""
+    node = node or tree.node(node_id)
+    call = node.calls[index]
+    if call.name == FINISH:
+        return False
+    signature = call_signature(call)
+    earlier = [c for nid in path(tree, node.parent) for c in tree.node(nid).calls] if node.parent else []
+    return any(call_signature(c) == signature for c in earlier + list(node.calls[:index]))
+
+
+def _all_repeats(tree: Tree, node: Node) -> bool:
+    indexes = [i for i, c in enumerate(node.calls) if c.name != FINISH]
+    return bool(indexes) and all(is_repeat(tree, node.id, i, node) for i in indexes)
+
+
+def repeated_calls(tree: Tree) -> int:
+    """How many API calls of the tree repeat an earlier call of their chain (:func:`is_repeat`)."""
+    return sum(is_repeat(tree, n.id, i) for n in tree.nodes.values() for i in range(len(n.calls)))
+
+
+def grounded(tree: Tree, node: Node) -> bool:
+    """Whether ``node``'s answer is grounded: non-empty, on a chain with a successful API response (code 0)."""
+    if not (node.final_answer or "").strip():
+        return False
+    steps = [tree.node(nid) for nid in path(tree, node.parent)] if node.parent else []
+    return any(c.name != FINISH and c.code == CODE_OK for step in steps + [node] for c in step.calls)
 
 
 # -- walking --------------------------------------------------------------------------------------------
@@ -505,10 +562,12 @@ def next_request(tree: Tree, policy: Policy) -> tuple[int, list[Message], str | 
 
 def conclude(tree: Tree, status: str | None = None, reason: str = "") -> Tree:
     """End the search: set the status (``solved`` if an answer was reached, else the given one, else
-    ``exhausted``) and choose the answer path: the first give-answer node, else the first give-up node."""
-    answers = [n.id for n in tree.nodes.values() if n.finish == GIVE_ANSWER]
+    ``exhausted``) and choose the answer path: the first accepted give-answer node, else the first answer that
+    verification rejected (pruned), else the first give-up node."""
+    answers = [n.id for n in tree.nodes.values() if n.finish == GIVE_ANSWER and not n.pruned]
+    rejected = [n.id for n in tree.nodes.values() if n.finish == GIVE_ANSWER and n.pruned]
     give_ups = [n.id for n in tree.nodes.values() if n.finish == GIVE_UP]
-    chosen = min(answers) if answers else (min(give_ups) if give_ups else None)
+    chosen = min(answers or rejected or give_ups) if answers or rejected or give_ups else None
     if answers:
         final_status = SOLVED
     elif status is not None:
