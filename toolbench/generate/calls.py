@@ -1,19 +1,24 @@
 """Function-call samples made by program from a catalog, in BFCL's categories plus traps and multi-turn chains.
 
-Categories (:data:`toolbench.generate.call_samples.CATEGORIES`):
+Categories (:data:`toolbench.generate.call_samples.CATEGORIES`), each with its share in ``CallsConfig.weights``:
 
 - ``simple``: one function offered, one call;
-- ``multiple``: several functions offered, one call to the right one;
-- ``parallel``: one function offered, several calls with different arguments in one turn;
-- ``parallel_multiple``: several functions offered, calls to at least two of them in one turn;
-- ``irrelevance``: no offered function fits the request (a request for an API of another category, or an
-  off-topic request); the right answer is no call;
+- ``multiple``: ``min_offered``-``max_offered`` functions offered (3-6 by default), one call to the right one;
+  the others are mostly **near misses** (:mod:`toolbench.generate.distractors`: same tool, similar names and
+  descriptions, the same arguments: ``get_restaurant`` vs ``get_restaurant_reviews`` vs ``get_restaurant_menu``),
+  and the request tells the answer apart from every one of them;
+- ``parallel``: one function offered, 2-``max_parallel`` calls with different arguments in one turn;
+- ``parallel_multiple``: 2-``max_parallel`` calls over 2-3 related functions in one turn, near misses offered too;
+- ``irrelevance``: no offered function can serve the request; the answer is a text reply saying so and why
+  (:mod:`toolbench.generate.abstain`). Kinds (``irrelevance_kinds``): ``missing_capability`` (the request is for
+  an API of the same tool or category that is not offered, the offered ones are its neighbours),
+  ``other_category`` (functions of another category offered) and ``off_topic`` (a request no API serves);
 - ``hallucination``: the request names an entity that does not exist (a made-up company, movie, order...) where
-  the function needs its identifier; the right answer is no call, or a clarifying question. The sample keeps a
-  ``probe`` call with a made-up identifier, which the execution stage sends to check the entity really is
-  unknown;
+  the function needs its identifier; the answer is a text reply asking for it. Neighbours that need the same
+  identifier may be offered beside it. The sample keeps a ``probe`` call with a made-up identifier, which the
+  execution stage sends to check the entity really is unknown;
 - ``multi_turn``: a first request and call, its tool result, then a follow-up whose call takes a value from that
-  result (``search_companies`` -> ``ticker`` -> ``get_quote``).
+  result (``search_companies`` -> ``ticker`` -> ``get_quote``), near misses offered.
 
 Argument values come from :mod:`toolbench.catalog.values`, requests from :mod:`toolbench.generate.render`
 (English, and Chinese at ``zh_rate``), optionally rewritten by an LLM (:class:`Paraphraser`) that must keep every
@@ -23,6 +28,7 @@ on the hub's seeded answers).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import random
@@ -39,17 +45,30 @@ from toolbench.catalog.values import (
     is_valid,
     param_schema_for_sampling,
 )
-from toolbench.generate import render
+from toolbench.generate import abstain, render, surface
 from toolbench.generate.api_sets import derive_rng
 from toolbench.generate.call_samples import CATEGORIES, CallSample, ExpectedCall, Step
+from toolbench.generate.chains import (
+    ENTITY_POOLS,
+    Chain,
+    find_chains,
+    find_key,
+    response_keys,
+    value_mentions,
+)
+from toolbench.generate.distractors import ambiguous, could_serve, pick_distractors, similarity
 from toolbench.generate.errors import GenerateError
 from toolbench.llm.base import ChatModel, LLMError
 from toolbench.records import Api, Observation, Tool
 
-DEFAULT_WEIGHTS: dict[str, float] = {"simple": 0.2, "multiple": 0.2, "parallel": 0.12, "parallel_multiple": 0.13,
-                                     "irrelevance": 0.1, "hallucination": 0.1, "multi_turn": 0.15}
+__all__ = ["CallGenerator", "CallRunner", "CallsConfig", "Chain", "Paraphraser", "find_chains", "find_key",
+           "mentions_action", "response_keys", "value_mentions"]
+
+DEFAULT_WEIGHTS: dict[str, float] = {"simple": 0.14, "multiple": 0.22, "parallel": 0.14, "parallel_multiple": 0.14,
+                                     "irrelevance": 0.14, "hallucination": 0.07, "multi_turn": 0.15}
+IRRELEVANCE_KINDS = ("missing_capability", "other_category", "off_topic")
+DEFAULT_IRRELEVANCE: dict[str, float] = {"missing_capability": 0.5, "other_category": 0.3, "off_topic": 0.2}
 _ATTEMPTS = 12
-_ENTITY_POOLS = ("city", "country_code", "currency", "timezone")
 
 
 class CallRunner(Protocol):
@@ -58,15 +77,32 @@ class CallRunner(Protocol):
     def call(self, tool_name: str, api_name: str, args: dict[str, Any] | None = None) -> Observation: ...
 
 
+def _check_mix(name: str, mix: dict[str, float], allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(mix) - set(allowed))
+    if unknown:
+        raise GenerateError(f"calls.{name}: unknown categories {unknown}; use {', '.join(allowed)}")
+    if any(w < 0 for w in mix.values()) or not any(w > 0 for w in mix.values()):
+        raise GenerateError(f"calls.{name}: weights must be >= 0 and at least one > 0")
+
+
 @dataclass(frozen=True)
 class CallsConfig:
-    """How call samples are made."""
+    """How call samples are made: the mix of categories and how hard each one is."""
 
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS), metadata={
-        "help": "Category -> relative weight; categories the catalog cannot give are dropped."})
+        "help": "The mix: category -> relative weight (simple, multiple, parallel, parallel_multiple, "
+                "irrelevance, hallucination, multi_turn); categories the catalog cannot give are dropped."})
+    irrelevance_kinds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_IRRELEVANCE), metadata={
+        "help": "Irrelevance samples by kind -> relative weight: missing_capability (neighbours of the API asked "
+                "for offered), other_category, off_topic."})
     zh_rate: float = field(default=0.3, metadata={"help": "Share of requests written in Chinese."})
-    max_offered: int = field(default=4, metadata={"help": "Most functions offered in one sample."})
-    max_parallel: int = field(default=3, metadata={"help": "Most calls in a parallel sample."})
+    min_offered: int = field(default=3, metadata={
+        "help": "Fewest functions offered in a multiple sample (at most max_offered)."})
+    max_offered: int = field(default=6, metadata={"help": "Most functions offered in one sample."})
+    max_parallel: int = field(default=4, metadata={"help": "Most calls in a parallel or parallel_multiple sample."})
+    near_miss_rate: float = field(default=0.75, metadata={
+        "help": "Share of distractors drawn among the nearest APIs (same tool, similar names) rather than at "
+                "random."})
     optional_rate: float = field(default=0.4, metadata={"help": "How often an optional parameter is given."})
     paraphrase_rate: float = field(default=0.0, metadata={
         "help": "Share of requests rewritten by the paraphrasing LLM (needs one)."})
@@ -74,16 +110,13 @@ class CallsConfig:
         "help": "The date that sampled dates centre on; None: the median date among the catalog's examples."})
 
     def __post_init__(self) -> None:
-        unknown = sorted(set(self.weights) - set(CATEGORIES))
-        if unknown:
-            raise GenerateError(f"calls.weights: unknown categories {unknown}; use {', '.join(CATEGORIES)}")
-        if any(w < 0 for w in self.weights.values()) or not any(w > 0 for w in self.weights.values()):
-            raise GenerateError("calls.weights: weights must be >= 0 and at least one > 0")
-        for name in ("zh_rate", "optional_rate", "paraphrase_rate"):
+        _check_mix("weights", self.weights, CATEGORIES)
+        _check_mix("irrelevance_kinds", self.irrelevance_kinds, IRRELEVANCE_KINDS)
+        for name in ("zh_rate", "optional_rate", "paraphrase_rate", "near_miss_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise GenerateError(f"calls.{name} must be in [0, 1], got {getattr(self, name)}")
-        if self.max_offered < 2 or self.max_parallel < 2:
-            raise GenerateError("calls.max_offered and calls.max_parallel must be at least 2")
+        if self.max_offered < 2 or self.max_parallel < 2 or self.min_offered < 2:
+            raise GenerateError("calls.min_offered, calls.max_offered and calls.max_parallel must be at least 2")
 
 
 # -- paraphrasing ---------------------------------------------------------------------------------------------
@@ -112,101 +145,13 @@ class Paraphraser:
         new = (reply.content or "").strip().strip('"').strip()
         if not new:
             return text, "paraphrase refused: empty reply"
-        missing = [k for k in keep if k.casefold() not in new.casefold()]
+        missing = [k for k in keep if not surface.stated(k, new)]
         if missing:
             return text, f"paraphrase refused: it lost {missing[0]!r}"
         return new, "paraphrased"
 
 
 # -- helpers --------------------------------------------------------------------------------------------------
-
-def value_mentions(value: Any) -> list[str]:
-    """The strings a request must contain for it to state ``value`` (leaves of nested values; booleans and
-    None are not required)."""
-    if isinstance(value, bool) or value is None:
-        return []
-    if isinstance(value, str):
-        return [value] if value.strip() else []
-    if isinstance(value, (int, float)):
-        return [render.show(value)]
-    if isinstance(value, list):
-        return [m for item in value for m in value_mentions(item)]
-    if isinstance(value, dict):
-        return [m for item in value.values() for m in value_mentions(item)]
-    return [str(value)]
-
-
-def find_key(data: Any, key: str) -> Any:
-    """The first scalar under ``key`` (compared in snake case) in a decoded JSON value, depth first."""
-    want = snake(key)
-    if isinstance(data, dict):
-        for k, v in data.items():
-            if snake(str(k)) == want and isinstance(v, (str, int, float)) and not isinstance(v, bool):
-                return v
-        for v in data.values():
-            found = find_key(v, key)
-            if found is not None:
-                return found
-    elif isinstance(data, list):
-        for item in data:
-            found = find_key(item, key)
-            if found is not None:
-                return found
-    return None
-
-
-def response_keys(schema: Any, depth: int = 0) -> set[str]:
-    """Snake-case names of the scalar fields of a response schema (nested objects and array items too)."""
-    out: set[str] = set()
-    if not isinstance(schema, dict) or depth > 6:
-        return out
-    for branch in schema.get("anyOf", []) + schema.get("oneOf", []) + schema.get("allOf", []):
-        out |= response_keys(branch, depth + 1)
-    for name, sub in (schema.get("properties") or {}).items():
-        if isinstance(sub, dict) and (sub.get("type") in ("string", "integer", "number") or "enum" in sub):
-            out.add(snake(name))
-        out |= response_keys(sub, depth + 1)
-    if isinstance(schema.get("items"), dict):
-        out |= response_keys(schema["items"], depth + 1)
-    return out
-
-
-@dataclass(frozen=True)
-class Chain:
-    """``first``'s result gives the value of ``second``'s parameter ``param`` (under ``key``)."""
-
-    first: Api
-    second: Api
-    param: str
-    key: str
-    trivial: bool  # the value is also an argument of ``first`` (the chain only copies it along)
-
-
-def find_chains(apis: list[Api]) -> list[Chain]:
-    chains = []
-    for first in apis:
-        keys = response_keys(first.response_schema if isinstance(first.response_schema, dict) else None)
-        if not keys:
-            continue
-        first_words = set(snake(first.name).split("_"))
-        own = {snake(p.name) for p in first.params}
-        for second in apis:
-            if second.key == first.key:
-                continue
-            for param in second.required_params:
-                name = snake(param.name)
-                if not (is_identifier(param.name) or pool_for(param.name) in _ENTITY_POOLS):
-                    continue  # only entities are worth carrying over (ids, tickers, cities), not free text
-                if name in keys:
-                    key = name
-                elif name.endswith("_id") and "id" in keys and any(
-                        w.startswith(name[:-3]) for w in first_words if len(name) > 3):
-                    key = "id"
-                else:
-                    continue
-                chains.append(Chain(first, second, param.name, key, trivial=name in own))
-    return chains
-
 
 def _fake_name(rng: random.Random, language: str, kind: str) -> str:
     if language == "zh":
@@ -219,6 +164,10 @@ def _fake_name(rng: random.Random, language: str, kind: str) -> str:
               "movie": rng.choice(["Rising", "of the Deep", "Protocol"]),
               "restaurant": rng.choice(["Bistro", "Kitchen", "Grill"])}.get(kind, "")
     return f"{word} {suffix}".strip()
+
+
+def _fields(api: Api) -> set[str]:
+    return response_keys(api.response_schema if isinstance(api.response_schema, dict) else None)
 
 
 def _entity_kind(param: str, api: Api) -> str:
@@ -252,7 +201,7 @@ class CallGenerator:
         self.apis = [api for t in self.tools for api in t.apis]
         self.today = self.config.today or catalog_today(self.apis)
         self.traps = [(api, p) for api in self.apis for p in api.required_params
-                      if is_identifier(p.name) and pool_for(p.name) not in _ENTITY_POOLS]
+                      if is_identifier(p.name) and pool_for(p.name) not in ENTITY_POOLS]
         self.chains = find_chains(self.apis)
         feasible = {"simple": True, "multiple": len(self.apis) >= 2, "parallel": True,
                     "parallel_multiple": len(self.apis) >= 2, "irrelevance": True, "hallucination": bool(self.traps),
@@ -305,16 +254,31 @@ class CallGenerator:
                           function_map={f.name: [f.api.tool, f.api.name] for f in order}, steps=steps,
                           meta=dict(meta))
 
+    def _offer(self, category: str, language: str, targets: list[Api], steps: list[Step], rng: random.Random,
+               k: int, anchor: Api, **meta: Any) -> CallSample:
+        """A sample offering ``targets`` and up to ``k`` distractors for ``anchor`` (near misses at
+        ``near_miss_rate``), leaving out every distractor the request does not tell apart from a call."""
+        spare = pick_distractors(rng, anchor, self.apis, k + 3, self.config.near_miss_rate,
+                                 exclude=[a.key for a in targets]) if k > 0 else []
+        trial = self._sample(category, language, targets + spare, copy.deepcopy(steps), rng)
+        unclear = {tuple(trial.function_map[other])
+                   for _, other in ambiguous(trial.functions, trial.function_map, trial.steps, render._GLOSSARY)}
+        if any(a.key in unclear for a in targets):
+            raise _Retry("the request does not tell two of its functions apart")
+        chosen = [a for a in spare if a.key not in unclear][:k]
+        sample = self._sample(category, language, targets + chosen, steps, rng, **meta)
+        sample.meta["distractors"] = [{"tool": a.tool, "api": a.name, "similarity": similarity(anchor, a),
+                                       "same_tool": a.tool == anchor.tool} for a in chosen]
+        return sample
+
+    def _n_offered(self, rng: random.Random, floor: int) -> int:
+        low = max(floor, min(self.config.min_offered, self.config.max_offered))
+        return rng.randint(min(low, self.config.max_offered), self.config.max_offered)
+
     def _call(self, api: Api, sampler: ValueSampler, fixed: dict[str, Any] | None = None) -> ExpectedCall:
         args = sampler.arguments(api)
         args.update(fixed or {})
         return ExpectedCall(name="", arguments=args, tool=api.tool, api=api.name)
-
-    def _others(self, rng: random.Random, api: Api, k: int, exclude_tool: bool = False) -> list[Api]:
-        pool = [a for a in self.apis if a.key != api.key and a.name != api.name
-                and not (exclude_tool and a.tool == api.tool)]
-        rng.shuffle(pool)
-        return pool[:k]
 
     def _paraphrase(self, sample: CallSample, rng: random.Random) -> None:
         if self.paraphraser is None or self.config.paraphrase_rate <= 0:
@@ -337,15 +301,17 @@ class CallGenerator:
     def _simple(self, rng: random.Random, sampler: ValueSampler, language: str) -> CallSample:
         api = rng.choice(self.apis)
         call = self._call(api, sampler)
-        step = Step(render.request(api.name, call.arguments, language, rng), [call])
+        step = Step(render.request(api, call.arguments, language, rng), [call])
         return self._sample("simple", language, [api], [step], rng)
 
     def _multiple(self, rng: random.Random, sampler: ValueSampler, language: str) -> CallSample:
         api = rng.choice(self.apis)
         call = self._call(api, sampler)
-        offered = [api, *self._others(rng, api, rng.randint(1, self.config.max_offered - 1))]
-        step = Step(render.request(api.name, call.arguments, language, rng), [call])
-        return self._sample("multiple", language, offered, [step], rng)
+        step = Step(render.request(api, call.arguments, language, rng), [call])
+        sample = self._offer("multiple", language, [api], [step], rng, self._n_offered(rng, 2) - 1, api)
+        if len(sample.functions) < 2:
+            raise _Retry(f"{api.name}: no distractor the request tells apart")
+        return sample
 
     def _parallel(self, rng: random.Random, sampler: ValueSampler, language: str) -> CallSample:
         api = rng.choice([a for a in self.apis if a.params] or self.apis)
@@ -367,40 +333,59 @@ class CallGenerator:
                 calls.append(ExpectedCall("", {**base, param.name: value}, api.tool, api.name))
         if len(calls) < 2:
             raise _Retry(f"{api.name}: could not draw two different values of {param.name}")
-        text = render.parallel_request(api.name, [c.arguments for c in calls], language, rng)
+        text = render.parallel_request(api, [c.arguments for c in calls], language, rng)
         return self._sample("parallel", language, [api], [Step(text, calls)], rng)
 
     def _parallel_multiple(self, rng: random.Random, sampler: ValueSampler, language: str) -> CallSample:
         first = rng.choice(self.apis)
-        targets = [first, *self._others(rng, first, rng.randint(1, 2))]
+        n_calls = rng.randint(2, self.config.max_parallel)
+        n_functions = rng.randint(2, min(3, n_calls))
+        targets = [first, *pick_distractors(rng, first, self.apis, n_functions - 1, 0.5)]
         if len(targets) < 2:
             raise _Retry("not enough APIs")
         calls = [self._call(api, sampler) for api in targets]
-        if rng.random() < 0.4 and len(calls) < self.config.max_parallel + 1:
-            extra = self._call(targets[0], sampler)
-            if extra.arguments != calls[0].arguments:
-                calls.insert(1, extra)
-        sentences = [render.request(c.api, c.arguments, language, rng) for c in calls]
-        offered = targets + self._others(rng, first, max(0, self.config.max_offered - len(targets)))[:1]
-        offered = list({a.key: a for a in offered}.values())
-        return self._sample("parallel_multiple", language, offered,
-                            [Step(render.joined(sentences, language, rng), calls)], rng)
+        for _ in range(4 * n_calls):
+            if len(calls) >= n_calls:
+                break
+            api = rng.choice(targets)
+            extra = self._call(api, sampler)
+            if all(c.arguments != extra.arguments for c in calls if c.api == api.name and c.tool == api.tool):
+                calls.insert(max(i for i, c in enumerate(calls) if c.api == api.name) + 1, extra)
+        by_key = {a.key: a for a in targets}
+        sentences = [render.request(by_key[(c.tool, c.api)], c.arguments, language, rng) for c in calls]
+        step = Step(render.joined(sentences, language, rng), calls)
+        k = max(0, self._n_offered(rng, len(targets)) - len(targets))
+        return self._offer("parallel_multiple", language, targets, [step], rng, k, first)
+
+    def _irrelevance_kind(self, rng: random.Random) -> str:
+        kinds = [k for k in IRRELEVANCE_KINDS if self.config.irrelevance_kinds.get(k, 0) > 0]
+        return rng.choices(kinds, weights=[self.config.irrelevance_kinds[k] for k in kinds])[0]
 
     def _irrelevance(self, rng: random.Random, sampler: ValueSampler, language: str) -> CallSample:
+        kind = self._irrelevance_kind(rng)
         target = rng.choice(self.apis)
-        elsewhere = [a for a in self.apis if self.category_of.get(a.tool) != self.category_of.get(target.tool)]
-        refusal = render.REFUSAL_ZH if language == "zh" else render.REFUSAL_EN
-        if elsewhere and rng.random() < 0.7:
-            call = self._call(target, sampler)
-            text = render.request(target.name, call.arguments, language, rng)
-            rng.shuffle(elsewhere)
-            offered = elsewhere[: rng.randint(1, self.config.max_offered)]
-            return self._sample("irrelevance", language, offered, [Step(text, [], reply=refusal)], rng,
-                                target=[target.tool, target.name], source="other_category")
-        text = rng.choice(render.IRRELEVANT_ZH if language == "zh" else render.IRRELEVANT_EN)
-        offered = self._others(rng, target, rng.randint(0, self.config.max_offered - 1)) + [target]
-        return self._sample("irrelevance", language, offered, [Step(text, [], reply=refusal)], rng,
-                            target=None, source="off_topic")
+        if kind == "off_topic":
+            text = rng.choice(render.IRRELEVANT_ZH if language == "zh" else render.IRRELEVANT_EN)
+            offered = [target, *pick_distractors(rng, target, self.apis, rng.randint(0, self.config.max_offered - 1), 0.5)]
+            reply = abstain.cannot_reply(kind, None, [a.name for a in offered], language, rng)
+            return self._sample("irrelevance", language, offered, [Step(text, [], reply=reply)], rng,
+                                target=None, kind=kind)
+        if kind == "missing_capability":
+            pool = [a for a in self.apis if a.category == target.category or a.tool == target.tool]
+        else:
+            pool = [a for a in self.apis if self.category_of.get(a.tool) != self.category_of.get(target.tool)]
+        pool = [a for a in pool if a.key != target.key and not could_serve(a.name, target.name, _fields(a))]
+        if not pool:
+            raise _Retry(f"{target.name}: no {kind.replace('_', ' ')} functions to offer")
+        near = 1.0 if kind == "missing_capability" else 0.0
+        offered = pick_distractors(rng, target, pool, rng.randint(1, self.config.max_offered), near)
+        call = self._call(target, sampler)
+        text = render.request(target, call.arguments, language, rng)
+        reply = abstain.cannot_reply(kind, target.name, [a.name for a in offered], language, rng)
+        return self._sample("irrelevance", language, offered, [Step(text, [], reply=reply)], rng,
+                            target=[target.tool, target.name], kind=kind,
+                            distractors=[{"tool": a.tool, "api": a.name, "similarity": similarity(target, a),
+                                          "same_tool": a.tool == target.tool} for a in offered])
 
     def _hallucination(self, rng: random.Random, sampler: ValueSampler, language: str) -> CallSample:
         api, param = rng.choice(self.traps)
@@ -414,16 +399,21 @@ class CallGenerator:
                         if str(v) not in examples and str(v) not in entity), None)
         if fake_id is None:
             raise _Retry(f"{api.name}: no made-up identifier for {param.name}")
-        text = render.entity_request(api.name, entity, render.label(kind, language) if language == "zh" else kind,
+        text = render.entity_request(api, entity, render.label(kind, language) if language == "zh" else kind,
                                      others, language, rng)
-        lab = render.label(param.name, language)
-        reply = (render.CLARIFY_ZH if language == "zh" else render.CLARIFY_EN).format(entity=entity, label=lab)
-        offered = [api, *self._others(rng, api, rng.randint(0, 1), exclude_tool=True)]
-        sample = self._sample("hallucination", language, offered, [Step(text, [], reply=reply)], rng,
-                              entity=entity, target=[api.tool, api.name],
-                              probe={"tool": api.tool, "api": api.name,
-                                     "arguments": {**others, param.name: fake_id}, "param": param.name})
-        return sample
+        reply = abstain.clarify_reply(entity, render.label(param.name, language), language, rng)
+        # close-but-wrong neighbours: the same tool's APIs that need the same identifier (none can look the
+        # name up), or another tool's
+        same_id = [a for a in self.apis if a.tool == api.tool and a.key != api.key
+                   and param.name in {p.name for p in a.required_params}]
+        elsewhere = [a for a in self.apis if a.tool != api.tool]
+        k = self._n_offered(rng, 1) - 1
+        offered = [api, *pick_distractors(rng, api, same_id, rng.randint(0, k), 1.0)]
+        offered += pick_distractors(rng, api, elsewhere, max(0, min(1, k + 1 - len(offered))), 0.0)
+        return self._sample("hallucination", language, offered, [Step(text, [], reply=reply)], rng,
+                            entity=entity, target=[api.tool, api.name], kind="fake_entity",
+                            probe={"tool": api.tool, "api": api.name,
+                                   "arguments": {**others, param.name: fake_id}, "param": param.name})
 
     def _multi_turn(self, rng: random.Random, sampler: ValueSampler, language: str) -> CallSample:
         good = [c for c in self.chains if not c.trivial]
@@ -442,12 +432,12 @@ class CallGenerator:
         second = self._call(chain.second, sampler, {chain.param: value})
         second.from_previous = {chain.param: chain.key}
         rest = {k: v for k, v in second.arguments.items() if k != chain.param}
-        steps = [Step(render.request(chain.first.name, first.arguments, language, rng), [first], [observation]),
-                 Step(render.followup_request(chain.second.name, chain.key, rest, language, rng), [second])]
-        offered = [chain.first, chain.second, *self._others(rng, chain.first, rng.randint(0, 1))]
-        offered = list({a.key: a for a in offered}.values())
-        return self._sample("multi_turn", language, offered, steps, rng, observations=source,
-                            chain={"key": chain.key, "trivial": chain.trivial})
+        steps = [Step(render.request(chain.first, first.arguments, language, rng), [first], [observation]),
+                 Step(render.followup_request(chain.second, chain.key, rest, language, rng), [second])]
+        targets = [chain.first] if chain.first.key == chain.second.key else [chain.first, chain.second]
+        k = rng.randint(0, max(0, self.config.max_offered - len(targets)))
+        return self._offer("multi_turn", language, targets, steps, rng, k, chain.second, observations=source,
+                           chain={"key": chain.key, "trivial": chain.trivial})
 
     def _observe(self, api: Api, args: dict[str, Any], sampler: ValueSampler) -> tuple[str, str]:
         if self.runner is not None:

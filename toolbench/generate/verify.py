@@ -30,8 +30,11 @@ from jsonschema import Draft202012Validator
 
 from toolbench.catalog.arguments import validate_arguments
 from toolbench.catalog.functions import api_to_function
+from toolbench.generate import render, surface
 from toolbench.generate.call_samples import CATEGORIES, NO_CALL_CATEGORIES, STAGES, CallSample, Verdict
-from toolbench.generate.calls import CallRunner, find_key, mentions_action, value_mentions
+from toolbench.generate.calls import CallRunner, mentions_action
+from toolbench.generate.chains import find_key, response_keys, value_mentions
+from toolbench.generate.distractors import ambiguous, could_serve
 from toolbench.generate.replies import ReplyFormatError, extract_json
 from toolbench.llm.base import ChatModel, LLMError
 from toolbench.records import Api, Tool
@@ -161,12 +164,28 @@ class Verifier:
     # -- meaning ----------------------------------------------------------------------------------------------
 
     def meaning(self, sample: CallSample) -> Verdict:
-        problem = _rule_problem(sample)
+        problem = _rule_problem(sample) or self._irrelevance_problem(sample)
         if problem:
             return Verdict("meaning", False, problem)
         if self.judge is None:
             return Verdict("meaning", True, "rule check: values stated, actions named")
         return self._judge(sample)
+
+    def _irrelevance_problem(self, sample: CallSample) -> str | None:
+        """An irrelevance sample: the API the request is for is in the catalog (when known) and no offered
+        function could serve it (:func:`~toolbench.generate.distractors.could_serve`, with the offered APIs'
+        response fields when the catalog is known)."""
+        target = sample.meta.get("target")
+        if sample.category != "irrelevance" or not target:
+            return None
+        if self.apis and tuple(target) not in self.apis:
+            return f"the API the request is for, {target[1]!r} of {target[0]!r}, is not in the catalog"
+        for name, (tool, api_name) in sample.function_map.items():
+            api = self.apis.get((tool, api_name))
+            fields = response_keys(api.response_schema if api and isinstance(api.response_schema, dict) else None)
+            if could_serve(api_name, target[1], fields):
+                return f"the offered {name} could serve the request for {target[1]!r}: it is not irrelevant"
+        return None
 
     def _judge(self, sample: CallSample) -> Verdict:
         assert self.judge is not None
@@ -227,9 +246,6 @@ def _shape_problem(sample: CallSample, offered: dict[str, Any]) -> str | None:
             return f"a {cat} sample must expect no call"
         if not steps[-1].reply:
             return f"a {cat} sample needs the reply expected instead of a call"
-        target = sample.meta.get("target")
-        if cat == "irrelevance" and target and any(v[0] == target[0] for v in sample.function_map.values()):
-            return f"the request is for {target[0]!r}, whose functions are offered: it is not irrelevant"
         if cat == "hallucination" and not sample.meta.get("probe"):
             return "a hallucination trap needs its probe call"
         return None
@@ -269,12 +285,16 @@ def _rule_problem(sample: CallSample) -> str | None:
                     if missing:
                         return f"{call.name}: {arg}={value!r} should come from the previous result, which lacks it"
                     continue
-                missing = [m for m in value_mentions(value) if m.casefold() not in folded]
+                missing = [m for m in value_mentions(value) if not surface.stated(m, text)]
                 if missing:
                     return f"{call.name}: {arg}={missing[0]!r} is not stated in the request"
             if tool_api and not mentions_action(tool_api[1], text, sample.language):
                 return f"the request does not say what {call.name} does"
         previous = step.observations or previous
+    unclear = ambiguous(sample.functions, sample.function_map, sample.steps, render._GLOSSARY)
+    if unclear:
+        called, other = unclear[0]
+        return f"the request does not tell the offered {other} from {called}, which it calls"
     if sample.category == "hallucination":
         entity = sample.meta.get("entity", "")
         probe = sample.meta.get("probe") or {}

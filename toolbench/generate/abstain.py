@@ -1,0 +1,53 @@
+"""The text replies of samples whose right answer is no call: they say that the offered tools cannot do it, and why.
+
+- :func:`cannot_reply`: an irrelevance sample. The request asks for something none of the offered functions
+  does; the reply names what was asked and what the offered functions can do instead (``missing_capability``,
+  ``other_category``), or that the request has nothing to do with them (``off_topic``);
+- :func:`clarify_reply`: a hallucination trap. The request names an entity (a made-up company, movie, order)
+  where the function needs its identifier; the reply says the name is not enough and asks for the identifier.
+
+Actions are worded by :func:`toolbench.generate.render.action` (English, or Chinese through its glossary).
+"""
+
+from __future__ import annotations
+
+import random
+
+from toolbench.generate import render
+
+
+def _listed(items: list[str], language: str) -> str:
+    if language == "zh":
+        return "、".join(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def cannot_reply(kind: str, asked: str | None, offered: list[str], language: str, rng: random.Random) -> str:
+    """The refusal of an irrelevance sample: ``asked`` is the API the request is for (None: off topic),
+    ``offered`` the API names of the functions offered."""
+    acts = list(dict.fromkeys(render.action(name, language) for name in offered))[:4]
+    if language == "zh":
+        can = f"现有的函数只能{_listed(acts, language)}" if acts else "现在没有可用的函数"
+        if asked is None:
+            return f"这个请求和现有的工具无关：{can}，没有一个能回答它，所以我没法用这些工具帮你。"
+        return f"我没法用这些工具{render.action(asked, language)}：{can}，没有一个能做到这一点。"
+    can = f"the available functions can only {_listed(acts, language)}" if acts else "no function is available"
+    if asked is None:
+        return rng.choice((
+            f"I can't help with that using these tools: {can}, and none of them answers this request.",
+            f"That request is outside what these tools do ({can}), so I can't do it with them."))
+    act = render.action(asked, language)
+    return rng.choice((
+        f"I can't {act} with these tools: {can}, and none of them does that.",
+        f"None of the available functions can {act}; {can}. I can't do this with these tools."))
+
+
+def clarify_reply(entity: str, label: str, language: str, rng: random.Random) -> str:
+    """The reply to a trap: the name alone does not identify the entity; ask for its identifier."""
+    if language == "zh":
+        return f"我无法仅凭名称确定“{entity}”，这些函数需要它的{label}。能告诉我它的准确{label}吗？"
+    return rng.choice((
+        (f"I can't find {entity} with the information given: these functions need its {label}. "
+         f"Could you tell me its exact {label}?"),
+        (f"I don't have a way to look up {entity} by name, and I won't guess its {label}. "
+         f"What is its exact {label}?")))
