@@ -8,12 +8,15 @@ and to our own ``toolbench llm serve``; only ``base_url``, ``model`` and the key
 
 The request body is built and the response parsed by the pure functions of :mod:`toolbench.llm.payload`; this
 module only adds the network call, the key, retries (the SDK's, with backoff, on connection errors, 408/409/429
-and 5xx), a timeout, and a limit on requests in flight (per client, for threads and for each event loop).
+and 5xx), a timeout, and a limit on requests in flight (per client, for threads and for each event loop). The
+body goes out as built (the SDK's ``client.post``, not ``chat.completions.create``, whose typed transform and
+response models cost more CPU than the exchange itself).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import threading
@@ -23,7 +26,12 @@ from typing import Any
 
 from toolbench.errors import ToolbenchError
 from toolbench.llm.base import ChatReply, LLMError, LLMRequestError, Message, Tool
-from toolbench.llm.payload import build_request, parse_response, split_sdk_kwargs
+from toolbench.llm.payload import build_request, parse_response
+
+# The request goes through the SDK's client (its key, headers, timeout, retries and errors) as the JSON body that
+# build_request made, and the reply comes back as bytes for parse_response: the SDK's typed request transform and
+# response models cost more CPU per call than the HTTP exchange itself (see benchmarks/README.md, campaigns).
+COMPLETIONS_PATH = "/chat/completions"
 
 # The key used when the variable is unset but a base_url is given: local servers (ours, vLLM) ignore it.
 LOCAL_PLACEHOLDER_KEY = "EMPTY"
@@ -81,6 +89,16 @@ class OpenAIChatConfig:
             return LOCAL_PLACEHOLDER_KEY
         raise ToolbenchError(f"no API key: set the environment variable {self.api_key_env} (config field "
                              "'api_key_env'), or give 'base_url' for a local server that needs none")
+
+
+def _json_body(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise LLMError(f"the chat endpoint answered with a body that is not JSON: {raw[:200]!r}") from exc
+    if not isinstance(body, dict):
+        raise LLMError(f"the chat endpoint answered with JSON that is not an object: {raw[:200]!r}")
+    return body
 
 
 def _tool_names(tools: list[Tool] | None) -> set[str] | None:
@@ -174,23 +192,23 @@ class OpenAIChatModel:
     def chat(self, messages: list[Message], tools: list[Tool] | None = None, **params: Any) -> ChatReply:
         import openai
 
-        kwargs = split_sdk_kwargs(self._body(messages, tools, params))
+        body = self._body(messages, tools, params)
         client = self.client()
         with self._slots:
             try:
-                response = client.chat.completions.create(**kwargs)
+                raw = client.post(COMPLETIONS_PATH, body=body, cast_to=bytes)
             except openai.OpenAIError as exc:
                 raise self._error(exc) from exc
-        return self._reply(response, tools)
+        return self._reply(_json_body(raw), tools)
 
     async def achat(self, messages: list[Message], tools: list[Tool] | None = None, **params: Any) -> ChatReply:
         import openai
 
-        kwargs = split_sdk_kwargs(self._body(messages, tools, params))
+        body = self._body(messages, tools, params)
         client, slots = self._async()
         async with slots:
             try:
-                response = await client.chat.completions.create(**kwargs)
+                raw = await client.post(COMPLETIONS_PATH, body=body, cast_to=bytes)
             except openai.OpenAIError as exc:
                 raise self._error(exc) from exc
-        return self._reply(response, tools)
+        return self._reply(_json_body(raw), tools)
