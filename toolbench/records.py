@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from toolbench.error_kinds import ErrorKind, kind_from_text
 from toolbench.errors import ToolbenchError
 
 # ToolBench's parameter types as they appear in RapidAPI tool docs. Any other string is accepted (real data
@@ -87,7 +88,7 @@ class Param:
         return out
 
     @classmethod
-    def from_dict(cls, data: Any, *, required: bool, where: str = "") -> "Param":
+    def from_dict(cls, data: Any, *, required: bool, where: str = "") -> Param:
         _expect(data, dict, where, "a parameter")
         name = _str_field(data, "name", where)
         if not name:
@@ -163,7 +164,7 @@ class Api:
         return out
 
     @classmethod
-    def from_dict(cls, data: Any, *, tool: str, category: str = "", where: str = "") -> "Api":
+    def from_dict(cls, data: Any, *, tool: str, category: str = "", where: str = "") -> Api:
         _expect(data, dict, where, "an API entry")
         name = _str_field(data, "name", where)
         if not name.strip():
@@ -205,7 +206,7 @@ class Api:
         return out
 
     @classmethod
-    def from_query_dict(cls, data: Any, where: str = "") -> "Api":
+    def from_query_dict(cls, data: Any, where: str = "") -> Api:
         _expect(data, dict, where, "an api_list entry")
         tool = _str_field(data, "tool_name", where)
         name = _str_field(data, "api_name", where)
@@ -259,7 +260,7 @@ class AuthScheme:
         return out
 
     @classmethod
-    def from_dict(cls, data: Any, where: str = "") -> "AuthScheme":
+    def from_dict(cls, data: Any, where: str = "") -> AuthScheme:
         _expect(data, dict, where, "an auth scheme")
         return cls(
             name=_str_field(data, "name", where),
@@ -320,7 +321,7 @@ class Tool:
         return out
 
     @classmethod
-    def from_dict(cls, data: Any, *, category: str = "", where: str = "") -> "Tool":
+    def from_dict(cls, data: Any, *, category: str = "", where: str = "") -> Tool:
         """Read a ToolBench tool file's content. ``category`` (the folder name) fills a missing
         ``category_name``."""
         _expect(data, dict, where, "a tool file")
@@ -394,7 +395,7 @@ class Query:
         return out
 
     @classmethod
-    def from_dict(cls, data: Any, *, group: str = "", where: str = "") -> "Query":
+    def from_dict(cls, data: Any, *, group: str = "", where: str = "") -> Query:
         _expect(data, dict, where, "a query")
         if "query_id" not in data:
             raise RecordError(f"{where}.query_id", "missing required field")
@@ -436,7 +437,9 @@ class Observation:
 
     ``to_toolbench()`` gives ToolBench's ``{"error": str, "response": str}``; ``status`` (HTTP status, or
     None when no response came), ``latency`` (seconds) and ``cached`` say how it was obtained. Errors are
-    observations, not exceptions.
+    observations, not exceptions: ``kind`` (an :class:`ErrorKind`, None for a success) says why, and ``error``
+    is the text the model is shown, ``"<kind>: message"`` (:meth:`failure`). An observation built from an error
+    text alone (read from a file, a service's answer) gets its kind from that text, here and nowhere else.
     """
 
     error: str = ""
@@ -444,6 +447,17 @@ class Observation:
     status: int | None = None
     latency: float = 0.0
     cached: bool = False
+    kind: ErrorKind | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind is None and self.error:
+            self.kind = kind_from_text(self.error)
+
+    @classmethod
+    def failure(cls, kind: ErrorKind, message: str, response: str = "", status: int | None = None,
+                latency: float = 0.0) -> Observation:
+        """An error observation of ``kind``, its text ``"<kind>: message"``."""
+        return cls(error=f"{kind}: {message}", response=response, status=status, latency=latency, kind=kind)
 
     @property
     def ok(self) -> bool:
@@ -457,7 +471,7 @@ class Observation:
                 "latency": self.latency, "cached": self.cached}
 
     @classmethod
-    def from_dict(cls, data: Any, where: str = "") -> "Observation":
+    def from_dict(cls, data: Any, where: str = "") -> Observation:
         _expect(data, dict, where, "an observation")
         status = data.get("status")
         if status is not None and not isinstance(status, int):

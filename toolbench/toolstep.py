@@ -15,11 +15,11 @@ The annotation search (``annotate/graph.py``) and the agent (``toolbench/agent/g
 A call's journal key (:func:`call_key`) is the sha256 of canonical JSON of where it stands (``where``: the run and
 its position in it, as each graph names them), its function name and its argument text.
 
-Error kinds are typed: :class:`ErrorKind` (the executor's kinds, plus the two the step makes itself), carried in
-:attr:`CallResult.kind`, never split back out of the text by a graph. The observation's error text still starts
-with ``"<kind>: "``: that is what the model is shown and the files record. An observation made outside the step (by
-the executor, a runner, or read back from a journal) gets its kind once, in :func:`kind_of`, from the executor's
-reader of that convention (:func:`toolbench.executor.error_kind`).
+Error kinds are typed: :class:`ErrorKind` (``toolbench/error_kinds.py``, the one list: the executor's kinds and
+the two the step makes itself), carried in :attr:`CallResult.kind` and ``Observation.kind``, never split back out
+of the text by a graph. The observation's error text still starts with ``"<kind>: "``: that is what the model is
+shown and the files record; an observation read back from a journal gets its kind from that text once, when the
+record is built (``toolbench.records.Observation``).
 """
 
 from __future__ import annotations
@@ -28,42 +28,19 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-from toolbench import executor as X
 from toolbench.catalog.arguments import validate_call
 from toolbench.catalog.functions import FunctionSet, OfferedFunction
+from toolbench.error_kinds import ErrorKind
 from toolbench.formats.finish import FINISH
 from toolbench.llm.toolcalls import decode_arguments
 from toolbench.records import Observation
 
 
-class ErrorKind(StrEnum):
-    """Why a call did not give an answer: the executor's kinds (:data:`toolbench.executor.ERROR_KINDS`), the two
-    the step makes (a person rejected the call; it was cut off in flight), and ``other`` for an error text without
-    a known kind."""
-
-    HALLUCINATED = X.HALLUCINATED
-    INVALID_ARGUMENTS = X.INVALID_ARGUMENTS
-    UNAUTHORIZED = X.UNAUTHORIZED
-    RATE_LIMITED = X.RATE_LIMITED
-    TIMEOUT = X.TIMEOUT
-    NOT_WORKING = X.NOT_WORKING
-    MALFORMED = X.MALFORMED
-    REQUEST_ERROR = X.REQUEST_ERROR
-    CACHE_MISS = X.CACHE_MISS
-    NOT_IN_CATALOG = X.NOT_IN_CATALOG
-    INVALID_URL = X.INVALID_URL
-    TLS_ERROR = X.TLS_ERROR
-    REJECTED_BY_USER = "rejected_by_user"
-    OUTCOME_UNKNOWN = "outcome_unknown"
-    OTHER = "other"
-
-
 def kind_of(obs: Observation) -> ErrorKind | None:
-    """The kind of an observation made outside the step (None for a success)."""
-    return None if obs.ok else ErrorKind(X.error_kind(obs))
+    """The kind of an observation made outside the step (None for a success): its ``kind`` field."""
+    return None if obs.ok else (obs.kind or ErrorKind.OTHER)
 
 
 def observation_text(obs: Observation, max_chars: int | None = None) -> str:
@@ -95,7 +72,7 @@ class CallResult:
 
 def failed(kind: ErrorKind, message: str) -> CallResult:
     """An error the step makes itself: the kind as a field, and the text ``"<kind>: message"``."""
-    return CallResult(Observation(error=f"{kind}: {message}"), kind)
+    return CallResult(Observation.failure(kind, message), kind)
 
 
 def call_key(where: Mapping[str, Any], name: str, arguments: str) -> str:
@@ -178,7 +155,8 @@ class ExecutorRunner:
         try:
             return await self.executor.acall_function(self.functions, fname, arguments)
         except Exception as exc:  # noqa: BLE001 - a runner returns observations, never raises (ToolRunner)
-            return Observation(error=f"{X.REQUEST_ERROR}: the call failed ({type(exc).__name__}); try another API")
+            return Observation.failure(ErrorKind.REQUEST_ERROR,
+                                       f"the call failed ({type(exc).__name__}); try another API")
 
 
 class CallState:

@@ -102,8 +102,8 @@ def _first_json(text: str) -> Any:
 def parse_simulation(text: str | None) -> dict[str, str]:
     """The model's reply as ``{"error", "response"}``: its JSON object when it wrote one as asked, a bare
     JSON value as the response, else the text itself as the response. An error gets a kind prefix
-    (``request_error: ...``) like the executor's, so ``error_kind`` reads it."""
-    from toolbench.executor import ERROR_KINDS, REQUEST_ERROR
+    (``request_error: ...``) like the executor's, so the observation built from it has that kind."""
+    from toolbench.error_kinds import EXECUTOR_KINDS, ErrorKind, kind_from_text
 
     text = (text or "").strip()
     data = _first_json(text)
@@ -116,8 +116,8 @@ def parse_simulation(text: str | None) -> dict[str, str]:
         error, response = "", text
     if not isinstance(response, str):
         response = json.dumps(response, ensure_ascii=False)
-    if error and error.split(":", 1)[0] not in ERROR_KINDS:
-        error = f"{REQUEST_ERROR}: {error}"
+    if error and kind_from_text(error) not in EXECUTOR_KINDS:
+        error = f"{ErrorKind.REQUEST_ERROR}: {error}"
     return {"error": error, "response": "" if error else response}
 
 
