@@ -212,3 +212,33 @@ def test_the_table_figures():
     assert react["saved"]["llm_calls_unspent"] == 10  # only the search that stopped on its answer
     text = table_markdown(table)
     assert "| base | DFSDT | 2 | 2 | 100.0% [" in text and "ReACT 35.3, ReACT@N 44.5, DFSDT 63.8" in text
+
+
+def test_the_command_writes_the_table_scored_by_rules_and_resumes(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from tests.annotate import doubles
+    from toolbench.cli import app
+    from toolbench.cli.annotate import TEST_DOUBLES_ENV
+
+    tasks = [Query(id=str(i), text=f"Weather in city number {i}?", apis=[WEATHER, FORECAST],
+                   expectation={"answer_contains": [f"answer {i}"]}).to_dict() for i in range(2)]
+    (tmp_path / "tasks.json").write_text(json.dumps(tasks))
+    log = tmp_path / "api.log"
+    monkeypatch.setenv(TEST_DOUBLES_ENV, "tests.annotate.doubles:build")
+    monkeypatch.setenv(doubles.API_LOG_ENV, str(log))
+    args = ["annotate", "compare", "--tasks", str(tmp_path / "tasks.json"), "--out", str(tmp_path / "out"),
+            "--model", "base=scripted@http://127.0.0.1:1/v1", "--budget", "6", "--max-steps", "3"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    table = json.loads((tmp_path / "out" / "comparison.json").read_text())
+    by = {r["strategy"]: r for r in table["rows"]}
+    # query 0 answers after one call; query 1 gives up once: ReACT stops there, ReACT@N and DFSDT try again
+    assert by["react"]["pass_rules"]["passed"] == 1 and by["dfsdt"]["pass_rules"]["passed"] == 2
+    assert by["react@n"]["pass_rules"]["n"] == 2 and table["budget"] == 6
+    assert "| base | DFSDT | 2 |" in (tmp_path / "out" / "comparison.md").read_text()
+    made = log.read_text().splitlines()
+    assert len(made) == len(set(made))  # the shared journal: no call made twice
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0 and log.read_text().splitlines() == made
+    assert json.loads((tmp_path / "out" / "comparison.json").read_text())["rows"] == table["rows"]

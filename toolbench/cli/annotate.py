@@ -11,7 +11,8 @@ from typing import Annotated
 
 import typer
 
-from annotate.config import CampaignConfig  # light: the options are built from it
+from annotate.compare import CompareConfig  # light: the options are built from it
+from annotate.config import CampaignConfig
 from toolbench.config import from_options, options
 from toolbench.errors import ToolbenchError
 
@@ -80,3 +81,124 @@ def merge_command(
     from annotate.campaign import merge
 
     typer.echo(json.dumps(merge(list(runs), out)))
+
+
+COMPARE_HELP = (
+    "ReACT, ReACT@N and DFSDT on the same held-out tasks with the same budget of model calls per task, for one or "
+    "more models; writes OUT/comparison.json and OUT/comparison.md (pass rate by the tasks' rule checks, and by an "
+    "LLM judge with --judge, with 95% intervals; per solved task the model calls, tokens, API calls and seconds; "
+    "what the shared call journal, pruning and early stopping saved).\n\n"
+    "Examples:\n\n"
+    "  toolbench annotate compare --tasks runs/demo/tasks/dfsdt_tasks.json --catalog data/tools "
+    "--hub-url http://127.0.0.1:9000 --model base=smollm2-135m-instruct@http://127.0.0.1:8000/v1 "
+    "--model tuned=smollm2-135m-demo-lora@http://127.0.0.1:8001/v1 --budget 12 --max-steps 4 --out runs/compare\n\n"
+    "  toolbench annotate compare --tasks tasks.json --catalog data/tools --model gpt=gpt-4o-mini "
+    "--strategies react,dfsdt --budget 30 --judge gpt-4o-mini --out runs/compare-gpt\n\n"
+    "Rerun the same command after a kill: finished searches are skipped, searches in flight continue from their "
+    "last step, API calls already made are replayed from the journal. Tasks need an expectation "
+    "(Query.expectation, see docs/eval.md) to be scored by rules; without one only the judge scores them.")
+
+
+@app.command("compare", help=COMPARE_HELP)
+@options(CompareConfig)
+def compare_command(
+    settings: dict,
+    judge: Annotated[str | None, typer.Option(help="LLM judge MODEL[@BASE_URL] for the pass rate (unset: rule "
+                                                   "checks only).")] = None,
+) -> None:
+    """Equal-budget comparison of ReACT, ReACT@N and DFSDT."""
+    import asyncio
+
+    from annotate.compare import run_compare
+
+    if settings["tasks"] is None or settings["out"] is None:
+        raise ToolbenchError("annotate compare needs --tasks FILE and --out DIR (see `toolbench annotate compare "
+                             "--help`)")
+    cfg = from_options(CompareConfig, settings)
+    if not cfg.models:
+        raise ToolbenchError("annotate compare needs at least one --model LABEL=MODEL@BASE_URL")
+    doubles = os.environ.get(TEST_DOUBLES_ENV)
+    executor = None
+    if doubles:
+        module, _, name = doubles.partition(":")
+        chat, runner_factory = getattr(importlib.import_module(module), name)(cfg)
+        models = {label: chat for label in cfg.models}
+    else:
+        models, runner_factory, executor = _compare_clients(cfg)
+
+    async def go() -> list[dict]:
+        try:
+            return await run_compare(cfg, models, runner_factory,
+                                     on_unit=lambda r: typer.echo(json.dumps(r), err=True))
+        finally:
+            if executor is not None:
+                await executor.aclose()
+
+    rows = asyncio.run(go())
+    judge_chat = None
+    if judge:
+        from toolbench.llm.factory import make_chat_model
+
+        model, _, url = judge.partition("@")
+        judge_chat = make_chat_model(model, base_url=url or None, cache_path=Path(cfg.out) / "judge_cache.sqlite",
+                                     timeout=300.0)
+    try:
+        table = score_comparison(cfg, rows, judge_chat)
+    finally:
+        if judge_chat is not None:
+            judge_chat.close()
+    from annotate.compare_table import table_markdown
+
+    typer.echo(table_markdown(table))
+
+
+def _compare_clients(cfg: CompareConfig) -> tuple[dict, object, object]:
+    """(label -> chat model, runner factory, executor) for the real endpoints and APIs."""
+    from annotate.campaign import _Catalog, _default_runner_factory
+    from toolbench.llm.openai_client import OpenAIChatConfig, OpenAIChatModel
+
+    models = {}
+    for label in cfg.models:
+        model, url = cfg.endpoint(label)
+        models[label] = OpenAIChatModel(OpenAIChatConfig(model=model, base_url=url, timeout=cfg.llm_timeout,
+                                                         api_key_env=cfg.api_key_env,
+                                                         max_concurrency=cfg.concurrency))
+    campaign = CampaignConfig(queries=cfg.tasks, out=cfg.out, catalog=cfg.catalog, hub_url=cfg.hub_url)
+    runner_factory, executor = _default_runner_factory(campaign, _Catalog(cfg.catalog))
+    return models, runner_factory, executor
+
+
+def score_comparison(cfg: CompareConfig, rows: list[dict], judge_chat: object = None) -> dict:
+    """Score every (model, strategy)'s answers (the tasks' rule checks; the LLM judge when given), and write
+    OUT/comparison.json and OUT/comparison.md; returns the table (:func:`annotate.compare_table.build_table`)."""
+    from annotate.compare import FOLDERS
+    from annotate.compare_table import build_table, table_markdown
+    from eval import answers, judge
+    from eval.expectation import check
+    from eval.intervals import wilson
+    from toolbench.catalog.store import load_queries
+    from toolbench.formats.atomic import write_json_atomic, write_text_atomic
+
+    out = Path(cfg.out)
+    tasks = load_queries(cfg.tasks)
+    expectations = {t.id: t.expectation for t in tasks if t.expectation}
+    verdicts: dict = {}
+    for label in cfg.models:
+        for strategy in cfg.strategy_list:
+            folder = out / label / FOLDERS[strategy] / "answers"
+            predictions = answers.read_predictions(folder) if folder.is_dir() else {}
+            ids = [r["task_id"] for r in rows if r["model"] == label and r["strategy"] == strategy]
+            checks = {i: {"rules": (check(expectations[i], predictions[i]).ok if i in predictions else False)
+                          if i in expectations else None, "judge": None} for i in ids}
+            if judge_chat is not None and ids:
+                for row in judge.run_pass_rate(predictions, judge.Judge(judge_chat), k=1,  # type: ignore[arg-type]
+                                               group=f"{label}/{strategy}", query_ids=ids):
+                    checks[row.query_id]["judge"] = row.resolved_label == judge.PASSED
+            verdicts[(label, strategy)] = checks
+    table = build_table(rows, verdicts, budget=cfg.budget, models=list(cfg.models), strategies=cfg.strategy_list,
+                        interval=wilson)
+    table["settings"] = cfg.settings()
+    table["verdicts"] = {f"{label}/{strategy}": checks for (label, strategy), checks in verdicts.items()}
+    write_json_atomic(out / "comparison.json", table)
+    write_text_atomic(out / "comparison.md", table_markdown(table))
+    return table
