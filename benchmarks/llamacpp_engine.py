@@ -12,7 +12,7 @@ once per variant, and prints per variant:
 
 A variant is a name and engine settings, ``--variant NAME:flash_attn=off,n_seq=4`` (keys: flash_attn on|off|auto,
 n_seq, n_batch, ctx_per_seq, threads; and ``order=file|longest``, the order the requests are handed to the engine:
-as the sample lists them, or longest prompt first, as ``eval.runner`` sends them). Default: the engine's
+as the sample lists them, or longest prompt first, as ``eval.predict`` sends them). Default: the engine's
 defaults against flash attention on, against 8 rows, and against the sample's own order. Rounds alternate variants (a shared machine's load drifts); the best round counts.
 
     .venv/bin/python benchmarks/llamacpp_engine.py                          # the packaged model as Q8_0
@@ -49,8 +49,8 @@ def parse_variant(text: str) -> tuple[str, dict]:
 
 def workload(entries: int, max_tokens: int, template) -> list:
     """The first ``entries`` entries of the demo's BFCL sample (round-robin over categories) as engine requests."""
+    from eval.predict import build_request
     from eval.public_bfcl import public_sample
-    from eval.runner import build_request
     from toolbench.llm.constraints import constraint_for
     from toolbench.llm.generation import GenerationRequest
     from toolbench.llm.template import render_prompt

@@ -17,7 +17,7 @@ all — and live_simple 86, live_multiple 150. A third keeps the categories weig
 micro average; the floor of 60 keeps every category's 95% interval within about ±12.5 points; the cap stops
 live_multiple (1,053 entries) from taking most of the time. ``per_category="all"`` runs every entry.
 
-**The run** (:func:`run_public_bfcl`). Every sampled entry goes through :mod:`eval.runner` (the same requests,
+**The run** (:func:`run_public_bfcl`). Every sampled entry goes through :mod:`eval.predict` (the same requests,
 reply parsing and record/replay cache as ``toolbench eval ast --base-url``) with ``tool_choice`` "auto" — the
 headline mode, BFCL's function-calling setting: tools offered, the model decides whether to call — or
 "required" (a call is forced: a separate, labelled figure; the abstention category irrelevance is then left
@@ -463,16 +463,16 @@ def run_public_bfcl(chat: Any = None, *, sample: PublicSample, out_dir: str | Pa
 
     The model is ``chat`` (any :class:`~toolbench.llm.base.ChatModel`), or ``model`` at ``base_url`` (an
     OpenAI-compatible endpoint, through the reply cache ``out_dir/llm_cache.sqlite``). ``config`` is an
-    :class:`eval.runner.RunnerConfig` (its ``tool_choice`` is set from ``tool_choice``). ``constrained_decoding``:
+    :class:`eval.predict.RunnerConfig` (its ``tool_choice`` is set from ``tool_choice``). ``constrained_decoding``:
     None reads it from the server's ``GET /health`` when ``base_url`` is given, else ``"unknown"``.
     ``on_done(prediction)`` is called as each entry finishes."""
-    from eval import runner
+    from eval import predict
 
     if tool_choice not in TOOL_CHOICES:
         raise PublicBfclError(f"tool_choice: must be one of {', '.join(TOOL_CHOICES)}; got {tool_choice!r}")
     if chat is None and model is None:
         raise PublicBfclError("run_public_bfcl needs a chat model, or model (and base_url)")
-    config = dataclasses.replace(config or runner.RunnerConfig(), tool_choice=tool_choice)
+    config = dataclasses.replace(config or predict.RunnerConfig(), tool_choice=tool_choice)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     sample.write(out_dir / "sample.json")
@@ -495,7 +495,7 @@ def run_public_bfcl(chat: Any = None, *, sample: PublicSample, out_dir: str | Pa
                                cache_path=out_dir / "llm_cache.sqlite", cache_mode=cache_mode, timeout=timeout,
                                max_concurrency=config.concurrency)
     try:
-        predictions = runner.run_entries(chat, entries, config, on_done)
+        predictions = predict.run_entries(chat, entries, config, on_done)
     finally:
         if own_chat and hasattr(chat, "close"):
             chat.close()
@@ -507,7 +507,7 @@ def run_public_bfcl(chat: Any = None, *, sample: PublicSample, out_dir: str | Pa
     files: dict[str, Any] = {"sample": str(out_dir / "sample.json"), "results": {}, "verdicts": {}}
     for category, (category_entries, answers) in loaded.items():
         category_predictions = [by_id[str(e["id"])] for e in category_entries if str(e["id"]) in by_id]
-        outcome = runner.score_predictions(category_entries, answers, runner.predictions_map(category_predictions),
+        outcome = predict.score_predictions(category_entries, answers, predict.predictions_map(category_predictions),
                                            model=name)
         outcome.predictions = category_predictions
         errors = sum(p.error is not None for p in category_predictions)
@@ -516,7 +516,7 @@ def run_public_bfcl(chat: Any = None, *, sample: PublicSample, out_dir: str | Pa
         bfcl_rows = []
         for entry, row in zip(category_entries, outcome.rows):
             prediction = by_id.get(str(entry["id"]))
-            result = fc_result(prediction, runner.build_request(entry)[2]) if prediction else ""
+            result = fc_result(prediction, predict.build_request(entry)[2]) if prediction else ""
             failed = prediction is None or prediction.error is not None
             row["bfcl_valid"] = False if failed else bfcl_fc_valid(category, result, row["valid"])
             bfcl_row = {"id": entry["id"], "result": result}
@@ -524,7 +524,7 @@ def run_public_bfcl(chat: Any = None, *, sample: PublicSample, out_dir: str | Pa
                 bfcl_row["error"] = prediction.error if prediction else "no prediction"
             bfcl_rows.append(bfcl_row)
         verdicts, result_path = output_paths(out_dir, category)
-        runner.write_outcome(outcome, verdicts)
+        predict.write_outcome(outcome, verdicts)
         write_jsonl_atomic(result_path, bfcl_rows, default=repr)
         rows_by_category[category] = outcome.rows
         files["results"][category], files["verdicts"][category] = str(result_path), str(verdicts)

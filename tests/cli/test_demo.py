@@ -15,8 +15,8 @@ from rich.console import Console
 from toolbench.cli import main
 from toolbench.cli.demo import data
 from toolbench.cli.demo.profile import FULL, PROFILES, QUICK, TINY, DemoProfile, ProfileError, get_profile
-from toolbench.cli.demo.runner import Demo, DemoError, Stage, StageOutput
 from toolbench.cli.demo.services import LLMServer, ServiceError, Services
+from toolbench.cli.demo.stage_runner import Demo, DemoError, Stage, StageOutput
 
 # -- profiles ----------------------------------------------------------------------------------------------------
 
@@ -342,7 +342,7 @@ def test_headline_from_markers():
 
 
 def test_page_intro_shows_the_headline_and_every_stage(tmp_path):
-    from toolbench.cli.demo.runner import DemoContext
+    from toolbench.cli.demo.stage_runner import DemoContext
     from toolbench.cli.demo.stages import page_intro
 
     done = {"calls": {"title": "Generate call data", "seconds": 2.4, "note": "kept 9/10"},

@@ -1,5 +1,5 @@
 """eval.public_bfcl and `toolbench eval bfcl-public`: the fixed stratified sample of BFCL's public categories, the
-run through eval.runner with a scripted model, the summary (ours / BFCL would report, intervals, mode,
+run through eval.predict with a scripted model, the summary (ours / BFCL would report, intervals, mode,
 constrained decoding), re-scoring with BFCL's own checker, and the Markdown block."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import ClassVar
 
 import pytest
 
-from eval import bfcl_reference, public_bfcl, runner
+from eval import bfcl_reference, predict, public_bfcl
 from toolbench.cli import main
 from toolbench.llm.cache import CachedChatModel
 from toolbench.llm.scripted import ScriptedChatModel
@@ -101,7 +101,7 @@ def oracle_model(sample: public_bfcl.PublicSample) -> ScriptedChatModel:
             return "Sorry, none of these functions can do that." if number % 2 else "calc((3"
         if category == "parallel" and number % 2:
             return "I would call some functions."
-        to_safe = {original: safe for safe, original in runner.build_request(entry)[2].items()}
+        to_safe = {original: safe for safe, original in predict.build_request(entry)[2].items()}
         calls = [(to_safe[name], args) for call in bfcl_reference.answer_calls(answer) for name, args in call.items()]
         if entry["id"] == first_simple:  # a right call, but written as text: ours reads it, BFCL's FC mode not
             name, args = calls[0]

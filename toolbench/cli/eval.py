@@ -1,5 +1,5 @@
 """``toolbench eval ...``: score models. ``ast``: AST accuracy with the Berkeley Function Calling Leaderboard's
-rules, of predictions made elsewhere or of a model run on the set (``--base-url``/``--model``, :mod:`eval.runner`). ``judge pass-rate`` /
+rules, of predictions made elsewhere or of a model run on the set (``--base-url``/``--model``, :mod:`eval.predict`). ``judge pass-rate`` /
 ``judge win-rate``: ToolEval's pass rate, StableToolBench's SoPR and SoWR with an LLM judge; ``judge recompute``:
 the same figures from StableToolBench's stored judge outputs."""
 
@@ -107,7 +107,7 @@ def ast_command(
     toolbench eval ast --dataset bfcl:simple_python --base-url http://127.0.0.1:8000/v1 --model smollm2-135m-instruct
     --out runs/ast/smollm2/simple_python.jsonl
     """
-    from eval import ast_score, runner
+    from eval import ast_score, predict
 
     if out is None:
         raise ToolbenchError("eval ast needs --out FILE (the per-entry verdicts; the summary goes beside it)")
@@ -121,14 +121,14 @@ def ast_command(
         if limit < 1:
             raise ToolbenchError(f"--limit must be >= 1; got {limit}")
         entries = entries[:limit]
-    function_map = runner.catalog_function_map(catalog) if catalog is not None else None
+    function_map = predict.catalog_function_map(catalog) if catalog is not None else None
     if running:
         assert model is not None
         if underscore_to_dot:
             raise ToolbenchError("--underscore-to-dot is for predictions made elsewhere; a model run here is "
                                  "offered safe names that are mapped back exactly")
         outcome = _run_model(entries, answer_map, out, base_url=base_url, model=model, api_key_env=api_key_env,
-                             config=runner.RunnerConfig(max_tokens=max_tokens, temperature=temperature,
+                             config=predict.RunnerConfig(max_tokens=max_tokens, temperature=temperature,
                                                         concurrency=concurrency, system_prompt=system_prompt),
                              cache=cache, cache_mode=cache_mode, timeout=timeout, function_map=function_map,
                              name=name or model)
@@ -139,9 +139,9 @@ def ast_command(
     else:
         assert predictions is not None
         results = ast_score.load_predictions(predictions)
-        outcome = runner.score_predictions(entries, answer_map, results, underscore_to_dot=underscore_to_dot,
+        outcome = predict.score_predictions(entries, answer_map, results, underscore_to_dot=underscore_to_dot,
                                            function_map=function_map, model=name)
-    paths = runner.write_outcome(outcome, out, predictions if running else None)
+    paths = predict.write_outcome(outcome, out, predictions if running else None)
     typer.echo(ast_score.summary_markdown(outcome.summary))
     written = [f"{len(outcome.rows)} verdicts to {out}", f"summary to {paths['summary']} and {paths['markdown']}",
                f"per-API accuracy to {paths['per_api']}"]
@@ -157,7 +157,7 @@ def _run_model(entries: list[dict], answer_map: dict, out: Path, *, base_url: st
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from eval import runner
+    from eval import predict
     from toolbench.llm.cache import CACHE_MODES
     from toolbench.llm.factory import make_chat_model
 
@@ -179,7 +179,7 @@ def _run_model(entries: list[dict], answer_map: dict, out: Path, *, base_url: st
 
     try:
         with progress:
-            return runner.evaluate(chat, entries, answer_map, config, function_map=function_map, model=name,
+            return predict.evaluate(chat, entries, answer_map, config, function_map=function_map, model=name,
                                    on_done=on_done)
     finally:
         if hasattr(chat, "close"):
@@ -236,7 +236,7 @@ def bfcl_public_command(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from eval import public_bfcl, runner
+    from eval import predict, public_bfcl
     from toolbench.llm.cache import CACHE_MODES
 
     if cache_mode not in CACHE_MODES:
@@ -248,7 +248,7 @@ def bfcl_public_command(
     else:
         names = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
         drawn = public_bfcl.public_sample(names, public_bfcl.parse_per_category(per_category), seed=seed)
-    config = runner.RunnerConfig(max_tokens=max_tokens, concurrency=concurrency)
+    config = predict.RunnerConfig(max_tokens=max_tokens, concurrency=concurrency)
     progress = Progress(TextColumn(f"bfcl-public {name or model}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=Console(stderr=True))
     total = sum(len(ids) for c, ids in drawn.ids.items()

@@ -59,8 +59,8 @@ def demo(
     from rich.console import Console
 
     from toolbench.cli.demo.profile import get_profile
-    from toolbench.cli.demo.runner import Demo, JudgeOptions
     from toolbench.cli.demo.services import Services
+    from toolbench.cli.demo.stage_runner import Demo, JudgeOptions
     from toolbench.cli.demo.stages import default_stages, models
     from toolbench.errors import ToolbenchError
     from toolbench.llm.models import set_cpu_threading, set_offline

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from toolbench.cli.demo import data
-from toolbench.cli.demo.runner import (
+from toolbench.cli.demo.stage_runner import (
     DemoContext,
     DemoError,
     Stage,
@@ -322,7 +322,7 @@ def stage_instructions(ctx: DemoContext) -> StageOutput:
 
 def stage_eval(kind: str) -> Callable[[DemoContext], StageOutput]:
     def run(ctx: DemoContext) -> StageOutput:
-        from eval import ast_score, runner, tiers
+        from eval import ast_score, predict, tiers
         from eval.leaderboard import summary_markdown
 
         p = ctx.profile
@@ -332,7 +332,7 @@ def stage_eval(kind: str) -> Callable[[DemoContext], StageOutput]:
         folder = ctx.path("eval", kind)
         chat = _chat(ctx, kind, url, folder / "llm_cache.sqlite")
         name = DISPLAY[kind]
-        config = runner.RunnerConfig(max_tokens=p.eval_max_tokens, concurrency=p.concurrency, seed=p.seed)
+        config = predict.RunnerConfig(max_tokens=p.eval_max_tokens, concurrency=p.concurrency, seed=p.seed)
         try:
             with _progress(ctx.console, f"AST {name}") as progress:
                 task = progress.add_task("entries", total=len(entries), note="")
@@ -342,15 +342,15 @@ def stage_eval(kind: str) -> Callable[[DemoContext], StageOutput]:
                     correct["cached"] += prediction.cached
                     progress.update(task, advance=1, note=f"cached {correct['cached']}")
 
-                outcome = runner.evaluate(chat, entries, answers, config,
-                                          function_map=runner.catalog_function_map(working_catalog(ctx)),
+                outcome = predict.evaluate(chat, entries, answers, config,
+                                          function_map=predict.catalog_function_map(working_catalog(ctx)),
                                           model=name, on_done=on_done)
         finally:
             chat.close()
         from eval.public_bfcl import server_constrained_decoding
 
         outcome.summary["constrained_decoding"] = server_constrained_decoding(url)
-        paths = runner.write_outcome(outcome, folder / "ast" / "ast.jsonl")
+        paths = predict.write_outcome(outcome, folder / "ast" / "ast.jsonl")
         extra: dict[str, Any] = {}
         for summary in tiers.summaries(entries, outcome.rows, name):
             summary_path = folder / "report" / f"{summary['kind']}.summary.json"
@@ -395,7 +395,7 @@ def stage_bfcl(kind: str) -> Callable[[DemoContext], StageOutput]:
     model decides whether to call; a grammar may shape a call once it starts, never force one."""
 
     def run(ctx: DemoContext) -> StageOutput:
-        from eval import runner
+        from eval import predict
         from eval.public_bfcl import run_public_bfcl, server_constrained_decoding
 
         p = ctx.profile
@@ -404,7 +404,7 @@ def stage_bfcl(kind: str) -> Callable[[DemoContext], StageOutput]:
         url = ctx.services.llm(kind)
         folder = ctx.path("bfcl", kind)
         chat = _chat(ctx, kind, url, folder / "llm_cache.sqlite")
-        config = runner.RunnerConfig(max_tokens=p.bfcl_max_tokens, concurrency=p.concurrency, seed=p.seed)
+        config = predict.RunnerConfig(max_tokens=p.bfcl_max_tokens, concurrency=p.concurrency, seed=p.seed)
         try:
             with _progress(ctx.console, f"BFCL {DISPLAY[kind]}") as progress:
                 task = progress.add_task("entries", total=total, note="")

@@ -1,4 +1,4 @@
-"""eval.runner and `toolbench eval ast --base-url/--model`: requests built from BFCL entries, replies turned into
+"""eval.predict and `toolbench eval ast --base-url/--model`: requests built from BFCL entries, replies turned into
 predictions, concurrency, per-API accuracy, identical reruns from the reply cache; and (slow) the real SmolLM2
 server on a few entries."""
 
@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from eval import runner
+from eval import predict
 from toolbench.cli import main
 from toolbench.llm.base import ChatReply, LLMRequestError
 from toolbench.llm.cache import CachedChatModel
@@ -42,7 +42,7 @@ ANSWERS = {"simple_0": [{"math.factorial": {"n": [5]}}], "simple_1": [{"math.fac
 
 
 def test_json_schema_from_bfcl_docs():
-    schema = runner.json_schema(AREA["parameters"])
+    schema = predict.json_schema(AREA["parameters"])
     assert schema == {
         "type": "object",
         "properties": {
@@ -57,10 +57,10 @@ def test_json_schema_from_bfcl_docs():
 
 
 def test_safe_names_map_back_exactly():
-    assert runner.safe_names(["math.factorial", "math_factorial", "ok-name"]) == {
+    assert predict.safe_names(["math.factorial", "math_factorial", "ok-name"]) == {
         "math_factorial": "math.factorial", "math_factorial_2": "math_factorial", "ok-name": "ok-name"}
     long = "a." * 40
-    (safe,) = runner.safe_names([long])
+    (safe,) = predict.safe_names([long])
     assert len(safe) == 64 and "." not in safe
 
 
@@ -71,7 +71,7 @@ def test_build_request_offers_safe_names_and_keeps_history():
                                {"id": "call_0_0", "type": "function",
                                 "function": {"name": "math.factorial", "arguments": "{\"n\": 3}"}}]},
                            {"role": "tool", "tool_call_id": "call_0_0", "content": "6"}]]}
-    messages, tools, names = runner.build_request(entry, system_prompt="Be brief.")
+    messages, tools, names = predict.build_request(entry, system_prompt="Be brief.")
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "tool"]
     assert messages[2]["tool_calls"][0]["function"]["name"] == "math_factorial"
     assert entry["question"][0][1]["tool_calls"][0]["function"]["name"] == "math.factorial"  # not mutated
@@ -85,14 +85,14 @@ def test_build_request_offers_safe_names_and_keeps_history():
 def test_reply_to_result():
     names = {"math_factorial": "math.factorial"}
     call = ScriptedChatModel.call("math_factorial", {"n": 5})
-    assert runner.reply_to_result(call, names) == [{"math.factorial": {"n": 5}}]
+    assert predict.reply_to_result(call, names) == [{"math.factorial": {"n": 5}}]
     broken = ScriptedChatModel.call("math_factorial", "{n: 5")
-    assert runner.reply_to_result(broken, names) == [{"math.factorial": "{n: 5"}]  # scored as unparseable
+    assert predict.reply_to_result(broken, names) == [{"math.factorial": "{n: 5"}]  # scored as unparseable
     text_call = ChatReply(content='[math_factorial(n=5)]')
-    assert runner.reply_to_result(text_call, names) == [{"math.factorial": {"n": 5}}]
+    assert predict.reply_to_result(text_call, names) == [{"math.factorial": {"n": 5}}]
     prose = ChatReply(content="Sorry, I cannot help with that.")
-    assert runner.reply_to_result(prose, names) == "Sorry, I cannot help with that."
-    assert runner.reply_to_result(ChatReply(content=None), names) == ""
+    assert predict.reply_to_result(prose, names) == "Sorry, I cannot help with that."
+    assert predict.reply_to_result(ChatReply(content=None), names) == ""
 
 
 def answering_model(model: str = "scripted") -> ScriptedChatModel:
@@ -112,7 +112,7 @@ def answering_model(model: str = "scripted") -> ScriptedChatModel:
 def test_evaluate_scores_and_counts_per_api():
     chat = answering_model()
     seen: list[str] = []
-    outcome = runner.evaluate(chat, ENTRIES, ANSWERS, runner.RunnerConfig(concurrency=3),
+    outcome = predict.evaluate(chat, ENTRIES, ANSWERS, predict.RunnerConfig(concurrency=3),
                               function_map={"math.factorial": "Math/factorial"}, model="m",
                               on_done=lambda p: seen.append(p.id))
     assert sorted(seen) == sorted(e["id"] for e in ENTRIES)
@@ -127,18 +127,18 @@ def test_evaluate_scores_and_counts_per_api():
 def test_an_entry_refused_alone_is_missing_but_an_unreachable_endpoint_stops_the_run():
     too_long = LLMRequestError("prompt longer than the context", status=400)
     chat = ScriptedChatModel([too_long], repeat_last=False)
-    outcome = runner.evaluate(chat, ENTRIES[:1], ANSWERS)
+    outcome = predict.evaluate(chat, ENTRIES[:1], ANSWERS)
     assert outcome.rows[0]["error_type"] == "missing_prediction"
     assert outcome.predictions[0].error and outcome.summary["request_errors"] == 1
 
     down = ScriptedChatModel([LLMRequestError("cannot reach http://127.0.0.1:1/v1", status=None)] * 4)
     with pytest.raises(LLMRequestError, match="cannot reach"):
-        runner.run_entries(down, ENTRIES, runner.RunnerConfig(concurrency=2))
+        predict.run_entries(down, ENTRIES, predict.RunnerConfig(concurrency=2))
 
 
 def test_duplicate_ids_are_refused():
-    with pytest.raises(runner.RunnerError, match="duplicate ids"):
-        runner.run_entries(answering_model(), [ENTRIES[0], ENTRIES[0]])
+    with pytest.raises(predict.RunnerError, match="duplicate ids"):
+        predict.run_entries(answering_model(), [ENTRIES[0], ENTRIES[0]])
 
 
 def write_jsonl(path, rows):
@@ -154,7 +154,7 @@ def test_cli_reruns_from_the_cache_identically(tmp_path, capsys):
     out = tmp_path / "run" / "ast.jsonl"
     cache = tmp_path / "run" / "ast.llm_cache.sqlite"
     recorder = CachedChatModel(answering_model("smol"), cache, "read-write")
-    runner.run_entries(recorder, ENTRIES, runner.RunnerConfig(max_tokens=64))
+    predict.run_entries(recorder, ENTRIES, predict.RunnerConfig(max_tokens=64))
     recorder.close()
 
     argv = ["eval", "ast", "--dataset", str(dataset), "--answers", str(answers), "--model", "smol", "--base-url",
@@ -181,7 +181,7 @@ def test_cli_reruns_from_the_cache_identically(tmp_path, capsys):
 
 
 def test_catalog_function_map_names_tool_and_api():
-    mapping = runner.catalog_function_map("data/tools")
+    mapping = predict.catalog_function_map("data/tools")
     assert mapping["get_quote_for_stockquotes"] == "StockQuotes/get_quote"
 
 
@@ -250,9 +250,9 @@ def test_requests_go_longest_first_and_predictions_keep_entry_order():
         return "no call"
 
     chat = ScriptedChatModel([respond], repeat_last=True)
-    predictions = runner.run_entries(chat, ENTRIES, runner.RunnerConfig(concurrency=1))
+    predictions = predict.run_entries(chat, ENTRIES, predict.RunnerConfig(concurrency=1))
     assert [p.id for p in predictions] == [e["id"] for e in ENTRIES]
     assert asked[0] == "Area of a circle"  # the entry offering two functions has the longest prompt
-    sizes = [runner.request_size(next(e for e in ENTRIES if e["question"][0][0]["content"] == text))
+    sizes = [predict.request_size(next(e for e in ENTRIES if e["question"][0][0]["content"] == text))
              for text in asked]
     assert sizes == sorted(sizes, reverse=True)
