@@ -32,6 +32,7 @@ from toolbench.generate import export
 from toolbench.generate.call_samples import CallSample
 from toolbench.generate.calls import CallGenerator
 from toolbench.generate.errors import GenerateError
+from toolbench.generate.request_stats import request_stats
 from toolbench.generate.verify import StageCounts, Verifier
 from toolbench.records import Tool
 
@@ -121,6 +122,7 @@ class CallsRun:
             counts.add(sample)
         stats = {"seed": self.seed, "wanted": self.n, "made": len(samples), "failed_to_make": len(failed),
                  "kept": len(kept), "rejected": len(rejected), "train": len(train), "heldout": len(held),
-                 "languages": dict(Counter(s.language for s in samples)), **counts.to_dict()}
+                 "languages": dict(Counter(s.language for s in samples)), **counts.to_dict(),
+                 "requests": request_stats(samples, apis)}
         write_json_atomic(self.out / "stats.json", stats)
         return stats

@@ -14,6 +14,8 @@ import re
 from typing import Any
 
 from toolbench.catalog.pools import snake
+from toolbench.generate import phrasing, voices
+from toolbench.records import Api, Param
 
 _GLOSSARY = {
     "get": "获取", "list": "列出", "search": "搜索", "find": "查找", "create": "创建", "add": "添加",
@@ -70,6 +72,8 @@ def label(param_name: str, language: str) -> str:
             return _GLOSSARY[key]
         if all(w in _GLOSSARY for w in parts):
             return "".join(_GLOSSARY[w] for w in parts)
+        known = [_GLOSSARY[w] for w in parts if w in _GLOSSARY]
+        return "".join(known) if known else parts[-1]  # never a multi-word English name
     return " ".join(parts)
 
 
@@ -91,62 +95,171 @@ def args_phrase(args: dict[str, Any], language: str, rng: random.Random) -> str:
     return "".join(parts)
 
 
-def request(api_name: str, args: dict[str, Any], language: str, rng: random.Random) -> str:
-    """One call as one request."""
-    opener = rng.choice(_ZH_OPENERS if language == "zh" else _EN_OPENERS)
-    return opener.format(a=action(api_name, language), args=args_phrase(args, language, rng))
+def _api(api: Api | str) -> Api:
+    return api if isinstance(api, Api) else Api(tool="", name=api)
 
 
-def parallel_request(api_name: str, arg_sets: list[dict[str, Any]], language: str, rng: random.Random) -> str:
+def _mentions(api_name: str, text: str) -> bool:
+    from toolbench.generate.calls import mentions_action  # calls imports this module
+
+    return mentions_action(api_name, text, "en")
+
+
+def _zh_args(api: Api, args: dict[str, Any], rng: random.Random) -> str:
+    params = {p.name: p for p in api.params}
+    pattern = rng.choice(_ZH_ARG)
+    return "".join(pattern.format(l=label(k, "zh"), v=phrasing.value_text(v, params.get(k), "zh", rng))
+                   for k, v in args.items() if v is not None)
+
+
+def _frame(it: phrasing.Intent, args: str, rng: random.Random) -> str:
+    """One English request from an intent and its argument text, in a randomly chosen frame."""
+    tail = f" {args}" if args else ""
+    kinds = ["ask", "ask", "imperative", "want", "want", "split", "terse"] + (["noun", "noun"] if it.np else [])
+    kind = rng.choice(kinds if args else [k for k in kinds if k != "split"])
+    if kind == "ask":
+        return f"{rng.choice(voices.ASK)} {it.vp}{tail}?"
+    if kind == "imperative":
+        return _cap(f"{rng.choice(('please ', '', ''))}{it.vp}{tail}{rng.choice(('.', '.', '!'))}")
+    if kind == "want":
+        return f"{rng.choice(voices.WANT)} {it.vp}{tail}."
+    if kind == "noun":
+        return _cap(rng.choice(voices.NOUN_LEAD).format(np=it.np) + tail + rng.choice((".", "?", ", please.")))
+    if kind == "split":
+        head = rng.choice((f"{rng.choice(voices.ASK)} {it.vp}?", f"{rng.choice(voices.WANT)} {it.vp}."))
+        return f"{head} {rng.choice(voices.SPLIT_ARGS).format(args=args)}"
+    return _cap(f"{it.np or it.vp}{tail}{rng.choice((' pls', ' asap', ', thx', '?', ''))}")
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _dress(text: str, category: str, language: str, rng: random.Random, persona_rate: float = 0.4) -> str:
+    """A request with, now and then, a greeting, a persona's context and a sign-off."""
+    if language == "zh":
+        head = rng.choice(voices.PERSONAS_ZH) if rng.random() < persona_rate else ""
+        return head + text + (rng.choice(voices.CLOSERS_ZH) if rng.random() < 0.25 else "")
+    parts = []
+    if rng.random() < 0.2:
+        parts.append(rng.choice(voices.GREETINGS_EN))
+    if rng.random() < persona_rate:
+        parts.append(voices.persona(category, rng))
+    parts.append(text)
+    if len(parts) > 1 and parts[0].endswith(",") and not re.match(r"I\b", parts[1]):
+        parts[1] = parts[1][:1].lower() + parts[1][1:]
+    if rng.random() < 0.25:
+        parts.append(rng.choice(voices.CLOSERS_EN))
+    out = " ".join(parts)
+    if rng.random() < 0.05 and not re.match(r"I\b", out):  # casual: no capital, no full stop (values untouched)
+        out = out[:1].lower() + out[1:].rstrip(".!")
+    return out
+
+
+def request(api: Api | str, args: dict[str, Any], language: str, rng: random.Random) -> str:
+    """One call as one request: what the API does (from its description) and its arguments (by kind of value)."""
+    api = _api(api)
+    if language == "zh":
+        opener = rng.choice(_ZH_OPENERS)
+        return _dress(opener.format(a=action(api.name, language), args=_zh_args(api, args, rng)), api.category,
+                      language, rng)
+    it = phrasing.intent(api, rng, _mentions)
+    text = _frame(it, phrasing.joined_phrases(phrasing.arguments(api, args, rng, it.vp)), rng)
+    return _dress(text, api.category, language, rng)
+
+
+def parallel_request(api: Api | str, arg_sets: list[dict[str, Any]], language: str, rng: random.Random) -> str:
     """Several calls of one function in one request: a shared part once, then what varies."""
+    api = _api(api)
+    params = {p.name: p for p in api.params}
     shared = {k: v for k, v in arg_sets[0].items() if all(k in s and s[k] == v for s in arg_sets)}
     varying = [{k: v for k, v in s.items() if k not in shared} for s in arg_sets]
     keys = {tuple(v) for v in varying}
-    act = action(api_name, language)
-    base = args_phrase(shared, language, rng) if shared else ""
+    if language == "zh":
+        act = action(api.name, language)
+        base = _zh_args(api, shared, rng) if shared else ""
+        if len(keys) == 1 and len(next(iter(keys))) == 1:
+            (key,) = next(iter(keys))
+            values = [phrasing.value_text(v[key], params.get(key), "zh", rng) for v in varying]
+            return _dress(f"请帮我{act}{base}，{label(key, language)}分别为{'、'.join(values)}。", api.category,
+                          language, rng)
+        pieces = [_zh_args(api, v, rng).lstrip("，, ") for v in varying]
+        return _dress(f"请帮我{act}{base}，分别查询：" + "；".join(pieces) + "。", api.category, language, rng)
+    it = phrasing.intent(api, rng, _mentions)
+    base = phrasing.arguments(api, shared, rng, it.vp)
     if len(keys) == 1 and len(next(iter(keys))) == 1:
         (key,) = next(iter(keys))
-        values = [show(v[key], language) for v in varying]
-        if language == "zh":
-            return f"请帮我{act}{base}，{label(key, language)}分别为{'、'.join(values)}。"
-        listed = ", ".join(values[:-1]) + f" and {values[-1]}"
-        return f"Can you {act}{base} for each of these {label(key, language)} values: {listed}?"
-    pieces = [args_phrase(v, language, rng).lstrip("，, ") for v in varying]
-    if language == "zh":
-        return f"请帮我{act}{base}，分别查询：" + "；".join(pieces) + "。"
-    return f"Please {act}{base} several times: " + "; ".join(pieces) + "."
+        several = phrasing.argument(params.get(key) or Param(name=key), None, rng, api, [v[key] for v in varying],
+                                     it.vp)
+        each = rng.choice(("", "", " each", ", one by one", " for each of them"))
+        text = _frame(it, phrasing.joined_phrases(base + [several]) + each, rng)
+    else:
+        groups = [phrasing.joined_phrases(phrasing.arguments(api, v, rng, it.vp)) for v in varying]
+        count = {2: "twice", 3: "three times", 4: "four times"}.get(len(groups), f"{len(groups)} times")
+        head = _frame(it, phrasing.joined_phrases(base), rng).rstrip(".?!")
+        text = rng.choice((f"{head}, {count}: " + "; ".join(groups) + ".",
+                           f"{head} for each of these: " + "; ".join(groups) + ".",
+                           f"{head}. Once with " + ", once with ".join(groups) + "."))
+    return _dress(text, api.category, language, rng)
 
 
 def joined(sentences: list[str], language: str, rng: random.Random) -> str:
-    """Several requests as one message, with linking words."""
+    """Several requests as one message, with linking words (a later request's greeting or persona dropped)."""
     links = _ZH_LINK if language == "zh" else _EN_LINK
     out = [sentences[0]]
+    openers = sorted(voices.prefixes(language), key=len, reverse=True)
     for sentence in sentences[1:]:
+        stripped = True
+        while stripped:
+            stripped = False
+            for opener in openers:
+                if sentence.startswith(opener + " ") or (language == "zh" and sentence.startswith(opener)):
+                    sentence, stripped = sentence[len(opener):].lstrip(), True
         link = rng.choice(links)
-        out.append(link + (sentence if language == "zh" else sentence[0].lower() + sentence[1:]))
+        keep_case = language == "zh" or re.match(r"I\b", sentence)
+        out.append(link + (sentence if keep_case else sentence[0].lower() + sentence[1:]))
+    closers = voices.CLOSERS_ZH if language == "zh" else voices.CLOSERS_EN
+    for i in range(len(out) - 1):  # a sign-off only at the end
+        for closer in (c for c in closers if c):
+            out[i] = out[i].removesuffix(" " + closer).removesuffix(closer)
     return ("" if language == "zh" else " ").join(out)
 
 
-def followup_request(api_name: str, from_key: str, args: dict[str, Any], language: str, rng: random.Random) -> str:
+def _noun(key: str) -> str:
+    parts = [w for w in words(key) if w not in ("id", "ids", "is", "uuid")]
+    return parts[-1] if parts else ("ID" if words(key) else "one")
+
+
+def followup_request(api: Api | str, from_key: str, args: dict[str, Any], language: str,
+                     rng: random.Random) -> str:
     """The next turn of a multi-turn sample: a value to take from the last tool result, the rest given."""
-    act = action(api_name, language)
-    rest = args_phrase(args, language, rng) if args else ""
+    api = _api(api)
     if language == "zh":
-        return f"好的，接下来用刚才结果里的{label(from_key, language)}{act}{rest}。"
-    return rng.choice((f"Great, now {act} using the {label(from_key, language)} from that result{rest}.",
-                       f"Thanks. Next, take the {label(from_key, language)} you just got and {act}{rest}."))
+        rest = _zh_args(api, args, rng) if args else ""
+        return rng.choice(voices.FOLLOW_ZH).format(noun=label(from_key, language), vp=action(api.name, language),
+                                                   args=rest)
+    it = phrasing.intent(api, rng, _mentions)
+    rest = phrasing.joined_phrases(phrasing.arguments(api, args, rng, it.vp))
+    return rng.choice(voices.FOLLOW_EN).format(ok=rng.choice(voices.OK_EN), vp=it.vp, noun=_noun(from_key),
+                                               args=f", {rest}" if rest else "")
 
 
-def entity_request(api_name: str, entity: str, kind: str, args: dict[str, Any], language: str,
+def entity_request(api: Api | str, entity: str, kind: str, args: dict[str, Any], language: str,
                    rng: random.Random) -> str:
     """A request about an entity known only by its name (a hallucination trap)."""
-    act = action(api_name, language)
-    rest = args_phrase(args, language, rng) if args else ""
+    api = _api(api)
     if language == "zh":
-        return f"请帮我{act}，对象是{kind}“{entity}”{rest}。"
-    return rng.choice((f"Can you {act} for the {kind} {entity}{rest}?",
-                       f"I need to {act} for {entity} (a {kind}){rest}.",
-                       f"Please {act} for the {kind} called {entity}{rest}."))
+        rest = _zh_args(api, args, rng) if args else ""
+        return _dress(f"请帮我{action(api.name, language)}，对象是{kind}“{entity}”{rest}。", api.category, language,
+                      rng)
+    it = phrasing.intent(api, rng, _mentions)
+    rest = phrasing.joined_phrases(phrasing.arguments(api, args, rng, it.vp))
+    rest = f", {rest}" if rest else ""
+    text = rng.choice((f"{rng.choice(voices.ASK)} {it.vp} for the {kind} {entity}{rest}?",
+                       f"{rng.choice(voices.WANT)} {it.vp} for {entity} (a {kind}){rest}.",
+                       _cap(f"{it.vp} for the {kind} called {entity}{rest}, please."),
+                       f"{rng.choice(voices.ASK)} {it.vp} for {entity}{rest}? It's a {kind}."))
+    return _dress(text, api.category, language, rng)
 
 
 IRRELEVANT_EN = ("What's 17 times 23?", "Write a haiku about autumn leaves.", "Translate 'good morning' into German.",
