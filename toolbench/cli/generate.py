@@ -127,14 +127,32 @@ def calls_command(
     paraphrase_rate: Annotated[float, typer.Option(help="Share of requests the LLM rewrites (values kept).")] = 0.0,
     judge: Annotated[bool, typer.Option("--judge", help="The LLM also judges meaning (needs --model).")] = False,
     cache: Annotated[Path | None, typer.Option(help="Record/replay cache of the LLM requests (SQLite).")] = None,
+    mix: Annotated[list[str] | None, typer.Option(help="CATEGORY=WEIGHT, repeatable: the share of a category "
+                                                       "(the others keep their default weights; 0 drops one).")] = None,
+    irrelevance_kind: Annotated[list[str] | None, typer.Option(help="KIND=WEIGHT, repeatable: missing_capability, "
+                                                                    "other_category, off_topic.")] = None,
+    min_offered: Annotated[int, typer.Option(help="Fewest functions offered in a multiple sample.")] = 3,
+    max_offered: Annotated[int, typer.Option(help="Most functions offered in one sample.")] = 6,
+    max_parallel: Annotated[int, typer.Option(help="Most calls in a parallel(_multiple) sample.")] = 4,
+    near_miss_rate: Annotated[float, typer.Option(help="Share of distractors drawn among the nearest APIs "
+                                                       "(same tool, similar names).")] = 0.75,
 ) -> None:
     """Make function-call samples from the catalog's schemas (simple, multiple, parallel, parallel_multiple,
     irrelevance, hallucination, multi_turn), verify them, and export BFCL, OpenAI and ShareGPT files.
 
     Example: toolbench generate calls --catalog data/tools --n 300 --out runs/calls --verify --hub-url
     http://127.0.0.1:8750
+
+    Example (more hard cases): toolbench generate calls --catalog data/tools --n 300 --out runs/calls
+    --mix multiple=0.3 --mix irrelevance=0.2 --mix simple=0.05 --irrelevance-kind off_topic=0 --max-offered 5
     """
-    from toolbench.generate.calls import CallGenerator, CallsConfig, Paraphraser
+    from toolbench.generate.calls import (
+        DEFAULT_IRRELEVANCE,
+        DEFAULT_WEIGHTS,
+        CallGenerator,
+        CallsConfig,
+        Paraphraser,
+    )
     from toolbench.generate.pipeline import CallsRun
     from toolbench.generate.verify import Verifier
 
@@ -145,7 +163,11 @@ def calls_command(
         raise ToolbenchError(f"--today {today!r}: write a date as YYYY-MM-DD") from None
     chat = _chat_model(base_url, model, cache, "--paraphrase-rate/--judge") if (paraphrase_rate > 0 or judge) else None
     runner = _executor(tools, hub_url) if hub_url else None
-    config = CallsConfig(zh_rate=zh_rate, paraphrase_rate=paraphrase_rate, today=day)
+    config = CallsConfig(zh_rate=zh_rate, paraphrase_rate=paraphrase_rate, today=day,
+                         weights=_weights(mix, "--mix", DEFAULT_WEIGHTS),
+                         irrelevance_kinds=_weights(irrelevance_kind, "--irrelevance-kind", DEFAULT_IRRELEVANCE),
+                         min_offered=min_offered, max_offered=max_offered, max_parallel=max_parallel,
+                         near_miss_rate=near_miss_rate)
     generator = CallGenerator(tools, seed=seed, config=config, runner=runner,
                               paraphraser=Paraphraser(chat) if chat is not None and paraphrase_rate > 0 else None)
     verifier = Verifier(tools, runner=runner, judge=chat if judge else None) if verify else None
@@ -169,6 +191,19 @@ def calls_command(
     _print_stats(stats, out)
 
 
+def _weights(specs: list[str] | None, option: str, defaults: dict[str, float]) -> dict[str, float]:
+    """Repeated NAME=WEIGHT options over the defaults."""
+    from toolbench.config import parse_pairs
+
+    out = dict(defaults)
+    for name, value in parse_pairs(specs, option, "NAME=WEIGHT", "multiple=0.3").items():
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise ToolbenchError(f"{option} {name}={value}: the weight must be a number") from None
+    return out
+
+
 def _executor(tools, hub_url: str):
     from toolbench.executor import Executor, ExecutorConfig
 
@@ -188,6 +223,15 @@ def _print_stats(stats: dict, out: Path) -> None:
                       "-" if row["pass_rate"] is None else f"{row['pass_rate']:.1%}",
                       f"{top[0]} ({top[1]})" if top[1] else "")
     console.print(table)
+    per_category = ", ".join(f"{cat} {row.get('total', 0) - sum(v for k, v in row.items() if k.startswith('rejected'))}"
+                             f"/{row.get('total', 0)}" for cat, row in stats.get("by_category", {}).items())
+    if per_category:
+        console.print(f"kept/made per category: {per_category}")
+    req = stats.get("requests") or {}
+    if req.get("requests"):
+        console.print(f"requests: {req['requests']}, {req['name_spelled_share']:.1%} spell a parameter name out "
+                      f"(target <= 10%), {req['distinct_templates']} distinct templates; verification: "
+                      + ", ".join(f"{k} {v}" for k, v in sorted((stats.get("verification") or {}).items())))
     console.print(f"made {stats['made']} samples ({stats['failed_to_make']} could not be made); kept "
                   f"{stats['kept']} (train {stats['train']}, held-out {stats['heldout']}); rejected "
                   f"{stats['rejected']}. Files in {out}; counts in {out / 'stats.json'}")

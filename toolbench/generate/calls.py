@@ -287,8 +287,8 @@ class CallGenerator:
         for s_index, step in enumerate(sample.steps):
             if step.user is None or rng.random() >= self.config.paraphrase_rate:
                 continue
-            keep = [m for c in step.calls for k, v in c.arguments.items() if k not in c.from_previous
-                    for m in value_mentions(v)]
+            keep = [surface.found(m, step.user) for c in step.calls for k, v in c.arguments.items()
+                    if k not in c.from_previous for m in value_mentions(v)]
             keep += [sample.meta["entity"]] if sample.category == "hallucination" else []
             step.user, note = self.paraphraser.rewrite(step.user, sample.language, keep,
                                                        seed=self.seed * 1_000_003 + s_index)
@@ -412,6 +412,8 @@ class CallGenerator:
         offered += pick_distractors(rng, api, elsewhere, max(0, min(1, k + 1 - len(offered))), 0.0)
         return self._sample("hallucination", language, offered, [Step(text, [], reply=reply)], rng,
                             entity=entity, target=[api.tool, api.name], kind="fake_entity",
+                            distractors=[{"tool": a.tool, "api": a.name, "similarity": similarity(api, a),
+                                          "same_tool": a.tool == api.tool} for a in offered[1:]],
                             probe={"tool": api.tool, "api": api.name,
                                    "arguments": {**others, param.name: fake_id}, "param": param.name})
 

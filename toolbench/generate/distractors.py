@@ -18,6 +18,7 @@ alone (the offered schemas and ``function_map``), so the generator and the verif
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections.abc import Iterable
@@ -50,22 +51,28 @@ def stem(word: str) -> str:
 
 def name_words(api_name: str) -> list[str]:
     """The stemmed words of an API name, path parameters and filler words left out."""
+    return list(_name_words(api_name))
+
+
+@functools.lru_cache(maxsize=8192)
+def _name_words(api_name: str) -> tuple[str, ...]:
     text = snake(re.sub(r"\{[^}]*\}", " ", api_name))
-    return [stem(w) for w in text.split("_") if w and w not in _SKIP]
+    return tuple(stem(w) for w in text.split("_") if w and w not in _SKIP)
 
 
-def _text_words(text: str) -> set[str]:
-    return {stem(w) for w in re.findall(r"[A-Za-z]+", snake(text)) if len(w) > 1 and w not in _DESC_STOP}
+@functools.lru_cache(maxsize=8192)
+def _text_words(text: str) -> frozenset[str]:
+    return frozenset(stem(w) for w in re.findall(r"[A-Za-z]+", snake(text)) if len(w) > 1 and w not in _DESC_STOP)
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
+def _jaccard(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a | b else 0.0
 
 
 def similarity(target: Api, other: Api) -> float:
     """How near a miss ``other`` is for ``target``, in [0, 1]: name words (0.4), description words (0.2), the
     same tool (0.2) or category (0.05), shared required parameters (0.15)."""
-    names = _jaccard(set(name_words(target.name)), set(name_words(other.name)))
+    names = _jaccard(set(_name_words(target.name)), set(_name_words(other.name)))
     desc = _jaccard(_text_words(target.description or ""), _text_words(other.description or ""))
     same_tool = target.tool == other.tool
     same_cat = bool(target.category) and target.category == other.category
@@ -81,14 +88,13 @@ def pick_distractors(rng: random.Random, target: Api, pool: Iterable[Api], k: in
     probability ``near_rate``, drawn among the nearest remaining candidates (weighted by similarity),
     otherwise uniformly."""
     banned = {target.key, *exclude}
-    candidates = [a for a in pool if a.key not in banned]
-    scored = sorted(candidates, key=lambda a: (-similarity(target, a), a.tool, a.name))
+    score = {a.key: similarity(target, a) for a in pool if a.key not in banned}
+    scored = sorted((a for a in pool if a.key in score), key=lambda a: (-score[a.key], a.tool, a.name))
     out: list[Api] = []
     while scored and len(out) < k:
         if rng.random() < near_rate:
             top = scored[:max(3, k)]
-            weights = [similarity(target, a) + 0.01 for a in top]
-            choice = rng.choices(top, weights=weights)[0]
+            choice = rng.choices(top, weights=[score[a.key] + 0.01 for a in top])[0]
         else:
             choice = rng.choice(scored)
         scored.remove(choice)

@@ -275,7 +275,6 @@ def _rule_problem(sample: CallSample) -> str | None:
     previous: list[str] = []
     for step in sample.steps:
         text = step.user or ""
-        folded = text.casefold()
         for call in step.calls:
             tool_api = sample.api_key(call.name)
             for arg, value in call.arguments.items():
@@ -314,17 +313,33 @@ def _rule_problem(sample: CallSample) -> str | None:
 
 @dataclass
 class StageCounts:
-    """Per-stage counts over a run: checked, passed, and failures by reason (its text up to the first ':')."""
+    """Per-stage counts over a run: checked, passed, and failures by reason (its text up to the first ':');
+    per category, samples by status (``by_category``), by kind (``by_kind``: ``irrelevance/missing_capability``,
+    ``hallucination/fake_entity``...) and the shapes of the kept ones (``shapes``: how many functions offered,
+    how many calls, how many distractors and how many of those from the called API's own tool)."""
 
     checked: Counter = field(default_factory=Counter)
     passed: Counter = field(default_factory=Counter)
     reasons: dict[str, Counter] = field(default_factory=dict)
     by_category: dict[str, Counter] = field(default_factory=dict)
+    by_kind: dict[str, Counter] = field(default_factory=dict)
+    shapes: dict[str, dict[str, Counter]] = field(default_factory=dict)
 
     def add(self, sample: CallSample) -> None:
         cat = self.by_category.setdefault(sample.category, Counter())
         cat["total"] += 1
         cat[sample.status] += 1
+        if sample.meta.get("kind"):
+            kind = self.by_kind.setdefault(f"{sample.category}/{sample.meta['kind']}", Counter())
+            kind["total"] += 1
+            kind[sample.status] += 1
+        if not sample.rejected:
+            shape = self.shapes.setdefault(sample.category, {})
+            shape.setdefault("offered", Counter())[len(sample.functions)] += 1
+            shape.setdefault("calls", Counter())[len(sample.calls)] += 1
+            distractors = sample.meta.get("distractors") or []
+            shape.setdefault("distractors", Counter())["total"] += len(distractors)
+            shape["distractors"]["same_tool"] += sum(bool(d.get("same_tool")) for d in distractors)
         for verdict in sample.verdicts:
             self.checked[verdict.stage] += 1
             if verdict.passed:
@@ -339,7 +354,10 @@ class StageCounts:
             stages[stage] = {"checked": n, "passed": self.passed[stage], "failed": n - self.passed[stage],
                              "pass_rate": round(self.passed[stage] / n, 4) if n else None,
                              "failures": dict(self.reasons.get(stage, Counter()).most_common(20))}
-        return {"stages": stages, "by_category": {k: dict(v) for k, v in sorted(self.by_category.items())}}
+        shapes = {cat: {part: {str(k): v for k, v in sorted(counts.items(), key=lambda kv: (str(type(kv[0])), kv[0]))}
+                        for part, counts in shape.items()} for cat, shape in sorted(self.shapes.items())}
+        return {"stages": stages, "by_category": {k: dict(v) for k, v in sorted(self.by_category.items())},
+                "by_kind": {k: dict(v) for k, v in sorted(self.by_kind.items())}, "shapes": shapes}
 
 
 def _reason_key(reason: str) -> str:
