@@ -4,7 +4,10 @@ LLaMA-Factory, ToolBench query JSON; and a held-out split that shares no API-arg
 **BFCL.** One entry per sample (per step with calls for multi-turn samples):
 ``{"id", "category", "question": [[messages]], "function": [BFCL docs]}`` and
 ``{"id", "ground_truth": [{"fname": {"arg": [accepted values]}}]}``. Function docs use BFCL's types (``dict``,
-``float``, ``any``...). An optional argument the call leaves out is accepted absent, or with its schema default
+``float``, ``any``...), composed schemas flattened (a union documented by its first alternative; ``any`` only
+where the schema says nothing). Accepted values take the form BFCL's checker compares for the documented type: a
+dict for a ``dict`` parameter and each dict of a list for an ``array`` of ``dict`` hold option lists, any other
+value is plain. An optional argument the call leaves out is accepted absent, or with its schema default
 (``["", default]``); an optional argument given with its default value may also be left out. Categories:
 ``simple``, ``multiple``, ``parallel``, ``parallel_multiple``, ``irrelevance``, ``irrelevance_hallucination``
 (a trap: no call expected, so ``toolbench eval ast`` scores it like irrelevance) and ``multi_turn_multiple``
@@ -23,11 +26,18 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from toolbench.catalog.openapi.compose import flatten
 from toolbench.generate.call_samples import CallSample
 from toolbench.records import Api, Query
 
 _BFCL_TYPES = {"string": "string", "integer": "integer", "number": "float", "boolean": "boolean",
                "array": "array", "object": "dict", "null": "any"}
+_VALUE_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", list: "array", dict: "object"}
+_IMPLIED_TYPES = ((("properties", "additionalProperties", "patternProperties", "minProperties", "maxProperties"),
+                   "object"),
+                  (("items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains"), "array"),
+                  (("pattern", "format", "minLength", "maxLength"), "string"),
+                  (("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"), "number"))
 BFCL_CATEGORY = {"simple": "simple", "multiple": "multiple", "parallel": "parallel",
                  "parallel_multiple": "parallel_multiple", "irrelevance": "irrelevance",
                  "hallucination": "irrelevance_hallucination", "multi_turn": "multi_turn_multiple"}
@@ -36,34 +46,49 @@ BFCL_CATEGORY = {"simple": "simple", "multiple": "multiple", "parallel": "parall
 # -- BFCL -----------------------------------------------------------------------------------------------------
 
 def bfcl_property(schema: Any) -> dict[str, Any]:
-    """A JSON-schema property as a BFCL parameter doc (types renamed, nullable unions unwrapped)."""
+    """A JSON-schema property as a BFCL parameter doc: types renamed, composed schemas flattened (``allOf``
+    merged, nullable unions unwrapped), a union of several alternatives documented by its first non-null one,
+    a missing ``type`` inferred from ``enum``/``const`` and the keywords; ``any`` only for a schema that says
+    nothing. An array always documents its ``items`` (BFCL's checker reads their type)."""
     if not isinstance(schema, dict):
         return {"type": "any"}
+    schema = flatten(schema)
     for key in ("anyOf", "oneOf"):
-        if key in schema:
-            branches = [b for b in schema[key] if isinstance(b, dict) and b.get("type") != "null"]
-            if len(branches) == 1:
-                merged = {**{k: v for k, v in schema.items() if k != key}, **branches[0]}
-                return bfcl_property(merged)
-            return {"type": "any", **({"description": schema["description"]} if "description" in schema else {})}
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kinds = [k for k in kind if k != "null"]
-        kind = kinds[0] if len(kinds) == 1 else None
+        branches = [b for b in schema.get(key) or [] if isinstance(b, dict) and b.get("type") != "null"]
+        if branches:
+            base = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf")}
+            return bfcl_property(flatten({**base, "allOf": [branches[0]]}))
+    kind = _json_type(schema)
     out: dict[str, Any] = {"type": _BFCL_TYPES.get(kind, "any") if kind else "any"}
     if "description" in schema:
         out["description"] = schema["description"]
-    if "enum" in schema:
-        out["enum"] = [v for v in schema["enum"] if v is not None]
+    if "enum" in schema or "const" in schema:
+        out["enum"] = [v for v in schema.get("enum", [schema.get("const")]) if v is not None]
     if "default" in schema:
         out["default"] = schema["default"]
-    if kind == "array" and isinstance(schema.get("items"), dict):
-        out["items"] = bfcl_property(schema["items"])
+    if kind == "array":
+        out["items"] = bfcl_property(schema.get("items", True))
     if kind == "object" and isinstance(schema.get("properties"), dict):
         out["properties"] = {k: bfcl_property(v) for k, v in schema["properties"].items()}
         if schema.get("required"):
             out["required"] = list(schema["required"])
     return out
+
+
+def _json_type(schema: dict[str, Any]) -> str | None:
+    """The schema's first non-null JSON type, else the type of its enum/const values, else the one its
+    keywords imply, else None."""
+    kind = schema.get("type")
+    kinds = [k for k in (kind if isinstance(kind, list) else [kind]) if k not in (None, "null")]
+    if kinds:
+        return kinds[0]
+    values = [v for v in schema.get("enum", [schema["const"]] if "const" in schema else []) if v is not None]
+    if values:
+        return _VALUE_TYPES.get(type(values[0]), "any")
+    for keywords, implied in _IMPLIED_TYPES:
+        if any(k in schema for k in keywords):
+            return implied
+    return None
 
 
 def bfcl_function(function: dict[str, Any]) -> dict[str, Any]:
@@ -74,36 +99,43 @@ def bfcl_function(function: dict[str, Any]) -> dict[str, Any]:
                            "required": list(params.get("required", []))}}
 
 
-def _options(value: Any, optional: bool, prop: dict[str, Any]) -> list[Any]:
-    options = [value]
+def _options(value: Any, optional: bool, prop: dict[str, Any], doc: dict[str, Any]) -> list[Any]:
+    options = [_answer_value(value, doc)]
     if optional and "default" in prop and prop["default"] == value:
         options.append("")
     return options
 
 
 def bfcl_ground_truth(function: dict[str, Any], arguments: dict[str, Any]) -> dict[str, Any]:
-    """``{"fname": {"arg": [options]}}`` for one expected call."""
+    """``{"fname": {"arg": [options]}}`` for one expected call, each option in the form BFCL's checker
+    expects for the argument's documented type (see :func:`_answer_value`)."""
     params = function.get("parameters") or {}
     props = params.get("properties") or {}
+    docs = bfcl_function(function)["parameters"]["properties"]
     required = set(params.get("required", []))
     answer: dict[str, list[Any]] = {}
     for name, value in arguments.items():
         prop = props.get(name) if isinstance(props.get(name), dict) else {}
-        answer[name] = _options(_answer_value(value), name not in required, prop)
+        answer[name] = _options(value, name not in required, prop, docs.get(name, {"type": "any"}))
     for name, prop in props.items():
         if name in answer or name in required or not isinstance(prop, dict):
             continue
         if "default" in prop and prop["default"] is not None:
-            answer[name] = ["", prop["default"]]
+            answer[name] = ["", _answer_value(prop["default"], docs[name])]
     return {function["name"]: answer}
 
 
-def _answer_value(value: Any) -> Any:
-    """The values of a dict argument are option lists in BFCL's answers, one level deep (a dict inside it is
-    compared as a plain value); so are those of each dict in a list of dicts."""
-    if isinstance(value, dict):
+def _answer_value(value: Any, doc: dict[str, Any]) -> Any:
+    """A value in BFCL's possible-answer form for a parameter documented as ``doc``: a dict given for a
+    ``dict`` parameter has option lists as values (one level deep: a dict inside is compared as a plain value);
+    so has each dict of a list given for an ``array`` of ``dict``; any other value is compared as it is (BFCL
+    compares a value whose type differs from the documented one with the answer's values directly)."""
+    kind = doc.get("type")
+    if kind == "dict" and isinstance(value, dict):
         return {k: [v] for k, v in value.items()}
-    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+    items = doc.get("items") if isinstance(doc.get("items"), dict) else {}
+    if kind == "array" and items.get("type") == "dict" and isinstance(value, list) \
+            and all(isinstance(v, dict) for v in value):
         return [{k: [v] for k, v in item.items()} for item in value]
     return value
 

@@ -14,9 +14,12 @@ How schemas become parameters:
 - OpenAPI 3.0's dialect is rewritten as JSON Schema 2020-12 so that jsonschema can check arguments against it:
   ``nullable: true`` adds ``"null"`` to ``type`` (and ``None`` to ``enum``), boolean ``exclusiveMinimum`` /
   ``exclusiveMaximum`` become numeric bounds;
+- composed schemas are made plain (:mod:`.compose`): ``allOf`` parts merged into one schema, a
+  ``oneOf``/``anyOf`` of one alternative and ``{"type": "null"}`` made that alternative, nullable; a union of
+  several alternatives is kept as it is, its ToolBench type that of its first non-null alternative;
 - a plain ``string``/``integer``/``boolean`` schema (only ``type`` and annotations such as ``description``,
   ``example``) gives ToolBench's ``STRING``/``NUMBER``/``BOOLEAN`` with no schema kept; anything else (enums,
-  ``const``, arrays, objects, ``oneOf``/``anyOf``/``allOf``, formats, bounds, nullable types, and ``number``,
+  ``const``, arrays, objects, ``oneOf``/``anyOf``, formats, bounds, nullable types, and ``number``,
   which ToolBench's ``NUMBER`` would offer as ``integer``) keeps the resolved schema in ``Param.schema``,
   with ``type`` ``ENUM``/``ARRAY``/``OBJECT``/``STRING``/``NUMBER``/``BOOLEAN``. The schema's top-level
   ``description`` moves to ``Param.description``;
@@ -29,9 +32,9 @@ How schemas become parameters:
 Problems with the document raise :class:`OpenAPIError` naming the source, the JSON location
 (``spec.yaml: paths./orders/{id}.get.parameters[0]: missing 'name'``) and what to do.
 
-The package: :mod:`.load` reads the document, :mod:`.document` resolves ``$ref`` and schemas, :mod:`.schemas`
-holds the pure schema helpers, :mod:`.operations` turns operations into APIs; :func:`import_openapi` puts them
-together.
+The package: :mod:`.load` reads the document, :mod:`.document` resolves ``$ref`` and schemas, :mod:`.compose`
+merges composed schemas, :mod:`.schemas` holds the pure schema helpers, :mod:`.operations` turns operations
+into APIs; :func:`import_openapi` puts them together.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from toolbench.catalog.openapi.compose import flatten
 from toolbench.catalog.openapi.document import _at, _Document, _kind
 from toolbench.catalog.openapi.schemas import (
     _NO_VALUE,
@@ -252,6 +253,7 @@ class _Spec(_Document):
             schema = {}
         if not isinstance(schema, dict):
             schema = {"not": {}}
+        schema = flatten(schema)
         kept = None if _is_plain(schema) else {k: v for k, v in schema.items() if k != "description"}
         if kept is not None:
             self.check_json_schema(kept, where)
@@ -297,7 +299,7 @@ class _Spec(_Document):
         media_where = _at(_at(body_where, "content"), media_type)
         self.expect(media, dict, media_where, "a media type")
         schema_where = _at(media_where, "schema")
-        schema = self.resolve_schema(media.get("schema", {}), schema_where)
+        schema = flatten(self.resolve_schema(media.get("schema", {}), schema_where))
         required = self.flag(body, "required", body_where)
         example = self.first_example(media, media_where)
         members = _object_members(schema)
@@ -333,5 +335,5 @@ class _Spec(_Document):
                 media = self.expect(found[1], dict, media_where, "a media type")
                 if "schema" not in media:
                     return None
-                return self.resolve_schema(media["schema"], _at(media_where, "schema"))
+                return flatten(self.resolve_schema(media["schema"], _at(media_where, "schema")))
         return None

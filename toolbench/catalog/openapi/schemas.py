@@ -71,21 +71,24 @@ def _toolbench_type(schema: Any) -> str:
 
 
 def _kind_of(schema: Any) -> str | None:
-    """ENUM, or the ToolBench type all non-null alternatives agree on, or None."""
+    """ENUM, or the ToolBench type of the schema: of its first non-null type, else of its first non-null
+    ``oneOf``/``anyOf`` alternative that has one (the representative of a union), else what its keywords
+    imply; None when the schema says nothing."""
     if not isinstance(schema, dict):
         return None
     if "enum" in schema or "const" in schema:
         return "ENUM"
     declared = schema.get("type")
     if declared is not None:
-        types = {_TOOLBENCH_TYPE[t] for t in (declared if isinstance(declared, list) else [declared])
-                 if t != "null"}
-        return types.pop() if len(types) == 1 else None
-    for key in ("oneOf", "anyOf", "allOf"):
+        types = [_TOOLBENCH_TYPE[t] for t in (declared if isinstance(declared, list) else [declared])
+                 if t != "null"]
+        return types[0] if types else None
+    for key in ("allOf", "oneOf", "anyOf"):
         if key in schema:
             branches = [b for b in schema[key] if not (isinstance(b, dict) and b.get("type") == "null")]
-            kinds = {_kind_of(b) for b in branches} - ({None} if key == "allOf" else set())
-            return kinds.pop() if len(kinds) == 1 else None
+            kinds = [k for k in map(_kind_of, branches) if k is not None]
+            if kinds:
+                return kinds[0]
     if "properties" in schema:
         return "OBJECT"
     if "items" in schema or "prefixItems" in schema:
