@@ -16,6 +16,12 @@ the new samples. Once done, the exports are rewritten from the whole journal:
 ```
 
 Kept samples are those no stage rejected (all of them when nothing was verified).
+
+Every verified sample says which stages checked it, in ``meta["verification"]``: ``{"stages": [...], "execution":
+...}``. Execution runs only when every tool of the sample has a backend the runner reaches (:func:`has_backend`:
+its base URL is on this machine, as the hub's tools are); a sample on tools without one (the StableToolBench G1
+reference catalog, an imported OpenAPI spec of a remote service) is verified by format and meaning only, and
+says so (``"execution": "no backend"``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from toolbench.catalog.store import write_json_atomic
 from toolbench.generate import export
@@ -35,6 +42,36 @@ from toolbench.generate.errors import GenerateError
 from toolbench.generate.request_stats import request_stats
 from toolbench.generate.verify import StageCounts, Verifier
 from toolbench.records import Tool
+
+_LOOPBACK = ("localhost", "::1", "0.0.0.0")
+
+
+def has_backend(tool: Tool) -> bool:
+    """Whether a runner can call the tool: its base URL is on this machine (the hub's tools, a local server).
+    A tool without a base URL, or on a remote host (no network at run time), has none."""
+    host = urlparse(tool.base_url or "").hostname or ""
+    return host in _LOOPBACK or host.startswith("127.")
+
+
+def sample_tools(sample: CallSample) -> set[str]:
+    """The tools a sample's verification would call: its offered functions' and its trap's probe's."""
+    tools = {pair[0] for pair in sample.function_map.values()}
+    probe = sample.meta.get("probe") or {}
+    return tools | ({probe["tool"]} if probe.get("tool") else set())
+
+
+def verify_labelled(sample: CallSample, verifier: Verifier, plain: Verifier | None, backed: set[str]) -> CallSample:
+    """``sample`` verified with the runner when all its tools have a backend, else by format and meaning only
+    (``plain``, the same verifier without a runner); ``meta["verification"]`` says which stages ran and why
+    execution did or did not: ``backend``, ``no backend`` (a tool of the sample has none), ``no runner``."""
+    if not sample_tools(sample) <= backed:
+        out, execution = (plain or verifier).verify(sample), "no backend"
+    elif verifier.runner is None:
+        out, execution = verifier.verify(sample), "no runner"
+    else:
+        out, execution = verifier.verify(sample), "backend"
+    out.meta["verification"] = {"stages": [v.stage for v in out.verdicts], "execution": execution}
+    return out
 
 
 @dataclass
@@ -76,6 +113,8 @@ class CallsRun:
         samples, failed = self._done()
         done_indexes = {int(s.id.rsplit("_", 1)[1]) for s in samples.values()} | set(failed)
         self.out.mkdir(parents=True, exist_ok=True)
+        backed = {t.name for t in tools if has_backend(t)}
+        plain = Verifier(tools, runner=None, judge=verifier.judge) if verifier and verifier.runner else None
         try:
             with self.journal.open("a", encoding="utf-8") as journal:
                 for index in range(self.n):
@@ -91,7 +130,7 @@ class CallsRun:
                             on_sample(None)
                         continue
                     if verifier is not None:
-                        sample = verifier.verify(sample)
+                        sample = verify_labelled(sample, verifier, plain, backed)
                     samples[sample.id] = sample
                     journal.write(json.dumps(sample.to_dict(), ensure_ascii=False) + "\n")
                     journal.flush()
@@ -123,6 +162,8 @@ class CallsRun:
         stats = {"seed": self.seed, "wanted": self.n, "made": len(samples), "failed_to_make": len(failed),
                  "kept": len(kept), "rejected": len(rejected), "train": len(train), "heldout": len(held),
                  "languages": dict(Counter(s.language for s in samples)), **counts.to_dict(),
+                 "verification": dict(Counter((s.meta.get("verification") or {}).get("execution", "not verified")
+                                              for s in samples)),
                  "requests": request_stats(samples, apis)}
         write_json_atomic(self.out / "stats.json", stats)
         return stats

@@ -52,6 +52,12 @@ def stated(mention: str, text: str) -> bool:
     return any(form.casefold() in folded for form in forms(mention))
 
 
+def found(mention: str, text: str) -> str:
+    """The form in which ``text`` states ``mention`` (``mention`` itself when it does not)."""
+    folded = text.casefold()
+    return next((form for form in forms(mention) if form.casefold() in folded), mention)
+
+
 def natural_date(value: str, language: str, rng: random.Random) -> str:
     """A date written as people write it (the ISO form kept now and then); other values unchanged."""
     day = as_date(value)
