@@ -33,138 +33,51 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
-import shutil
-import sqlite3
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from annotate import tree as T
 from annotate.config import HUB_KEY, TOOL_CHOICES, CampaignConfig, CampaignError, shard_of  # noqa: F401
 from annotate.export import Annotation, answer_filename, write_answer
 from annotate.graph import SearchContext, build_graph, run_search
 from annotate.prompts import opening_messages
+from annotate.store import DONE_STATUSES, CampaignStore, EventLog, merge  # noqa: F401 (merge: its old home)
 from annotate.strategies import SearchConfig
 from toolbench.catalog.functions import FunctionSet
 from toolbench.errors import ToolbenchError
-from toolbench.formats.jsonl import read_jsonl
-from toolbench.records import Observation, Query
-from toolbench.toolstep import CallState, PendingCall, ToolRunner
-
-DONE_STATUSES = (T.SOLVED, T.EXHAUSTED, T.BUDGET)
+from toolbench.formats.atomic import write_json_atomic
+from toolbench.records import Query
+from toolbench.toolstep import ToolRunner
 
 
 class CampaignStopped(Exception):
     """Raised inside a search when a campaign-wide budget is spent: the query stays resumable."""
 
 
-def in_shard(query_id: str, index: int, count: int) -> bool:
-    return int(hashlib.sha256(query_id.encode()).hexdigest(), 16) % count == index
+WORKER_SALT = "worker:"  # workers split a shard by another hash than shards split the queries
 
 
-# -- the run folder's SQLite store ----------------------------------------------------------------------
-
-class CampaignStore:
-    """``campaign.sqlite``: query rows, the API-call journal, settings. Safe for threads; every write commits
-    (WAL), so a killed process loses nothing written before."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30.0)
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")  # durable when the process is killed, as needed here
-            self._db.executescript("""
-                CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                CREATE TABLE IF NOT EXISTS queries (
-                    query_id TEXT PRIMARY KEY, status TEXT NOT NULL, finish_type TEXT, llm_calls INTEGER,
-                    api_calls INTEGER, prompt_tokens INTEGER, completion_tokens INTEGER, answer TEXT,
-                    error TEXT, seconds REAL, updated REAL NOT NULL);
-                CREATE TABLE IF NOT EXISTS api_calls (
-                    key TEXT PRIMARY KEY, query_id TEXT NOT NULL, node_path TEXT NOT NULL, function TEXT NOT NULL,
-                    arguments TEXT NOT NULL, observation TEXT NOT NULL, created REAL NOT NULL);
-            """)
-            self._db.commit()
-
-    def setting(self, key: str) -> Any:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
-
-    def set_setting(self, key: str, value: Any) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, json.dumps(value, sort_keys=True)))
-            self._db.commit()
-
-    def done(self) -> set[str]:
-        marks = ",".join("?" * len(DONE_STATUSES))
-        with self._lock:
-            rows = self._db.execute(f"SELECT query_id FROM queries WHERE status IN ({marks})", DONE_STATUSES)
-            return {r[0] for r in rows}
-
-    def record(self, query_id: str, status: str, tree: T.Tree | None = None, answer: str | None = None,
-               error: str | None = None, seconds: float = 0.0) -> None:
-        counts = ((tree.finish_type, tree.llm_calls, tree.api_calls, tree.prompt_tokens, tree.completion_tokens)
-                  if tree is not None else (None, None, None, None, None))
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO queries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             (query_id, status, *counts, answer, error, seconds, time.time()))
-            self._db.commit()
-
-    def rows(self) -> list[dict[str, Any]]:
-        with self._lock:
-            cursor = self._db.execute("SELECT * FROM queries ORDER BY query_id")
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row)) for row in cursor]
-
-    def api_call_count(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM api_calls").fetchone()[0]
-
-    # CallJournal (toolbench.toolstep): finished calls only; a call in flight at a crash is made again on resume
-    async def lookup(self, key: str) -> tuple[str, Observation | None]:
-        with self._lock:
-            row = self._db.execute("SELECT observation FROM api_calls WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            return CallState.NEW, None
-        return CallState.DONE, Observation.from_dict(json.loads(row[0]))
-
-    async def start(self, key: str, call: PendingCall) -> None:
-        return None
-
-    async def finish(self, key: str, call: PendingCall, observation: Observation) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR IGNORE INTO api_calls VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             (key, call.where["query"], call.where["path"], call.name, call.arguments,
-                              json.dumps(observation.to_dict()), time.time()))
-            self._db.commit()
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+def in_shard(query_id: str, index: int, count: int, salt: str = "") -> bool:
+    return int(hashlib.sha256((salt + query_id).encode()).hexdigest(), 16) % count == index
 
 
-class EventLog:
-    """``events.jsonl``: one line per event, flushed at once."""
-
-    def __init__(self, path: Path) -> None:
-        self._fh = open(path, "a", encoding="utf-8")
-        self._lock = threading.Lock()
-
-    def __call__(self, event: dict[str, Any]) -> None:
-        line = json.dumps({"ts": round(time.time(), 3), **event}, ensure_ascii=False, default=str)
-        with self._lock:
-            self._fh.write(line + "\n")
-            self._fh.flush()
-
-    def close(self) -> None:
-        self._fh.close()
+def open_store(cfg: CampaignConfig) -> CampaignStore:
+    """The run folder's store, created when new; refuses a folder that holds a campaign with other search
+    settings."""
+    out = Path(cfg.out)
+    (out / "answers").mkdir(parents=True, exist_ok=True)
+    store = CampaignStore(out / "campaign.sqlite")
+    previous = store.setting("search")
+    if previous is not None and not _same_search(previous, cfg.search):
+        store.close()
+        raise CampaignError(f"out: {out} holds a campaign with other search settings ({previous}); resume it with "
+                            "the same settings or use another run folder")
+    store.set_setting("search", cfg.search.to_dict())
+    return store
 
 
 # -- the campaign ---------------------------------------------------------------------------------------
@@ -263,30 +176,26 @@ def _same_search(stored: dict[str, Any], search: SearchConfig) -> bool:
 
 async def run_campaign(cfg: CampaignConfig, model: Any = None,
                        runner_factory: Callable[[FunctionSet], ToolRunner] | None = None,
-                       progress: bool | None = None) -> dict[str, Any]:
+                       progress: bool | None = None, worker: tuple[int, int] | None = None) -> dict[str, Any]:
     """Run (or resume) a campaign; returns the summary also written to ``RUN/summary.json``.
 
-    ``model`` and ``runner_factory`` replace the OpenAI client and the executor (tests, dry runs)."""
+    ``model`` and ``runner_factory`` replace the OpenAI client and the executor (tests, dry runs). ``worker``
+    ``(j, n)``: this process is worker ``j`` of ``n`` sharing the run folder (:mod:`annotate.workers`); it
+    searches its share of the queries and writes its summary to ``RUN/workers/<j>.json``."""
     import aiosqlite
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     from toolbench.llm.usage import PriceTable, TrackedChatModel, UsageTracker
 
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "answers").mkdir(exist_ok=True)
     queries = load_campaign_queries(cfg)
+    if worker is not None:
+        queries = [q for q in queries if in_shard(q.id, *worker, salt=WORKER_SALT)]
     catalog = _Catalog(cfg.catalog)
     executor = None
     if runner_factory is None:
         runner_factory, executor = _default_runner_factory(cfg, catalog)
-    store = CampaignStore(out / "campaign.sqlite")
-    previous = store.setting("search")
-    if previous is not None and not _same_search(previous, cfg.search):
-        store.close()
-        raise CampaignError(f"out: {out} holds a campaign with other search settings ({previous}); resume it with "
-                            "the same settings or use another run folder")
-    store.set_setting("search", cfg.search.to_dict())
+    store = open_store(cfg)
     log = EventLog(out / "events.jsonl")
     prices = PriceTable.from_file(cfg.prices) if cfg.prices else PriceTable()
     tracker = UsageTracker(prices)
@@ -346,7 +255,8 @@ async def run_campaign(cfg: CampaignConfig, model: Any = None,
         return None
 
     bar = _Progress(progress, len(queries), tally.skipped)
-    log({"event": "campaign_start", "queries": len(queries), "todo": len(todo), "config": cfg.to_dict()})
+    log({"event": "campaign_start", "queries": len(queries), "todo": len(todo), "config": cfg.to_dict(),
+         **({"worker": worker[0], "workers": worker[1]} if worker else {})})
     semaphore = asyncio.Semaphore(cfg.concurrency)
 
     def on_event(event: dict[str, Any]) -> None:
@@ -378,7 +288,7 @@ async def run_campaign(cfg: CampaignConfig, model: Any = None,
                 tally.stopped += 1
                 store.record(query.id, "stopped", seconds=time.monotonic() - t0)
                 return
-            except Exception as exc:  # one query's failure never ends the campaign
+            except Exception as exc:  # noqa: BLE001 (one query's failure never ends the campaign)
                 tally.failed += 1
                 store.record(query.id, "error", error=f"{type(exc).__name__}: {exc}", seconds=time.monotonic() - t0)
                 log({"event": "query_error", "query_id": query.id, "error": f"{type(exc).__name__}: {exc}"})
@@ -408,7 +318,7 @@ async def run_campaign(cfg: CampaignConfig, model: Any = None,
             bar.update(tally, *spend(), advance=1)
 
     try:
-        async with aiosqlite.connect(str(out / "checkpoints.sqlite")) as connection:
+        async with aiosqlite.connect(str(out / "checkpoints.sqlite"), timeout=60.0) as connection:
             # WAL with synchronous=NORMAL survives a killed process (not a power cut) and spares an fsync per
             # checkpoint, which otherwise bounds the whole campaign's step rate.
             await connection.execute("PRAGMA journal_mode=WAL")
@@ -428,8 +338,10 @@ async def run_campaign(cfg: CampaignConfig, model: Any = None,
             "stopped_because": stop_reason[0] if stop_reason else None,
             "done": len(store.done()),
         }
-        log({"event": "campaign_end", **{k: v for k, v in summary.items() if k != "llm"}})
-        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        log({"event": "campaign_end", **{k: v for k, v in summary.items() if k != "llm"},
+             **({"worker": worker[0]} if worker else {})})
+        target = out / "summary.json" if worker is None else out / "workers" / f"{worker[0]}.json"
+        write_json_atomic(target, summary)
         log.close()
         store.close()
         if hasattr(chat, "inner") and hasattr(chat.inner, "close"):
@@ -456,7 +368,7 @@ class _Progress:
                                       console=Console(stderr=True))
             self._task = self._progress.add_task("annotate", total=total, completed=done, stats="")
 
-    def __enter__(self) -> _Progress:
+    def __enter__(self) -> Self:
         if self._progress is not None:
             self._progress.start()
         return self
@@ -469,6 +381,10 @@ class _Progress:
         if self._progress is not None:
             self._progress.update(self._task, advance=advance, stats=tally.stats(tokens, cost))
 
+    def show(self, completed: int, stats: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, completed=completed, stats=stats)
+
 
 def run(cfg: CampaignConfig, model: Any = None, runner_factory: Callable[[FunctionSet], ToolRunner] | None = None,
         progress: bool | None = None) -> dict[str, Any]:
@@ -476,60 +392,11 @@ def run(cfg: CampaignConfig, model: Any = None, runner_factory: Callable[[Functi
     ``toolbench annotate`` calls it with a config built from its options, and so can the demo or a notebook.
     ``model`` (a ChatModel) and ``runner_factory`` replace the OpenAI client and the executor; ``progress``: show
     the bar (None: when stderr is a terminal)."""
+    if cfg.workers > 1:
+        from annotate.workers import run_workers
+
+        return run_workers(cfg, model, runner_factory, progress)
     return asyncio.run(run_campaign(cfg, model, runner_factory, progress))
 
 
 main = run  # the name it had
-
-
-# -- shards ---------------------------------------------------------------------------------------------
-
-def merge(runs: list[str | Path], out: str | Path) -> dict[str, Any]:
-    """Join the run folders of a sharded campaign into ``out``: the answer files, the query rows and the events.
-    A query done in two runs keeps the first run's answer and is reported in ``conflicts``."""
-    out = Path(out)
-    (out / "answers").mkdir(parents=True, exist_ok=True)
-    merged = CampaignStore(out / "campaign.sqlite")
-    seen: dict[str, str] = {}
-    conflicts: list[str] = []
-    search = None
-    try:
-        with open(out / "events.jsonl", "a", encoding="utf-8") as events:
-            for run in map(Path, runs):
-                if not (run / "campaign.sqlite").exists():
-                    raise CampaignError(f"runs: {run} is not a campaign run folder (no campaign.sqlite)")
-                store = CampaignStore(run / "campaign.sqlite")
-                try:
-                    settings = store.setting("search")
-                    if search is not None and settings != search:
-                        raise CampaignError(f"runs: {run} used other search settings than the runs before it")
-                    search = settings
-                    for row in store.rows():
-                        qid = row["query_id"]
-                        if row["status"] not in DONE_STATUSES:
-                            continue
-                        if qid in seen:
-                            conflicts.append(qid)
-                            continue
-                        seen[qid] = str(run)
-                        if row["answer"]:
-                            shutil.copy2(run / row["answer"], out / row["answer"])
-                        with merged._lock:
-                            merged._db.execute("INSERT OR REPLACE INTO queries VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                                               tuple(row.values()))
-                            merged._db.commit()
-                finally:
-                    store.close()
-                if (run / "events.jsonl").exists():
-                    events.writelines(json.dumps({"run": str(run), **row}) + "\n"
-                                      for row in read_jsonl(run / "events.jsonl"))
-        if search is not None:
-            merged.set_setting("search", search)
-        rows = merged.rows()
-    finally:
-        merged.close()
-    summary = {"runs": [str(r) for r in runs], "done": len(rows), "conflicts": sorted(conflicts),
-               "by_status": {s: sum(1 for r in rows if r["status"] == s) for s in DONE_STATUSES},
-               "by_finish_type": {f: sum(1 for r in rows if r["finish_type"] == f) for f in (T.GIVE_ANSWER, T.GIVE_UP)}}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return summary

@@ -39,7 +39,10 @@ class CampaignConfig:
         "tool_choice sent with each request: auto | required (every reply calls a function, Finish included, as "
         "ToolBench's protocol expects; helps small local models) | none (unset: not sent)."))
     llm_timeout: float = field(default=120.0, metadata=doc("Seconds to wait for one model reply."))
-    concurrency: int = field(default=16, metadata=doc("Queries searched at once."))
+    concurrency: int = field(default=16, metadata=doc("Queries searched at once (per worker process)."))
+    workers: int = field(default=1, metadata=doc(
+        "Worker processes on this machine, each searching its share of the queries (--concurrency at once) into "
+        "the same run folder; one merged result. Campaign token and dollar budgets are split evenly."))
     catalog: str | None = field(default=None, metadata=doc(
         "Catalog folder with the APIs' URLs and tool descriptions (needed to call real APIs or the hub).", path=True))
     response_cache: str | None = field(default=None, metadata=doc("SQLite response cache for API calls.", path=True))
@@ -69,6 +72,8 @@ class CampaignConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.concurrency, int) or self.concurrency < 1:
             raise CampaignError(f"concurrency: must be an integer >= 1; got {self.concurrency!r}")
+        if not isinstance(self.workers, int) or self.workers < 1:
+            raise CampaignError(f"workers: must be an integer >= 1; got {self.workers!r}")
         if self.shard is not None:
             shard_of(self.shard)
         urls = [("hub_url", self.hub_url)] + [("api_overrides", url) for pair in self.api_overrides.items()

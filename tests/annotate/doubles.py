@@ -5,8 +5,9 @@ The CLI loads them only when TOOLBENCH_ANNOTATE_TEST_DOUBLES=tests.annotate.doub
 
 For a kill at a known moment, TOOLBENCH_TEST_FREEZE_AT=N makes the runner freeze the whole process (it blocks the
 event loop, so no other search moves either) right after it has made a call, before that call is journaled,
-once the run's journal holds at least N calls; it first creates ``<RUN>/frozen`` so that a test knows when to
-send SIGKILL.
+once the run's journal holds at least N calls; it first creates ``<RUN>/frozen`` (holding its pid) so that a test
+knows when and whom to send SIGKILL. Only the first process to get there freezes (with several workers, the
+others carry on).
 
 Each query ``i`` plays one of two scripts:
 - even ``i``: weather(i-a), then Finish(give_answer);
@@ -91,7 +92,11 @@ class LoggingRunner(ScriptedRunner):
             with open(self.log, "a", encoding="utf-8") as fh:
                 fh.write(f"{fname} {json.dumps(arguments, sort_keys=True)}\n")
         if self.freeze_at is not None and self.run_dir is not None and journal_count(self.run_dir) >= self.freeze_at:
-            (self.run_dir / FROZEN_MARK).touch()
+            try:  # one process freezes (the first to create the mark, which holds its pid); other workers go on
+                with open(self.run_dir / FROZEN_MARK, "x", encoding="utf-8") as mark:  # noqa: ASYNC230
+                    mark.write(str(os.getpid()))
+            except FileExistsError:
+                return obs
             while True:  # blocks the event loop: the process stays exactly here until it is killed
                 time.sleep(3600)  # noqa: ASYNC251 (blocking the loop is the point)
         return obs
