@@ -4,11 +4,20 @@ A source may be a ToolBench tool file, a folder of them (``toolenv/tools/<Catego
 file (``G1_query.json``, StableToolBench's ``G1_instruction.json``), or a folder mixing them. Each file is
 recognised by its content. Tools already in the output catalog are merged: APIs they lack are added, the rest
 is left as it was (``overwrite=True`` replaces them instead).
+
+**A tool documented under several categories** (StableToolBench's query files list "Currency Converter_v2" under
+Finance and Financial, "👋 Demo Project" under Media, Sports and Events; ToolBench keeps a folder per category)
+becomes one tool, in the folder of the first category met, its ``categories`` listing every one (the catalog
+names tools uniquely). No category's documentation is lost: an API documented the same way under two
+categories is kept once; an API only another category documents is added with that ``category_name``; an API
+another category documents differently is added as ``"<api> (<category>)"`` with its ``category_name`` and
+``documented_as`` (the name the files give it). Each such tool is reported as a warning.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from toolbench.catalog.store import (
@@ -21,7 +30,7 @@ from toolbench.catalog.store import (
     tools_from_queries,
     write_tool,
 )
-from toolbench.records import Query, Tool
+from toolbench.records import Api, Query, Tool
 
 
 @dataclass
@@ -94,7 +103,7 @@ def read_toolbench_source(source: Path | str) -> tuple[list[Tool], list[Query], 
 def import_toolbench(source: Path | str, out: Path | str, *, overwrite: bool = False) -> ImportReport:
     """Import the ToolBench tools and query files under ``source`` into the catalog folder ``out``."""
     tools, queries, report = read_toolbench_source(source)
-    from_queries, problems = tools_from_queries(queries)
+    from_queries, problems = tools_by_category(queries)
     report.problems.extend(problems)
     by_name: dict[str, Tool] = {}
     for tool in tools + from_queries:  # tool files first: they carry URLs and hosts
@@ -102,6 +111,12 @@ def import_toolbench(source: Path | str, out: Path | str, *, overwrite: bool = F
             _merge(by_name[tool.name], tool)
         else:
             by_name[tool.name] = tool
+    for tool in by_name.values():
+        if len(tool.extra.get("categories", [])) > 1:
+            report.problems.append(CatalogProblem(
+                str(source), f"tool {tool.name!r}",
+                f"documented under the categories {', '.join(tool.extra['categories'])}: imported as one tool in "
+                f"{tool.category}/, with every category's APIs (see its 'categories')", severity="warning"))
     out = Path(out)
     existing = {}
     if out.is_dir():
@@ -119,9 +134,57 @@ def import_toolbench(source: Path | str, out: Path | str, *, overwrite: bool = F
     return report
 
 
+def tools_by_category(queries: list[Query]) -> tuple[list[Tool], list[CatalogProblem]]:
+    """The tools of the queries' ``api_list``s, one per (category, tool name): the same tool name under two
+    categories gives two tools (merged later by :func:`_merge`), so neither category's documentation is
+    reported as a conflicting copy of the other's."""
+    by_category: dict[str, list[Query]] = {}
+    for query in queries:
+        for category in dict.fromkeys(api.category for api in query.apis):
+            apis = [api for api in query.apis if api.category == category]
+            by_category.setdefault(category, []).append(replace(query, apis=apis))
+    tools: list[Tool] = []
+    problems: list[CatalogProblem] = []
+    for part in by_category.values():
+        found, trouble = tools_from_queries(part)
+        tools += found
+        problems += trouble
+    return tools, problems
+
+
+def _categories(tool: Tool) -> list[str]:
+    return list(tool.extra.get("categories") or ([tool.category] if tool.category else []))
+
+
+def _documentation(api: Api) -> dict:
+    """What an API's files say about it, whatever the category they file it under."""
+    return {k: v for k, v in api.to_query_dict().items() if k not in ("category_name", "documented_as")}
+
+
 def _merge(into: Tool, other: Tool) -> int:
-    """Add ``other``'s APIs that ``into`` lacks; returns how many were added."""
-    have = {api.name for api in into.apis}
-    added = [api for api in other.apis if api.name not in have]
+    """Add ``other``'s APIs that ``into`` lacks; returns how many were added. When ``other`` comes from another
+    category, ``into`` lists both categories and keeps the other's APIs as the module doc says."""
+    category = other.category
+    cross = bool(category) and bool(into.category) and category != into.category
+    categories = list(dict.fromkeys(_categories(into) + _categories(other)))
+    if len(categories) > 1:
+        into.extra["categories"] = categories
+    have = {api.name: api for api in into.apis}
+    added = []
+    for api in other.apis:
+        mine = have.get(api.name)
+        if mine is not None and (not cross or _documentation(mine) == _documentation(api)):
+            continue
+        api = copy.deepcopy(api)
+        if cross:
+            api.extra["category_name"] = api.extra.get("category_name") or category
+            if mine is not None:
+                api.extra["documented_as"] = api.name
+                api.name = f"{api.name} ({category})"
+                if api.name in have:
+                    continue
+        api.tool = into.name
+        have[api.name] = api
+        added.append(api)
     into.apis.extend(added)
     return len(added)
