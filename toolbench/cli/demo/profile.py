@@ -54,11 +54,15 @@ class DemoProfile:
         "Held-out BFCL entries scored per model (None: all of them)."))
     eval_max_tokens: int = field(default=80, metadata=doc("Longest reply when scoring AST accuracy (a "
                                                             "call of two functions fits)."))
-    dfsdt_tasks: int = field(default=6, metadata=doc("Held-out tasks (with rule-checkable expectations) "
-                                                       "searched with DFSDT, by each model."))
+    dfsdt_tasks: int = field(default=30, metadata=doc("Held-out tasks (with rule-checkable expectations) "
+                                                        "searched by each strategy of the comparison, by each "
+                                                        "model."))
     dfsdt_width: int = field(default=2, metadata=doc("DFSDT: children tried per state."))
     dfsdt_max_steps: int = field(default=4, metadata=doc("DFSDT: model replies in one chain."))
-    dfsdt_max_llm_calls: int = field(default=3, metadata=doc("DFSDT: model calls per task (ToolBench: 200)."))
+    dfsdt_max_llm_calls: int = field(default=12, metadata=doc(
+        "The comparison's budget: model calls per task, the same for ReACT, ReACT@N and DFSDT (ToolBench: 200)."))
+    compare_strategies: str = field(default="react,react@n,dfsdt", metadata=doc(
+        "Strategies of the equal-budget comparison (comma-separated: react, react@n, dfsdt)."))
     dfsdt_reply_tokens: int = field(default=96, metadata=doc("Longest model reply during the search (the "
                                                                "local server's default max_tokens)."))
     observation_chars: int = field(default=384, metadata=doc("API responses shown to the model (DFSDT and its "
@@ -177,7 +181,7 @@ QUICK = DemoProfile(
 TINY = DemoProfile(
     name="tiny", crawl_samples=1, calls=40, heldout=0.25, zh_rate=0.0, instruction_sets=1, instruction_queries=1,
     instruction_max_tokens=48, eval_entries=3, eval_max_tokens=48, bfcl_per_category=1, bfcl_max_tokens=64,
-    dfsdt_tasks=1, dfsdt_width=1,
+    dfsdt_tasks=1, dfsdt_width=1, compare_strategies="dfsdt",
     dfsdt_max_steps=2, dfsdt_max_llm_calls=2, dfsdt_reply_tokens=48, retriever_epochs=1, retriever_batch_size=8,
     train_call_examples=4, train_agent_examples=1, train_steps=2, train_grad_accum=1, train_max_length=768,
     lora_r=4)

@@ -226,7 +226,9 @@ def stage_calls(ctx: DemoContext) -> StageOutput:
 
     # the held-out set scored in the evaluation stages, labelled with tiers and entities
     samples = _samples(ctx)
-    entries = data.label_entries(read_jsonl(ctx.path("calls", "heldout", "bfcl_questions.jsonl")), samples)
+    from eval.tiers import label_entries
+
+    entries = label_entries(read_jsonl(ctx.path("calls", "heldout", "bfcl_questions.jsonl")), samples)
     if p.eval_entries is not None:
         entries = data.pick(entries, p.eval_entries, category=lambda e: str(e.get("category")),
                             ident=lambda e: str(e["id"]), seed=p.seed)
@@ -426,39 +428,51 @@ def stage_bfcl(kind: str) -> Callable[[DemoContext], StageOutput]:
 
 # -- 7/11. DFSDT ----------------------------------------------------------------------------------------------------
 
+def compare_config(ctx: DemoContext, kind: str, url: str | None = None) -> Any:
+    """The equal-budget comparison of one model on the held-out tasks (``toolbench annotate compare``'s config)."""
+    from annotate.compare import CompareConfig
+
+    p = ctx.profile
+    return CompareConfig(tasks=str(ctx.path("tasks", "dfsdt_tasks.json")), out=str(ctx.path("compare", kind)),
+                         models={kind: f"{SERVED[kind]}@{url}" if url else SERVED[kind]},
+                         strategies=p.compare_strategies, budget=p.dfsdt_max_llm_calls, max_steps=p.dfsdt_max_steps,
+                         width=p.dfsdt_width, max_reply_tokens=p.dfsdt_reply_tokens,
+                         max_observation_chars=p.observation_chars, concurrency=p.concurrency,
+                         catalog=str(working_catalog(ctx)), llm_timeout=900.0)
+
+
 def stage_annotate(kind: str) -> Callable[[DemoContext], StageOutput]:
+    """ReACT, ReACT@N and DFSDT on the held-out tasks with the same budget of model calls (annotate/compare.py)."""
     def run(ctx: DemoContext) -> StageOutput:
-        from annotate.campaign import CampaignConfig, main
+        from annotate.compare import STRATEGY_NAMES
+        from annotate.compare import run as compare
         from annotate.runner import ExecutorRunner
-        from annotate.strategies import SearchConfig
         from toolbench.llm.openai_client import OpenAIChatConfig, OpenAIChatModel
 
         p = ctx.profile
-        tasks_file = ctx.path("tasks", "dfsdt_tasks.json")
-        tasks = json.loads(tasks_file.read_text(encoding="utf-8"))
-        folder = ctx.path("annotate", kind)
+        tasks = json.loads(ctx.path("tasks", "dfsdt_tasks.json").read_text(encoding="utf-8"))
         if not tasks:
             return StageOutput({"tasks": 0}, {}, "no checkable held-out task: nothing to search")
         url = ctx.services.llm(kind)
         hub = ctx.services.hub()
-        tools = _tools(ctx)
-        search = SearchConfig(strategy="dfsdt", width=p.dfsdt_width, max_steps=p.dfsdt_max_steps,
-                              max_llm_calls=p.dfsdt_max_llm_calls, max_observation_chars=p.observation_chars)
-        cfg = CampaignConfig(queries=str(tasks_file), out=str(folder), search=search, model=SERVED[kind],
-                             base_url=url, temperature=0.0, concurrency=p.concurrency,
-                             catalog=str(working_catalog(ctx)), llm_cache=True)
-        executor = _executor(tools, hub.url)
+        cfg = compare_config(ctx, kind, url)
+        executor = _executor(_tools(ctx), hub.url)
         chat = OpenAIChatModel(OpenAIChatConfig(model=SERVED[kind], base_url=url, timeout=900.0, max_retries=1,
                                                 max_concurrency=p.concurrency))
         try:
-            summary = main(cfg, chat, lambda functions: ExecutorRunner(executor, functions), progress=True)
+            rows = compare(cfg, {kind: chat}, lambda functions: ExecutorRunner(executor, functions))
         finally:
             executor.close()
-        figures = {key: summary.get(key) for key in ("queries", "solved", "gave_up", "unsolved", "failed",
-                                                      "api_calls", "tokens", "seconds")}
-        return StageOutput(figures, {f"DFSDT answers ({kind})": str(folder / "answers")},
-                           f"{DISPLAY[kind]}: {summary['solved']} of {summary['queries']} tasks reached "
-                           f"Finish(give_answer), {summary['gave_up']} gave up, {summary['api_calls']} API calls")
+        figures: dict[str, Any] = {"tasks": len(tasks), "budget": cfg.budget}
+        for strategy in cfg.strategy_list:
+            units = [r for r in rows if r["strategy"] == strategy]
+            figures[strategy] = {key: sum(r[key] for r in units) for key in ("llm_calls", "api_calls", "api_made",
+                                                                             "pruned_calls", "seconds")}
+            figures[strategy]["answered"] = sum(1 for r in units if r["finish_type"] == "give_answer")
+        note = ", ".join(f"{STRATEGY_NAMES[s]} answered {figures[s]['answered']}/{len(tasks)} "
+                         f"({figures[s]['llm_calls']} model calls)" for s in cfg.strategy_list)
+        return StageOutput(figures, {f"comparison ({kind})": cfg.out},
+                           f"{DISPLAY[kind]}, {cfg.budget} model calls per task: {note}")
 
     return run
 
@@ -508,83 +522,32 @@ def stage_retriever(ctx: DemoContext) -> StageOutput:
 
 # -- 9. fine-tuning -----------------------------------------------------------------------------------------------
 
-def training_mix(ctx: DemoContext, tokenizer: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The LoRA data: generated call examples (OpenAI format, as exported, without the tool results after the
-    last call) and generated samples written as DFSDT-style runs. CPU time goes by tokens while the learning signal is the few tokens of each call, so within
-    each category the shortest examples (as the trainer renders them, at most ``train_max_length`` /
-    ``train_agent_max_length`` tokens) are taken first, categories interleaved."""
-    from annotate.runner import observation_text
-    from toolbench.catalog.functions import FunctionSet
-    from toolbench.records import Observation
-    from train.encode import encode_example
-    from train.format import from_openai
+def training_mix(ctx: DemoContext, out: Path) -> dict[str, Any]:
+    """The LoRA data through ``toolbench train mix`` (:mod:`train.mix`) with the profile's sizes: generated call
+    examples and generated samples written as DFSDT-style runs, into ``out`` (train.jsonl, mix.json)."""
+    from annotate.prompts import opening_messages
+    from train.mix import MixConfig, MixError, run
 
     p = ctx.profile
-
-    def length(example: dict[str, Any]) -> int:
-        return len(encode_example(from_openai(example), tokenizer).input_ids)
-
-    def shortest(items: list[dict[str, Any]], k: int, limit: int) -> list[dict[str, Any]]:
-        fitting = sorted((i for i in items if i["tokens"] <= limit), key=lambda i: (i["tokens"], i["id"]))
-        return data.round_robin(fitting, key=lambda i: i["category"], order=data.TASK_CATEGORIES)[:k]
-
-    rows = read_jsonl(ctx.path("calls", "train", "openai.jsonl"))
-    queries = json.loads(ctx.path("calls", "train", "queries.json").read_text(encoding="utf-8"))
-    samples = _samples(ctx)
-    # train/openai.jsonl and train/queries.json hold the train split's samples in the same order
-    if len(rows) != len(queries):
-        raise DemoError(f"{ctx.path('calls', 'train')}: openai.jsonl and queries.json disagree; rerun with --fresh")
-    trimmed = [data.trim_trailing_results(row) for row in rows]
-    calls = [{"id": q["sample_id"], "category": q.get("category", ""), "example": row, "tokens": length(row)}
-             for q, row in zip(queries, trimmed)]
-    chosen_calls = shortest(calls, p.train_call_examples, p.train_max_length)
-
-    tools = _tools(ctx)
-    apis = {(t.name, a.name): a for t in tools for a in t.apis}
-    standard = {t.name: t.standardized_name for t in tools}
-    descriptions = {t.name: t.description for t in tools}
-
-    def observation(text: str) -> str:
-        return observation_text(Observation(response=text, status=200), p.observation_chars)
-
-    runs = []
-    for query in queries:
-        sample = samples.get(query.get("sample_id", ""))
-        if p.train_agent_examples == 0 or sample is None or sample["category"] not in data.TASK_CATEGORIES:
-            continue
-        offered = [apis[tuple(pair)] for pair in sample["function_map"].values() if tuple(pair) in apis]
-        example = data.agent_example(sample, FunctionSet.from_apis(offered, standard), descriptions, observation)
-        if example is not None:
-            runs.append({"id": f"dfsdt-{sample['id']}", "category": sample["category"], "example": example,
-                         "tokens": length(example)})
-    chosen_runs = shortest(runs, p.train_agent_examples, p.train_agent_max_length)
-    mix = data.round_robin([("call", c) for c in chosen_calls] + [("dfsdt", a) for a in chosen_runs],
-                           key=lambda pair: pair[0])
-    examples = [{**item["example"], "id": item["id"]} for _, item in mix]
-    stats = {"call_examples": len(chosen_calls), "dfsdt_examples": len(chosen_runs),
-             "tokens": sum(item["tokens"] for _, item in mix),
-             "longest": max((item["tokens"] for _, item in mix), default=0),
-             "categories": _count(item["category"] for _, item in mix)}
-    return examples, stats
+    cfg = MixConfig(calls=str(ctx.path("calls")), catalog=str(working_catalog(ctx)), out=str(out),
+                    call_examples=p.train_call_examples, agent_examples=p.train_agent_examples,
+                    max_length=p.train_max_length, agent_max_length=p.train_agent_max_length,
+                    observation_chars=p.observation_chars)
+    try:
+        return run(cfg, opening_messages).stats
+    except MixError as exc:
+        raise DemoError(f"{exc} (then rerun with --fresh)") from None
 
 
 def stage_sft(ctx: DemoContext) -> StageOutput:
     import yaml
 
-    from toolbench.llm.models import ensure_default_model
 
     p = ctx.profile
     folder = ctx.path("sft")
     data_file = folder / "data" / "train.jsonl"
     if not data_file.exists():
-        from transformers import AutoTokenizer
-
-        tokenizer = AutoTokenizer.from_pretrained(str(ensure_default_model()), local_files_only=True)
-        examples, mix = training_mix(ctx, tokenizer)
-        if not examples:
-            raise DemoError("no training example fits train_max_length: raise it or generate more calls")
-        write_jsonl_atomic(data_file, examples)
-        write_json_atomic(folder / "data" / "mix.json", mix)
+        training_mix(ctx, folder / "data")
     mix = json.loads((folder / "data" / "mix.json").read_text(encoding="utf-8"))
     from toolbench.contamination import check_training_examples
     from toolbench.formats.jsonl import read_jsonl as read_examples
@@ -757,7 +720,7 @@ def stage_pass_rate(ctx: DemoContext) -> StageOutput:
     figures: dict[str, Any] = {}
     artefacts: dict[str, str] = {}
     for kind in ("base", "tuned"):
-        folder = ctx.path("annotate", kind, "answers")
+        folder = ctx.path("compare", kind, "dfsdt", "answers")
         predictions = answers.read_predictions(folder) if folder.is_dir() and any(folder.iterdir()) else {}
         rows = [j.to_dict() for j in judge.run_pass_rate(predictions, judge.Judge(_NoJudge()), k=1, group=RULES_GROUP,
                                                          query_ids=ids, check_solvable=False,
@@ -776,7 +739,35 @@ def stage_pass_rate(ctx: DemoContext) -> StageOutput:
             figures[f"{kind}_judge"] = _judge_pass_rate(ctx, kind, predictions, ids)
     note = ", ".join(f"{DISPLAY[k]} {data.percent(figures[k]['value'])} ({figures[k]['passed']}/{figures[k]['n']})"
                      for k in ("base", "tuned"))
+    figures["comparison"] = _comparison(ctx, artefacts)
     return StageOutput(figures, artefacts, f"DFSDT pass rate by rule checks: {note}")
+
+
+def _comparison(ctx: DemoContext, artefacts: dict[str, str]) -> dict[str, Any]:
+    """The equal-budget comparison of both models, scored by the tasks' rule checks: written to
+    eval/comparison.{json,md} and printed; returns the pass rates by model and strategy."""
+    from annotate.compare import CompareStore
+    from annotate.compare_table import table_markdown
+    from toolbench.cli.annotate import score_comparison
+
+    rows: list[dict[str, Any]] = []
+    for kind in ("base", "tuned"):
+        cfg = compare_config(ctx, kind)
+        if (Path(cfg.out) / "compare.sqlite").exists():
+            store = CompareStore(Path(cfg.out) / "compare.sqlite")
+            try:
+                rows += score_comparison(cfg, store.units())["rows"]
+            finally:
+                store.close()
+    if not rows:
+        return {}
+    table = {"budget": ctx.profile.dfsdt_max_llm_calls, "rows": rows}
+    text = table_markdown(table)
+    write_json_atomic(ctx.path("eval", "comparison.json"), table)
+    write_text_atomic(ctx.path("eval", "comparison.md"), text)
+    artefacts["equal-budget comparison"] = str(ctx.path("eval", "comparison.md"))
+    ctx.console.print(text)
+    return {f"{r['model']}/{r['strategy']}": r["pass_rules"] for r in rows}
 
 
 def _judge_pass_rate(ctx: DemoContext, kind: str, predictions: dict[str, Any], ids: list[str]) -> dict[str, Any]:
@@ -854,17 +845,18 @@ def default_stages() -> list[Stage]:
         Stage("eval_base", f"Evaluate {BASE_NAME}: AST accuracy on the held-out split", stage_eval("base"),
               ("llm:base",)),
         Stage("bfcl_base", f"BFCL public categories: {BASE_NAME}", stage_bfcl("base"), ("llm:base",)),
-        Stage("annotate_base", f"Annotate with DFSDT using {BASE_NAME} (held-out tasks)", stage_annotate("base"),
-              ("llm:base", "hub")),
+        Stage("annotate_base", f"ReACT, ReACT@N and DFSDT on equal budgets: {BASE_NAME} (held-out tasks)",
+              stage_annotate("base"), ("llm:base", "hub")),
         Stage("retriever", "Train and evaluate the API retriever", stage_retriever),
         Stage("sft", "Fine-tune SmolLM2 with LoRA on the generated data", stage_sft),
         Stage("export", "Export the tuned model to GGUF for llama.cpp", stage_export),
         Stage("eval_tuned", f"Evaluate {TUNED_NAME}: AST accuracy on the held-out split", stage_eval("tuned"),
               ("llm:tuned",)),
         Stage("bfcl_tuned", f"BFCL public categories: {TUNED_NAME}", stage_bfcl("tuned"), ("llm:tuned",)),
-        Stage("annotate_tuned", f"DFSDT with {TUNED_NAME} (held-out tasks)", stage_annotate("tuned"),
-              ("llm:tuned", "hub")),
-        Stage("pass_rate", "Pass rate of both DFSDT runs (rule checks; the LLM judge when given)", stage_pass_rate),
+        Stage("annotate_tuned", f"ReACT, ReACT@N and DFSDT on equal budgets: {TUNED_NAME} (held-out tasks)",
+              stage_annotate("tuned"), ("llm:tuned", "hub")),
+        Stage("pass_rate", "Pass rates: DFSDT, and the equal-budget comparison (rule checks; the LLM judge when "
+              "given)", stage_pass_rate),
         Stage("leaderboard", "Leaderboard page and plots", stage_leaderboard),
     ]
 
