@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from tests.generate.conftest import _tool
 from toolbench.catalog.store import write_tool
 from toolbench.cli import app
-from toolbench.generate import export, render
+from toolbench.generate import abstain, export, render
 from toolbench.generate.calls import CallGenerator, CallsConfig
 from toolbench.generate.distractors import (
     Offer,
@@ -82,6 +82,18 @@ def test_could_serve_reads_verbs_alike_and_response_fields():
     assert not could_serve("get_ticket", "create_ticket")
     assert not could_serve("get_movie", "get_movie_cast")
     assert could_serve("get_movie", "get_movie_cast", {"title", "cast"})
+    assert could_serve("/dad-jokes/random", "get_jokes")  # a name without a verb reads
+    assert not could_serve("track_order", "get_order") and not could_serve("get_order", "cancel_order")
+
+
+def test_refusals_name_what_was_asked_and_what_is_offered():
+    rng = random.Random(0)
+    verb = abstain.cannot_reply("missing_capability", "cancel_order", ["create_order", "track_order"], "en", rng)
+    assert "cancel order" in verb and "give you" not in verb and '"create order" and "track order"' in verb
+    thing = abstain.cannot_reply("other_category", "Heizgradtage", ["Search Contacts"], "en", rng)
+    assert 'give you "heizgradtage"' in thing and '"search contacts"' in thing
+    zh = abstain.cannot_reply("missing_capability", "cancel_order", ["create_order"], "zh", rng)
+    assert "取消订单" in zh and "创建订单" in zh
 
 
 def test_multiple_offers_three_to_six_with_near_misses(hub_catalog):

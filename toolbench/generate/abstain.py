@@ -14,12 +14,19 @@ from __future__ import annotations
 import random
 
 from toolbench.generate import render
+from toolbench.generate.distractors import ACTION_VERBS, VERB_CLASS, name_words
 
 
 def _listed(items: list[str], language: str) -> str:
     if language == "zh":
         return "、".join(items)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _verb_phrase(api_name: str) -> bool:
+    """Whether the API's action phrase starts with a verb ("get movie cast"), not a thing ("heizgradtage")."""
+    words = name_words(api_name)
+    return bool(words) and (words[0] in VERB_CLASS or words[0] in ACTION_VERBS)
 
 
 def cannot_reply(kind: str, asked: str | None, offered: list[str], language: str, rng: random.Random) -> str:
@@ -31,15 +38,17 @@ def cannot_reply(kind: str, asked: str | None, offered: list[str], language: str
         if asked is None:
             return f"这个请求和现有的工具无关：{can}，没有一个能回答它，所以我没法用这些工具帮你。"
         return f"我没法用这些工具{render.action(asked, language)}：{can}，没有一个能做到这一点。"
-    can = f"the available functions can only {_listed(acts, language)}" if acts else "no function is available"
+    quoted = [f'"{a}"' for a in acts]
+    can = f"the available functions only cover {_listed(quoted, language)}" if acts else "no function is available"
     if asked is None:
         return rng.choice((
             f"I can't help with that using these tools: {can}, and none of them answers this request.",
             f"That request is outside what these tools do ({can}), so I can't do it with them."))
     act = render.action(asked, language)
+    doing = act if _verb_phrase(asked) else f'give you "{act}"'
     return rng.choice((
-        f"I can't {act} with these tools: {can}, and none of them does that.",
-        f"None of the available functions can {act}; {can}. I can't do this with these tools."))
+        f"I can't {doing} with these tools: {can}, and none of them does that.",
+        f"None of the available functions can {doing}; {can}. I can't do this with these tools."))
 
 
 def clarify_reply(entity: str, label: str, language: str, rng: random.Random) -> str:

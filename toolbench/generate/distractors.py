@@ -32,11 +32,18 @@ _SKIP = {"v1", "v2", "v3", "v4", "api", "by", "for", "of", "the", "a", "an", "to
 _DESC_STOP = _SKIP | {"this", "that", "it", "its", "or", "from", "at", "as", "be", "are", "returns", "return",
                       "given", "all", "any", "one", "each"}
 # verbs that ask for the same thing (read) or do the same thing: for could_serve only
-_VERB_CLASS = {"get": "read", "list": "read", "find": "read", "search": "read", "fetch": "read",
+VERB_CLASS = {"get": "read", "list": "read", "find": "read", "search": "read", "fetch": "read",
                "retrieve": "read", "lookup": "read", "show": "read", "query": "read", "discover": "read",
                "create": "create", "add": "create", "new": "create", "post": "create", "make": "create",
                "update": "update", "edit": "update", "modify": "update", "set": "update", "patch": "update",
                "delete": "delete", "remove": "delete"}
+
+
+# other verbs an API name may start with (a name starting with none of these names a thing: it reads)
+ACTION_VERBS = frozenset({"cancel", "track", "convert", "schedule", "count", "reverse", "check", "calculate", "send",
+                          "book", "upload", "download", "translate", "generate", "compare", "login", "logout",
+                          "upvote", "verify", "validate", "register", "subscribe", "reset", "submit", "start", "stop",
+                          "move", "copy", "share", "pay", "refund", "rate", "vote", "like", "follow", "invite"})
 
 
 def stem(word: str) -> str:
@@ -171,7 +178,11 @@ def ambiguous(functions: list[dict[str, Any]], function_map: dict[str, list[str]
 
 
 def _verbs(words: Iterable[str]) -> set[str]:
-    return {_VERB_CLASS.get(w, w) for w in words}
+    """Words with verbs read alike; a name without a verb (``dad_jokes_random``, ``Heizgradtage``) reads."""
+    out = {VERB_CLASS.get(w, w) for w in words}
+    if out and not out & set(VERB_CLASS.values()) and not out & ACTION_VERBS:
+        out.add("read")
+    return out
 
 
 def could_serve(offer_api: str, target_api: str, offer_fields: Iterable[str] = ()) -> bool:
