@@ -20,7 +20,6 @@ types, BFCL's function docs) sees nothing. :func:`flatten` rewrites a resolved s
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from toolbench.catalog.openapi.document import _SCHEMA_LISTS, _SCHEMA_MAPS, _SCHEMA_ONE
@@ -33,7 +32,8 @@ _NULL = {"type": "null"}
 
 def flatten(schema: Any) -> Any:
     """The schema with ``allOf`` merged and null unions made nullable, at every level (see the module doc).
-    The input is not changed."""
+    The input is not changed; values that are not schemas (``enum``, ``example``...) are shared with it, never
+    changed in place."""
     if not isinstance(schema, dict):
         return schema
     out: dict[str, Any] = {}
@@ -45,7 +45,7 @@ def flatten(schema: Any) -> Any:
         elif key in _SCHEMA_ONE:
             out[key] = flatten(value)
         else:
-            out[key] = copy.deepcopy(value)
+            out[key] = value
     if isinstance(out.get("allOf"), list):
         out = _merge_all_of(out)
     for key in ("oneOf", "anyOf"):
@@ -88,11 +88,12 @@ def _intersect_types(mine: Any, theirs: Any) -> Any:
 
 
 def _merge_into(target: dict, part: dict) -> dict:
-    """Merge ``part`` into ``target`` (in place); returns the keywords that could not be merged."""
+    """Merge ``part`` (a schema :func:`flatten` made, not shared) into ``target`` (in place); returns the
+    keywords that could not be merged."""
     rest: dict[str, Any] = {}
     for key, value in part.items():
         if key not in target:
-            target[key] = copy.deepcopy(value)
+            target[key] = value
         elif key in _ANNOTATIONS and key != "type" or key.startswith("x-"):
             continue  # the outer (or earlier) annotation wins
         elif key == "type":
