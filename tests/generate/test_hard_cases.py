@@ -15,7 +15,7 @@ from tests.generate.conftest import _tool
 from toolbench.catalog.store import write_tool
 from toolbench.cli import app
 from toolbench.generate import abstain, export, render
-from toolbench.generate.calls import CallGenerator, CallsConfig
+from toolbench.generate.calls import CallGenerator, CallsConfig, Paraphraser
 from toolbench.generate.distractors import (
     Offer,
     could_serve,
@@ -26,6 +26,7 @@ from toolbench.generate.distractors import (
 )
 from toolbench.generate.errors import GenerateError
 from toolbench.generate.verify import StageCounts, Verifier
+from toolbench.llm.scripted import ScriptedChatModel
 from toolbench.records import Api, Param
 
 
@@ -319,3 +320,20 @@ def test_cli_mix_options(tmp_path):
     bad = CliRunner().invoke(app, ["generate", "calls", "--catalog", str(tmp_path / "catalog"), "--n", "2",
                                    "--out", str(out), "--mix", "multiple=lots"])
     assert bad.exit_code != 0 and "--mix multiple=lots" in str(bad.exception)
+
+
+def test_a_paraphrase_must_keep_the_word_that_tells_near_misses_apart():
+    tools = eats_tools()
+    config = only("multiple", zh_rate=0.0, near_miss_rate=1.0, paraphrase_rate=1.0)
+    plain = CallGenerator(tools, seed=1, config=only("multiple", zh_rate=0.0, near_miss_rate=1.0))
+    index = next(i for i in range(40) if (s := plain.generate(i)).calls[0].api == "get_restaurant_reviews"
+                 and ["Eats", "get_restaurant"] in s.function_map.values())
+
+    def drop_reviews(messages, tools_, params):
+        original = messages[-1]["content"].rsplit("Request: ", 1)[1]
+        return original.replace("reviews", "opinions").replace("Reviews", "Opinions").replace("review", "opinion")
+
+    model = ScriptedChatModel([drop_reviews])
+    sample = CallGenerator(tools, seed=1, config=config, paraphraser=Paraphraser(model)).generate(index)
+    assert sample.meta["paraphrase"] == ["paraphrase refused: it lost 'review'"]
+    assert sample.first_user == plain.generate(index).first_user

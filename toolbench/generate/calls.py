@@ -56,7 +56,7 @@ from toolbench.generate.chains import (
     response_keys,
     value_mentions,
 )
-from toolbench.generate.distractors import ambiguous, could_serve, pick_distractors, similarity
+from toolbench.generate.distractors import ambiguous, could_serve, pick_distractors, similarity, telling_words
 from toolbench.generate.errors import GenerateError
 from toolbench.llm.base import ChatModel, LLMError
 from toolbench.records import Api, Observation, Tool
@@ -290,6 +290,8 @@ class CallGenerator:
             keep = [surface.found(m, step.user) for c in step.calls for k, v in c.arguments.items()
                     if k not in c.from_previous for m in value_mentions(v)]
             keep += [sample.meta["entity"]] if sample.category == "hallucination" else []
+            if sample.meta.get("distractors"):
+                keep += telling_words(sample.functions, sample.function_map, step)
             step.user, note = self.paraphraser.rewrite(step.user, sample.language, keep,
                                                        seed=self.seed * 1_000_003 + s_index)
             notes.append(note)

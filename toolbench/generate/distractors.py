@@ -177,6 +177,23 @@ def ambiguous(functions: list[dict[str, Any]], function_map: dict[str, list[str]
     return out
 
 
+def telling_words(functions: list[dict[str, Any]], function_map: dict[str, list[str]], step: Any,
+                  glossary: dict[str, str] | None = None) -> list[str]:
+    """The words of a step's request that tell its calls from the offered near misses (a called API's name words
+    that another offered name lacks and the request says): what a rewrite of the request must keep."""
+    table = offers(functions, function_map)
+    out: list[str] = []
+    for call in step.calls:
+        if call.name not in table:
+            continue
+        mine = set(name_words(table[call.name].api))
+        others = [set(name_words(o.api)) for o in table.values() if o.name != call.name]
+        for word in sorted(mine):
+            if any(word not in theirs for theirs in others) and mentioned(word, step.user or "", None):
+                out.append(word)
+    return list(dict.fromkeys(out))
+
+
 def _verbs(words: Iterable[str]) -> set[str]:
     """Words with verbs read alike; a name without a verb (``dad_jokes_random``, ``Heizgradtage``) reads."""
     out = {VERB_CLASS.get(w, w) for w in words}
