@@ -3,11 +3,14 @@ the flat ToolBench type of a schema."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.catalog.openapi_helpers import (
     one_operation,
     params,
 )
 from toolbench.catalog.openapi import import_openapi
+from toolbench.catalog.openapi.schemas import _kind_of
 
 
 def test_openapi_30_nullable_rewritten_for_json_schema() -> None:
@@ -25,3 +28,15 @@ def test_openapi_30_nullable_rewritten_for_json_schema() -> None:
         {"name": "size", "type": "NUMBER", "description": "", "default": "", "in": "query",
          "schema": {"type": "integer", "maximum": 10}},
     ]
+
+
+@pytest.mark.parametrize(("schema", "kind"), [
+    ({"type": ["integer", "string", "null"]}, "NUMBER"),  # the first non-null type
+    ({"oneOf": [{"type": "string"}, {"type": "integer"}]}, "STRING"),  # a union: its first alternative
+    ({"anyOf": [{"type": "null"}, {"properties": {"a": {}}}]}, "OBJECT"),
+    ({"allOf": [{"description": "x"}, {"type": "array"}]}, "ARRAY"),
+    ({"const": 3}, "ENUM"),
+    ({}, None),  # says nothing
+])
+def test_flat_toolbench_type_of_a_schema(schema: dict, kind: str | None) -> None:
+    assert _kind_of(schema) == kind

@@ -97,23 +97,16 @@ def _kind_of(schema: Any) -> str | None:
 
 
 def _object_members(schema: Any) -> tuple[dict, list] | None:
-    """(properties, required names) of an object schema, ``allOf`` parts merged; None if it is not one."""
+    """(properties, required names) of an object schema (flattened: ``allOf`` already merged, see
+    :mod:`.compose`); None if it is not one."""
     if not isinstance(schema, dict) or "oneOf" in schema or "anyOf" in schema:
         return None
     declared = schema.get("type")
     if declared is not None and "object" not in (declared if isinstance(declared, list) else [declared]):
         return None
-    if declared is None and "properties" not in schema and "allOf" not in schema:
+    if declared is None and "properties" not in schema:
         return None
-    properties = dict(schema.get("properties") or {})
-    required = list(schema.get("required") or [])
-    for part in schema.get("allOf") or []:
-        members = _object_members(part)
-        if members is None:
-            return None
-        properties.update(members[0])
-        required += [name for name in members[1] if name not in required]
-    return properties, required
+    return dict(schema.get("properties") or {}), list(schema.get("required") or [])
 
 
 def _json_media(content: dict) -> tuple[str, Any] | None:
