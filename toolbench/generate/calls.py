@@ -351,8 +351,9 @@ class CallGenerator:
                 break
             api = rng.choice(targets)
             extra = self._call(api, sampler)
-            if all(c.arguments != extra.arguments for c in calls if c.api == api.name and c.tool == api.tool):
-                calls.insert(max(i for i, c in enumerate(calls) if c.api == api.name) + 1, extra)
+            same = [i for i, c in enumerate(calls) if (c.tool, c.api) == api.key]
+            if all(calls[i].arguments != extra.arguments for i in same):
+                calls.insert(same[-1] + 1, extra)  # beside the other calls of its function
         by_key = {a.key: a for a in targets}
         sentences = [render.request(by_key[(c.tool, c.api)], c.arguments, language, rng) for c in calls]
         step = Step(render.joined(sentences, language, rng), calls)
