@@ -38,7 +38,7 @@ _BASE = {"gets": "get", "returns": "get", "return": "get", "retrieves": "get", "
 _VERBS = set(_BASE.values()) | {"get", "list", "search", "find", "create", "add", "update", "delete", "cancel",
                                 "convert", "generate", "check", "calculate", "track", "schedule", "count",
                                 "send", "book", "translate", "detect", "validate", "set", "post", "put",
-                                "remove", "fetch", "lookup", "compare", "reserve", "rate", "estimate"}
+                                "remove", "fetch", "lookup", "compare", "reserve", "estimate"}
 _LOOK = ("get", "check", "look up", "pull up", "find", "fetch")
 _FILLER = re.compile(r"^(this|the)\s+(endpoint|api|tool|service|method|function|route)\s+(will\s+)?"
                      r"(allows?\s+(you\s+)?to\s+|lets\s+you\s+|is\s+used\s+to\s+|can\s+be\s+used\s+to\s+)?", re.IGNORECASE)
@@ -199,7 +199,7 @@ def argument(param: Param, value: Any, rng: random.Random, api: Api | None = Non
         return rng.choice((f"in {v}", f"for {v}", f"around {v}")) if pool != "address" else f"at {v}"
     if pool == "currency" and not isinstance(value, (list, dict)):
         if re.search(r"(^|_)(from|source|base|have)", key):
-            return rng.choice((f"from {v}", f"in {v}"))
+            return rng.choice((f"from {v}", f"from {v}", f"out of {v}"))
         if re.search(r"(^|_)(to|target|want)", key):
             return rng.choice((f"to {v}", f"into {v}"))
     if re.search(r"(^|_)(limit|max_results|count|size|per_page|top|n)$", key) and isinstance(value, int):
@@ -222,7 +222,7 @@ def argument(param: Param, value: Any, rng: random.Random, api: Api | None = Non
         return rng.choice((f"{v} {noun}", f"{noun} {v}", f"with {noun} set to {v}", f"only {v} ones"
                            if noun in ("status", "state", "type", "kind") else f"{v} as the {noun}"))
     if plural:
-        return rng.choice((f"{noun} {v}", f"for {v}", f"covering {v}"))
+        return rng.choice((f"{noun} {v}", f"{noun} {v}", f"for {v}"))
     return rng.choice((f"{noun} {v}", f"with {noun} {v}", f"{noun} {v}", f"{noun}: {v}", f"{v} as the {noun}"))
 
 
@@ -232,6 +232,8 @@ def _flag(param: Param, value: bool, rng: random.Random) -> str:
         r"((?:include|show|return|add|use|enable|only|exclude|hide|return)\b.*)", desc, re.IGNORECASE)
     if match and len(match.group(1).split()) <= 8:
         what = _lower_first(match.group(1))
+        if what.startswith("only "):
+            return what if value else f"not limited to {what[5:]}"
         return what if value else rng.choice((f"don't {what}", f"no need to {what}"))
     noun = _short_noun(param)
     return rng.choice((f"with {noun} on", f"{noun} enabled")) if value else rng.choice(

@@ -118,17 +118,27 @@ def _frame(it: phrasing.Intent, args: str, rng: random.Random) -> str:
     kinds = ["ask", "ask", "imperative", "want", "want", "split", "terse"] + (["noun", "noun"] if it.np else [])
     kind = rng.choice(kinds if args else [k for k in kinds if k != "split"])
     if kind == "ask":
-        return f"{rng.choice(voices.ASK)} {it.vp}{tail}?"
+        return _end(f"{rng.choice(voices.ASK)} {it.vp}{tail}", "?")
     if kind == "imperative":
-        return _cap(f"{rng.choice(('please ', '', ''))}{it.vp}{tail}{rng.choice(('.', '.', '!'))}")
+        return _cap(_end(f"{rng.choice(('please ', '', ''))}{it.vp}{tail}", rng.choice(('.', '.', '!'))))
     if kind == "want":
-        return f"{rng.choice(voices.WANT)} {it.vp}{tail}."
+        return _end(f"{rng.choice(voices.WANT)} {it.vp}{tail}", ".")
     if kind == "noun":
-        return _cap(rng.choice(voices.NOUN_LEAD).format(np=it.np) + tail + rng.choice((".", "?", ", please.")))
+        return _cap(_end(rng.choice(voices.NOUN_LEAD).format(np=it.np) + tail, rng.choice((".", "?", ", please."))))
     if kind == "split":
         head = rng.choice((f"{rng.choice(voices.ASK)} {it.vp}?", f"{rng.choice(voices.WANT)} {it.vp}."))
-        return f"{head} {rng.choice(voices.SPLIT_ARGS).format(args=args)}"
-    return _cap(f"{it.np or it.vp}{tail}{rng.choice((' pls', ' asap', ', thx', '?', ''))}")
+        return f"{head} {_end(rng.choice(voices.SPLIT_ARGS).format(args=args), '.')}"
+    return _cap(_end(f"{it.np or it.vp}{tail}", rng.choice((" pls", " asap", ", thx", "?", ""))))
+
+
+def _end(text: str, mark: str) -> str:
+    """``text`` closed with ``mark``, unless it already ends a sentence (a value that ends with a full stop
+    is kept whole: "... near the window." takes no "?" after it)."""
+    return text if re.search(r"[.?!。？！]$", text) else text + mark
+
+
+def _a(noun: str) -> str:
+    return "an" if noun[:1].lower() in "aeiou" else "a"
 
 
 def _cap(text: str) -> str:
@@ -256,9 +266,9 @@ def entity_request(api: Api | str, entity: str, kind: str, args: dict[str, Any],
     rest = phrasing.joined_phrases(phrasing.arguments(api, args, rng, it.vp))
     rest = f", {rest}" if rest else ""
     text = rng.choice((f"{rng.choice(voices.ASK)} {it.vp} for the {kind} {entity}{rest}?",
-                       f"{rng.choice(voices.WANT)} {it.vp} for {entity} (a {kind}){rest}.",
+                       f"{rng.choice(voices.WANT)} {it.vp} for {entity} ({_a(kind)} {kind}){rest}.",
                        _cap(f"{it.vp} for the {kind} called {entity}{rest}, please."),
-                       f"{rng.choice(voices.ASK)} {it.vp} for {entity}{rest}? It's a {kind}."))
+                       f"{rng.choice(voices.ASK)} {it.vp} for {entity}{rest}? It's {_a(kind)} {kind}."))
     return _dress(text, api.category, language, rng)
 
 

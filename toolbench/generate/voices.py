@@ -44,8 +44,8 @@ ASK = ("Can you", "Could you", "Would you", "Can you please", "Could you please"
 WANT = ("I need to", "I want to", "I'd like to", "I'm trying to", "I have to", "I'd love to", "Help me")
 NOUN_LEAD = ("Show me {np}", "I'm looking for {np}", "I'm after {np}", "I need {np}", "Any chance of {np}",
              "What about {np}", "Send me {np}")
-SPLIT_ARGS = ("It's for {args}.", "Details: {args}.", "Go with {args}.", "Use {args}.", "That's {args}.",
-              "Specifically {args}.")
+SPLIT_ARGS = ("Details: {args}", "Specifically: {args}", "To be precise: {args}", "What I have: {args}",
+              "Some details: {args}")  # an argument phrase may start with a preposition ("in Paris")
 
 PERSONAS_ZH = ("我在准备一份报告。", "同事让我查一下。", "我在做一个小项目。", "周末要出门。", "客户刚来问这个。")
 GREETINGS_ZH = ("你好，", "您好！", "嗨，")
