@@ -110,3 +110,21 @@ def test_stabletoolbench_queries_lose_no_category(tmp_path: Path) -> None:
     assert {key: documents.get(key) for key in expected(source)} == expected(source)
     tool = load_catalog(tmp_path).get_tool("👋 Demo Project")
     assert tool.extra["categories"] == ["Media", "Sports", "Events"]
+
+
+def test_an_api_of_another_category_is_called_under_it_on_stabletoolbench(tmp_path: Path) -> None:
+    """StableToolBench's server finds an API by category, tool and API name: the variant kept for the second
+    category is sent with that category and the name the files give it."""
+    from toolbench.executor import Executor, ExecutorConfig
+
+    source = tmp_path / "G1_query.json"
+    source.write_text(json.dumps(_queries()))
+    import_toolbench(source, tmp_path / "catalog")
+    tools = load_catalog(tmp_path / "catalog").tools
+    executor = Executor(tools, ExecutorConfig(service_url="http://127.0.0.1:9"), env={})
+    tool = next(t for t in tools if t.name == "Currency Converter_v2")
+    sent = {name: executor._prepare(tool, tool.api(name), {"from": "USD"}).json
+            for name in ("Convert", "Convert (Financial)", "Symbols")}
+    assert [(p["category"], p["tool_name"], p["api_name"]) for p in sent.values()] == [
+        ("Finance", "currency_converter_v2", "convert"), ("Financial", "currency_converter_v2", "convert"),
+        ("Financial", "currency_converter_v2", "symbols")]

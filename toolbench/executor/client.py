@@ -147,8 +147,12 @@ class Executor:
     def _prepare(self, tool: Tool, api: Api, args: dict[str, Any]) -> PreparedRequest | Observation:
         cfg = self.config
         if cfg.service_url:
-            payload = {"category": tool.category or api.category, "tool_name": tool.standardized_name,
-                       "api_name": standardize(api.name), "tool_input": json.dumps(args, ensure_ascii=False),
+            # an API another category documents (a tool under several categories, see catalog/importer.py) is
+            # called under that category and the name its files give it
+            payload = {"category": api.extra.get("category_name") or tool.category or api.category,
+                       "tool_name": tool.standardized_name,
+                       "api_name": standardize(api.extra.get("documented_as") or api.name),
+                       "tool_input": json.dumps(args, ensure_ascii=False),
                        "strip": "", "toolbench_key": self.env.get(cfg.service_key_env, "")}
             req = PreparedRequest(method="POST", url=cfg.service_url + "/virtual", json=payload,
                                   headers={"User-Agent": cfg.user_agent})
