@@ -123,3 +123,18 @@ def test_two_calls_to_one_function_one_without_arguments_are_matched_in_any_orde
     wrong = [{sample.calls[0].name: {"limit": 5}}, {sample.calls[1].name: {"filter": {"owner": "Ada",
                                                                                       "shared": True}}}, expected[2]]
     assert not official(entry["function"], wrong, truth, "parallel_multiple")["valid"]
+
+
+def test_bfcl_docs_of_composed_parameters() -> None:
+    union = {"description": "Scope.", "oneOf": [{"type": "string", "enum": ["all", "mine"]},
+                                                {"type": "integer", "minimum": 1}, {"type": "null"}]}
+    assert export.bfcl_property(union) == {"type": "string", "description": "Scope. Or: integer.",
+                                           "enum": ["all", "mine"]}
+    parent = {"description": "The parent.", "allOf": [{"type": "object", "properties": {"id": {"type": "string"}}},
+                                                      {"properties": {"name": {"type": "string"}}}]}
+    assert export.bfcl_property(parent) == {"type": "dict", "description": "The parent.", "properties": {
+        "id": {"type": "string"}, "name": {"type": "string"}}}
+    assert export.bfcl_property({"const": 3}) == {"type": "integer", "enum": [3]}
+    assert export.bfcl_property({"pattern": "^a"}) == {"type": "string"}
+    assert export.bfcl_property({"type": "array"}) == {"type": "array", "items": {"type": "any"}}
+    assert export.bfcl_property({"description": "Anything."}) == {"type": "any", "description": "Anything."}

@@ -57,7 +57,12 @@ def bfcl_property(schema: Any) -> dict[str, Any]:
         branches = [b for b in schema.get(key) or [] if isinstance(b, dict) and b.get("type") != "null"]
         if branches:
             base = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf")}
-            return bfcl_property(flatten({**base, "allOf": [branches[0]]}))
+            out = bfcl_property(flatten({**base, "allOf": [branches[0]]}))
+            others = [_sketch(bfcl_property(flatten({**base, "allOf": [b]}))) for b in branches[1:]]
+            if others:
+                note = f"Or: {'; '.join(dict.fromkeys(others))}."
+                out["description"] = f"{out['description']} {note}" if out.get("description") else note
+            return out
     kind = _json_type(schema)
     out: dict[str, Any] = {"type": _BFCL_TYPES.get(kind, "any") if kind else "any"}
     if "description" in schema:
@@ -73,6 +78,17 @@ def bfcl_property(schema: Any) -> dict[str, Any]:
         if schema.get("required"):
             out["required"] = list(schema["required"])
     return out
+
+
+def _sketch(doc: dict[str, Any]) -> str:
+    """A union's other alternative in a few words, for the description: ``integer``, ``dict with kind,
+    group_id``, ``string, one of user, group``."""
+    text = doc["type"]
+    if doc.get("properties"):
+        text += " with " + ", ".join(doc["properties"])
+    if doc.get("enum"):
+        text += ", one of " + ", ".join(map(str, doc["enum"]))
+    return text
 
 
 def _json_type(schema: dict[str, Any]) -> str | None:
