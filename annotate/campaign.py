@@ -182,9 +182,7 @@ async def run_campaign(cfg: CampaignConfig, model: Any = None,
     ``model`` and ``runner_factory`` replace the OpenAI client and the executor (tests, dry runs). ``worker``
     ``(j, n)``: this process is worker ``j`` of ``n`` sharing the run folder (:mod:`annotate.workers`); it
     searches its share of the queries and writes its summary to ``RUN/workers/<j>.json``."""
-    import aiosqlite
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
+    from annotate.checkpoints import InlineSqliteSaver
     from toolbench.llm.usage import PriceTable, TrackedChatModel, UsageTracker
 
     out = Path(cfg.out)
@@ -317,17 +315,15 @@ async def run_campaign(cfg: CampaignConfig, model: Any = None,
                  "tokens": tree.total_tokens, "seconds": round(seconds, 3)})
             bar.update(tally, *spend(), advance=1)
 
+    # WAL with synchronous=NORMAL survives a killed process (not a power cut) and spares an fsync per checkpoint,
+    # which otherwise bounds the whole campaign's step rate.
+    saver = InlineSqliteSaver.open(out / "checkpoints.sqlite")
     try:
-        async with aiosqlite.connect(str(out / "checkpoints.sqlite"), timeout=60.0) as connection:
-            # WAL with synchronous=NORMAL survives a killed process (not a power cut) and spares an fsync per
-            # checkpoint, which otherwise bounds the whole campaign's step rate.
-            await connection.execute("PRAGMA journal_mode=WAL")
-            await connection.execute("PRAGMA synchronous=NORMAL")
-            saver = AsyncSqliteSaver(connection)
-            graph = build_graph(saver)
-            with bar:
-                await asyncio.gather(*(one(q, graph, saver) for q in todo))
+        graph = build_graph(saver)
+        with bar:
+            await asyncio.gather(*(one(q, graph, saver) for q in todo))
     finally:
+        saver.close()
         tokens, cost = spend()
         summary = {
             "queries": tally.total, "skipped_done": tally.skipped, "solved": tally.solved, "gave_up": tally.gave_up,

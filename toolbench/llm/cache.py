@@ -43,10 +43,17 @@ def canonical_json(value: Any) -> str:
 
 def request_key(model: str, messages: list[Message], tools: list[Tool] | None = None, **params: Any) -> str:
     """sha256 (hex) of the canonical JSON of model + messages + tools + params."""
+    return keyed_request(model, messages, tools, params)[0]
+
+
+def keyed_request(model: str, messages: list[Message], tools: list[Tool] | None,
+                  params: dict[str, Any]) -> tuple[str, str]:
+    """(key, the canonical JSON it hashes): the request is built and encoded once, for the key and the store."""
     body = build_request(model, messages, tools, **params)
     material = {"model": body.pop("model"), "messages": body.pop("messages"), "tools": body.pop("tools", None),
                 "params": body}
-    return hashlib.sha256(canonical_json(material).encode("utf-8")).hexdigest()
+    text = canonical_json(material)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest(), text
 
 
 class ChatCache:
@@ -77,12 +84,14 @@ class ChatCache:
         reply.cached = True
         return reply
 
-    def put(self, key: str, model: str, request: dict[str, Any], reply: ChatReply) -> None:
-        """Store a reply; the first reply stored under a key stays (concurrent duplicates do not overwrite)."""
+    def put(self, key: str, model: str, request: dict[str, Any] | str, reply: ChatReply) -> None:
+        """Store a reply; the first reply stored under a key stays (concurrent duplicates do not overwrite).
+        ``request`` (kept for inspection) is a dict or its canonical JSON."""
+        text = request if isinstance(request, str) else canonical_json(request)
         with self._lock:
             self._conn.execute(
                 "INSERT OR IGNORE INTO chat_cache (key, model, request, reply, created) VALUES (?, ?, ?, ?, ?)",
-                (key, model, canonical_json(request), canonical_json(reply.to_dict()), time.time()))
+                (key, model, text, canonical_json(reply.to_dict()), time.time()))
             self._conn.commit()
 
     def __len__(self) -> int:
@@ -111,38 +120,36 @@ class CachedChatModel:
         self.cache = None if mode == "off" else ChatCache(path, create=(mode != "replay"))
 
     def _lookup(self, messages: list[Message], tools: list[Tool] | None,
-                params: dict[str, Any]) -> tuple[str | None, ChatReply | None]:
+                params: dict[str, Any]) -> tuple[tuple[str, str] | None, ChatReply | None]:
         if self.cache is None:
             return None, None
-        key = request_key(self.model, messages, tools, **params)
+        key, text = keyed_request(self.model, messages, tools, params)
         reply = self.cache.get(key)
         if reply is None and self.mode == "replay":
             raise CacheMissError(
                 f"replay cache {self.cache.path} has no reply for this request (key {key[:16]}…, model "
                 f"{self.model!r}, {len(messages)} messages): the run differs from the recorded one; rerun in "
                 "cache mode 'read-write' with a model to record it")
-        return key, reply
+        return (key, text), reply
 
-    def _store(self, key: str | None, messages: list[Message], tools: list[Tool] | None,
-               params: dict[str, Any], reply: ChatReply) -> None:
-        if self.cache is not None and key is not None:
-            request = {"messages": messages, "tools": tools, "params": params}
-            self.cache.put(key, self.model, json.loads(canonical_json(build_request(self.model, **request))), reply)
+    def _store(self, keyed: tuple[str, str] | None, reply: ChatReply) -> None:
+        if self.cache is not None and keyed is not None:
+            self.cache.put(keyed[0], self.model, keyed[1], reply)
 
     def chat(self, messages: list[Message], tools: list[Tool] | None = None, **params: Any) -> ChatReply:
-        key, reply = self._lookup(messages, tools, params)
+        keyed, reply = self._lookup(messages, tools, params)
         if reply is not None:
             return reply
         reply = self.inner.chat(messages, tools, **params)
-        self._store(key, messages, tools, params, reply)
+        self._store(keyed, reply)
         return reply
 
     async def achat(self, messages: list[Message], tools: list[Tool] | None = None, **params: Any) -> ChatReply:
-        key, reply = self._lookup(messages, tools, params)
+        keyed, reply = self._lookup(messages, tools, params)
         if reply is not None:
             return reply
         reply = await self.inner.achat(messages, tools, **params)
-        self._store(key, messages, tools, params, reply)
+        self._store(keyed, reply)
         return reply
 
     def close(self) -> None:

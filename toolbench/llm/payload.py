@@ -24,14 +24,27 @@ OPENAI_PARAMS = frozenset({
     "service_tier", "modalities", "prediction", "audio", "web_search_options",
 })
 TOOL_CHOICE_WORDS = ("none", "auto", "required")
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of JSON-like data (dicts, lists, strings, numbers), several times faster than
+    ``copy.deepcopy``, which remains for anything else (a request is built for every model call)."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    if isinstance(value, _ATOMS):
+        return value
+    return copy.deepcopy(value)
 
 
 def normalize_tool(tool: Tool) -> Tool:
     """An OpenAI ``tools`` entry from either that form or a bare function schema."""
     if tool.get("type") == "function" and isinstance(tool.get("function"), dict):
-        return copy.deepcopy(tool)
+        return _copy(tool)
     if isinstance(tool.get("name"), str):
-        return {"type": "function", "function": copy.deepcopy(tool)}
+        return {"type": "function", "function": _copy(tool)}
     raise LLMError(f"a tool must be {{'type': 'function', 'function': {{...}}}} or a function schema with a "
                    f"'name'; got keys {sorted(tool)}")
 
@@ -40,7 +53,7 @@ def normalize_tool_choice(choice: Any) -> Any:
     """``"none"``/``"auto"``/``"required"`` pass; any other string names a function."""
     if isinstance(choice, str) and choice not in TOOL_CHOICE_WORDS:
         return {"type": "function", "function": {"name": choice}}
-    return copy.deepcopy(choice)
+    return _copy(choice)
 
 
 def _tool_call_wire(call: Any) -> dict[str, Any]:
@@ -51,14 +64,14 @@ def _tool_call_wire(call: Any) -> dict[str, Any]:
         if raw is None:
             raw = json.dumps(call.get("arguments", {}), ensure_ascii=False)
         return {"id": call["id"], "type": "function", "function": {"name": call["name"], "arguments": raw}}
-    return copy.deepcopy(call)
+    return _copy(call)
 
 
 def normalize_message(message: Message) -> Message:
     """A copy in OpenAI's wire form (tool calls given as :class:`ToolCall` or its dict are converted)."""
     if not isinstance(message, dict) or "role" not in message:
         raise LLMError(f"a message must be a dict with a 'role'; got {message!r:.80}")
-    out = copy.deepcopy({k: v for k, v in message.items() if k != "tool_calls"})
+    out = {k: _copy(v) for k, v in message.items() if k != "tool_calls"}
     if message.get("tool_calls"):
         out["tool_calls"] = [_tool_call_wire(c) for c in message["tool_calls"]]
     return out
@@ -78,7 +91,7 @@ def build_request(model: str, messages: list[Message], tools: list[Tool] | None 
         value = params[key]
         if value is None:
             continue
-        body[key] = normalize_tool_choice(value) if key == "tool_choice" else copy.deepcopy(value)
+        body[key] = normalize_tool_choice(value) if key == "tool_choice" else _copy(value)
     return body
 
 
