@@ -301,6 +301,11 @@ def test_no_call_samples_export_as_text_replies(hub_catalog):
     assert messages[-1] == {"role": "assistant", "content": sample.steps[0].reply}
     assert not any(m.get("tool_calls") for m in messages)
     assert export.sharegpt_example(sample)["conversations"][-1] == {"from": "gpt", "value": sample.steps[0].reply}
+    from train.format import from_openai, from_sharegpt  # the trainer reads the reply as the assistant's turn
+
+    for example in (from_openai(export.openai_example(sample)), from_sharegpt(export.sharegpt_example(sample))):
+        assert example.messages[-1]["role"] == "assistant"
+        assert example.messages[-1]["content"] == sample.steps[0].reply and not example.messages[-1].get("tool_calls")
 
 
 def test_cli_mix_options(tmp_path):
