@@ -33,23 +33,35 @@ def measure(catalog: str, n: int, seed: int) -> dict:
             failed += 1
     seconds = time.perf_counter() - start
     apis = {(t.name, a.name): a for t in tools for a in t.apis}
-    return {"catalog": catalog, "apis": len(apis), "seconds": seconds, "failed": failed,
-            "status": Counter(s.status for s in samples), **request_stats(samples, apis)}
+    return {
+        "catalog": catalog,
+        "apis": len(apis),
+        "seconds": seconds,
+        "failed": failed,
+        "status": Counter(s.status for s in samples),
+        **request_stats(samples, apis),
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("catalogs", nargs="+", help="Catalog folders.")
     parser.add_argument("--n", type=int, default=400, help="Samples per catalog.")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    print(f"{'catalog':40} {'APIs':>5} {'requests':>8} {'name spelled':>12} {'templates':>9} {'passed':>7} "
-          f"{'ms/sample':>9}")
+    print(
+        f"{'catalog':40} {'APIs':>5} {'requests':>8} {'name spelled':>12} {'templates':>9} {'passed':>7} "
+        f"{'ms/sample':>9}"
+    )
     for catalog in args.catalogs:
         row = measure(catalog, args.n, args.seed)
-        print(f"{catalog[-40:]:40} {row['apis']:>5} {row['requests']:>8} {row['name_spelled_share']:>12.1%} "
-              f"{row['distinct_templates']:>9} {row['status'].get('passed', 0):>7} "
-              f"{1000 * row['seconds'] / args.n:>9.1f}")
+        print(
+            f"{catalog[-40:]:40} {row['apis']:>5} {row['requests']:>8} {row['name_spelled_share']:>12.1%} "
+            f"{row['distinct_templates']:>9} {row['status'].get('passed', 0):>7} "
+            f"{1000 * row['seconds'] / args.n:>9.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -40,7 +40,9 @@ def test_the_old_template_style_would_fail_the_measure(hub_catalog):
         for step in sample.steps:
             if step.user and step.calls:
                 args = {k: v for c in step.calls for k, v in c.arguments.items()}
-                step.user = "Can you " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in args.items()) + "?"
+                step.user = (
+                    "Can you " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in args.items()) + "?"
+                )
     assert request_stats(samples)["name_spelled_share"] > 0.2
 
 
@@ -59,7 +61,9 @@ def test_every_value_is_stated_in_a_form_the_checker_accepts(hub_catalog):
 
 
 def test_dates_are_written_in_prose_only_where_the_schema_fixes_their_format():
-    typed = Param("start_date", "STRING", "First day (YYYY-MM-DD)", schema={"type": "string", "format": "date"})
+    typed = Param(
+        "start_date", "STRING", "First day (YYYY-MM-DD)", schema={"type": "string", "format": "date"}
+    )
     loose = Param("note", "STRING", "Anything", schema={"type": "string"})
     rng = random.Random(0)
     prose = {phrasing.value_text("2024-05-01", typed, "en", rng) for _ in range(40)}
@@ -71,11 +75,19 @@ def test_dates_are_written_in_prose_only_where_the_schema_fixes_their_format():
 
 
 def test_requests_come_from_descriptions_and_leave_names_unsaid():
-    api = Api("Shop", "get_user_id_memberships", "Returns the group memberships of a user.", required_params=[
-        Param("user_id", "STRING", "The user", required=True)], optional_params=[
-        Param("max_items", "NUMBER", "Maximum number of results", schema={"type": "integer"})])
-    texts = {render.request(api, {"user_id": "12345", "max_items": 16}, "en", random.Random(seed))
-             for seed in range(30)}
+    api = Api(
+        "Shop",
+        "get_user_id_memberships",
+        "Returns the group memberships of a user.",
+        required_params=[Param("user_id", "STRING", "The user", required=True)],
+        optional_params=[
+            Param("max_items", "NUMBER", "Maximum number of results", schema={"type": "integer"})
+        ],
+    )
+    texts = {
+        render.request(api, {"user_id": "12345", "max_items": 16}, "en", random.Random(seed))
+        for seed in range(30)
+    }
     assert all("membership" in t and "12345" in t and "16" in t for t in texts)
     assert not any(spells_name(t, ["user_id", "max_items"]) for t in texts)
     assert len(texts) >= 25  # syntax, politeness and personas vary
@@ -84,15 +96,30 @@ def test_requests_come_from_descriptions_and_leave_names_unsaid():
 
 
 def test_lists_flags_and_parallel_values_read_as_prose():
-    api = Api("Paint", "list_paints", "Paints by colour", optional_params=[
-        Param("colors", "ARRAY", "Colours", schema={"type": "array", "items": {"type": "string"}}),
-        Param("include_samples", "BOOLEAN", "Whether to include free samples", schema={"type": "boolean"})])
-    text = render.request(api, {"colors": ["red", "green", "blue"], "include_samples": True}, "en", random.Random(1))
+    api = Api(
+        "Paint",
+        "list_paints",
+        "Paints by colour",
+        optional_params=[
+            Param("colors", "ARRAY", "Colours", schema={"type": "array", "items": {"type": "string"}}),
+            Param(
+                "include_samples", "BOOLEAN", "Whether to include free samples", schema={"type": "boolean"}
+            ),
+        ],
+    )
+    text = render.request(
+        api, {"colors": ["red", "green", "blue"], "include_samples": True}, "en", random.Random(1)
+    )
     assert "red, green and blue" in text and "include free samples" in text
-    weather = Api("W", "get_current_weather", "Current weather conditions in a city",
-                  required_params=[Param("city", "STRING", "City name", required=True)])
-    text = render.parallel_request(weather, [{"city": c} for c in ("Paris", "London", "Tokyo")], "en",
-                                   random.Random(2))
+    weather = Api(
+        "W",
+        "get_current_weather",
+        "Current weather conditions in a city",
+        required_params=[Param("city", "STRING", "City name", required=True)],
+    )
+    text = render.parallel_request(
+        weather, [{"city": c} for c in ("Paris", "London", "Tokyo")], "en", random.Random(2)
+    )
     assert "Paris, London and Tokyo" in text and "weather" in text
 
 
@@ -118,24 +145,55 @@ class CountingRunner:
 
     def call(self, tool_name, api_name, args=None) -> Observation:
         self.calls.append((tool_name, api_name))
-        return Observation(response="{\"ok\": true}", status=200)
+        return Observation(response='{"ok": true}', status=200)
 
 
 def test_samples_on_tools_without_a_backend_are_labelled_format_and_meaning_verified(tmp_path):
     city = Param("city", "STRING", "City name", required=True)
-    remote = Tool(name="Remote Weather", category="Weather", apis=[  # no base URL: nothing can run it
-        Api("Remote Weather", "get_weather", "Current weather in a city", required_params=[city], category="Weather"),
-        Api("Remote Weather", "get_air_quality", "Air quality in a city", required_params=[city], category="Weather")])
-    local = Tool(name="Local Weather", category="Weather", base_url="http://127.0.0.1:8750", apis=[
-        Api("Local Weather", "get_forecast", "Daily forecast for a city", required_params=[city], category="Weather")])
+    remote = Tool(
+        name="Remote Weather",
+        category="Weather",
+        apis=[  # no base URL: nothing can run it
+            Api(
+                "Remote Weather",
+                "get_weather",
+                "Current weather in a city",
+                required_params=[city],
+                category="Weather",
+            ),
+            Api(
+                "Remote Weather",
+                "get_air_quality",
+                "Air quality in a city",
+                required_params=[city],
+                category="Weather",
+            ),
+        ],
+    )
+    local = Tool(
+        name="Local Weather",
+        category="Weather",
+        base_url="http://127.0.0.1:8750",
+        apis=[
+            Api(
+                "Local Weather",
+                "get_forecast",
+                "Daily forecast for a city",
+                required_params=[city],
+                category="Weather",
+            )
+        ],
+    )
     assert not has_backend(remote) and has_backend(local)
     assert not has_backend(Tool(name="x", base_url="https://api.example.com"))
     tools = [remote, local]
     runner = CountingRunner()
     gen = CallGenerator(tools, seed=0, config=CallsConfig(weights={"simple": 1.0}, zh_rate=0.0))
     stats = CallsRun(out=tmp_path / "run", n=30, heldout=0.0).run(gen, Verifier(tools, runner=runner), tools)
-    rows = [CallSample.from_dict(__import__("json").loads(line))
-            for line in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
+    rows = [
+        CallSample.from_dict(__import__("json").loads(line))
+        for line in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()
+    ]
     on_remote = [s for s in rows if s.calls[0].tool == "Remote Weather"]
     on_local = [s for s in rows if s.calls[0].tool == "Local Weather"]
     assert on_remote and on_local
@@ -143,7 +201,49 @@ def test_samples_on_tools_without_a_backend_are_labelled_format_and_meaning_veri
         assert sample.meta["verification"] == {"stages": ["format", "meaning"], "execution": "no backend"}
         assert sample.status == "passed"
     for sample in on_local:
-        assert sample.meta["verification"] == {"stages": ["format", "execution", "meaning"], "execution": "backend"}
+        assert sample.meta["verification"] == {
+            "stages": ["format", "execution", "meaning"],
+            "execution": "backend",
+        }
     assert {t for t, _ in runner.calls} == {"Local Weather"}
     assert stats["verification"] == {"no backend": len(on_remote), "backend": len(on_local)}
     assert stats["requests"]["requests"] == 30 and "name_spelled_share" in stats["requests"]
+
+
+def test_an_amount_is_said_with_its_currency():
+    api = Api(
+        "FX",
+        "convert_currency",
+        "Convert an amount between currencies",
+        required_params=[
+            Param("from", "STRING", "Source currency", required=True),
+            Param("to", "STRING", "Target currency", required=True),
+        ],
+        optional_params=[Param("amount", "NUMBER", "Amount in the source currency")],
+    )
+    for seed in range(10):
+        text = render.request(api, {"from": "USD", "to": "EUR", "amount": 250.5}, "en", random.Random(seed))
+        assert "250.5 USD" in text or "USD 250.5" in text, text
+        assert "EUR" in text
+
+
+def test_a_paraphrase_may_keep_a_date_in_any_form_the_checker_accepts():
+    from toolbench.generate.calls import Paraphraser
+    from toolbench.llm.scripted import ScriptedChatModel
+
+    model = ScriptedChatModel(
+        ["Any idea what the weather was in Paris on 1 May 2024?", "Weather in Paris, please."]
+    )
+    paraphraser = Paraphraser(model)
+    text, note = paraphraser.rewrite(
+        "Check the past weather in Paris on May 1, 2024.",
+        "en",
+        ["Paris", "2024-05-01"],
+        seed=0,
+    )
+    assert note == "paraphrased" and "1 May 2024" in text
+    assert '"May 1, 2024"' in model.requests[0]["messages"][-1]["content"]  # told in the form the text uses
+    text, note = paraphraser.rewrite(
+        "Check the past weather in Paris on May 1, 2024.", "en", ["Paris", "May 1, 2024"], seed=1
+    )
+    assert note.startswith("paraphrase refused") and text.endswith("May 1, 2024.")

@@ -25,27 +25,118 @@ from toolbench.catalog.pools import is_identifier, pool_for, snake
 from toolbench.generate import surface
 from toolbench.records import Api, Param
 
-_BASE = {"gets": "get", "returns": "get", "return": "get", "retrieves": "get", "retrieve": "get",
-         "fetches": "get", "fetch": "get", "provides": "get", "shows": "show", "lists": "list",
-         "searches": "search", "finds": "find", "creates": "create", "adds": "add", "updates": "update",
-         "deletes": "delete", "removes": "remove", "cancels": "cancel", "converts": "convert",
-         "generates": "generate", "checks": "check", "calculates": "calculate", "computes": "calculate",
-         "tracks": "track", "schedules": "schedule", "counts": "count", "sends": "send", "books": "book",
-         "translates": "translate", "detects": "detect", "validates": "validate", "looks": "look",
-         "discovers": "discover", "reverses": "reverse", "registers": "register", "uploads": "upload",
-         "downloads": "download", "verifies": "verify", "predicts": "predict", "analyzes": "analyze",
-         "analyses": "analyse", "estimates": "estimate", "resolves": "resolve", "submits": "submit"}
-_VERBS = set(_BASE.values()) | {"get", "list", "search", "find", "create", "add", "update", "delete", "cancel",
-                                "convert", "generate", "check", "calculate", "track", "schedule", "count",
-                                "send", "book", "translate", "detect", "validate", "set", "post", "put",
-                                "remove", "fetch", "lookup", "compare", "reserve", "estimate"}
+_BASE = {
+    "gets": "get",
+    "returns": "get",
+    "return": "get",
+    "retrieves": "get",
+    "retrieve": "get",
+    "fetches": "get",
+    "fetch": "get",
+    "provides": "get",
+    "shows": "show",
+    "lists": "list",
+    "searches": "search",
+    "finds": "find",
+    "creates": "create",
+    "adds": "add",
+    "updates": "update",
+    "deletes": "delete",
+    "removes": "remove",
+    "cancels": "cancel",
+    "converts": "convert",
+    "generates": "generate",
+    "checks": "check",
+    "calculates": "calculate",
+    "computes": "calculate",
+    "tracks": "track",
+    "schedules": "schedule",
+    "counts": "count",
+    "sends": "send",
+    "books": "book",
+    "translates": "translate",
+    "detects": "detect",
+    "validates": "validate",
+    "looks": "look",
+    "discovers": "discover",
+    "reverses": "reverse",
+    "registers": "register",
+    "uploads": "upload",
+    "downloads": "download",
+    "verifies": "verify",
+    "predicts": "predict",
+    "analyzes": "analyze",
+    "analyses": "analyse",
+    "estimates": "estimate",
+    "resolves": "resolve",
+    "submits": "submit",
+}
+_VERBS = set(_BASE.values()) | {
+    "get",
+    "list",
+    "search",
+    "find",
+    "create",
+    "add",
+    "update",
+    "delete",
+    "cancel",
+    "convert",
+    "generate",
+    "check",
+    "calculate",
+    "track",
+    "schedule",
+    "count",
+    "send",
+    "book",
+    "translate",
+    "detect",
+    "validate",
+    "set",
+    "post",
+    "put",
+    "remove",
+    "fetch",
+    "lookup",
+    "compare",
+    "reserve",
+    "estimate",
+}
 _LOOK = ("get", "check", "look up", "pull up", "find", "fetch")
-_FILLER = re.compile(r"^(this|the)\s+(endpoint|api|tool|service|method|function|route)\s+(will\s+)?"
-                     r"(allows?\s+(you\s+)?to\s+|lets\s+you\s+|is\s+used\s+to\s+|can\s+be\s+used\s+to\s+)?", re.IGNORECASE)
-_TAIL = re.compile(r"\s+(?:in|for|of|by|from|on|at|with|near|around|about)\s+(?:a|an|one|some|given|a given|the "
-                   r"given|the specified|specified|any)\s+[\w\- ]+$", re.IGNORECASE)
-_UNITS = ("km/h", "mph", "km", "kilometers", "kilometres", "miles", "meters", "metres", "minutes", "hours",
-          "days", "seconds", "percent", "%", "kg", "grams", "calories", "people", "guests", "nights", "years")
+_FILLER = re.compile(
+    r"^(this|the)\s+(endpoint|api|tool|service|method|function|route)\s+(will\s+)?"
+    r"(allows?\s+(you\s+)?to\s+|lets\s+you\s+|is\s+used\s+to\s+|can\s+be\s+used\s+to\s+)?",
+    re.IGNORECASE,
+)
+_TAIL = re.compile(
+    r"\s+(?:in|for|of|by|from|on|at|with|near|around|about)\s+(?:a|an|one|some|given|a given|the "
+    r"given|the specified|specified|any)\s+[\w\- ]+$",
+    re.IGNORECASE,
+)
+_UNITS = (
+    "km/h",
+    "mph",
+    "km",
+    "kilometers",
+    "kilometres",
+    "miles",
+    "meters",
+    "metres",
+    "minutes",
+    "hours",
+    "days",
+    "seconds",
+    "percent",
+    "%",
+    "kg",
+    "grams",
+    "calories",
+    "people",
+    "guests",
+    "nights",
+    "years",
+)
 _GENERIC_NOUNS = {"name", "value", "parameter", "string", "number", "integer", "the", "a", "an"}
 
 
@@ -56,8 +147,11 @@ class Intent:
 
 
 def name_words(name: str) -> list[str]:
-    return [w for w in snake(re.sub(r"\{[^}]*\}", " ", name)).split("_")
-            if w and w not in {"v1", "v2", "v3", "v4", "api"}]
+    return [
+        w
+        for w in snake(re.sub(r"\{[^}]*\}", " ", name)).split("_")
+        if w and w not in {"v1", "v2", "v3", "v4", "api"}
+    ]
 
 
 def _clause(description: str) -> str:
@@ -78,7 +172,11 @@ def intent(api: Api, rng: random.Random, mentions: Any = None) -> Intent:
     clause = _clause(api.description)
     words = clause.split()
     from_name = " ".join(name_words(api.name)) or "call the service"
-    usable = 2 <= len(words) <= 14 and clause.casefold() != from_name.casefold() and not re.search(r"[{}<>`]", clause)
+    usable = (
+        2 <= len(words) <= 14
+        and clause.casefold() != from_name.casefold()
+        and not re.search(r"[{}<>`]", clause)
+    )
     if usable and mentions is not None and not mentions(api.name, clause):
         usable = False
     if not usable:
@@ -103,6 +201,7 @@ def intent(api: Api, rng: random.Random, mentions: Any = None) -> Intent:
 
 # -- arguments ------------------------------------------------------------------------------------------------
 
+
 def _short_noun(param: Param) -> str:
     """A short noun for what a parameter holds: from its description when that is a short noun phrase, else the
     last word of its name (never the whole multi-word name)."""
@@ -110,9 +209,15 @@ def _short_noun(param: Param) -> str:
     desc = re.sub(r"^(the|a|an)\s+", "", desc, flags=re.IGNORECASE)
     words = desc.split()
     whole = " ".join(name_words(param.name))
-    if 1 <= len(words) <= 3 and all(w.isalpha() and w.casefold() not in ("or", "and") for w in words) and desc.casefold() != whole.casefold() \
-            and words[0].casefold() not in _BASE and words[0].casefold() not in _VERBS \
-            and not (len(name_words(param.name)) > 1 and whole.casefold() in desc.casefold()):
+    plain = all(w.isalpha() and w.casefold() not in ("or", "and") for w in words)
+    if (
+        1 <= len(words) <= 3
+        and plain
+        and desc.casefold() != whole.casefold()
+        and words[0].casefold() not in _BASE
+        and words[0].casefold() not in _VERBS
+        and not (len(name_words(param.name)) > 1 and whole.casefold() in desc.casefold())
+    ):
         return _lower_first(desc)
     parts = name_words(param.name) or [param.name]
     parts = [p for p in parts if p not in ("is", "id")] or parts
@@ -126,19 +231,27 @@ def _listed(items: list[str], conj: str = "and") -> str:
 def value_text(value: Any, param: Param | None, language: str, rng: random.Random) -> str:
     """A value in the form a request states it (see :mod:`toolbench.generate.surface`)."""
     if isinstance(value, str):
-        return surface.natural_date(value, language, rng) if param is not None and date_typed(param) else value
+        return (
+            surface.natural_date(value, language, rng) if param is not None and date_typed(param) else value
+        )
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, list) and value and all(isinstance(v, (str, int, float)) and not isinstance(v, bool)
-                                                   for v in value):
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value)
+    ):
         items = [value_text(v, param, language, rng) for v in value]
         return "、".join(items) if language == "zh" else _listed(items)
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         items = [value_text(v, param, language, rng) for v in value]
         return "；".join(items) if language == "zh" else _listed(items)
     if isinstance(value, dict):
-        inner = [f"{' '.join(name_words(k)) or k} {value_text(v, None, language, rng)}" for k, v in value.items()
-                 if v is not None]
+        inner = [
+            f"{' '.join(name_words(k)) or k} {value_text(v, None, language, rng)}"
+            for k, v in value.items()
+            if v is not None
+        ]
         return ("（" + "，".join(inner) + "）") if language == "zh" else "(" + ", ".join(inner) + ")"
     if isinstance(value, (int, float)):
         return str(value)
@@ -161,11 +274,18 @@ def _unit(param: Param) -> str | None:
     return None
 
 
-def argument(param: Param, value: Any, rng: random.Random, api: Api | None = None,
-             several: list[Any] | None = None, said: str = "") -> str:
+def argument(
+    param: Param,
+    value: Any,
+    rng: random.Random,
+    api: Api | None = None,
+    several: list[Any] | None = None,
+    said: str = "",
+) -> str:
     """One argument as an English phrase that states its value (see the module doc); ``several``: the phrase
     for several values of it at once ("in Paris, London and Tokyo"), one call each; ``said``: the rest of the
-    request, so an identifier's entity is not said twice ("get the order ORD-1", not "get the order order ORD-1")."""
+    request, so an identifier's entity is not said twice ("get the order ORD-1", not "get the order order
+    ORD-1")."""
     if several:
         value = several[0]
         v = _listed([value_text(x, param, "en", rng) for x in several])
@@ -179,14 +299,24 @@ def argument(param: Param, value: Any, rng: random.Random, api: Api | None = Non
         return _flag(param, value, rng)
     pool = pool_for(param.name, param.description)
     if is_identifier(param.name) and pool is None and not isinstance(value, (list, dict)):
-        entity = " ".join(w for w in words if w not in ("id", "ids", "is", "uuid", "key")) or \
-            (name_words(api.name)[-1].rstrip("s") if api is not None and name_words(api.name) else "item")
+        entity = " ".join(w for w in words if w not in ("id", "ids", "is", "uuid", "key")) or (
+            name_words(api.name)[-1].rstrip("s") if api is not None and name_words(api.name) else "item"
+        )
         if several:
             return rng.choice((f"{entity}s {v}", f"each of the {entity}s {v}"))
         if said and re.search(rf"\b{re.escape(entity)}", said, re.IGNORECASE):
-            return rng.choice((v, f"number {v}", f"with ID {v}", f"#{v}" if isinstance(value, int) else f"'{v}'"))
-        return rng.choice((f"{entity} {v}", f"{entity} {v}", f"the {entity} with ID {v}", f"{entity} #{v}"
-                           if isinstance(value, int) else f"{entity} '{v}'", f"my {entity} {v}"))
+            return rng.choice(
+                (v, f"number {v}", f"with ID {v}", f"#{v}" if isinstance(value, int) else f"'{v}'")
+            )
+        return rng.choice(
+            (
+                f"{entity} {v}",
+                f"{entity} {v}",
+                f"the {entity} with ID {v}",
+                f"{entity} #{v}" if isinstance(value, int) else f"{entity} '{v}'",
+                f"my {entity} {v}",
+            )
+        )
     if date_typed(param) and isinstance(value, str):
         if re.search(r"(^|_)(start|from|since|begin|after|check_in|checkin)", key):
             return rng.choice((f"from {v}", f"starting {v}"))
@@ -209,7 +339,7 @@ def argument(param: Param, value: Any, rng: random.Random, api: Api | None = Non
     if re.search(r"(^|_)(offset|skip|start)$", key) and isinstance(value, int):
         return rng.choice((f"skipping the first {v}", f"starting after the first {v}"))
     if re.search(r"(^|_)(q|query|keyword|keywords|search|term|text|prompt)$", key) and isinstance(value, str):
-        return rng.choice((f"about {v}", f"matching \"{v}\"", f"for \"{v}\"", f"on {v}"))
+        return rng.choice((f"about {v}", f'matching "{v}"', f'for "{v}"', f"on {v}"))
     if re.search(r"(^|_)(sort|sort_by|order_by|sortby|orderby)$", key):
         return rng.choice((f"sorted by {v}", f"ordered by {v}"))
     unit = _unit(param)
@@ -219,32 +349,84 @@ def argument(param: Param, value: Any, rng: random.Random, api: Api | None = Non
             return f"within {v}{sep}{unit}"
         return rng.choice((f"{v}{sep}{unit}", f"{noun} of {v}{sep}{unit}"))
     if (param.schema or {}).get("enum") and isinstance(value, str):
-        return rng.choice((f"{v} {noun}", f"{noun} {v}", f"with {noun} set to {v}", f"only {v} ones"
-                           if noun in ("status", "state", "type", "kind") else f"{v} as the {noun}"))
+        return rng.choice(
+            (
+                f"{v} {noun}",
+                f"{noun} {v}",
+                f"with {noun} set to {v}",
+                f"only {v} ones" if noun in ("status", "state", "type", "kind") else f"{v} as the {noun}",
+            )
+        )
     if plural:
         return rng.choice((f"{noun} {v}", f"{noun} {v}", f"for {v}"))
-    return rng.choice((f"{noun} {v}", f"with {noun} {v}", f"{noun} {v}", f"{noun}: {v}", f"{v} as the {noun}"))
+    return rng.choice(
+        (f"{noun} {v}", f"with {noun} {v}", f"{noun} {v}", f"{noun}: {v}", f"{v} as the {noun}")
+    )
 
 
 def _flag(param: Param, value: bool, rng: random.Random) -> str:
     desc = _clause(param.description)
     match = re.match(r"(?:whether|if)\s+(?:to\s+)?(.+)", desc, re.IGNORECASE) or re.match(
-        r"((?:include|show|return|add|use|enable|only|exclude|hide|return)\b.*)", desc, re.IGNORECASE)
+        r"((?:include|show|return|add|use|enable|only|exclude|hide|return)\b.*)", desc, re.IGNORECASE
+    )
     if match and len(match.group(1).split()) <= 8:
         what = _lower_first(match.group(1))
         if what.startswith("only "):
             return what if value else f"not limited to {what[5:]}"
         return what if value else rng.choice((f"don't {what}", f"no need to {what}"))
     noun = _short_noun(param)
-    return rng.choice((f"with {noun} on", f"{noun} enabled")) if value else rng.choice(
-        (f"with {noun} off", f"{noun} disabled"))
+    return (
+        rng.choice((f"with {noun} on", f"{noun} enabled"))
+        if value
+        else rng.choice((f"with {noun} off", f"{noun} disabled"))
+    )
 
 
 def arguments(api: Api | None, args: dict[str, Any], rng: random.Random, said: str = "") -> list[str]:
     """The phrases of a call's arguments, in the order given; a None value (an optional argument left empty) is
     left unsaid."""
     params = {p.name: p for p in api.params} if api is not None else {}
-    return [argument(params.get(k) or Param(name=k), v, rng, api, said=said) for k, v in args.items() if v is not None]
+    money = _money(args, params)
+    out = []
+    for k, v in args.items():
+        if v is None or (money and k in money and k != _first(args, money)):
+            continue
+        if money and k in money:
+            amount, currency = str(args[money[0]]), str(args[money[1]])
+            out.append(rng.choice((f"{amount} {currency}", f"{amount} {currency}", f"{currency} {amount}")))
+            continue
+        out.append(argument(params.get(k) or Param(name=k), v, rng, api, said=said))
+    return out
+
+
+def _first(args: dict[str, Any], keys: tuple[str, str]) -> str:
+    return next(k for k in args if k in keys)
+
+
+def _money(args: dict[str, Any], params: dict[str, Param]) -> tuple[str, str] | None:
+    """(amount argument, currency argument) when a call gives an amount and the currency it is in, so they are
+    said together ("250 USD")."""
+    amount = next(
+        (
+            k
+            for k, v in args.items()
+            if isinstance(v, (int, float))
+            and not isinstance(v, bool)
+            and re.search(r"(^|_)(amount|price|total|sum|value)$", snake(k))
+        ),
+        None,
+    )
+    currency = next(
+        (
+            k
+            for k, v in args.items()
+            if isinstance(v, str)
+            and pool_for(k, params[k].description if k in params else "") == "currency"
+            and re.search(r"(^|_)(from|source|base|have|currency)$", snake(k))
+        ),
+        None,
+    )
+    return (amount, currency) if amount and currency else None
 
 
 def joined_phrases(phrases: list[str]) -> str:

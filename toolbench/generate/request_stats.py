@@ -30,7 +30,9 @@ def name_pattern(name: str) -> re.Pattern[str] | None:
     words = [w for w in snake(name).split("_") if w]
     if len(words) < 2:
         return None
-    return re.compile(r"(?<![A-Za-z0-9])" + r"[\s_\-]?".join(map(re.escape, words)) + r"(?![A-Za-z0-9])", re.IGNORECASE)
+    return re.compile(
+        r"(?<![A-Za-z0-9])" + r"[\s_\-]?".join(map(re.escape, words)) + r"(?![A-Za-z0-9])", re.IGNORECASE
+    )
 
 
 def param_names(sample: CallSample, apis: dict[tuple[str, str], Any] | None = None) -> set[str]:
@@ -126,7 +128,9 @@ def skeletons(sample: CallSample) -> list[str]:
     return out
 
 
-def request_stats(samples: Iterable[CallSample], apis: dict[tuple[str, str], Any] | None = None) -> dict[str, Any]:
+def request_stats(
+    samples: Iterable[CallSample], apis: dict[tuple[str, str], Any] | None = None
+) -> dict[str, Any]:
     """``requests`` (user turns), ``name_spelled`` and its ``name_spelled_share``, ``distinct_templates``, and the
     same per language."""
     total: Counter = Counter()
@@ -141,9 +145,12 @@ def request_stats(samples: Iterable[CallSample], apis: dict[tuple[str, str], Any
                 templates.setdefault(key, set()).add(skeleton)
     out: dict[str, Any] = {}
     for key in total:
-        row = {"requests": total[key], "name_spelled": spelled[key],
-               "name_spelled_share": round(spelled[key] / total[key], 4) if total[key] else None,
-               "distinct_templates": len(templates.get(key, ()))}
+        row = {
+            "requests": total[key],
+            "name_spelled": spelled[key],
+            "name_spelled_share": round(spelled[key] / total[key], 4) if total[key] else None,
+            "distinct_templates": len(templates.get(key, ())),
+        }
         if key == "all":
             out.update(row)
         else:

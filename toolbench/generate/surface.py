@@ -15,8 +15,20 @@ import random
 import re
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def as_date(text: str) -> dt.date | None:
@@ -36,8 +48,12 @@ def _ordinal(day: int) -> str:
 def date_forms(day: dt.date) -> list[str]:
     """Prose forms of a date, English then Chinese."""
     month = _MONTHS[day.month - 1]
-    return [f"{month} {day.day}, {day.year}", f"{day.day} {month} {day.year}",
-            f"{month} {_ordinal(day.day)}, {day.year}", f"{day.year}年{day.month}月{day.day}日"]
+    return [
+        f"{month} {day.day}, {day.year}",
+        f"{day.day} {month} {day.year}",
+        f"{month} {_ordinal(day.day)}, {day.year}",
+        f"{day.year}年{day.month}月{day.day}日",
+    ]
 
 
 def forms(mention: str) -> list[str]:
