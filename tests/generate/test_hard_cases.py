@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from tests.generate.conftest import _tool
 from toolbench.catalog.store import write_tool
 from toolbench.cli import app
-from toolbench.generate import abstain, export, render
+from toolbench.generate import abstain, export, off_topic, render
 from toolbench.generate.calls import CallGenerator, CallsConfig, Paraphraser
 from toolbench.generate.distractors import (
     Offer,
@@ -25,6 +25,7 @@ from toolbench.generate.distractors import (
     similarity,
 )
 from toolbench.generate.errors import GenerateError
+from toolbench.generate.off_topic import servable_by
 from toolbench.generate.verify import StageCounts, Verifier
 from toolbench.llm.scripted import ScriptedChatModel
 from toolbench.records import Api, Param
@@ -171,6 +172,7 @@ def test_irrelevance_kinds_have_no_call_and_say_why(hub_catalog, kind):
                                                                 irrelevance_kinds={kind: 1.0}, zh_rate=0.3))
     verifier = Verifier(hub_catalog)
     apis = _apis(hub_catalog)
+    texts: set[str] = set()
     for i in range(20):
         sample = gen.generate(i)
         checked = verifier.verify(sample)
@@ -180,7 +182,10 @@ def test_irrelevance_kinds_have_no_call_and_say_why(hub_catalog, kind):
         assert reply and ("can't" in reply or "没法" in reply)
         offered = [tuple(v) for v in sample.function_map.values()]
         if kind == "off_topic":
-            assert sample.meta["target"] is None
+            assert sample.meta["target"] is None and sample.meta["topic"]
+            assert not any(servable_by(sample.meta["topic"], api, apis[(tool, api)].description)
+                           for tool, api in offered)
+            texts.add(sample.first_user)
             continue
         target = apis[tuple(sample.meta["target"])]
         assert target.key not in offered
@@ -191,6 +196,24 @@ def test_irrelevance_kinds_have_no_call_and_say_why(hub_catalog, kind):
             assert all(apis[k].tool == target.tool or apis[k].category == target.category for k in offered)
         else:
             assert target.category not in categories
+    assert kind != "off_topic" or len(texts) >= 15  # composed, not a handful of fixed sentences
+
+
+def test_off_topic_requests_never_offer_a_function_on_their_topic(hub_catalog):
+    rng = random.Random(0)
+    translation = off_topic.OffTopic("Translate 'thank you' into Korean.", {"translate", "translation"})
+    assert off_topic.servable_by(translation.topic, "translate_text", "Translates text into a language")
+    assert not off_topic.servable_by(translation.topic, "get_quote", "Stock quote")
+    made = [off_topic.off_topic_request(rng, lang) for lang in ("en", "zh") * 30]
+    assert all(m.text and m.topic for m in made) and len({m.text for m in made}) > 40
+    gen = CallGenerator(hub_catalog, seed=1, config=CallsConfig(weights={"irrelevance": 1.0},
+                                                                irrelevance_kinds={"off_topic": 1.0}))
+    sample = gen.generate(0)
+    touched = sample.copy()
+    touched.functions[0] = {**touched.functions[0], "description": "Translate and explain anything, write poems"}
+    touched.meta["topic"] = ["translate", "explain", "poem", "math"]
+    checked = Verifier(hub_catalog).verify(touched)
+    assert checked.status == "rejected:meaning" and "off-topic request's topic" in checked.verdicts[-1].reason
 
 
 def test_irrelevance_verification_rejects_a_servable_request(hub_catalog):

@@ -58,6 +58,7 @@ from toolbench.generate.chains import (
 )
 from toolbench.generate.distractors import ambiguous, could_serve, pick_distractors, similarity, telling_words
 from toolbench.generate.errors import GenerateError
+from toolbench.generate.off_topic import off_topic_request, servable_by
 from toolbench.llm.base import ChatModel, LLMError
 from toolbench.records import Api, Observation, Tool
 
@@ -131,7 +132,7 @@ class Paraphraser:
     def rewrite(self, text: str, language: str, keep: list[str], seed: int) -> tuple[str, str]:
         """(text, note): the rewrite and ``"paraphrased"``, or the original and why the rewrite was refused."""
         lang = "Chinese" if language == "zh" else "English"
-        values = ", ".join(json.dumps(k, ensure_ascii=False) for k in keep) or "(none)"
+        values = ", ".join(json.dumps(surface.found(k, text), ensure_ascii=False) for k in keep) or "(none)"
         messages = [
             {"role": "system", "content": "You rewrite user requests so they sound natural and varied."},
             {"role": "user", "content": f"Rewrite this request in {lang}, as a real user would write it. Keep its "
@@ -287,8 +288,8 @@ class CallGenerator:
         for s_index, step in enumerate(sample.steps):
             if step.user is None or rng.random() >= self.config.paraphrase_rate:
                 continue
-            keep = [surface.found(m, step.user) for c in step.calls for k, v in c.arguments.items()
-                    if k not in c.from_previous for m in value_mentions(v)]
+            keep = [m for c in step.calls for k, v in c.arguments.items() if k not in c.from_previous
+                    for m in value_mentions(v)]
             keep += [sample.meta["entity"]] if sample.category == "hallucination" else []
             if sample.meta.get("distractors"):
                 keep += telling_words(sample.functions, sample.function_map, step)
@@ -368,11 +369,15 @@ class CallGenerator:
         kind = self._irrelevance_kind(rng)
         target = rng.choice(self.apis)
         if kind == "off_topic":
-            text = rng.choice(render.IRRELEVANT_ZH if language == "zh" else render.IRRELEVANT_EN)
-            offered = [target, *pick_distractors(rng, target, self.apis, rng.randint(0, self.config.max_offered - 1), 0.5)]
+            request = off_topic_request(rng, language)
+            pool = [a for a in self.apis if not servable_by(request.topic, a.name, a.tool, a.description)]
+            if not pool:
+                raise _Retry("every API touches the off-topic request's topic")
+            first = rng.choice(pool)
+            offered = [first, *pick_distractors(rng, first, pool, rng.randint(0, self.config.max_offered - 1), 0.5)]
             reply = abstain.cannot_reply(kind, None, [a.name for a in offered], language, rng)
-            return self._sample("irrelevance", language, offered, [Step(text, [], reply=reply)], rng,
-                                target=None, kind=kind)
+            return self._sample("irrelevance", language, offered, [Step(request.text, [], reply=reply)], rng,
+                                target=None, kind=kind, topic=sorted(request.topic))
         if kind == "missing_capability":
             pool = [a for a in self.apis if a.category == target.category or a.tool == target.tool]
         else:

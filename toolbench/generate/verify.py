@@ -35,6 +35,7 @@ from toolbench.generate.call_samples import CATEGORIES, NO_CALL_CATEGORIES, STAG
 from toolbench.generate.calls import CallRunner, mentions_action
 from toolbench.generate.chains import find_key, response_keys, value_mentions
 from toolbench.generate.distractors import ambiguous, could_serve
+from toolbench.generate.off_topic import servable_by
 from toolbench.generate.replies import ReplyFormatError, extract_json
 from toolbench.llm.base import ChatModel, LLMError
 from toolbench.records import Api, Tool
@@ -176,7 +177,15 @@ class Verifier:
         function could serve it (:func:`~toolbench.generate.distractors.could_serve`, with the offered APIs'
         response fields when the catalog is known)."""
         target = sample.meta.get("target")
-        if sample.category != "irrelevance" or not target:
+        if sample.category != "irrelevance":
+            return None
+        topic = sample.meta.get("topic")
+        if topic:  # an off-topic request: no offered function may touch its topic
+            for fn in sample.functions:
+                if servable_by(topic, fn.get("name", ""), (sample.function_map.get(fn.get("name", "")) or [""])[-1],
+                               fn.get("description", "")):
+                    return f"the offered {fn.get('name')} touches the off-topic request's topic: it is not irrelevant"
+        if not target:
             return None
         if self.apis and tuple(target) not in self.apis:
             return f"the API the request is for, {target[1]!r} of {target[0]!r}, is not in the catalog"
