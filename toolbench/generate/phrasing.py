@@ -70,6 +70,8 @@ _BASE = {
     "estimates": "estimate",
     "resolves": "resolve",
     "submits": "submit",
+    "displays": "show",
+    "display": "show",
 }
 _VERBS = set(_BASE.values()) | {
     "get",
@@ -158,7 +160,23 @@ def _clause(description: str) -> str:
     text = re.sub(r"\([^)]*\)", "", description or "").strip()
     text = re.split(r"(?<=[a-z0-9])\.\s|[:;\n]|\s[-–—]\s", text)[0].strip().rstrip(".")
     text = _FILLER.sub("", text).strip()
+    text = re.sub(
+        r"^(?:this|it|which)\s+(?=[a-z]+s\b)|^(?:is\s+)?used\s+to\s+", "", text, flags=re.IGNORECASE
+    )
     return _TAIL.sub("", text).strip()
+
+
+def _documentation(text: str) -> bool:
+    """Whether a description reads as documentation about the call rather than what it does ("enter your ID
+    in the required parameters", "with "Get scheduled games" you'll receive ...", "**Trending videos**")."""
+    return bool(
+        re.search(
+            r"[{}<>`\"*\[\]|#@=]|https?:|\b(you|your|you'll|parameters?|endpoints?|api|json|"
+            r"request|response|param|query string|required|optional|e\.g|i\.e)\b",
+            text,
+            re.IGNORECASE,
+        )
+    )
 
 
 def _lower_first(text: str) -> str:
@@ -173,9 +191,7 @@ def intent(api: Api, rng: random.Random, mentions: Any = None) -> Intent:
     words = clause.split()
     from_name = " ".join(name_words(api.name)) or "call the service"
     usable = (
-        2 <= len(words) <= 14
-        and clause.casefold() != from_name.casefold()
-        and not re.search(r"[{}<>`]", clause)
+        2 <= len(words) <= 14 and clause.casefold() != from_name.casefold() and not _documentation(clause)
     )
     if usable and mentions is not None and not mentions(api.name, clause):
         usable = False
@@ -217,6 +233,7 @@ def _short_noun(param: Param) -> str:
         and words[0].casefold() not in _BASE
         and words[0].casefold() not in _VERBS
         and not (len(name_words(param.name)) > 1 and whole.casefold() in desc.casefold())
+        and not _documentation(desc)
     ):
         return _lower_first(desc)
     parts = name_words(param.name) or [param.name]

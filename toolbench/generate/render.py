@@ -229,9 +229,10 @@ def joined(sentences: list[str], language: str, rng: random.Random) -> str:
         keep_case = language == "zh" or re.match(r"I\b", sentence)
         out.append(link + (sentence if keep_case else sentence[0].lower() + sentence[1:]))
     closers = voices.CLOSERS_ZH if language == "zh" else voices.CLOSERS_EN
-    for i in range(len(out) - 1):  # a sign-off only at the end
+    for i in range(len(out) - 1):  # a sign-off only at the end, and every request ends its sentence
         for closer in (c for c in closers if c):
             out[i] = out[i].removesuffix(" " + closer).removesuffix(closer)
+        out[i] = out[i] if language == "zh" else _end(out[i], ".")
     return ("" if language == "zh" else " ").join(out)
 
 
