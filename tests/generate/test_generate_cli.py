@@ -50,14 +50,14 @@ def test_instructions_command(tmp_path, monkeypatch):
     def scripted(base_url, model, cache, what):
         def reply(messages, tools, params):
             docs = json.loads(messages[-1]["content"].split("APIs:\n", 1)[1].split("\n\n- ", 1)[0])
-            return json.dumps([{"query": f"Set {params['seed']}: use {docs[0]['api']} and {docs[1]['api']} now",
+            return json.dumps([{"query": f"Set {params['seed']}: use {docs[0]['api'].replace('_', ' ')} and {docs[1]['api'].replace('_', ' ')} now",
                                 "relevant APIs": [[d["tool"], d["api"]] for d in docs[:2]]}])
         return ScriptedChatModel([reply], repeat_last=True)
 
     monkeypatch.setattr(cli, "_chat_model", scripted)
     out = tmp_path / "G1_query.json"
     result = runner.invoke(app, ["generate", "instructions", "--catalog", str(catalog_dir(tmp_path)), "--group",
-                                 "G1", "--n", "4", "--model", "m", "--out", str(out)])
+                                 "G1", "--n", "4", "--model", "m", "--mode", "llm", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert len(load_queries(out)) == 4
 
@@ -67,5 +67,19 @@ def test_bad_options_are_user_errors(tmp_path):
                                  str(tmp_path / "o")])
     assert result.exit_code != 0
     result = runner.invoke(app, ["generate", "instructions", "--catalog", str(catalog_dir(tmp_path)), "--group",
-                                 "G1", "--n", "4", "--out", str(tmp_path / "q.json")])
+                                 "G1", "--n", "4", "--mode", "llm", "--out", str(tmp_path / "q.json")])
     assert result.exit_code != 0 and "needs --model" in str(result.exception)
+
+
+def test_instructions_command_composes_g3_queries_without_a_model(tmp_path):
+    out = tmp_path / "G3_query.json"
+    result = runner.invoke(app, ["generate", "instructions", "--catalog", str(catalog_dir(tmp_path)), "--group",
+                                 "G3", "--n", "5", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    queries = load_queries(out)
+    assert len(queries) == 5 and all(len({t for t, _ in q.relevant}) >= 2 for q in queries)
+    stats = json.loads((tmp_path / "G3_query.stats.json").read_text())
+    assert stats["mode"] == "compose" and stats["phrased_by"] == {"rule": 5}
+    bad = runner.invoke(app, ["generate", "instructions", "--catalog", str(catalog_dir(tmp_path)), "--group",
+                              "G1", "--n", "2", "--mode", "poetry", "--out", str(tmp_path / "x.json")])
+    assert bad.exit_code != 0 and "instructions.mode" in str(bad.exception)

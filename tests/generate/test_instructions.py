@@ -11,6 +11,13 @@ from toolbench.generate.instructions import InstructionConfig, InstructionRun, Q
 from toolbench.llm.base import LLMRequestError
 from toolbench.llm.scripted import ScriptedChatModel
 
+LLM = InstructionConfig(mode="llm")  # the model writes whole queries (ToolBench's prompt)
+
+
+def words(name):
+    """An API name as words (a query writing ``get_quote`` verbatim is rejected)."""
+    return name.replace("_", " ")
+
 
 def reply_for(api_set, *queries):
     """A reply listing queries; each is (text, relevant pairs or None for "the first two sampled APIs")."""
@@ -46,21 +53,21 @@ def test_each_filter_rejects_what_it_should_with_its_reason(tools):
         ("Find a good recipe to cook tonight, and the weather for the picnic.", [("Recipes", "search_recipes"),
                                                                                  api_set.keys[0]]),
     ) + "\n", "this is not json at all"])
-    qfilter = QueryFilter(InstructionConfig())
+    qfilter = QueryFilter(LLM)
     ids = iter(range(1, 100))
-    result = queries_for_set(model, api_set, qfilter, InstructionConfig(), lambda: str(next(ids)), seed=0)
+    result = queries_for_set(model, api_set, qfilter, LLM, lambda: str(next(ids)), seed=0)
     assert [q.text for q in result.accepted] == [good]
     assert result.accepted[0].relevant == [tuple(k) for k in api_set.keys[:2]]
     assert [r.reason for r in result.rejected] == ["duplicate", "near_duplicate", "not_in_sample", "too_few_apis",
                                                    "malformed_entry", "not_in_sample"]
     assert "no_such_api" in result.rejected[2].detail
     # a reply without JSON is kept as one rejection, with the raw text
-    again = queries_for_set(model, api_set, qfilter, InstructionConfig(), lambda: str(next(ids)), seed=0)
+    again = queries_for_set(model, api_set, qfilter, LLM, lambda: str(next(ids)), seed=0)
     assert again.accepted == [] and again.rejected[0].reason == "malformed_reply"
     assert again.rejected[0].text == "this is not json at all"
     # the request itself failing is a malformed reply too, and the run goes on
     failing = ScriptedChatModel([LLMRequestError("boom", status=500)])
-    failed = queries_for_set(failing, api_set, qfilter, InstructionConfig(), lambda: "x", seed=0)
+    failed = queries_for_set(failing, api_set, qfilter, LLM, lambda: "x", seed=0)
     assert failed.rejected[0].reason == "malformed_reply" and "boom" in failed.rejected[0].detail
     # the model was shown the sampled APIs and the seed is per set
     prompt = model.requests[0]["messages"][-1]["content"]
@@ -75,7 +82,7 @@ def test_g2_and_g3_queries_must_use_two_tools(hub_catalog):
     model = ScriptedChatModel([reply_for(api_set, ("Use two things from the same tool for my trip planning.",
                                                    one_tool[:2] if len(one_tool) >= 2 else one_tool * 2),
                                          ("Plan my evening: combine two different services for me.", two_tools))])
-    result = queries_for_set(model, api_set, QueryFilter(InstructionConfig()), InstructionConfig(), lambda: "1", 0)
+    result = queries_for_set(model, api_set, QueryFilter(LLM), LLM, lambda: "1", 0)
     reasons = [r.reason for r in result.rejected]
     assert reasons == ["single_tool"] or reasons == ["too_few_apis"]
     assert len(result.accepted) == 1 and {t for t, _ in result.accepted[0].relevant} == {k[0] for k in two_tools}
@@ -88,13 +95,13 @@ def test_a_run_writes_toolbench_queries_and_resumes(tmp_path, tools):
         pairs = [[d["tool"], d["api"]] for d in docs][:2]
         n = params["seed"]
         return json.dumps([
-            {"query": f"Request number {n}: please do {docs[0]['api']} then {docs[1]['api']} for me, with care "
+            {"query": f"Request number {n}: please do {words(docs[0]['api'])} then {words(docs[1]['api'])} for me, with care "
                       f"{'and speed' * (n % 3)} {n * 7919}", "relevant APIs": pairs},
             {"query": f"Another request {n} that uses an API that was never offered here", "relevant APIs":
                 [["Nope", "nothing"], pairs[0]]}])
 
     out = tmp_path / "G1_query.json"
-    run = InstructionRun(out=out, group="G1", n=3, seed=100)
+    run = InstructionRun(out=out, group="G1", n=3, seed=100, config=LLM)
     stats = run.run(ScriptedChatModel([responder] * 3), tools)
     assert stats["kept"] == 3 and stats["rejected_by_reason"] == {"not_in_sample": 3}
     queries = load_queries(out)
@@ -107,7 +114,7 @@ def test_a_run_writes_toolbench_queries_and_resumes(tmp_path, tools):
     rejected = json.loads((tmp_path / "G1_query.rejected.json").read_text())
     assert {r["reason"] for r in rejected} == {"not_in_sample"}
     # asking for more resumes: the 3 sets already done are skipped, ids go on
-    more = InstructionRun(out=out, group="G1", n=5, seed=100)
+    more = InstructionRun(out=out, group="G1", n=5, seed=100, config=LLM)
     model = ScriptedChatModel([responder] * 2)
     stats = more.run(model, tools)
     assert stats["kept"] == 5 and stats["resumed_sets"] == 3 and model.remaining == 0
@@ -121,7 +128,7 @@ def test_requests_carry_the_reply_schema_which_accepts_good_replies_only(tools):
     api_set = ApiSetSampler(tools, "G1", seed=3).sample(0)
     good = json.loads(reply_for(api_set, ("Please look this up for me and tell me what you find out.", None))
                       .split("```json\n")[1].split("\n```")[0])
-    config = InstructionConfig(queries_per_set=2)
+    config = InstructionConfig(mode="llm", queries_per_set=2)
     model = ScriptedChatModel([json.dumps({"queries": good})])
     result = queries_for_set(model, api_set, QueryFilter(config), config, lambda: "1", 0)
     assert len(result.accepted) == 1
@@ -134,7 +141,7 @@ def test_requests_carry_the_reply_schema_which_accepts_good_replies_only(tools):
         jsonschema.validate({"queries": bad}, schema)
     with pytest.raises(jsonschema.ValidationError):  # more queries than asked for
         jsonschema.validate({"queries": good * 3}, schema)
-    config = InstructionConfig(queries_per_set=2, json_schema=False)
+    config = InstructionConfig(mode="llm", queries_per_set=2, json_schema=False)
     model = ScriptedChatModel([json.dumps(good)])
     queries_for_set(model, api_set, QueryFilter(config), config, lambda: "1", 0)
     assert "response_format" not in model.requests[0]["params"]

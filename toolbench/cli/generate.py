@@ -18,6 +18,8 @@ app = typer.Typer(
     "Examples:\n\n"
     "  toolbench generate instructions --catalog data/tools --group G1 --n 100 "
     "--base-url http://127.0.0.1:8000/v1 --model smollm2 --seed 0 --out runs/gen/G1_query.json\n\n"
+    "  toolbench generate instructions --catalog data/tools --group G3 --n 50 --out runs/gen/G3_query.json "
+    "(no model: queries phrased by rule)\n\n"
     "  toolbench generate calls --catalog data/tools --n 500 --seed 0 --out runs/calls\n\n"
     "  toolbench generate calls --catalog data/tools --n 500 --seed 0 --out runs/calls --verify "
     "--hub-url http://127.0.0.1:8750\n\n"
@@ -78,19 +80,40 @@ def instructions_command(
     cache: Annotated[Path | None, typer.Option(help="Record/replay cache of the LLM requests (SQLite).")] = None,
     json_schema: Annotated[bool, typer.Option("--json-schema/--no-json-schema", help=(
         "Send the reply's JSON schema as response_format (a server with constrained decoding then answers only "
-        "well-formed entries naming the set's APIs); --no-json-schema for endpoints that reject it."))] = True,
+        "well-formed JSON: the entries naming the set's APIs, or the composed query's {\"query\"}); "
+        "--no-json-schema for endpoints that reject it."))] = True,
+    mode: Annotated[str, typer.Option(help=(
+        "compose (default): each query's APIs and argument values are drawn from the set, phrased by rule, and "
+        "the model (if given) rewrites it, kept only when the rewrite passes the filters; works with a small "
+        "model or none. llm: the model writes whole queries (ToolBench's prompt), for capable models."))]
+        = "compose",
+    max_tokens: Annotated[int | None, typer.Option(help="Token budget of one model reply (default: 2048; a "
+                                                        "compose rewrite asks for about the draft's length).")]
+        = None,
 ) -> None:
-    """Sample API sets of a group, have an LLM write queries for them, keep those that pass the filters.
+    """Sample API sets of a group, write queries for them (composed, or by an LLM), keep those that pass the
+    filters (sampled APIs only, 2-5 of them, two tools for G2/G3, values stated, no API name, no duplicate).
 
-    Example: toolbench generate instructions --catalog data/tools --group G2 --n 50 --base-url
+    Examples: toolbench generate instructions --catalog data/tools --group G2 --n 50 --base-url
     http://127.0.0.1:8000/v1 --model smollm2 --out runs/gen/G2_query.json
+
+    toolbench generate instructions --catalog data/tools --group G1 --n 20 --mode llm --model gpt-4o-mini
+    --out runs/gen/G1_query.json
     """
     from toolbench.generate.instructions import InstructionConfig, InstructionRun
 
     tools = _tools(catalog)
-    run = InstructionRun(out=out, group=group, n=n, seed=seed, config=InstructionConfig(queries_per_set=per_set,
-                                                                                   json_schema=json_schema))
-    chat = _chat_model(base_url, model, cache, "generate instructions")
+    try:
+        config = InstructionConfig(queries_per_set=per_set, json_schema=json_schema, mode=mode,
+                                   **({"max_tokens": max_tokens} if max_tokens else {}))
+    except ToolbenchError as exc:
+        raise ToolbenchError(f"--mode/--per-set: {exc}") from None
+    run = InstructionRun(out=out, group=group, n=n, seed=seed, config=config)
+    if mode == "compose" and model is None:
+        chat = None
+        console.print("no --model: every query is phrased by rule")
+    else:
+        chat = _chat_model(base_url, model, cache, "generate instructions --mode llm")
     with _progress() as progress:
         task = progress.add_task(f"{run.group} queries", total=n, note="")
         rejected: dict[str, int] = {}
@@ -102,7 +125,7 @@ def instructions_command(
 
         stats = run.run(chat, tools, on_set)
     console.print(f"kept {stats['kept']}/{n} queries -> {out}; rejected {stats['rejected']}: "
-                  + json.dumps(stats["rejected_by_reason"]))
+                  + json.dumps(stats["rejected_by_reason"]) + f"; phrased by {json.dumps(stats['phrased_by'])}")
     if stats["kept"] < n:
         console.print("[yellow]fewer queries than asked: the set budget ran out (see the rejections)[/yellow]")
 
@@ -125,6 +148,8 @@ def calls_command(
     model: Annotated[str | None, typer.Option(help="LLM for --paraphrase-rate and --judge.")] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint of --model.")] = None,
     paraphrase_rate: Annotated[float, typer.Option(help="Share of requests the LLM rewrites (values kept).")] = 0.0,
+    paraphrase_model: Annotated[str | None, typer.Option(help="LLM for --paraphrase-rate (default: --model); a "
+                                                              "rewrite that loses a value is dropped.")] = None,
     judge: Annotated[bool, typer.Option("--judge", help="The LLM also judges meaning (needs --model).")] = False,
     cache: Annotated[Path | None, typer.Option(help="Record/replay cache of the LLM requests (SQLite).")] = None,
     mix: Annotated[list[str] | None, typer.Option(help="CATEGORY=WEIGHT, repeatable: the share of a category "
@@ -161,7 +186,8 @@ def calls_command(
         day = dt.date.fromisoformat(today) if today else None
     except ValueError:
         raise ToolbenchError(f"--today {today!r}: write a date as YYYY-MM-DD") from None
-    chat = _chat_model(base_url, model, cache, "--paraphrase-rate/--judge") if (paraphrase_rate > 0 or judge) else None
+    chat = _chat_model(base_url, model, cache, "--judge") if judge else None
+    para = _chat_model(base_url, paraphrase_model or model, cache, "--paraphrase-rate") if paraphrase_rate > 0 else None
     runner = _executor(tools, hub_url) if hub_url else None
     config = CallsConfig(zh_rate=zh_rate, paraphrase_rate=paraphrase_rate, today=day,
                          weights=_weights(mix, "--mix", DEFAULT_WEIGHTS),
@@ -169,7 +195,7 @@ def calls_command(
                          min_offered=min_offered, max_offered=max_offered, max_parallel=max_parallel,
                          near_miss_rate=near_miss_rate)
     generator = CallGenerator(tools, seed=seed, config=config, runner=runner,
-                              paraphraser=Paraphraser(chat) if chat is not None and paraphrase_rate > 0 else None)
+                              paraphraser=Paraphraser(para) if para is not None else None)
     verifier = Verifier(tools, runner=runner, judge=chat if judge else None) if verify else None
     run = CallsRun(out=out, n=n, heldout=heldout, seed=seed)
     try:

@@ -1,8 +1,15 @@
-"""ToolBench-style instructions: an LLM writes user queries for a sampled API set, and filters keep the good ones.
+"""ToolBench-style instructions: user queries for sampled API sets, and the filters that keep the good ones.
 
-For every API set (:mod:`toolbench.generate.api_sets`) the model is shown the APIs' documentation and asked for a
-JSON list of queries, each naming the APIs it needs (``relevant APIs``). Every query that does not pass is kept
-with its reason (:class:`Rejected`):
+Two ways to write them (``InstructionConfig.mode``):
+
+- ``compose`` (the default; works with any model, even none): the query's skeleton (which APIs of the set, which
+  argument values) is drawn by program and phrased by rule, and the model rewrites it; the rewrite is kept only if
+  it passes the filters (every value present, each API still asked for, no API name), else the rule's text is
+  (:mod:`toolbench.generate.composer`). The stats count who phrased each kept query (``phrased_by``).
+- ``llm`` (ToolBench's own prompt, for a capable model): the model is shown the APIs' documentation and asked for
+  a JSON list of queries, each naming the APIs it needs (``relevant APIs``).
+
+Every query that does not pass is kept with its reason (:class:`Rejected`):
 
 - ``malformed_reply``: the reply holds no JSON list (or the request failed);
 - ``malformed_entry``: an entry is not ``{"query": text, "relevant APIs": [[tool, api], ...]}``, or its text is
@@ -10,6 +17,8 @@ with its reason (:class:`Rejected`):
 - ``not_in_sample``: a relevant API is not one of the sampled APIs (the model made it up or looked elsewhere);
 - ``too_few_apis`` / ``too_many_apis``: fewer than ``min_relevant`` or more than ``max_relevant`` relevant APIs;
 - ``single_tool``: a G2/G3 query whose relevant APIs all belong to one tool;
+- ``api_name``: the query writes an API's name verbatim (``get_quote``);
+- ``unsampleable``: (compose) an API's arguments could not be sampled from its schema;
 - ``duplicate`` / ``near_duplicate``: the same text as, or too similar to, a query kept before
   (:mod:`toolbench.generate.dedup`).
 
@@ -28,7 +37,9 @@ from typing import Any
 
 from toolbench.catalog.naming import standardize
 from toolbench.catalog.store import group_from_filename, write_json_atomic
-from toolbench.generate.api_sets import ApiSet, ApiSetSampler, SamplingConfig
+from toolbench.catalog.values import ValueSampler, ValueSamplingError, catalog_today
+from toolbench.generate import composer
+from toolbench.generate.api_sets import ApiSet, ApiSetSampler, SamplingConfig, derive_rng
 from toolbench.generate.dedup import DedupIndex
 from toolbench.generate.errors import GenerateError
 from toolbench.generate.replies import ReplyFormatError, extract_json
@@ -36,7 +47,8 @@ from toolbench.llm.base import ChatModel, LLMError, Message
 from toolbench.records import Api, Query, Tool
 
 REJECT_REASONS = ("malformed_reply", "malformed_entry", "not_in_sample", "too_few_apis", "too_many_apis",
-                  "single_tool", "duplicate", "near_duplicate")
+                  "single_tool", "api_name", "unsampleable", "duplicate", "near_duplicate")
+MODES = ("compose", "llm")
 _RELEVANT_KEYS = ("relevant APIs", "relevant_apis", "relevant apis", "related apis", "related_apis", "apis")
 
 
@@ -44,6 +56,10 @@ _RELEVANT_KEYS = ("relevant APIs", "relevant_apis", "relevant apis", "related ap
 class InstructionConfig:
     """How queries are asked for and filtered."""
 
+    mode: str = field(default="compose", metadata={
+        "help": "compose: the query's APIs and values drawn by program, phrased by the model (kept only when its "
+                "text passes the filters, else by rule), for small models; llm: the model writes whole queries "
+                "(ToolBench's prompt), for capable models."})
     queries_per_set: int = field(default=5, metadata={"help": "Queries asked of the model for each API set."})
     min_relevant: int = field(default=2, metadata={"help": "Fewest relevant APIs a query must name."})
     max_relevant: int = field(default=5, metadata={"help": "Most relevant APIs a query may name."})
@@ -51,6 +67,8 @@ class InstructionConfig:
         "help": "Character 3-gram Jaccard similarity from which a query is a near-duplicate of a kept one."})
     min_chars: int = field(default=15, metadata={"help": "Shortest acceptable query text, in characters."})
     temperature: float = field(default=0.9, metadata={"help": "Sampling temperature of the writer model."})
+    optional_rate: float = field(default=0.3, metadata={
+        "help": "compose: how often an optional parameter gets a value in the query."})
     max_tokens: int = field(default=2048, metadata={"help": "Token budget of one reply."})
     max_sets_factor: int = field(default=4, metadata={
         "help": "Give up after n * factor / queries_per_set + 10 API sets if n queries have not been kept."})
@@ -60,6 +78,8 @@ class InstructionConfig:
                 "endpoint that rejects response_format."})
 
     def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise GenerateError(f"instructions.mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.queries_per_set < 1:
             raise GenerateError(f"instructions.queries_per_set must be at least 1, got {self.queries_per_set}")
         if not 1 <= self.min_relevant <= self.max_relevant:
@@ -96,6 +116,8 @@ class SetResult:
     api_set: ApiSet
     accepted: list[Query] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    phrased_by: list[str] = field(default_factory=list)  # per accepted query: "model" or "rule"
+    refused: list[str] = field(default_factory=list)  # (compose) why the model's texts were not kept
 
 
 # -- prompt -----------------------------------------------------------------------------------------------------
@@ -234,6 +256,9 @@ class QueryFilter:
             return text, pairs, Rejected(idx, "single_tool", f"all relevant APIs belong to {pairs[0][0]!r}; a "
                                                              f"{api_set.group} query needs two tools or more",
                                          text, rel_out)
+        name = composer.api_name_used(text, list(api_set.apis))
+        if name:
+            return text, pairs, Rejected(idx, "api_name", f"the query names the API {name!r}", text, rel_out)
         match = self.index.check(text)
         if match is not None:
             detail = (f"same text as query {match.other}" if match.kind == "duplicate" else
@@ -242,10 +267,14 @@ class QueryFilter:
         return text, pairs, None
 
 
-def queries_for_set(model: ChatModel, api_set: ApiSet, qfilter: QueryFilter, config: InstructionConfig,
-                    next_id: Callable[[], str], seed: int) -> SetResult:
+def queries_for_set(model: ChatModel | None, api_set: ApiSet, qfilter: QueryFilter, config: InstructionConfig,
+                    next_id: Callable[[], str], seed: int, today: Any = None, limit: int | None = None) -> SetResult:
     """Ask the model for queries about one API set and filter them. Request failures become a
-    ``malformed_reply`` rejection (the run goes on)."""
+    ``malformed_reply`` rejection (the run goes on). In ``compose`` mode: :func:`composed_for_set`."""
+    if config.mode == "compose":
+        return composed_for_set(model, api_set, qfilter, config, next_id, seed, today, limit)
+    if model is None:
+        raise GenerateError("instructions.mode llm needs a model")
     result = SetResult(api_set)
     messages = build_messages(api_set, config.queries_per_set, config)
     try:
@@ -270,6 +299,42 @@ def queries_for_set(model: ChatModel, api_set: ApiSet, qfilter: QueryFilter, con
         query = Query(id=next_id(), text=text, group=api_set.group, apis=list(api_set.apis), relevant=pairs)
         qfilter.remember(query)
         result.accepted.append(query)
+        result.phrased_by.append("model")
+    return result
+
+
+def composed_for_set(model: ChatModel | None, api_set: ApiSet, qfilter: QueryFilter, config: InstructionConfig,
+                     next_id: Callable[[], str], seed: int, today: Any = None,
+                     limit: int | None = None) -> SetResult:
+    """``queries_per_set`` composed queries for one API set (:func:`toolbench.generate.composer.compose_one`),
+    through the same filters as the model's; ``model`` None phrases by rule only; stops once ``limit`` are kept.
+    Query ``j`` of set ``i`` depends only on (seed, group, i, j)."""
+    result = SetResult(api_set)
+    today = today or catalog_today(api_set.apis)
+    for j in range(config.queries_per_set):
+        if limit is not None and len(result.accepted) >= limit:
+            break
+        rng = derive_rng(seed, "compose", api_set.group, api_set.index, j)
+        sampler = ValueSampler(rng, today=today, optional_rate=config.optional_rate)
+        try:
+            text, steps, by, why = composer.compose_one(
+                model, api_set, rng, sampler, min_relevant=config.min_relevant, max_relevant=config.max_relevant,
+                min_chars=config.min_chars, json_schema=config.json_schema, temperature=config.temperature,
+                max_tokens=config.max_tokens, seed=seed + 1000 * api_set.index + j)
+        except ValueSamplingError as exc:
+            result.rejected.append(Rejected(api_set.index, "unsampleable", str(exc)))
+            continue
+        if why:
+            result.refused.append(why)
+        entry = {"query": text, "relevant APIs": [list(s.api.key) for s in steps]}
+        text, pairs, rejected = qfilter.check(entry, api_set)
+        if rejected is not None:
+            result.rejected.append(rejected)
+            continue
+        query = Query(id=next_id(), text=text, group=api_set.group, apis=list(api_set.apis), relevant=pairs)
+        qfilter.remember(query)
+        result.accepted.append(query)
+        result.phrased_by.append(by)
     return result
 
 
@@ -314,13 +379,17 @@ class InstructionRun:
                 break
         return rows
 
-    def run(self, model: ChatModel, tools: list[Tool],
+    def run(self, model: ChatModel | None, tools: list[Tool],
             on_set: Callable[[SetResult, int], None] | None = None) -> dict[str, Any]:
-        """Generate until ``n`` queries are kept (or the set budget is spent); returns the stats."""
+        """Generate until ``n`` queries are kept (or the set budget is spent); returns the stats. ``model`` may be
+        None in ``compose`` mode (queries phrased by rule)."""
         sampler = ApiSetSampler(tools, self.group, self.seed, self.sampling)
+        today = catalog_today([api for tool in tools for api in tool.apis])
         qfilter = QueryFilter(self.config)
         accepted: list[Query] = []
         rejected: list[Rejected] = []
+        phrased_by: list[str] = []
+        refused: list[str] = []
         done: set[int] = set()
         for row in self._read_journal():
             done.add(row["set"])
@@ -329,6 +398,8 @@ class InstructionRun:
                 accepted.append(query)
                 qfilter.remember(query)
             rejected.extend(Rejected.from_dict(r) for r in row["rejected"])
+            phrased_by.extend(row.get("phrased_by", ["model"] * len(row["accepted"])))
+            refused.extend(row.get("refused", []))
         counter = [max((int(q.id) for q in accepted if q.id.isdigit()), default=0)]
 
         def next_id() -> str:
@@ -340,17 +411,21 @@ class InstructionRun:
         try:
             with self.journal.open("a", encoding="utf-8") as journal:
                 for index in self._pending(done, budget, lambda: len(accepted)):
-                    result = queries_for_set(model, sampler.sample(index), qfilter, self.config, next_id, self.seed)
+                    result = queries_for_set(model, sampler.sample(index), qfilter, self.config, next_id, self.seed,
+                                             today, limit=self.n - len(accepted))
                     journal.write(json.dumps({"set": index, "accepted": [q.to_dict() for q in result.accepted],
-                                              "rejected": [r.to_dict() for r in result.rejected]},
+                                              "rejected": [r.to_dict() for r in result.rejected],
+                                              "phrased_by": result.phrased_by, "refused": result.refused},
                                              ensure_ascii=False) + "\n")
                     journal.flush()
                     accepted.extend(result.accepted)
                     rejected.extend(result.rejected)
+                    phrased_by.extend(result.phrased_by)
+                    refused.extend(result.refused)
                     if on_set is not None:
                         on_set(result, min(len(accepted), self.n))
         finally:
-            stats = self._write(accepted, rejected, len(done))
+            stats = self._write(accepted, rejected, len(done), phrased_by, refused)
         return stats
 
     def _pending(self, done: set[int], budget: int, kept: Callable[[], int]) -> Iterator[int]:
@@ -360,7 +435,8 @@ class InstructionRun:
                 yield index
             index += 1
 
-    def _write(self, accepted: list[Query], rejected: list[Rejected], resumed_sets: int) -> dict[str, Any]:
+    def _write(self, accepted: list[Query], rejected: list[Rejected], resumed_sets: int, phrased_by: list[str],
+               refused: list[str]) -> dict[str, Any]:
         kept = accepted[: self.n]
         rows = [q.to_dict() for q in kept]
         if group_from_filename(self.out) == self.group:
@@ -372,6 +448,9 @@ class InstructionRun:
             "group": self.group, "seed": self.seed, "wanted": self.n, "kept": len(kept),
             "generated": len(accepted) + len(rejected), "rejected": len(rejected),
             "rejected_by_reason": dict(Counter(r.reason for r in rejected)), "resumed_sets": resumed_sets,
+            "mode": self.config.mode, "yield": round(len(kept) / self.n, 4),
+            "phrased_by": dict(Counter(phrased_by[: len(kept)])),
+            "model_text_refused": dict(Counter(why.split(":", 1)[0] for why in refused)),
         }
         write_json_atomic(self.out.with_name(self.out.stem + ".stats.json"), stats)
         return stats

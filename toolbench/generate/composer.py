@@ -1,0 +1,288 @@
+"""The query composer: a multi-tool instruction built from its sampled APIs, phrased by a model or by rule.
+
+A small model (the demo's SmolLM2-135M) cannot write a ToolBench query from API documentation: asked for a JSON
+list of queries with their relevant APIs it writes one API name, or text that names no value. The composer does
+the part that needs no language model and checks the part that does:
+
+1. **skeleton** (:func:`skeleton`): which APIs of the sampled set the query needs (2 to ``max_relevant``; two
+   tools or more for a multi-tool G2/G3 set) and the argument values of each call, drawn from the APIs' schemas by
+   :class:`toolbench.catalog.values.ValueSampler`;
+2. **draft** (:func:`draft`): the skeleton phrased by rule, one sentence per call, each saying what the call does
+   from the API's *description* (never its name) with its values;
+3. **phrasing** (:func:`phrase_request`, :func:`phrasing_problem`): the model rewrites the draft as a user would
+   write it (``response_format`` json_schema ``{"query": ...}`` when asked, so a constrained server answers JSON);
+   its text is kept only if it passes ToolBench's filters: every argument value present, each relevant API still
+   asked for, no API name written verbatim, a sane length. Otherwise the draft is the query.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from toolbench.catalog.pools import snake
+from toolbench.catalog.values import ValueSampler, ValueSamplingError
+from toolbench.generate.api_sets import ApiSet
+from toolbench.generate.calls import value_mentions
+from toolbench.generate.render import show
+from toolbench.llm.base import ChatModel, LLMError, Message
+from toolbench.records import Api
+
+_VERBS = frozenset((
+    "add", "analyze", "book", "calculate", "cancel", "change", "check", "compare", "convert", "count",
+    "create", "delete", "discover", "download", "estimate", "fetch", "find", "generate", "get", "list",
+    "look", "move", "open", "place", "post", "record", "register", "remove", "reserve", "retrieve",
+    "return", "schedule", "search", "send", "set", "show", "start", "stop", "submit", "track",
+    "translate", "update", "upload", "validate", "verify"
+))
+_STOP = frozenset((
+    "a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "and", "or", "its",
+    "their", "your", "one", "two", "that", "this", "those", "these", "is", "are", "be", "when", "which",
+    "whose", "between", "within", "only", "optionally", "look", "up", "find", "out"
+))
+_OPENERS = ("", "", "Hi! ", "Hello, ", "I need a hand with something. ", "Quick favour: ", "Hey there. ")
+_FIRST = ("Could you {i}{a}?", "Please {i}{a}.", "I'd like you to {i}{a}.", "Can you {i}{a}?", "First, {i}{a}.")
+_NEXT = ("Then {i}{a}.", "Also, could you {i}{a}?", "After that, {i}{a}.", "I also need you to {i}{a}.",
+         "And please {i}{a}.")
+_LAST = ("Finally, {i}{a}.", "Lastly, {i}{a}.", "And then {i}{a}.")
+_ARGS = (" for {v}", " with {v}", " ({v})", " using {v}")
+_IDENTIFIER = re.compile(r"[_0-9]|[a-z][A-Z]")
+
+
+@dataclass
+class Step:
+    """One call of a composed query: the API and its arguments."""
+
+    api: Api
+    arguments: dict[str, Any]
+
+    def mentions(self) -> list[str]:
+        """The strings a query must contain to state this call's values."""
+        return [m for value in self.arguments.values() for m in value_mentions(value)]
+
+
+# -- skeleton -----------------------------------------------------------------------------------------------------
+
+def pick_apis(api_set: ApiSet, rng: random.Random, min_relevant: int, max_relevant: int) -> list[Api]:
+    """The APIs one query needs: ``min_relevant``..``max_relevant`` of the set (at most 3, a short request), one of
+    each of two tools first when the set spans several tools (G2/G3), in the set's order."""
+    apis = list(api_set.apis)
+    most = max(1, min(max_relevant, len(apis), 3))
+    k = rng.randint(min(min_relevant, most), most)
+    picked: list[Api] = []
+    if api_set.group in ("G2", "G3") and len(api_set.tools) > 1:
+        for tool in rng.sample(api_set.tools, 2):
+            picked.append(rng.choice([a for a in apis if a.tool == tool]))
+    rest = [a for a in apis if a not in picked]
+    picked.extend(rng.sample(rest, max(0, min(len(rest), k - len(picked)))))
+    return [a for a in apis if a in picked]
+
+
+def skeleton(api_set: ApiSet, rng: random.Random, sampler: ValueSampler, min_relevant: int,
+             max_relevant: int) -> list[Step]:
+    """The calls of one query; raises :class:`ValueSamplingError` when an API's arguments cannot be sampled.
+    Optional booleans are left out (a user rarely states them, and no check could find them in the text)."""
+    steps = []
+    for api in pick_apis(api_set, rng, min_relevant, max_relevant):
+        args = sampler.arguments(api)
+        optional = {p.name for p in api.optional_params}
+        steps.append(Step(api, {k: v for k, v in args.items() if not (k in optional and isinstance(v, bool))}))
+    return steps
+
+
+# -- phrasing by rule ---------------------------------------------------------------------------------------------
+
+_TRAILING = re.compile(r",\s*(optionally|newest|nearest|earliest|largest|latest|sorted|filtered|with their|"
+                       r"starting|excluding|in which|no match)\b.*$", re.IGNORECASE)
+
+
+def _clause(sentence: str) -> str:
+    text = re.sub(r"\s*\([^)]*\)", "", sentence.strip())
+    text = re.split(r"[:;]| - ", text, maxsplit=1)[0].strip().rstrip(".!?").strip()
+    text = _TRAILING.sub("", text).strip()
+    return " ".join(text.split()[:14])
+
+
+def intent(api: Api) -> str:
+    """What a call does, from the API's description (a verb phrase: "convert an amount between two currencies",
+    "look up the latest price, change and volume of a stock"); the API name's words only when there is none."""
+    sentences = [_clause(s) for s in re.split(r"(?<=[.!?])\s+", (api.description or "").strip())]
+    sentences = [s for s in sentences if s]
+    verbs = [s for s in sentences if s.split()[0].lower() in _VERBS]
+    nouns = [s for s in sentences if s not in verbs]
+    for text in ([s for s in verbs if len(s.split()) > 2] or [s for s in nouns if len(s.split()) > 2]
+                 or verbs or nouns):
+        first, *rest = text.split()
+        head = first if first.isupper() and len(first) > 1 else first.lower()
+        return " ".join([head, *rest]) if text in verbs else " ".join(["look up", head, *rest])
+    words = [w for w in snake(api.name).split("_") if w]
+    if words and words[0] in _VERBS:
+        return " ".join(words)
+    return "look up the " + " ".join(words or ["data"])
+
+
+def _label(name: str) -> str:
+    return " ".join(w for w in snake(name).split("_") if w) or name
+
+
+def phrase_value(value: Any) -> str:
+    """A value in prose: scalars as written (numbers as :func:`toolbench.generate.render.show` writes them),
+    lists as "a, b and c", objects as "key value, key value"."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{_label(k)} {phrase_value(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        parts = [f"({phrase_value(v)})" if isinstance(v, dict) else phrase_value(v) for v in value]
+        if len(parts) > 1:
+            return ", ".join(parts[:-1]) + " and " + parts[-1]
+        return parts[0] if parts else "none"
+    return show(value)
+
+
+def phrase_arguments(arguments: dict[str, Any]) -> str:
+    parts = [f"{_label(k)} {phrase_value(v)}" for k, v in arguments.items()]
+    if len(parts) > 1:
+        return ", ".join(parts[:-1]) + " and " + parts[-1]
+    return parts[0] if parts else ""
+
+
+def draft(steps: list[Step], rng: random.Random) -> str:
+    """The query phrased by rule: an opener, then one sentence per call."""
+    sentences = []
+    for index, step in enumerate(steps):
+        forms = _FIRST if index == 0 else _LAST if index == len(steps) - 1 and index > 1 else _NEXT
+        args = rng.choice(_ARGS).format(v=phrase_arguments(step.arguments)) if step.arguments else ""
+        sentences.append(rng.choice(forms).format(i=intent(step.api), a=args))
+    opener = rng.choice(_OPENERS)
+    body = " ".join(sentences)
+    return opener + (body[0].lower() + body[1:] if opener.endswith(", ") else body)
+
+
+# -- the filters ------------------------------------------------------------------------------------------------
+
+def api_name_used(text: str, apis: list[Api]) -> str | None:
+    """The first API name of ``apis`` written verbatim in ``text`` (identifier-like names only: ``get_quote``,
+    ``getQuote``; a plain word such as ``weather`` is ordinary English)."""
+    for api in apis:
+        if _IDENTIFIER.search(api.name) and re.search(rf"(?<![\w]){re.escape(api.name)}(?![\w])", text, re.IGNORECASE):
+            return api.name
+    return None
+
+
+def _keywords(api: Api) -> set[str]:
+    return {w for w in re.findall(r"[a-z]{4,}", intent(api).lower()) if w not in _STOP}
+
+
+def phrasing_problem(text: str, steps: list[Step], api_set: ApiSet, min_chars: int, longest: int) -> str | None:
+    """Why ``text`` cannot stand for the composed query, as ``"<code>: <detail>"`` (None when it can):
+    ToolBench's filters on a query."""
+    folded = text.casefold()
+    if len(text) < min_chars:
+        return f"too_short: shorter than {min_chars} characters"
+    if len(text) > longest:
+        return f"too_long: longer than {longest} characters"
+    if "{" in text or "<" in text:
+        return "markup: contains markup or JSON"
+    for step in steps:
+        missing = [m for m in step.mentions() if m.casefold() not in folded]
+        if missing:
+            return f"lost_value: lost the value {missing[0]!r} of {step.api.name}"
+        words = _keywords(step.api)
+        if words and not any(w[:5] in folded for w in words):
+            return f"lost_api: no longer asks for what {step.api.name} does"
+    name = api_name_used(text, list(api_set.apis))
+    if name:
+        return f"api_name: names the API {name!r}"
+    return None
+
+
+# -- phrasing by the model ----------------------------------------------------------------------------------------
+
+_EXAMPLE_TASK = ("Please look up current weather conditions in a city for city Lyon. Then convert an amount between "
+                 "two currencies at today's rate with from USD, to EUR and amount 250.")
+_EXAMPLE_QUERY = "What's the weather like in Lyon right now? Also, how much is 250 USD in EUR today?"
+
+
+def phrasing_messages(text: str, steps: list[Step], json_reply: bool = True) -> list[Message]:
+    """The phrasing request: one worked example, then the draft; the values to keep are listed."""
+    values = ", ".join(json.dumps(m, ensure_ascii=False) for s in steps for m in s.mentions()) or "(none)"
+
+    def answer(query: str) -> str:
+        return json.dumps({"query": query}) if json_reply else query
+
+    def ask(task: str, keep: str) -> str:
+        return f"Task: {task}\nKeep these values exactly: {keep}."
+
+    return [
+        {"role": "system", "content": "You rewrite a task as the message a real user would type to an assistant: "
+                                      "natural and short, every request and every value kept, no API names."},
+        {"role": "user", "content": ask(_EXAMPLE_TASK, '"Lyon", "USD", "EUR", "250"')},
+        {"role": "assistant", "content": answer(_EXAMPLE_QUERY)},
+        {"role": "user", "content": ask(text, values)},
+    ]
+
+
+def phrasing_format(longest: int) -> dict[str, Any]:
+    """``response_format`` of a phrasing request: ``{"query": text}`` (json_schema, OpenAI's shape)."""
+    schema = {"type": "object", "properties": {"query": {"type": "string", "minLength": 1}},
+              "required": ["query"], "additionalProperties": False}
+    return {"type": "json_schema", "json_schema": {"name": "query", "strict": True, "schema": schema}}
+
+
+def reply_text(content: str | None) -> str:
+    """The query in a phrasing reply: the ``query`` of a JSON object, else the text itself."""
+    text = (content or "").strip()
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            return ""
+        return value.get("query", "").strip() if isinstance(value, dict) and isinstance(value.get("query"), str) \
+            else ""
+    return text.strip('"').strip()
+
+
+def phrase_request(model: ChatModel, text: str, steps: list[Step], *, json_schema: bool, temperature: float,
+                   max_tokens: int, seed: int) -> tuple[str, str]:
+    """(model's text, "") or ("", ``"<code>: <detail>"``: why the model gave no text)."""
+    longest = max(3 * len(text), 200)
+    params: dict[str, Any] = {"temperature": temperature, "seed": seed,
+                              "max_tokens": max(16, min(max_tokens, len(text) // 3 + 48))}
+    if json_schema:
+        params["response_format"] = phrasing_format(longest)
+    try:
+        reply = model.chat(phrasing_messages(text, steps, json_schema), **params)
+    except LLMError as exc:
+        return "", f"request_failed: {exc}"
+    new = reply_text(reply.content)
+    if not new:
+        return "", "no_text: no query in the reply (cut off, or not the asked JSON)"
+    return new, ""
+
+
+def compose_one(model: ChatModel | None, api_set: ApiSet, rng: random.Random, sampler: ValueSampler, *,
+                min_relevant: int, max_relevant: int, min_chars: int, json_schema: bool, temperature: float,
+                max_tokens: int, seed: int) -> tuple[str, list[Step], str, str]:
+    """One composed query -> (text, steps, phrased_by, why the model's text was refused or "").
+    ``phrased_by`` is ``model`` when the model's rewrite passed the filters, else ``rule``."""
+    steps = skeleton(api_set, rng, sampler, min_relevant, max_relevant)
+    text = draft(steps, rng)
+    if model is None:
+        return text, steps, "rule", ""
+    new, why = phrase_request(model, text, steps, json_schema=json_schema, temperature=temperature,
+                              max_tokens=max_tokens, seed=seed)
+    if new:
+        why = phrasing_problem(new, steps, api_set, min_chars, max(3 * len(text), 200)) or ""
+        if not why and " ".join(new.split()).casefold() == " ".join(text.split()).casefold():
+            why = "unchanged: the draft copied as it was"
+    if why:
+        return text, steps, "rule", why
+    return new, steps, "model", ""
+
+
+__all__ = ["Step", "ValueSamplingError", "api_name_used", "compose_one", "draft", "intent", "phrase_request",
+           "phrasing_problem", "pick_apis", "skeleton"]
