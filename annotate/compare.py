@@ -253,10 +253,11 @@ async def run_compare(cfg: CompareConfig, models: Mapping[str, Any],
     import aiosqlite
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    from annotate.campaign import EventLog, _Catalog
+    from annotate.campaign import _Catalog
     from annotate.export import Annotation, answer_filename, write_answer
     from annotate.graph import SearchContext, build_graph, run_search
     from annotate.prompts import opening_messages
+    from annotate.store import EventLog
     from toolbench.catalog.store import load_queries
 
     out = Path(cfg.out)
