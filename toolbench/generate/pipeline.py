@@ -21,7 +21,7 @@ Every verified sample says which stages checked it, in ``meta["verification"]``:
 ...}``. Execution runs only when every tool of the sample has a backend the runner reaches (:func:`has_backend`:
 its base URL is on this machine, as the hub's tools are); a sample on tools without one (the StableToolBench G1
 reference catalog, an imported OpenAPI spec of a remote service) is verified by format and meaning only, and
-says so (``"execution": "no backend"``).
+says so (``"execution": "no backend"``). The generator likewise runs only such tools for multi-turn results.
 """
 
 from __future__ import annotations
@@ -32,25 +32,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from toolbench.catalog.store import write_json_atomic
 from toolbench.generate import export
+from toolbench.generate.backends import has_backend
 from toolbench.generate.call_samples import CallSample
 from toolbench.generate.calls import CallGenerator
 from toolbench.generate.errors import GenerateError
 from toolbench.generate.request_stats import request_stats
 from toolbench.generate.verify import StageCounts, Verifier
 from toolbench.records import Tool
-
-_LOOPBACK = ("localhost", "::1", "0.0.0.0")
-
-
-def has_backend(tool: Tool) -> bool:
-    """Whether a runner can call the tool: its base URL is on this machine (the hub's tools, a local server).
-    A tool without a base URL, or on a remote host (no network at run time), has none."""
-    host = urlparse(tool.base_url or "").hostname or ""
-    return host in _LOOPBACK or host.startswith("127.")
 
 
 def sample_tools(sample: CallSample) -> set[str]:
