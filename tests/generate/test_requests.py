@@ -246,4 +246,3 @@ def test_a_paraphrase_may_keep_a_date_in_any_form_the_checker_accepts():
         "Check the past weather in Paris on May 1, 2024.", "en", ["Paris", "May 1, 2024"], seed=1
     )
     assert note.startswith("paraphrase refused") and text.endswith("May 1, 2024.")
-
