@@ -235,9 +235,8 @@ async def run_campaign(cfg: CampaignConfig, model: Any = None,
 
     def campaign_check() -> str | None:
         reason = None
-        totals = tracker.totals()
-        spent_tokens = totals.total_tokens
-        if cfg.budget_tokens is not None and spent_tokens >= cfg.budget_tokens:
+        totals = tracker.totals() if cfg.budget_tokens is not None or cfg.budget_usd is not None else None
+        if cfg.budget_tokens is not None and totals.total_tokens >= cfg.budget_tokens:
             reason = f"the campaign's token budget ({cfg.budget_tokens}) is spent"
         elif cfg.budget_usd is not None and totals.spent_usd >= cfg.budget_usd:
             reason = f"the campaign's budget of ${cfg.budget_usd} is spent"
@@ -262,7 +261,7 @@ async def run_campaign(cfg: CampaignConfig, model: Any = None,
             tally.api_calls += 1
             tally.replayed_api_calls += int(event.get("replayed", False))
         log(event)
-        if event["event"] in ("step", "api_call"):
+        if bar.enabled and event["event"] in ("step", "api_call"):
             bar.update(tally, *spend())
 
     async def one(query: Query, graph: Any, saver: Any) -> None:
@@ -291,7 +290,8 @@ async def run_campaign(cfg: CampaignConfig, model: Any = None,
                 store.record(query.id, "error", error=f"{type(exc).__name__}: {exc}", seconds=time.monotonic() - t0)
                 log({"event": "query_error", "query_id": query.id, "error": f"{type(exc).__name__}: {exc}"})
                 await saver.adelete_thread(query.id)
-                bar.update(tally, *spend(), advance=1)
+                if bar.enabled:
+                    bar.update(tally, *spend(), advance=1)
                 return
             seconds = time.monotonic() - t0
             if tree.status == T.FAILED:
@@ -313,7 +313,8 @@ async def run_campaign(cfg: CampaignConfig, model: Any = None,
             log({"event": "query_done", "query_id": query.id, "status": tree.status,
                  "finish_type": tree.finish_type, "llm_calls": tree.llm_calls, "api_calls": tree.api_calls,
                  "tokens": tree.total_tokens, "seconds": round(seconds, 3)})
-            bar.update(tally, *spend(), advance=1)
+            if bar.enabled:
+                bar.update(tally, *spend(), advance=1)
 
     # WAL with synchronous=NORMAL survives a killed process (not a power cut) and spares an fsync per checkpoint,
     # which otherwise bounds the whole campaign's step rate.

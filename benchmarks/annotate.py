@@ -36,10 +36,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from fastapi import FastAPI, Request  # at module level: FastAPI resolves the handlers' annotations here
-
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# Run as a script, this folder comes first on sys.path, where benchmarks/requests.py would shadow the requests
+# package that LangChain imports: take the folder off, put the repository on.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
+
+from fastapi import FastAPI, Request  # (at module level: FastAPI resolves the handlers' annotations here)
 
 WEATHER = ("SkyCast Weather", "get_current_weather")
 ARGUMENTS = {"city": "Paris"}
