@@ -12,17 +12,27 @@ verdicts ``toolbench eval ast --out`` wrote (``id``, ``category``, ``valid``...)
   "real k/n, fake k/n".
 
 An entry without a verdict counts as wrong, as in ``eval ast``.
+
+**Labelling** (:func:`label_entries`, ``toolbench eval tiers``): the one writer of those two fields, for the
+BFCL entries ``toolbench generate calls`` exports, from the samples they came from (``samples.jsonl``): the tier
+from the entry's category and its expected calls' arguments, the entity from the hallucination traps.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from eval.leaderboard import TIER_ORDER
 from toolbench.errors import ToolbenchError
 
 REAL, FAKE = "real", "fake"
+# BFCL category of a generated entry -> difficulty tier (complex arguments make any of them "enterprise").
+TIER_OF_CATEGORY = {"simple": "simple", "parallel": "parallel", "multiple": "multiple",
+                    "parallel_multiple": "parallel_multiple", "multi_turn_multiple": "multi_turn"}
+ENTERPRISE = "enterprise"
+FAKE_CATEGORY = "irrelevance_hallucination"
 
 
 class SeedEvalError(ToolbenchError):
@@ -98,3 +108,95 @@ def summaries(entries: list[Mapping[str, Any]], rows: list[Mapping[str, Any]], m
     if not out:
         raise SeedEvalError(f"no entry has a {tier_field!r} or {entity_field!r} field: nothing to report")
     return out
+
+
+# -- labelling --------------------------------------------------------------------------------------------------
+
+def sample_of_entry(entry_id: str) -> str:
+    """The sample id behind a BFCL entry id (``multi_turn_4-1`` -> ``multi_turn_4``)."""
+    head, sep, tail = entry_id.rpartition("-")
+    return head if sep and tail.isdigit() else entry_id
+
+
+def _properties(function: Mapping[str, Any]) -> Mapping[str, Any]:
+    params = function.get("parameters") or {}
+    props = params.get("properties") if isinstance(params, Mapping) else None
+    return props if isinstance(props, Mapping) else {}
+
+
+def _has_enum(schema: Any) -> bool:
+    if not isinstance(schema, Mapping):
+        return False
+    if "enum" in schema:
+        return True
+    return any(_has_enum(branch) for key in ("anyOf", "oneOf") for branch in schema.get(key) or [])
+
+
+def is_complex_call(function: Mapping[str, Any], arguments: Mapping[str, Any]) -> bool:
+    """True when a call passes a nested object or a list, or a value restricted to an enum."""
+    props = _properties(function)
+    return any(isinstance(value, (dict, list)) or _has_enum(props.get(name)) for name, value in arguments.items())
+
+
+def label_entries(entries: list[dict[str, Any]], samples: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Copies of BFCL entries with ``tier`` (calls only) and ``entity`` (real/fake) fields for ``eval report``.
+
+    - tier: ``enterprise`` when an expected call of the entry's step is complex (:func:`is_complex_call`), else
+      its category's tier (:data:`TIER_OF_CATEGORY`); entries expecting no call get none;
+    - entity: ``fake`` for hallucination traps (a made-up company, movie, order...); ``real`` for entries calling
+      an API that some trap targets (the same APIs, asked about entities that exist); others get none.
+
+    ``samples`` maps sample id -> the sample as ``samples.jsonl`` stores it."""
+    trap_targets = {tuple(s["meta"]["target"]) for s in samples.values()
+                    if s.get("category") == "hallucination" and s.get("meta", {}).get("target")}
+    out = []
+    for entry in entries:
+        labelled = dict(entry)
+        sample = samples.get(sample_of_entry(str(entry["id"])))
+        category = str(entry.get("category", ""))
+        if category == FAKE_CATEGORY:
+            labelled["entity"] = FAKE
+        elif sample is not None and category in TIER_OF_CATEGORY:
+            step_calls = _entry_calls(entry, sample)
+            functions = {f["name"]: f for f in sample.get("functions", [])}
+            complex_call = any(is_complex_call(functions.get(c["name"], {}), c.get("arguments") or {})
+                               for c in step_calls)
+            labelled["tier"] = ENTERPRISE if complex_call else TIER_OF_CATEGORY[category]
+            if any((c.get("tool"), c.get("api")) in trap_targets for c in step_calls):
+                labelled["entity"] = REAL
+        out.append(labelled)
+    return out
+
+
+def _entry_calls(entry: Mapping[str, Any], sample: Mapping[str, Any]) -> list[dict[str, Any]]:
+    steps = sample.get("steps", [])
+    _, sep, tail = str(entry["id"]).rpartition("-")
+    index = int(tail) if sep and tail.isdigit() and len(steps) > 1 else 0
+    return list(steps[index].get("calls", [])) if index < len(steps) else []
+
+
+def samples_by_id(rows: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """``samples.jsonl`` rows keyed by their ``id`` (rows without one are skipped)."""
+    return {row["id"]: row for row in rows if "id" in row}
+
+
+def label_files(questions: str | Path, samples: str | Path, out: str | Path) -> dict[str, Any]:
+    """``toolbench eval tiers``: label the BFCL entries of ``questions`` from the samples of ``samples``
+    (``samples.jsonl`` of ``toolbench generate calls``) and write them to ``out``; returns the counts."""
+    from toolbench.formats.atomic import write_jsonl_atomic
+    from toolbench.formats.jsonl import read_jsonl
+
+    entries = read_jsonl(questions)
+    for number, entry in enumerate(entries, 1):
+        if "id" not in entry:
+            raise SeedEvalError(f"{questions}, entry {number}: no 'id' field (give a BFCL questions file)")
+    labelled = label_entries(entries, samples_by_id(read_jsonl(samples)))
+    write_jsonl_atomic(out, labelled)
+    tiers: dict[str, int] = {}
+    entities: dict[str, int] = {}
+    for entry in labelled:
+        if "tier" in entry:
+            tiers[entry["tier"]] = tiers.get(entry["tier"], 0) + 1
+        if "entity" in entry:
+            entities[entry["entity"]] = entities.get(entry["entity"], 0) + 1
+    return {"entries": len(labelled), "tiers": tiers, "entities": entities, "out": str(out)}

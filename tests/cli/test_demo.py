@@ -1,6 +1,6 @@
 """`toolbench demo`'s machinery without models: the profiles, the stage runner (resume, Ctrl-C, profile binding,
 --until) with stub stages and fake servers through the same interfaces, the model-server process handling, and
-the pure data steps (tiers, tasks with expectations, DFSDT-style training runs, the headline)."""
+the pure data steps (tasks with expectations, the seeded pick, the headline)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from tests.generated_samples import SAMPLES
 from toolbench.cli import main
 from toolbench.cli.demo import data
 from toolbench.cli.demo.profile import FULL, PROFILES, QUICK, TINY, DemoProfile, ProfileError, get_profile
@@ -223,44 +224,6 @@ def test_command_shows_profiles_and_refuses_contradictions(capsys):
 
 # -- data steps ------------------------------------------------------------------------------------------------------
 
-WEATHER = {"name": "get_weather_for_skycast", "parameters": {"type": "object", "properties": {
-    "city": {"type": "string"}, "units": {"type": "string", "enum": ["metric", "imperial"]}}}}
-SAMPLES = {
-    "simple_1": {"id": "simple_1", "category": "simple", "language": "en", "functions": [WEATHER],
-                 "function_map": {"get_weather_for_skycast": ["SkyCast Weather", "get_current_weather"]},
-                 "steps": [{"user": "Weather in Lyon?", "calls": [
-                     {"name": "get_weather_for_skycast", "arguments": {"city": "Lyon"}, "tool": "SkyCast Weather",
-                      "api": "get_current_weather"}], "observations": ['{"temp": 18}']}]},
-    "simple_2": {"id": "simple_2", "category": "simple", "language": "en", "functions": [WEATHER],
-                 "steps": [{"user": "Weather in Oslo, metric", "calls": [
-                     {"name": "get_weather_for_skycast", "arguments": {"city": "Oslo", "units": "metric"},
-                      "tool": "SkyCast Weather", "api": "get_current_weather"}], "observations": ["{}"]}]},
-    "hallucination_3": {"id": "hallucination_3", "category": "hallucination", "functions": [WEATHER],
-                        "meta": {"target": ["SkyCast Weather", "get_current_weather"]},
-                        "steps": [{"user": "Weather for Zorblax Inc?", "calls": []}]},
-    "multi_turn_4": {"id": "multi_turn_4", "category": "multi_turn", "functions": [WEATHER], "steps": [
-        {"user": "a", "calls": [{"name": "f", "arguments": {}, "tool": "T", "api": "f"}], "observations": ["1"]},
-        {"user": None, "calls": [{"name": "g", "arguments": {"x": [1]}, "tool": "T", "api": "g"}],
-         "observations": []}]},
-}
-
-
-def test_label_entries_gives_tiers_and_entities():
-    entries = [{"id": "simple_1", "category": "simple"}, {"id": "simple_2", "category": "simple"},
-               {"id": "hallucination_3", "category": "irrelevance_hallucination"},
-               {"id": "multi_turn_4-1", "category": "multi_turn_multiple"}, {"id": "irrelevance_9",
-                                                                              "category": "irrelevance"}]
-    labelled = data.label_entries(entries, SAMPLES)
-    assert [(e.get("tier"), e.get("entity")) for e in labelled] == [
-        ("simple", "real"),  # the API a trap targets, asked about a real city
-        ("enterprise", "real"),  # an enum argument
-        (None, "fake"),
-        ("enterprise", None),  # the second step passes a list
-        (None, None),
-    ]
-    assert "tier" not in entries[0]  # copies
-
-
 def test_dfsdt_tasks_need_calls_with_known_results():
     queries = [{"query_id": str(i), "query": s["steps"][0]["user"], "sample_id": sid}
                for i, (sid, s) in enumerate(SAMPLES.items(), 1)]
@@ -271,40 +234,8 @@ def test_dfsdt_tasks_need_calls_with_known_results():
     assert data.dfsdt_tasks(queries, SAMPLES, k=1) == tasks[:1]
 
 
-def test_agent_example_is_a_dfsdt_run_ending_with_finish():
-    from annotate.prompts import opening_messages
-    from toolbench.catalog.functions import FunctionSet
-    from toolbench.catalog.store import load_catalog
-
-    tools = load_catalog("data/tools").tools
-    apis = {(t.name, a.name): a for t in tools for a in t.apis}
-    functions = FunctionSet.from_apis([apis[("SkyCast Weather", "get_current_weather")]],
-                                      {t.name: t.standardized_name for t in tools})
-    (name,) = functions.functions
-    example = data.agent_example(SAMPLES["simple_1"], functions, {}, observation=lambda text: f"<{text}>")
-    messages = example["messages"]
-    assert messages[:2] == opening_messages("Weather in Lyon?", functions, {})
-    assert messages[2]["tool_calls"][0]["function"] == {"name": name, "arguments": '{"city": "Lyon"}'}
-    assert messages[3] == {"role": "tool", "tool_call_id": "call_0_0", "content": '<{"temp": 18}>'}
-    finish = json.loads(messages[4]["tool_calls"][0]["function"]["arguments"])
-    assert messages[4]["tool_calls"][0]["function"]["name"] == "Finish"
-    assert finish == {"return_type": "give_answer", "final_answer": "Done. temp: 18."}
-    assert example["tools"][-1]["function"]["name"] == "Finish"
-    assert data.agent_example(SAMPLES["hallucination_3"], functions, {}, str) is None
-    assert data.agent_example(SAMPLES["multi_turn_4"], functions, {}, str) is None
-
-
-def test_final_answers_are_short_summaries():
-    sample = {"steps": [{"observations": ['{"count": 5, "cities": [{"id": "x"}], "unit": "km", "note": "%s"}'
-                                          % ("y" * 80)]}]}
-    assert data.final_answer(sample) == "Done. count: 5, unit: km."
-    assert data.final_answer({"steps": [{"observations": ["not json"]}]}) == "Done."
-    assert data.final_answer({"language": "zh", "steps": []}) == "已完成。"
-
-
 def test_round_robin_and_seeded_pick_are_stable():
     items = ["a1", "a2", "b1", "c1", "c2"]
-    assert data.round_robin(items, key=lambda s: s[0], order=["c"]) == ["c1", "a1", "b1", "c2", "a2"]
     picked = data.pick(items, 3, category=lambda s: s[0], ident=str, seed=1)
     assert picked == data.pick(list(reversed(items)), 3, category=lambda s: s[0], ident=str, seed=1)
     assert {s[0] for s in picked} == {"a", "b", "c"}
@@ -358,11 +289,3 @@ def test_page_intro_shows_the_headline_and_every_stage(tmp_path):
     assert stages.rows == (("stage", "seconds", "result"), ("Generate call data", "2", "kept 9/10"),
                            ("AST base", "30", ""), ("AST tuned", "31", ""))
     assert page_intro(DemoContext(tmp_path, TINY, services=None, console=None)) == []
-
-
-def test_trailing_tool_results_are_trimmed_from_training_examples():
-    example = {"messages": [{"role": "user", "content": "q"},
-                            {"role": "assistant", "content": None, "tool_calls": [{"id": "1"}]},
-                            {"role": "tool", "tool_call_id": "1", "content": "r"}], "tools": []}
-    assert data.trim_trailing_results(example)["messages"] == example["messages"][:2]
-    assert len(example["messages"]) == 3  # a copy

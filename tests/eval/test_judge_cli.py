@@ -10,7 +10,7 @@ import pytest
 from judge_fakes import judge_model
 
 from eval import metrics
-from toolbench.cli import eval as eval_cli
+from toolbench.cli import eval_judge as eval_cli
 from toolbench.cli import main
 from toolbench.llm.cache import CachedChatModel
 

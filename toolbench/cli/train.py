@@ -8,6 +8,9 @@ from typing import Annotated
 
 import typer
 
+from toolbench.config import from_options, options
+from train.mix import MixConfig  # light: the command's options come from it (no torch, no transformers)
+
 app = typer.Typer(
     help="Train the tool model: supervised fine-tuning with LoRA or full weights, plain or through DeepSpeed.\n\n"
     "Examples:\n\n"
@@ -15,6 +18,7 @@ app = typer.Typer(
     "  toolbench train sft --config train/configs/smollm2_deepspeed_cpu.yaml --set deepspeed=zero3_cpu\n\n"
     "  deepspeed --num_gpus 8 --no_local_rank --module toolbench train sft "
     "--config train/configs/llama7b_lora_zero2.yaml --set model=/models/Llama-2-7b-hf\n\n"
+    "  toolbench train mix --calls runs/demo/calls --catalog runs/demo/crawl/tools --out runs/data/mix\n\n"
     "  toolbench train convert data/reference/toolbench/answer runs/data/toolbench.jsonl --to openai\n\n"
     "  toolbench train merge runs/sft/smollm2-lora-cpu/adapter runs/sft/merged\n\n"
     "  toolbench train export-gguf runs/sft/smollm2-lora-cpu/final runs/sft/smollm2-lora-cpu/model.q8_0.gguf",
@@ -76,6 +80,26 @@ def convert_cmd(
     examples = read_examples(source, source_format, steps=steps, only_give_answer=only_give_answer)
     write_examples(target, examples, to)
     typer.echo(f"{len(examples)} examples -> {target} ({to})")
+
+
+@app.command("mix")
+@options(MixConfig)  # one option per field of MixConfig (its name, type, default and help)
+def mix_cmd(settings: dict | None = None) -> None:
+    """Build the fine-tuning mix from `toolbench generate calls` output: call examples plus DFSDT-style runs, the
+    shortest first, categories interleaved; writes OUT/train.jsonl (for `train sft`) and OUT/mix.json.
+
+    Example: toolbench train mix --calls runs/demo/calls --catalog runs/demo/crawl/tools --out runs/data/mix
+    --call-examples 64 --agent-examples 12
+    """
+    from annotate.prompts import opening_messages
+    from train.mix import run
+
+    result = run(from_options(MixConfig, settings or {}), opening_messages)
+    stats = result.stats
+    typer.echo(f"{stats['call_examples']} call + {stats['dfsdt_examples']} DFSDT-style examples, "
+               f"{stats['tokens']:,} tokens (longest {stats['longest']}) -> {result.paths['train']}")
+    typer.echo(f"mix: {result.paths['mix']}; train on it: toolbench train sft --config <recipe.yaml> "
+               f"--set train_data={result.paths['train']}")
 
 
 @app.command("merge")

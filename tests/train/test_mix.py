@@ -1,0 +1,142 @@
+"""train.mix (`toolbench train mix`): the fine-tuning mix moved out of the demo: call examples without trailing
+tool results, generated samples as DFSDT-style runs, the shortest first, categories interleaved."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.generated_samples import SAMPLES
+from toolbench.cli import main
+from train import mix
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_agent_example_is_a_dfsdt_run_ending_with_finish():
+    from annotate.prompts import opening_messages
+    from toolbench.catalog.functions import FunctionSet
+    from toolbench.catalog.store import load_catalog
+
+    tools = load_catalog("data/tools").tools
+    apis = {(t.name, a.name): a for t in tools for a in t.apis}
+    functions = FunctionSet.from_apis([apis[("SkyCast Weather", "get_current_weather")]],
+                                      {t.name: t.standardized_name for t in tools})
+    (name,) = functions.functions
+    example = mix.agent_example(SAMPLES["simple_1"], functions, {}, observation=lambda text: f"<{text}>",
+                                opening=opening_messages)
+    messages = example["messages"]
+    assert messages[:2] == opening_messages("Weather in Lyon?", functions, {})
+    assert messages[2]["tool_calls"][0]["function"] == {"name": name, "arguments": '{"city": "Lyon"}'}
+    assert messages[3] == {"role": "tool", "tool_call_id": "call_0_0", "content": '<{"temp": 18}>'}
+    finish = json.loads(messages[4]["tool_calls"][0]["function"]["arguments"])
+    assert messages[4]["tool_calls"][0]["function"]["name"] == "Finish"
+    assert finish == {"return_type": "give_answer", "final_answer": "Done. temp: 18."}
+    assert example["tools"][-1]["function"]["name"] == "Finish"
+    assert mix.agent_example(SAMPLES["hallucination_3"], functions, {}, str, opening_messages) is None
+    assert mix.agent_example(SAMPLES["multi_turn_4"], functions, {}, str, opening_messages) is None
+
+
+def test_final_answers_are_short_summaries():
+    sample = {"steps": [{"observations": ['{"count": 5, "cities": [{"id": "x"}], "unit": "km", "note": "%s"}'
+                                          % ("y" * 80)]}]}
+    assert mix.final_answer(sample) == "Done. count: 5, unit: km."
+    assert mix.final_answer({"steps": [{"observations": ["not json"]}]}) == "Done."
+    assert mix.final_answer({"language": "zh", "steps": []}) == "已完成。"
+
+
+def test_trailing_tool_results_are_trimmed_from_training_examples():
+    example = {"messages": [{"role": "user", "content": "q"},
+                            {"role": "assistant", "content": None, "tool_calls": [{"id": "1"}]},
+                            {"role": "tool", "tool_call_id": "1", "content": "r"}], "tools": []}
+    assert mix.trim_trailing_results(example)["messages"] == example["messages"][:2]
+    assert len(example["messages"]) == 3  # a copy
+
+
+def test_round_robin_interleaves_groups_in_order():
+    items = ["a1", "a2", "b1", "c1", "c2"]
+    assert mix.round_robin(items, key=lambda s: s[0], order=["c"]) == ["c1", "a1", "b1", "c2", "a2"]
+    assert mix.round_robin([], key=str) == []
+
+
+def _calls_folder(tmp_path: Path) -> Path:
+    """A `generate calls` output: two train samples (one with a known result per call), their OpenAI rows."""
+    calls = tmp_path / "calls"
+    (calls / "train").mkdir(parents=True)
+    samples = copy.deepcopy(SAMPLES)
+    samples["simple_2"]["function_map"] = samples["simple_1"]["function_map"]
+    (calls / "samples.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples.values()), encoding="utf-8")
+    rows, queries = [], []
+    for sid in ("simple_1", "simple_2"):
+        step = samples[sid]["steps"][0]
+        call = step["calls"][0]
+        rows.append({"messages": [
+            {"role": "user", "content": step["user"]},
+            {"role": "assistant", "content": None, "tool_calls": [{"id": "c0", "type": "function", "function": {
+                "name": call["name"], "arguments": json.dumps(call["arguments"])}}]},
+            {"role": "tool", "tool_call_id": "c0", "content": step["observations"][0]}],
+            "tools": [{"type": "function", "function": samples[sid]["functions"][0]}]})
+        queries.append({"query_id": sid, "query": step["user"], "sample_id": sid, "category": "simple"})
+    (calls / "train" / "openai.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (calls / "train" / "queries.json").write_text(json.dumps(queries), encoding="utf-8")
+    return calls
+
+
+def _opening(text, functions, descriptions):
+    return [{"role": "system", "content": "tools: " + ", ".join(functions.functions)}, {"role": "user",
+                                                                                        "content": text}]
+
+
+def test_build_mix_takes_the_shortest_and_interleaves(tmp_path):
+    from toolbench.catalog.store import load_catalog
+    from toolbench.formats.jsonl import read_json, read_jsonl
+
+    calls = _calls_folder(tmp_path)
+    rows, queries = read_jsonl(calls / "train" / "openai.jsonl"), read_json(calls / "train" / "queries.json")
+    samples = {r["id"]: r for r in read_jsonl(calls / "samples.jsonl")}
+    tools = load_catalog(ROOT / "data" / "tools").tools
+
+    def length(example):
+        return len(json.dumps(example))
+
+    cfg = mix.MixConfig(calls=str(calls), catalog="x", out="y", call_examples=1, agent_examples=2,
+                        max_length=10_000, agent_max_length=100_000, observation_chars=5)
+    examples, stats = mix.build_mix(rows, queries, samples, tools, cfg, length, _opening)
+    assert [e["id"] for e in examples] == ["simple_1", "dfsdt-simple_1", "dfsdt-simple_2"]  # shortest first
+    assert examples[0]["messages"][-1]["role"] == "assistant"  # the trailing tool result is trimmed
+    assert stats["call_examples"] == 1 and stats["dfsdt_examples"] == 2 and stats["categories"] == {"simple": 3}
+    run = examples[1]["messages"]
+    assert run[3] == {"role": "tool", "tool_call_id": "call_0_0", "content": '{"error": "", "response": "{\\"tem..."}'}
+    assert stats["longest"] == max(length({k: v for k, v in e.items() if k != "id"}) for e in examples)
+    with pytest.raises(mix.MixError, match="disagree"):
+        mix.build_mix(rows[:1], queries, samples, tools, cfg, length, _opening)
+    cfg.max_length, cfg.agent_examples = 1, 0
+    assert mix.build_mix(rows, queries, samples, tools, cfg, length, _opening)[0] == []
+
+
+def test_train_mix_command_writes_train_and_mix(tmp_path, capsys):
+    calls = _calls_folder(tmp_path)
+    out = tmp_path / "mix"
+    try:
+        main(["train", "mix", "--calls", str(calls), "--catalog", str(ROOT / "data" / "tools"), "--out", str(out),
+              "--call-examples", "2", "--agent-examples", "1"])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    rows = [json.loads(line) for line in (out / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    stats = json.loads((out / "mix.json").read_text(encoding="utf-8"))
+    assert (stats["call_examples"], stats["dfsdt_examples"], len(rows)) == (2, 1, 3)
+    assert rows[1]["id"].startswith("dfsdt-") and rows[1]["messages"][0]["role"] == "system"
+    assert stats["tokens"] > 0 and "3 " not in printed.err and "DFSDT-style examples" in printed.out
+
+
+def test_train_mix_requires_its_folders(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "mix", "--out", "somewhere"])
+    assert exc.value.code != 0
+    assert "calls: required" in " ".join(capsys.readouterr().err.split())
