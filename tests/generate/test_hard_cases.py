@@ -161,7 +161,26 @@ def test_parallel_sizes(hub_catalog, max_parallel):
             assert 2 <= len(names) <= max_parallel
             assert len(set(names)) == 1 if category == "parallel" else len(set(names)) >= 2
             assert len(sample.steps) == 1
+            if category == "parallel":  # every call states the values that vary, none of them a list or object
+                assert len({tuple(sorted(c.arguments)) for c in sample.calls}) == 1
+                differ = {k for k in sample.calls[0].arguments
+                          if len({json.dumps(c.arguments[k]) for c in sample.calls}) > 1}
+                assert differ and all(not isinstance(sample.calls[0].arguments[k], (list, dict)) for k in differ)
         assert max(sizes) == max_parallel
+
+
+def test_parallel_calls_sometimes_vary_two_values():
+    city = Param("city", "STRING", "City name", "Paris", required=True)
+    days = Param("days", "NUMBER", "Days ahead", 3, required=True, schema={"type": "integer", "minimum": 1,
+                                                                         "maximum": 14})
+    tools = [_tool("Sky", "Weather", [Api("", "get_forecast", "Daily forecast", required_params=[city, days])])]
+    gen = CallGenerator(tools, seed=0, config=only("parallel", zh_rate=0.0))
+    two = 0
+    for i in range(30):
+        sample = gen.generate(i)
+        assert Verifier(tools).verify(sample).status == "passed", sample.to_dict()
+        two += all(len({json.dumps(c.arguments[k]) for c in sample.calls}) > 1 for k in ("city", "days"))
+    assert 0 < two < 30
 
 
 # -- abstaining ------------------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from toolbench.catalog.values import (
 )
 from toolbench.generate import abstain, render, surface
 from toolbench.generate.api_sets import derive_rng
+from toolbench.generate.backends import has_backend
 from toolbench.generate.call_samples import CATEGORIES, CallSample, ExpectedCall, Step
 from toolbench.generate.chains import (
     ENTITY_POOLS,
@@ -204,6 +205,7 @@ class CallGenerator:
         self.traps = [(api, p) for api in self.apis for p in api.required_params
                       if is_identifier(p.name) and pool_for(p.name) not in ENTITY_POOLS]
         self.chains = find_chains(self.apis)
+        self.backed = {t.name for t in self.tools if has_backend(t)}  # the runner reaches only these
         feasible = {"simple": True, "multiple": len(self.apis) >= 2, "parallel": True,
                     "parallel_multiple": len(self.apis) >= 2, "irrelevance": True, "hallucination": bool(self.traps),
                     "multi_turn": bool(self.chains)}
@@ -322,20 +324,29 @@ class CallGenerator:
         varying = [p for p in api.params if p.name in base] or api.params
         if not varying:
             raise _Retry(f"{api.name}: no parameter to vary")
-        param = rng.choice([p for p in varying if p.required] or varying)
+        scalar = [p for p in varying if param_schema_for_sampling(p).get("type") not in ("array", "object")]
+        varying = scalar or varying  # a list or an object per call is hard to tell apart in one sentence
+        first = rng.choice([p for p in varying if p.required] or varying)
+        params = [first]
+        second = [p for p in varying if p.name != first.name and p.required]
+        if second and rng.random() < 0.3:  # now and then two values vary per call ("Paris for 3 days, Rome for 5")
+            params.append(rng.choice(second))
+        for p in params:  # the first call states the varying values too
+            if p.name not in base:
+                base[p.name] = sampler.param_value(p)
         wanted = rng.randint(2, self.config.max_parallel)
         calls = [ExpectedCall("", base, api.tool, api.name)]
-        seen = {json.dumps(base.get(param.name), sort_keys=True, default=str)}
+        seen = {json.dumps([base.get(p.name) for p in params], sort_keys=True, default=str)}
         for _ in range(wanted * 4):
             if len(calls) >= wanted:
                 break
-            value = sampler.param_value(param)
-            key = json.dumps(value, sort_keys=True, default=str)
-            if key not in seen:
+            values = {p.name: sampler.param_value(p) for p in params}
+            key = json.dumps([values[p.name] for p in params], sort_keys=True, default=str)
+            if key not in seen and all(values[p.name] != c.arguments.get(p.name) for c in calls for p in params[:1]):
                 seen.add(key)
-                calls.append(ExpectedCall("", {**base, param.name: value}, api.tool, api.name))
+                calls.append(ExpectedCall("", {**base, **values}, api.tool, api.name))
         if len(calls) < 2:
-            raise _Retry(f"{api.name}: could not draw two different values of {param.name}")
+            raise _Retry(f"{api.name}: could not draw two different values of {first.name}")
         text = render.parallel_request(api, [c.arguments for c in calls], language, rng)
         return self._sample("parallel", language, [api], [Step(text, calls)], rng)
 
@@ -450,7 +461,7 @@ class CallGenerator:
                            chain={"key": chain.key, "trivial": chain.trivial})
 
     def _observe(self, api: Api, args: dict[str, Any], sampler: ValueSampler) -> tuple[str, str]:
-        if self.runner is not None:
+        if self.runner is not None and api.tool in self.backed:
             obs = self.runner.call(api.tool, api.name, args)
             if not obs.ok:
                 raise _Retry(f"{api.name} failed on the hub: {obs.error[:120]}")
