@@ -246,3 +246,13 @@ def test_a_paraphrase_may_keep_a_date_in_any_form_the_checker_accepts():
         "Check the past weather in Paris on May 1, 2024.", "en", ["Paris", "May 1, 2024"], seed=1
     )
     assert note.startswith("paraphrase refused") and text.endswith("May 1, 2024.")
+
+
+def test_multi_turn_results_on_tools_without_a_backend_are_synthesised_not_run(tools):
+    for tool in tools:
+        tool.base_url = ""  # as imported from a StableToolBench file: nothing to run it on
+    runner = CountingRunner()
+    gen = CallGenerator(tools, seed=0, config=CallsConfig(weights={"multi_turn": 1.0}), runner=runner)
+    samples = [gen.generate(i) for i in range(5)]
+    assert all(s.meta["observations"] == "synthetic" for s in samples)
+    assert runner.calls == []
