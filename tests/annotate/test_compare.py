@@ -242,3 +242,38 @@ def test_the_command_writes_the_table_scored_by_rules_and_resumes(tmp_path, monk
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0 and log.read_text().splitlines() == made
     assert json.loads((tmp_path / "out" / "comparison.json").read_text())["rows"] == table["rows"]
+
+
+def test_the_demo_prints_and_writes_the_comparison_of_both_models(tmp_path):
+    import dataclasses
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from toolbench.cli.demo import stages
+    from toolbench.cli.demo.profile import TINY
+
+    def path(*parts):
+        target = tmp_path.joinpath(*parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    tasks = [Query(id=f"t{i}", text=f"Weather in city number {i}?", apis=[WEATHER, FORECAST],
+                   expectation={"answer_contains": ["sunny"]}).to_dict() for i in range(2)]
+    path("tasks", "dfsdt_tasks.json").write_text(json.dumps(tasks))
+    out = io.StringIO()
+    profile = dataclasses.replace(TINY, compare_strategies="react,dfsdt", dfsdt_max_llm_calls=4)
+    ctx = SimpleNamespace(profile=profile, path=path, figures=lambda name: {}, console=Console(file=out, width=200))
+    for kind, model in (("base", fresh_cities()), ("tuned", solve_with_paris)):
+        cfg = dataclasses.replace(stages.compare_config(ctx, kind), catalog=None)
+        run(cfg, ScriptedChatModel([model], repeat_last=True))
+    artefacts: dict = {}
+    figures = stages._comparison(ctx, artefacts)
+    assert figures["base/dfsdt"]["passed"] == 0 and figures["tuned/dfsdt"]["passed"] == 2
+    assert figures["tuned/react"]["n"] == 2 and set(figures) == {"base/react", "base/dfsdt", "tuned/react",
+                                                                  "tuned/dfsdt"}
+    text = (tmp_path / "eval" / "comparison.md").read_text()
+    assert "| tuned | DFSDT | 2 | 2 | 100.0% [" in text and "| base | ReACT | 2 | 0 | 0.0% [" in text
+    assert "Equal-budget comparison: 4 model calls" in out.getvalue()
+    assert artefacts["equal-budget comparison"].endswith("comparison.md")
