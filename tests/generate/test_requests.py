@@ -242,6 +242,7 @@ def test_a_paraphrase_may_keep_a_date_in_any_form_the_checker_accepts():
         seed=0,
     )
     assert note == "paraphrased" and "1 May 2024" in text
+    assert '"May 1, 2024"' in model.requests[0]["messages"][-1]["content"]  # told the form the request uses
     text, note = paraphraser.rewrite(
         "Check the past weather in Paris on May 1, 2024.", "en", ["Paris", "May 1, 2024"], seed=1
     )
