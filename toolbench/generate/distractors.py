@@ -12,8 +12,11 @@ alone (the offered schemas and ``function_map``), so the generator and the verif
   names: the request says a name word of the called API that the other's name lacks, or (the called API's name
   being the plainer one) says none of the other's extra words. Otherwise the sample is ambiguous.
 - :func:`could_serve`: an offered function could serve a request meant for another API when its name holds all
-  of that API's words (verbs read alike: get/list/find/search/fetch...), or the words it lacks are fields of its
-  response; an irrelevance sample offering one is not irrelevant.
+  of that API's words (verbs read alike: get/list/find/search/fetch...; a name without a verb reads), or the
+  words it lacks are fields of its response; an irrelevance sample offering one is not irrelevant.
+
+:func:`telling_words` lists the words of a request that tell its calls from the near misses, which a paraphrase
+must keep.
 """
 
 from __future__ import annotations
@@ -33,12 +36,10 @@ _DESC_STOP = _SKIP | {"this", "that", "it", "its", "or", "from", "at", "as", "be
                       "given", "all", "any", "one", "each"}
 # verbs that ask for the same thing (read) or do the same thing: for could_serve only
 VERB_CLASS = {"get": "read", "list": "read", "find": "read", "search": "read", "fetch": "read",
-               "retrieve": "read", "lookup": "read", "show": "read", "query": "read", "discover": "read",
-               "create": "create", "add": "create", "new": "create", "post": "create", "make": "create",
-               "update": "update", "edit": "update", "modify": "update", "set": "update", "patch": "update",
-               "delete": "delete", "remove": "delete"}
-
-
+              "retrieve": "read", "lookup": "read", "show": "read", "query": "read", "discover": "read",
+              "create": "create", "add": "create", "new": "create", "post": "create", "make": "create",
+              "update": "update", "edit": "update", "modify": "update", "set": "update", "patch": "update",
+              "delete": "delete", "remove": "delete"}
 # other verbs an API name may start with (a name starting with none of these names a thing: it reads)
 ACTION_VERBS = frozenset({"cancel", "track", "convert", "schedule", "count", "reverse", "check", "calculate", "send",
                           "book", "upload", "download", "translate", "generate", "compare", "login", "logout",
