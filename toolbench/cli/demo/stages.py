@@ -10,7 +10,8 @@ Run folder (``<out>/``)::
     calls/                generate calls: samples.jsonl, stats.json, bfcl/, train/, heldout/
     eval/heldout/         the held-out BFCL entries scored (with tier and entity labels) and their answers
     tasks/dfsdt_tasks.json held-out tasks with rule-checkable expectations (ToolBench query file)
-    instructions/         G1 instructions written by the local model (ToolBench query file, rejections, stats)
+    instructions/         G1/G2/G3_query.json: composed queries phrased by the local model (ToolBench query
+                          files, rejections, stats)
     annotate/{base,tuned}/ DFSDT campaigns (ToolBench answer files, events, SQLite state)
     retriever/            trained retriever (model/), its evaluation (eval/results.md) and faiss index (index/)
     sft/                  data/train.jsonl (the LoRA mix), recipe.yaml, run/ (checkpoints, adapter/, final/),
@@ -264,60 +265,55 @@ def _count(values: Any) -> dict[str, int]:
 
 # -- 5. instructions ---------------------------------------------------------------------------------------------
 
-class _SetBudgetSpent(Exception):
-    """Raised by :class:`_Budgeted` when the profile's number of instruction requests has been made."""
-
-
-class _Budgeted:
-    """A chat model that answers at most ``remaining`` more requests (the instruction writer's set budget)."""
-
-    def __init__(self, inner: Any, remaining: int) -> None:
-        self.inner = inner
-        self.model = inner.model
-        self.remaining = remaining
-
-    def chat(self, messages: Any, tools: Any = None, **params: Any) -> Any:
-        if self.remaining <= 0:
-            raise _SetBudgetSpent()
-        self.remaining -= 1
-        return self.inner.chat(messages, tools, **params)
-
-    async def achat(self, messages: Any, tools: Any = None, **params: Any) -> Any:
-        return self.chat(messages, tools, **params)
+INSTRUCTION_GROUPS = ("G1", "G2", "G3")
 
 
 def stage_instructions(ctx: DemoContext) -> StageOutput:
+    """G1/G2/G3 queries for the retriever, composed from sampled APIs and values and phrased by the base model
+    (its rewrite kept only when it passes the filters, else the rule's text): ``instruction_sets`` x
+    ``instruction_queries`` queries per group, one short model request each."""
+    from toolbench.generate.errors import GenerateError
     from toolbench.generate.instructions import InstructionConfig, InstructionRun
 
     p = ctx.profile
     url = ctx.services.llm("base")
-    out = ctx.path("instructions", "G1_query.json")
-    run = InstructionRun(out=out, group="G1", n=p.instruction_sets * p.instruction_queries, seed=p.seed,
-                         config=InstructionConfig(queries_per_set=p.instruction_queries,
-                                                  max_tokens=p.instruction_max_tokens))
-    done_sets = len(read_jsonl(run.journal))
+    tools = _tools(ctx)
+    wanted = p.instruction_sets * p.instruction_queries
+    config = InstructionConfig(mode="compose", queries_per_set=p.instruction_queries,
+                               max_tokens=p.instruction_max_tokens, temperature=0.7)
     chat = _chat(ctx, "base", url, ctx.path("instructions", "llm_cache.sqlite"))
-    budgeted = _Budgeted(chat, p.instruction_sets - done_sets)
+    groups: dict[str, Any] = {}
+    files: dict[str, str] = {}
     try:
-        with _progress(ctx.console, "G1 instructions (API sets)") as progress:
-            task = progress.add_task("sets", total=p.instruction_sets, completed=min(done_sets, p.instruction_sets),
-                                     note="")
+        with _progress(ctx.console, "G1/G2/G3 instructions (queries)") as progress:
+            task = progress.add_task("queries", total=wanted * len(INSTRUCTION_GROUPS), note="")
+            for group in INSTRUCTION_GROUPS:
+                out = ctx.path("instructions", f"{group}_query.json")
+                run = InstructionRun(out=out, group=group, n=wanted, seed=p.seed, config=config)
+                base = progress.tasks[0].completed
 
-            def on_set(result: Any, kept: int) -> None:
-                progress.update(task, advance=1, note=f"kept {kept} · rejected {len(result.rejected)} in this set")
+                def on_set(result: Any, kept: int, group: str = group, base: float = base) -> None:
+                    progress.update(task, completed=base + kept, note=f"{group}: kept {kept}")
 
-            try:
-                stats = run.run(budgeted, _tools(ctx), on_set)
-            except _SetBudgetSpent:
-                stats = json.loads(out.with_name(out.stem + ".stats.json").read_text(encoding="utf-8"))
+                try:
+                    stats = run.run(chat, tools, on_set)
+                except GenerateError as exc:  # the catalog has no set of this group (e.g. one tool per category)
+                    groups[group] = {"wanted": wanted, "kept": 0, "yield": 0.0, "unavailable": str(exc)}
+                    continue
+                progress.update(task, completed=base + wanted)
+                groups[group] = {key: stats[key] for key in ("wanted", "kept", "yield", "phrased_by",
+                                                             "rejected_by_reason", "model_text_refused")}
+                files[f"{group} instructions"] = str(out)
     finally:
         chat.close()
-    figures = {"sets": p.instruction_sets, "kept": stats["kept"], "rejected": stats["rejected"],
-               "rejected_by_reason": stats["rejected_by_reason"]}
-    reasons = ", ".join(f"{k} {v}" for k, v in stats["rejected_by_reason"].items()) or "none"
-    return StageOutput(figures, {"G1 instructions": str(out)},
-                       f"the base model wrote {stats['kept']} usable G1 queries over {p.instruction_sets} API sets "
-                       f"(rejections: {reasons})")
+    kept = sum(g["kept"] for g in groups.values())
+    by_model = sum(g.get("phrased_by", {}).get("model", 0) for g in groups.values())
+    figures = {"wanted": wanted * len(INSTRUCTION_GROUPS), "kept": kept,
+               "yield": round(kept / (wanted * len(INSTRUCTION_GROUPS)), 4), "phrased_by_model": by_model,
+               "groups": groups}
+    per_group = ", ".join(f"{g} {v['kept']}/{v['wanted']}" for g, v in groups.items())
+    return StageOutput(figures, files, f"{kept} usable queries of {figures['wanted']} asked ({per_group}); the base "
+                                       f"model's own phrasing kept for {by_model}, the rule's for the rest")
 
 
 # -- 6/10. AST evaluation ----------------------------------------------------------------------------------------
@@ -841,7 +837,8 @@ def default_stages() -> list[Stage]:
         Stage("crawl", "Crawl: call every API, keep the live ones", stage_crawl, ("hub",)),
         Stage("compress", "Compress: schema-based pruning of the crawled responses", stage_compress),
         Stage("calls", "Generate function-call data, verified against the hub", stage_calls, ("hub",)),
-        Stage("instructions", "Generate G1 instructions with the local model", stage_instructions, ("llm:base",)),
+        Stage("instructions", "Generate G1/G2/G3 instructions with the local model", stage_instructions,
+              ("llm:base",)),
         Stage("eval_base", f"Evaluate {BASE_NAME}: AST accuracy on the held-out split", stage_eval("base"),
               ("llm:base",)),
         Stage("bfcl_base", f"BFCL public categories: {BASE_NAME}", stage_bfcl("base"), ("llm:base",)),
