@@ -94,6 +94,8 @@ def load_sentence_transformer(name: str | os.PathLike | None = None, *, device: 
 class SentenceTransformerEncoder:
     """An :class:`Encoder` over a loaded ``SentenceTransformer``."""
 
+    backend = "torch"
+
     def __init__(self, model: Any, name: str):
         self.model = model
         self.name = name
@@ -115,3 +117,24 @@ class SentenceTransformerEncoder:
         out = self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
                                 convert_to_numpy=True, show_progress_bar=False)
         return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def load_encoder(name: str | os.PathLike | None = None, *, backend: str = "torch", device: str = "cpu",
+                 max_seq_length: int | None = None, threads: int | None = None) -> Encoder:
+    """An :class:`Encoder` for a model on a backend: ``torch`` (sentence-transformers), ``onnx`` (ONNX Runtime,
+    float) or ``onnx-int8`` (ONNX Runtime, int8 weights); the ONNX files are exported on first use and cached
+    (see :mod:`retriever.onnx_backend`)."""
+    from retriever.onnx_backend import BACKENDS, OnnxEncoder
+
+    if backend not in BACKENDS:
+        raise RetrieverError(f"unknown encoder backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    if backend == "torch":
+        return SentenceTransformerEncoder.load(name, device=device, max_seq_length=max_seq_length)
+    _offline()
+    path = Path(resolve_model(name))
+    if not path.is_dir():
+        raise RetrieverError(f"model {str(path)!r}: the ONNX backend needs a local sentence-transformers folder")
+    if device != "cpu":
+        raise RetrieverError(f"the ONNX backends run on the CPU; got device {device!r} (use --backend torch)")
+    return OnnxEncoder(path, name=model_label(name), quantize=backend == "onnx-int8", max_seq_length=max_seq_length,
+                       threads=threads)

@@ -48,15 +48,24 @@ def bm25_factory() -> RankerFactory:
 
 
 def dense_factory(model: str | None, *, device: str = "cpu", max_seq_length: int | None = 256,
-                  batch_size: int = 64) -> RankerFactory:
+                  batch_size: int = 64, backend: str = "torch") -> RankerFactory:
     """A ranker embedding the corpus with a sentence-transformers model (None: the packaged MiniLM) into an
-    exact faiss index."""
+    exact faiss index; ``backend``: torch, onnx or onnx-int8 (see :func:`retriever.encoder.load_encoder`)."""
     def make(corpus: Corpus) -> Ranker:
-        from retriever.encoder import SentenceTransformerEncoder
+        from retriever.encoder import load_encoder
         from retriever.index import ApiRetriever
 
-        encoder = SentenceTransformerEncoder.load(model, device=device, max_seq_length=max_seq_length)
+        encoder = load_encoder(model, backend=backend, device=device, max_seq_length=max_seq_length)
         return ApiRetriever.build(corpus, encoder, batch_size=batch_size, max_seq_length=max_seq_length)
+    return make
+
+
+def hybrid_factory(*factories: RankerFactory) -> RankerFactory:
+    """BM25 and dense rankers fused by reciprocal rank fusion (:mod:`retriever.fusion`)."""
+    def make(corpus: Corpus) -> Ranker:
+        from retriever.fusion import HybridRanker
+
+        return HybridRanker([f(corpus) for f in factories])
     return make
 
 
@@ -178,6 +187,11 @@ class EvalConfig:
         "Built-in methods: 'bm25' and 'untrained' (the packaged all-MiniLM-L6-v2)."))
     models: dict[str, str] = field(default_factory=dict, metadata=doc(
         "More dense methods: label -> sentence-transformers folder (e.g. trained -> runs/retriever/model)."))
+    hybrid: list[str] = field(default_factory=list, metadata=doc(
+        "Dense methods (a model label, or 'untrained') to also fuse with BM25 by reciprocal rank fusion; each "
+        "adds a method 'LABEL+bm25'."))
+    backend: str = field(default="torch", metadata=doc(
+        "Encoder backend of dense methods: torch, onnx (ONNX Runtime) or onnx-int8 (int8 weights)."))
     output_dir: str = field(default="runs/retriever-eval", metadata=doc("Where results.json/.md are written."))
     depth: int = field(default=100, metadata=doc("Documents ranked per query (MRR is MRR@depth)."))
     max_seq_length: int = field(default=256, metadata=doc("Tokens kept of each text by dense methods."))
@@ -206,6 +220,15 @@ class EvalConfig:
                 raise ConfigError("models", f"label {label!r} is also a built-in method; pick another label")
             if not Path(path).is_dir():
                 raise ConfigError("models", f"{label}: {path} is not a model folder")
+        for label in self.hybrid:
+            if label != "untrained" and label not in self.models:
+                raise ConfigError("hybrid", f"{label!r} is neither 'untrained' nor a label of models")
+        from retriever.onnx_backend import BACKENDS
+
+        if self.backend not in BACKENDS:
+            raise ConfigError("backend", f"use one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        if self.backend != "torch" and self.device != "cpu":
+            raise ConfigError("backend", f"{self.backend} runs on the CPU; use backend torch for {self.device}")
         if not self.methods and not self.models:
             raise ConfigError("methods", "nothing to evaluate: give a method or a model")
         for name in ("depth", "max_seq_length", "batch_size"):
@@ -233,12 +256,26 @@ def main(cfg: EvalConfig, *, echo: Callable[[str], None] = print) -> EvalReport:
     corpus = load_corpus(cfg.corpus, all_queries)
     queries = _held_out(all_queries, cfg.split) if cfg.split else all_queries
     methods: dict[str, RankerFactory] = {}
+    made: dict[str, Ranker] = {}  # a hybrid reuses the index its dense method built
+
+    def once(key: str, factory: RankerFactory) -> RankerFactory:
+        def make(corpus: Corpus) -> Ranker:
+            if key not in made:
+                made[key] = factory(corpus)
+            return made[key]
+        return make
+
+    def dense(label: str) -> RankerFactory:
+        return once(label, dense_factory(cfg.models.get(label), device=cfg.device, max_seq_length=cfg.max_seq_length,
+                                         batch_size=cfg.batch_size, backend=cfg.backend))
+
+    bm25 = once("bm25", bm25_factory())
     for m in cfg.methods:
-        methods[m] = bm25_factory() if m == "bm25" else dense_factory(
-            None, device=cfg.device, max_seq_length=cfg.max_seq_length, batch_size=cfg.batch_size)
-    for label, path in cfg.models.items():
-        methods[label] = dense_factory(path, device=cfg.device, max_seq_length=cfg.max_seq_length,
-                                       batch_size=cfg.batch_size)
+        methods[m] = bm25 if m == "bm25" else dense(m)
+    for label in cfg.models:
+        methods[label] = dense(label)
+    for label in cfg.hybrid:
+        methods[f"{label}+bm25"] = hybrid_factory(bm25, dense(label))
     report = evaluate(queries, corpus, methods, depth=cfg.depth, query_files=cfg.query_files, split=cfg.split,
                       progress=echo)
     echo(report.to_markdown())

@@ -150,6 +150,7 @@ class ApiRetriever:
                          nlist=(nlist or 0) if kind == "ivf" else 0, nprobe=nprobe if kind == "ivf" else 0,
                          hnsw_m=hnsw_m if kind == "hnsw" else 0, ef_search=ef_search if kind == "hnsw" else 0,
                          max_seq_length=max_seq_length)
+        meta.extra["backend"] = getattr(encoder, "backend", "torch")
         return cls(corpus, index, encoder, meta)
 
     # -- files -----------------------------------------------------------------------------------------
@@ -189,11 +190,11 @@ class ApiRetriever:
             faiss.extract_index_ivf(index).nprobe = meta.nprobe
         if meta.kind == "hnsw" and meta.ef_search:
             index.hnsw.efSearch = meta.ef_search
-        if encoder is None:
-            from retriever.encoder import SentenceTransformerEncoder
+        if encoder is None:  # queries are encoded on the backend the documents were (see meta.json 'backend')
+            from retriever.encoder import load_encoder
 
-            encoder = SentenceTransformerEncoder.load(model or meta.model, device=device,
-                                                      max_seq_length=meta.max_seq_length)
+            encoder = load_encoder(model or meta.model, backend=meta.extra.get("backend", "torch"), device=device,
+                                   max_seq_length=meta.max_seq_length)
         return cls(corpus, index, encoder, meta)
 
     # -- search ----------------------------------------------------------------------------------------

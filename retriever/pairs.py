@@ -95,9 +95,10 @@ def make_pairs(queries: Iterable[Query], corpus: Corpus) -> tuple[list[Pair], li
 
 
 def add_hard_negatives(pairs: Sequence[Pair], queries: Iterable[Query], corpus: Corpus, *, per_pair: int = 1,
-                       depth: int = 10, seed: int = 0) -> list[Pair]:
+                       depth: int = 10, seed: int = 0, exclude: set[str] | frozenset = frozenset()) -> list[Pair]:
     """Pairs with ``per_pair`` BM25-mined hard negatives each: for every query, the BM25 top-``depth``
-    documents that are not relevant to it, ``per_pair`` of them drawn (seeded) for each of its pairs."""
+    documents that are not relevant to it (nor in ``exclude``), ``per_pair`` of them drawn (seeded) for each
+    of its pairs."""
     from retriever.bm25 import Bm25Index
 
     if per_pair < 1 or depth < per_pair:
@@ -108,7 +109,8 @@ def add_hard_negatives(pairs: Sequence[Pair], queries: Iterable[Query], corpus: 
     keys = list(texts)
     rankings = bm25.rank([texts[k] for k in keys], k=depth + max((len(relevant.get(k, ())) for k in keys), default=0))
     candidates = {
-        k: [d for d, _ in ranked if d not in relevant.get(k, set())][:depth] for k, ranked in zip(keys, rankings)
+        k: [d for d, _ in ranked if d not in relevant.get(k, set()) and d not in exclude][:depth]
+        for k, ranked in zip(keys, rankings)
     }
     rng = random.Random(seed)
     out = []
@@ -141,4 +143,44 @@ def load_pairs(path: str | os.PathLike) -> list[Pair]:
                             [str(x) for x in data.get("negatives", [])]))
         except (KeyError, TypeError) as exc:
             raise RetrieverError(f"{row_place(row)}: {what} ({exc})") from exc
+    return out
+
+
+def split_by_api(queries: Sequence[Query], *, test_fraction: float,
+                 seed: int) -> tuple[list[Query], list[Query], set[str]]:
+    """Split so that the held-out queries ask for APIs no training query has: whole tools are held out (a
+    seeded shuffle of the sorted tool names), until the queries needing a held-out tool's API reach
+    ``test_fraction`` of all queries. Returns (train, test, held-out document ids); training queries have no
+    relevant API of a held-out tool, so neither the held-out APIs nor their same-tool siblings are seen."""
+    if not 0.0 <= test_fraction < 1.0:
+        raise RetrieverError(f"test fraction must be in [0, 1), got {test_fraction}")
+    tools = sorted({tool for q in queries for tool, _ in q.relevant})
+    random.Random(seed).shuffle(tools)
+    target = round(test_fraction * len(queries))
+    held: set[str] = set()
+    for tool in tools:
+        if sum(1 for q in queries if any(t in held for t, _ in q.relevant)) >= target:
+            break
+        held.add(tool)
+    test = [q for q in queries if any(t in held for t, _ in q.relevant)]
+    train = [q for q in queries if not any(t in held for t, _ in q.relevant)]
+    held_docs = {doc_id(a.tool, a.name) for q in queries for a in q.apis if a.tool in held}
+    held_docs |= {doc_id(t, a) for q in queries for t, a in q.relevant if t in held}
+    return train, test, held_docs
+
+
+def add_sibling_negatives(pairs: Sequence[Pair], corpus: Corpus, relevant: dict[str, set[str]], *,
+                          per_pair: int = 1, seed: int = 0, exclude: set[str] | frozenset = frozenset()) -> list[Pair]:
+    """Pairs with up to ``per_pair`` more negatives from the positive's own tool (its siblings, the hardest
+    confusions of a catalog), never relevant to the pair's query nor in ``exclude``."""
+    by_tool: dict[str, list[str]] = {}
+    for d in corpus:
+        if d.id not in exclude:
+            by_tool.setdefault(d.tool, []).append(d.id)
+    rng = random.Random(seed)
+    out = []
+    for p in pairs:
+        rel = relevant.get(p.query_key, {p.positive})
+        pool = [d for d in by_tool.get(corpus[p.positive].tool, []) if d not in rel and d not in p.negatives]
+        out.append(Pair(p.query_key, p.query, p.positive, p.negatives + rng.sample(pool, min(per_pair, len(pool)))))
     return out

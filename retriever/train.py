@@ -21,18 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from retriever.corpus import load_corpus
 from retriever.errors import ConfigError, RetrieverError
-from retriever.pairs import (
-    Pair,
-    add_hard_negatives,
-    make_pairs,
-    query_key,
-    read_queries,
-    relevant_ids,
-    save_pairs,
-    split_queries,
-)
+from retriever.pairs import Pair, query_key, save_pairs
+from retriever.training_data import prepare
 from toolbench.config import doc
 
 
@@ -50,7 +41,20 @@ class TrainConfig:
         "Corpus of API documents: a corpus.jsonl or a ToolBench tools folder; default: the union of the query "
         "files' api_lists."))
     test_fraction: float = field(default=0.2, metadata=doc(
-        "Share of queries held out for evaluation (split by query, never by pair); 0 trains on all."))
+        "Share of queries held out for evaluation (never split by pair); 0 trains on all."))
+    split_by: str = field(default="api", metadata=doc(
+        "'api': hold out whole tools, so held-out queries need APIs unseen in training; 'query': queries only."))
+    train_files: list[str] = field(default_factory=list, metadata=doc(
+        "More query files used for training only (e.g. generated *_query.json); never held out."))
+    catalogs: list[str] = field(default_factory=list, metadata=doc(
+        "More catalogs (corpus.jsonl or ToolBench tools folders, e.g. data/tools) whose APIs get synthetic "
+        "queries."))
+    synthetic_per_api: int = field(default=0, metadata=doc(
+        "Synthetic single-API requests per API (toolbench.generate.render), for every non-held-out API."))
+    synthetic_multi: int = field(default=0, metadata=doc(
+        "Synthetic multi-API (G1/G2-style) requests per API on average."))
+    sibling_negatives: int = field(default=0, metadata=doc(
+        "Negatives per pair from the positive's own tool (same-tool siblings)."))
     seed: int = field(default=42, metadata=doc("Seed of the split, the batch order, negatives and torch."))
     epochs: int = field(default=5, metadata=doc("Passes over the pairs (ToolBench: 5)."))
     batch_size: int = field(default=32, metadata=doc("Pairs per batch; the in-batch negatives (ToolBench: 32)."))
@@ -60,7 +64,15 @@ class TrainConfig:
     warmup_ratio: float = field(default=0.1, metadata=doc("Warm-up as a share of all steps, when warmup_steps "
                                                             "is not set."))
     weight_decay: float = field(default=0.01, metadata=doc("AdamW weight decay (not on biases and LayerNorm)."))
-    max_seq_length: int = field(default=256, metadata=doc("Tokens kept of each text (ToolBench: 256)."))
+    max_seq_length: int = field(default=128, metadata=doc(
+        "Tokens kept of each API document (ToolBench: 256; half the median document fits in 128)."))
+    query_max_seq_length: int = field(default=64, metadata=doc(
+        "Tokens kept of each query (requests are short; batches are padded to their longest text only)."))
+    mini_batch_size: int = field(default=8, metadata=doc(
+        "Texts embedded with gradients at a time (CachedMultipleNegativesRankingLoss: the same loss as a full "
+        "batch, with memory of this many); 0: plain MultipleNegativesRankingLoss over the whole batch."))
+    bf16: bool = field(default=False, metadata=doc(
+        "Run forward passes in bfloat16 autocast (fast on CPUs with AMX/AVX512-BF16; weights stay float32)."))
     scale: float = field(default=20.0, metadata=doc("Similarity scale of the loss (1 / temperature)."))
     hard_negatives: int = field(default=0, metadata=doc(
         "BM25-mined hard negatives per pair (0: in-batch negatives only)."))
@@ -81,15 +93,28 @@ class TrainConfig:
                 raise ConfigError("query_files", f"{p}: no such file")
         if self.corpus is not None and not Path(self.corpus).exists():
             raise ConfigError("corpus", f"{self.corpus}: no such file or folder")
+        for name in ("train_files", "catalogs"):
+            value = getattr(self, name)
+            setattr(self, name, [str(value)] if isinstance(value, (str, Path)) else [str(p) for p in value])
+            for p in getattr(self, name):
+                if not Path(p).exists():
+                    raise ConfigError(name, f"{p}: no such file or folder")
+        if self.split_by not in ("api", "query"):
+            raise ConfigError("split_by", f"use 'api' or 'query', got {self.split_by!r}")
+        for name in ("synthetic_per_api", "synthetic_multi", "sibling_negatives"):
+            if getattr(self, name) < 0:
+                raise ConfigError(name, f"must be >= 0, got {getattr(self, name)}")
         if not self.model:
             raise ConfigError("model", "give 'packaged' or a sentence-transformers model folder")
         if not 0.0 <= self.test_fraction < 1.0:
             raise ConfigError("test_fraction", f"must be in [0, 1), got {self.test_fraction}")
-        for name in ("epochs", "batch_size", "max_seq_length"):
+        for name in ("epochs", "batch_size", "max_seq_length", "query_max_seq_length"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ConfigError(name, f"must be a positive integer, got {getattr(self, name)!r}")
         if self.batch_size < 2 and self.hard_negatives == 0:
             raise ConfigError("batch_size", "needs at least 2 pairs for in-batch negatives (or set hard_negatives)")
+        if self.mini_batch_size < 0:
+            raise ConfigError("mini_batch_size", f"must be >= 0, got {self.mini_batch_size}")
         if not self.learning_rate > 0:
             raise ConfigError("learning_rate", f"must be positive, got {self.learning_rate}")
         if self.warmup_steps is not None and self.warmup_steps < 0:
@@ -180,9 +205,9 @@ def main(cfg: TrainConfig) -> TrainResult:
 
     from retriever.encoder import load_sentence_transformer
     try:
-        from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+        from sentence_transformers.sentence_transformer import losses
     except ImportError:  # sentence-transformers < 6
-        from sentence_transformers.losses import MultipleNegativesRankingLoss
+        from sentence_transformers import losses
 
     started = time.monotonic()
     random.seed(cfg.seed)
@@ -190,16 +215,9 @@ def main(cfg: TrainConfig) -> TrainResult:
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
 
-    queries = read_queries(cfg.query_files)
-    corpus = load_corpus(cfg.corpus, queries)
-    train_q, test_q = split_queries(queries, test_fraction=cfg.test_fraction, seed=cfg.seed)
-    pairs, missing = make_pairs(train_q, corpus)
-    if not pairs:
-        raise RetrieverError("no training pairs: the training queries have no relevant APIs in the corpus")
-    if cfg.hard_negatives:
-        pairs = add_hard_negatives(pairs, train_q, corpus, per_pair=cfg.hard_negatives,
-                                   depth=cfg.hard_negative_depth, seed=cfg.seed)
-    relevant = {query_key(q): set(relevant_ids(q)) for q in queries}
+    data = prepare(cfg)
+    corpus, documents, pairs, relevant = data.corpus, data.documents, data.pairs, data.relevant
+    train_q, test_q = data.train, data.test
     rng = random.Random(cfg.seed)
     epochs = [make_batches(pairs, relevant, cfg.batch_size, rng) for _ in range(cfg.epochs)]
     total = sum(len(e) for e in epochs)
@@ -213,12 +231,17 @@ def main(cfg: TrainConfig) -> TrainResult:
     save_pairs(pairs, out / "pairs.jsonl")
     (out / "split.json").write_text(json.dumps({
         "query_files": cfg.query_files, "seed": cfg.seed, "test_fraction": cfg.test_fraction,
-        "train": [query_key(q) for q in train_q], "test": [query_key(q) for q in test_q]}, indent=1) + "\n")
+        "split_by": cfg.split_by, "train": [query_key(q) for q in train_q], "test": [query_key(q) for q in test_q],
+        "held_out_apis": sorted(data.held_out_apis), "counts": data.counts}, indent=1) + "\n")
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
 
     device = _device(cfg.device)
     model = load_sentence_transformer(cfg.model, device=device, max_seq_length=cfg.max_seq_length)
-    loss_fn = MultipleNegativesRankingLoss(model, scale=cfg.scale)
+    if cfg.mini_batch_size:
+        loss_fn = losses.CachedMultipleNegativesRankingLoss(model, scale=cfg.scale,
+                                                             mini_batch_size=cfg.mini_batch_size)
+    else:
+        loss_fn = losses.MultipleNegativesRankingLoss(model, scale=cfg.scale)
     no_decay = ("bias", "LayerNorm.bias", "LayerNorm.weight")
     named = list(model.named_parameters())
     optimizer = torch.optim.AdamW([
@@ -227,7 +250,8 @@ def main(cfg: TrainConfig) -> TrainResult:
     ], lr=cfg.learning_rate)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: linear_warmup_decay(step, warmup, total))
 
-    def features(texts: list[str]) -> dict:
+    def features(texts: list[str], max_tokens: int) -> dict:
+        model.max_seq_length = max_tokens  # padded to the batch's longest text, cut at max_tokens
         batch = model.preprocess(texts)
         return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
@@ -242,9 +266,12 @@ def main(cfg: TrainConfig) -> TrainResult:
                 if step >= total:
                     break
                 n_neg = min(len(p.negatives) for p in batch)
-                columns = [[p.query for p in batch], [corpus[p.positive].text for p in batch]]
-                columns += [[corpus[p.negatives[j]].text for p in batch] for j in range(n_neg)]
-                loss = loss_fn([features(c) for c in columns], None)
+                columns = [[p.query for p in batch], [documents[p.positive].text for p in batch]]
+                columns += [[documents[p.negatives[j]].text for p in batch] for j in range(n_neg)]
+                feats = [features(c, cfg.query_max_seq_length if i == 0 else cfg.max_seq_length)
+                         for i, c in enumerate(columns)]
+                with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=cfg.bf16):
+                    loss = loss_fn(feats, None)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
                 optimizer.step()
@@ -258,8 +285,9 @@ def main(cfg: TrainConfig) -> TrainResult:
                 if cfg.log_every and (step % cfg.log_every == 0 or step == total):
                     print(f"step {step}/{total}  epoch {epoch + 1}  loss {losses[-1]:.4f}", flush=True)
     model.eval()
+    model.max_seq_length = cfg.max_seq_length
     model_dir = out / "model"
     model.save(str(model_dir))
     return TrainResult(output_dir=str(out), model_dir=str(model_dir), steps=step, pairs=len(pairs),
-                       train_queries=len(train_q), test_queries=len(test_q), missing_relevant=len(missing),
+                       train_queries=len(train_q), test_queries=len(test_q), missing_relevant=data.missing,
                        losses=losses, seconds=time.monotonic() - started)

@@ -46,10 +46,12 @@ def test_config_is_checked_before_any_model_loads(tmp_path):
     assert TrainConfig(query_files=str(path)).query_files == [str(path)]
 
 
-def test_recipe_defaults_are_toolbench_s():
+def test_recipe_defaults_are_toolbench_s_with_cheaper_lengths():
+    # ToolBench's batch and learning rate; documents cut at 128 tokens (not 256) and queries at 64, with cached
+    # negatives in mini-batches of 8, so training memory does not scale with batch x 256 tokens.
     fields = TrainConfig.__dataclass_fields__
-    assert (fields["batch_size"].default, fields["learning_rate"].default, fields["max_seq_length"].default) == \
-        (32, 2e-5, 256)
+    assert (fields["batch_size"].default, fields["learning_rate"].default, fields["max_seq_length"].default,
+            fields["query_max_seq_length"].default, fields["mini_batch_size"].default) == (32, 2e-5, 128, 64, 8)
     assert all(f.metadata.get("help") for f in fields.values())
 
 
