@@ -19,6 +19,10 @@ the rate at 1/CPU once C/L exceeds it.
 
     .venv/bin/python benchmarks/annotate.py                                  # both runners, default points
     .venv/bin/python benchmarks/annotate.py --points 100:1,100:8 --runner trivial --rounds 3
+    .venv/bin/python benchmarks/annotate.py --points 1000:64 --workers 1,2          # one process vs two workers
+
+With ``--workers N`` the campaign runs as N forked worker processes (``toolbench annotate --workers N``), C split
+between them, and CPU/step adds the workers' CPU time to the parent's.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import asyncio
 import contextlib
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -148,19 +153,28 @@ def write_queries(path: Path, count: int) -> Path:
     return path
 
 
+def children_cpu() -> float:
+    """CPU seconds of the finished (reaped) child processes: the campaign's workers."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_point(base_url: str, hub_url: str | None, concurrency: int, queries: int, calls: int,
-              workdir: Path) -> dict:
-    from annotate.campaign import CampaignConfig, run_campaign
+              workdir: Path, workers: int = 1) -> dict:
+    from annotate.campaign import CampaignConfig, run, run_campaign
     from annotate.runner import ScriptedRunner
 
     qfile = write_queries(workdir / "queries.json", queries)
     cfg = CampaignConfig(queries=str(qfile), out=str(workdir / "run"), model="stub", base_url=base_url,
-                         concurrency=concurrency, catalog=str(ROOT / "data" / "tools") if hub_url else None,
-                         hub_url=hub_url)
+                         concurrency=max(1, concurrency // workers), workers=workers,
+                         catalog=str(ROOT / "data" / "tools") if hub_url else None, hub_url=hub_url)
     factory = None if hub_url else (lambda functions: ScriptedRunner())
-    cpu = time.process_time()
-    summary = asyncio.run(run_campaign(cfg, runner_factory=factory, progress=False))
-    cpu = time.process_time() - cpu
+    cpu = time.process_time() + children_cpu()
+    if workers > 1:  # forked workers (the servers are children too, but reaped only at the end)
+        summary = run(cfg, runner_factory=factory, progress=False)
+    else:
+        summary = asyncio.run(run_campaign(cfg, runner_factory=factory, progress=False))
+    cpu = time.process_time() + children_cpu() - cpu
     if summary["solved"] != queries or summary["api_calls"] != queries * calls:
         raise RuntimeError(f"the campaign did not solve every query as scripted: {summary}")
     return {"steps": queries * (calls + 1), "seconds": summary["seconds"], "cpu": cpu}
@@ -174,9 +188,13 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=3, help="API calls per query (steps = calls + 1).")
     ap.add_argument("--rounds", type=int, default=4, help="Queries per slot: each point runs C * rounds queries.")
     ap.add_argument("--min-queries", type=int, default=8, help="At least this many queries per point.")
+    ap.add_argument("--workers", default="1", help="Worker processes per campaign, comma-separated to compare "
+                    "(C is split between them; CPU/step then adds up the workers' CPU).")
     opts = ap.parse_args()
     points = [(float(lat), int(conc)) for lat, conc in (p.split(":") for p in opts.points.split(","))]
     runners = ("trivial", "hub") if opts.runner == "both" else (opts.runner,)
+    worker_counts = [int(w) for w in opts.workers.split(",")]
+    load_before = os.getloadavg()[0]
 
     rows = []
     with contextlib.ExitStack() as stack:
@@ -186,29 +204,30 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:  # warm-up: imports, connections, first SQLite files
                 run_point(base_url, hub_url if "hub" in runners else None, 1, 1, opts.calls, Path(tmp))
             for runner in runners:
-                for lat, conc in points:
+                for (lat, conc), workers in ((p, w) for p in points for w in worker_counts):
                     if lat != latency_ms:
                         continue
                     queries = max(conc * opts.rounds, opts.min_queries)
                     with tempfile.TemporaryDirectory() as tmp:
                         got = run_point(base_url, hub_url if runner == "hub" else None, conc, queries, opts.calls,
-                                        Path(tmp))
+                                        Path(tmp), workers)
                     rate = got["steps"] / got["seconds"]
                     bound = conc / (latency_ms / 1000)
                     overhead = (conc * got["seconds"] / got["steps"]) * 1000 - latency_ms
-                    rows.append((runner, latency_ms, conc, queries, got["steps"], got["seconds"], rate, bound,
-                                 rate / bound, overhead, got["cpu"] / got["steps"] * 1000))
-                    print(f"  {runner} L={latency_ms:g} ms C={conc}: {rate:.1f} steps/s of {bound:.1f} "
+                    rows.append((runner, workers, latency_ms, conc, queries, got["steps"], got["seconds"], rate,
+                                 bound, rate / bound, overhead, got["cpu"] / got["steps"] * 1000))
+                    print(f"  {runner} x{workers} L={latency_ms:g} ms C={conc}: {rate:.1f} steps/s of {bound:.1f} "
                           f"({rate / bound:.2f})", file=sys.stderr)
 
     print(f"{opts.calls + 1} steps per query ({opts.calls} API calls, then Finish); stub model and hub in their own "
-          "processes on loopback")
-    print("| runner | L ms | C | queries | steps | wall s | steps/s | bound C/L | ratio | overhead ms/step "
+          f"processes on loopback; 1-min load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
+          f"({os.cpu_count()} CPUs)")
+    print("| runner | workers | L ms | C | queries | steps | wall s | steps/s | bound C/L | ratio | overhead ms/step "
           "| CPU ms/step |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for runner, lat, conc, queries, steps, seconds, rate, bound, ratio, overhead, cpu in rows:
-        print(f"| {runner} | {lat:g} | {conc} | {queries} | {steps} | {seconds:.2f} | {rate:.1f} | {bound:.1f} "
-              f"| {ratio:.2f} | {overhead:.1f} | {cpu:.1f} |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for runner, workers, lat, conc, queries, steps, seconds, rate, bound, ratio, overhead, cpu in rows:
+        print(f"| {runner} | {workers} | {lat:g} | {conc} | {queries} | {steps} | {seconds:.2f} | {rate:.1f} "
+              f"| {bound:.1f} | {ratio:.2f} | {overhead:.1f} | {cpu:.1f} |")
 
 
 if __name__ == "__main__":
