@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from toolbench.catalog.functions import FunctionSet
-from toolbench.catalog.pools import is_identifier, pool_for, snake
+from toolbench.catalog.pools import is_identifier, pool_for
 from toolbench.catalog.values import (
     ValueSampler,
     ValueSamplingError,
@@ -57,8 +57,17 @@ from toolbench.generate.chains import (
     response_keys,
     value_mentions,
 )
-from toolbench.generate.distractors import ambiguous, could_serve, pick_distractors, similarity, telling_words
+from toolbench.generate.distractors import (
+    ambiguous,
+    could_serve,
+    distinguished,
+    offer_of,
+    pick_distractors,
+    similarity,
+    telling_words,
+)
 from toolbench.generate.errors import GenerateError
+from toolbench.generate.fakes import entity_kind, fake_name
 from toolbench.generate.off_topic import off_topic_request, servable_by
 from toolbench.llm.base import ChatModel, LLMError
 from toolbench.records import Api, Observation, Tool
@@ -155,31 +164,8 @@ class Paraphraser:
 
 # -- helpers --------------------------------------------------------------------------------------------------
 
-def _fake_name(rng: random.Random, language: str, kind: str) -> str:
-    if language == "zh":
-        sylls = "瑞恩泰宏鑫博奥拓澜峰璟翊"
-        suffix = {"company": rng.choice(["科技", "集团", "控股"])}.get(kind, "")
-        return "".join(rng.sample(sylls, 3)) + suffix
-    sylls = ["quor", "vex", "blen", "thor", "zyl", "mara", "kest", "drin", "vol", "sarn", "pex", "ulo", "trin", "garv"]
-    word = (rng.choice(sylls) + rng.choice(sylls)).capitalize()
-    suffix = {"company": rng.choice(["Dynamics", "Labs", "Holdings", "Systems", "Industries"]),
-              "movie": rng.choice(["Rising", "of the Deep", "Protocol"]),
-              "restaurant": rng.choice(["Bistro", "Kitchen", "Grill"])}.get(kind, "")
-    return f"{word} {suffix}".strip()
-
-
 def _fields(api: Api) -> set[str]:
     return response_keys(api.response_schema if isinstance(api.response_schema, dict) else None)
-
-
-def _entity_kind(param: str, api: Api) -> str:
-    key = snake(param)
-    if key in ("ticker", "symbol", "stock_symbol"):
-        return "company"
-    if key.endswith("_id") and key != "is_id":
-        return key[:-3].replace("_", " ")
-    words = render.words(api.name)
-    return words[-1].rstrip("s") if words else "item"
 
 
 # -- the generator ----------------------------------------------------------------------------------------------
@@ -368,6 +354,11 @@ class CallGenerator:
                 calls.insert(same[-1] + 1, extra)  # beside the other calls of its function
         by_key = {a.key: a for a in targets}
         sentences = [render.request(by_key[(c.tool, c.api)], c.arguments, language, rng) for c in calls]
+        for call, sentence in zip(calls, sentences):  # each sentence tells its function from the other ones called
+            own = offer_of(by_key[(call.tool, call.api)])
+            if any(distinguished(call.arguments, own, offer_of(t), sentence, render._GLOSSARY) is None
+                   for t in targets if t.key != (call.tool, call.api)):
+                raise _Retry(f"a request for {call.api} does not tell it from another function it calls")
         step = Step(render.joined(sentences, language, rng), calls)
         k = max(0, self._n_offered(rng, len(targets)) - len(targets))
         return self._offer("parallel_multiple", language, targets, [step], rng, k, first)
@@ -408,8 +399,8 @@ class CallGenerator:
 
     def _hallucination(self, rng: random.Random, sampler: ValueSampler, language: str) -> CallSample:
         api, param = rng.choice(self.traps)
-        kind = _entity_kind(param.name, api)
-        entity = _fake_name(rng, language, kind)
+        kind = entity_kind(param.name, api)
+        entity = fake_name(rng, language, kind)
         others = {p.name: sampler.param_value(p) for p in api.required_params if p.name != param.name}
         schema = param_schema_for_sampling(param)
         examples = set(map(str, [param.default, *schema.get("examples", [])]))

@@ -133,6 +133,12 @@ def offers(functions: list[dict[str, Any]], function_map: dict[str, list[str]]) 
     return out
 
 
+def offer_of(api: Api) -> Offer:
+    """An API as the rules see it, under its own parameter names (before a sample renames them)."""
+    return Offer(api.name, api.name, api.tool, frozenset(p.name for p in api.params),
+                 frozenset(p.name for p in api.required_params))
+
+
 def mentioned(word: str, text: str, glossary: dict[str, str] | None = None) -> bool:
     """Whether ``text`` says ``word`` (a stem, at a word start; or its glossary translation)."""
     if re.search(r"(?<![a-z])" + re.escape(word), text.casefold()):
