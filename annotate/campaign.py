@@ -26,7 +26,9 @@ elsewhere, ``api_overrides`` any other URL prefix. Keys come from ``tool_key_env
 hub's tools get a sandbox key (:data:`HUB_KEY`) when ``tool_key_env`` is unset (the hub takes any key).
 
 Sharding: ``shard="i/n"`` keeps the queries whose id hashes to ``i`` modulo ``n`` (stable across machines and
-file orders); :func:`merge` joins the run folders of the shards.
+file orders); :func:`merge` joins the run folders of the shards. Workers: ``workers=N`` runs the campaign as N
+processes sharing the run folder (:mod:`annotate.workers`); the store and event log are in :mod:`annotate.store`,
+the checkpointer in :mod:`annotate.checkpoints`.
 """
 
 from __future__ import annotations

@@ -27,6 +27,8 @@ app = typer.Typer(
     "--max-steps 12 --base-url http://127.0.0.1:8000/v1 --model smollm2-135m-instruct --concurrency 16 "
     "--out runs/annotate/g1\n\n"
     "  toolbench annotate --queries q.json --catalog catalog/ --strategy react@3 --out runs/r3 --shard 0/2\n\n"
+    "  toolbench annotate --queries q.json --catalog catalog/ --concurrency 32 --workers 2 --out runs/big  "
+    "(2 processes, one run folder)\n\n"
     "  toolbench annotate --queries q.json --catalog data/tools --hub-url http://127.0.0.1:9000 "
     "--base-url http://127.0.0.1:8000/v1 --max-steps 12 --step-unit toolbench --out runs/hub\n\n"
     "  toolbench annotate merge runs/r3-shard0 runs/r3-shard1 --out runs/r3\n\n"
