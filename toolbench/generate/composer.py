@@ -7,12 +7,15 @@ the part that needs no language model and checks the part that does:
 1. **skeleton** (:func:`skeleton`): which APIs of the sampled set the query needs (2 to ``max_relevant``; two
    tools or more for a multi-tool G2/G3 set) and the argument values of each call, drawn from the APIs' schemas by
    :class:`toolbench.catalog.values.ValueSampler`;
-2. **draft** (:func:`draft`): the skeleton phrased by rule, one sentence per call, each saying what the call does
-   from the API's *description* (never its name) with its values;
+2. **draft** (:func:`draft`): the skeleton phrased by rule, one request per call joined in one message, by the
+   request realiser that writes the call data's requests (:mod:`toolbench.generate.render`: what the API does from
+   its description, values in natural forms);
 3. **phrasing** (:func:`phrase_request`, :func:`phrasing_problem`): the model rewrites the draft as a user would
    write it (``response_format`` json_schema ``{"query": ...}`` when asked, so a constrained server answers JSON);
-   its text is kept only if it passes ToolBench's filters: every argument value present, each relevant API still
-   asked for, no API name written verbatim, a sane length. Otherwise the draft is the query.
+   its text is kept only if it passes ToolBench's filters: every argument value stated (verbatim or in a form
+   :mod:`toolbench.generate.surface` accepts), each relevant API still asked for (the meaning check of the call
+   data, :func:`toolbench.generate.calls.mentions_action`), no API name written verbatim, a sane length. Otherwise
+   the draft is the query.
 """
 
 from __future__ import annotations
@@ -23,33 +26,19 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from toolbench.catalog.pools import snake
 from toolbench.catalog.values import ValueSampler, ValueSamplingError
+from toolbench.generate import render, surface
 from toolbench.generate.api_sets import ApiSet
-from toolbench.generate.calls import value_mentions
-from toolbench.generate.render import show
+from toolbench.generate.calls import mentions_action, value_mentions
+from toolbench.generate.errors import GenerateError
 from toolbench.llm.base import ChatModel, LLMError, Message
 from toolbench.records import Api
 
-_VERBS = frozenset((
-    "add", "analyze", "book", "calculate", "cancel", "change", "check", "compare", "convert", "count",
-    "create", "delete", "discover", "download", "estimate", "fetch", "find", "generate", "get", "list",
-    "look", "move", "open", "place", "post", "record", "register", "remove", "reserve", "retrieve",
-    "return", "schedule", "search", "send", "set", "show", "start", "stop", "submit", "track",
-    "translate", "update", "upload", "validate", "verify"
-))
-_STOP = frozenset((
-    "a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "and", "or", "its",
-    "their", "your", "one", "two", "that", "this", "those", "these", "is", "are", "be", "when", "which",
-    "whose", "between", "within", "only", "optionally", "look", "up", "find", "out"
-))
-_OPENERS = ("", "", "Hi! ", "Hello, ", "I need a hand with something. ", "Quick favour: ", "Hey there. ")
-_FIRST = ("Could you {i}{a}?", "Please {i}{a}.", "I'd like you to {i}{a}.", "Can you {i}{a}?", "First, {i}{a}.")
-_NEXT = ("Then {i}{a}.", "Also, could you {i}{a}?", "After that, {i}{a}.", "I also need you to {i}{a}.",
-         "And please {i}{a}.")
-_LAST = ("Finally, {i}{a}.", "Lastly, {i}{a}.", "And then {i}{a}.")
-_ARGS = (" for {v}", " with {v}", " ({v})", " using {v}")
 _IDENTIFIER = re.compile(r"[_0-9]|[a-z][A-Z]")
+
+
+class DraftError(GenerateError):
+    """No draft of an API set passed the filters (the realiser could not state a value or an API)."""
 
 
 @dataclass
@@ -95,71 +84,10 @@ def skeleton(api_set: ApiSet, rng: random.Random, sampler: ValueSampler, min_rel
 
 # -- phrasing by rule ---------------------------------------------------------------------------------------------
 
-_TRAILING = re.compile(r",\s*(optionally|newest|nearest|earliest|largest|latest|sorted|filtered|with their|"
-                       r"starting|excluding|in which|no match)\b.*$", re.IGNORECASE)
-
-
-def _clause(sentence: str) -> str:
-    text = re.sub(r"\s*\([^)]*\)", "", sentence.strip())
-    text = re.split(r"[:;]| - ", text, maxsplit=1)[0].strip().rstrip(".!?").strip()
-    text = _TRAILING.sub("", text).strip()
-    return " ".join(text.split()[:14])
-
-
-def intent(api: Api) -> str:
-    """What a call does, from the API's description (a verb phrase: "convert an amount between two currencies",
-    "look up the latest price, change and volume of a stock"); the API name's words only when there is none."""
-    sentences = [_clause(s) for s in re.split(r"(?<=[.!?])\s+", (api.description or "").strip())]
-    sentences = [s for s in sentences if s]
-    verbs = [s for s in sentences if s.split()[0].lower() in _VERBS]
-    nouns = [s for s in sentences if s not in verbs]
-    for text in ([s for s in verbs if len(s.split()) > 2] or [s for s in nouns if len(s.split()) > 2]
-                 or verbs or nouns):
-        first, *rest = text.split()
-        head = first if first.isupper() and len(first) > 1 else first.lower()
-        return " ".join([head, *rest]) if text in verbs else " ".join(["look up", head, *rest])
-    words = [w for w in snake(api.name).split("_") if w]
-    if words and words[0] in _VERBS:
-        return " ".join(words)
-    return "look up the " + " ".join(words or ["data"])
-
-
-def _label(name: str) -> str:
-    return " ".join(w for w in snake(name).split("_") if w) or name
-
-
-def phrase_value(value: Any) -> str:
-    """A value in prose: scalars as written (numbers as :func:`toolbench.generate.render.show` writes them),
-    lists as "a, b and c", objects as "key value, key value"."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dict):
-        return ", ".join(f"{_label(k)} {phrase_value(v)}" for k, v in value.items())
-    if isinstance(value, list):
-        parts = [f"({phrase_value(v)})" if isinstance(v, dict) else phrase_value(v) for v in value]
-        if len(parts) > 1:
-            return ", ".join(parts[:-1]) + " and " + parts[-1]
-        return parts[0] if parts else "none"
-    return show(value)
-
-
-def phrase_arguments(arguments: dict[str, Any]) -> str:
-    parts = [f"{_label(k)} {phrase_value(v)}" for k, v in arguments.items()]
-    if len(parts) > 1:
-        return ", ".join(parts[:-1]) + " and " + parts[-1]
-    return parts[0] if parts else ""
-
-
 def draft(steps: list[Step], rng: random.Random) -> str:
-    """The query phrased by rule: an opener, then one sentence per call."""
-    sentences = []
-    for index, step in enumerate(steps):
-        forms = _FIRST if index == 0 else _LAST if index == len(steps) - 1 and index > 1 else _NEXT
-        args = rng.choice(_ARGS).format(v=phrase_arguments(step.arguments)) if step.arguments else ""
-        sentences.append(rng.choice(forms).format(i=intent(step.api), a=args))
-    opener = rng.choice(_OPENERS)
-    body = " ".join(sentences)
-    return opener + (body[0].lower() + body[1:] if opener.endswith(", ") else body)
+    """The query phrased by rule: each call as a request (:func:`toolbench.generate.render.request`), joined as
+    one message (:func:`toolbench.generate.render.joined`)."""
+    return render.joined([render.request(s.api, s.arguments, "en", rng) for s in steps], "en", rng)
 
 
 # -- the filters ------------------------------------------------------------------------------------------------
@@ -173,14 +101,9 @@ def api_name_used(text: str, apis: list[Api]) -> str | None:
     return None
 
 
-def _keywords(api: Api) -> set[str]:
-    return {w for w in re.findall(r"[a-z]{4,}", intent(api).lower()) if w not in _STOP}
-
-
 def phrasing_problem(text: str, steps: list[Step], api_set: ApiSet, min_chars: int, longest: int) -> str | None:
     """Why ``text`` cannot stand for the composed query, as ``"<code>: <detail>"`` (None when it can):
     ToolBench's filters on a query."""
-    folded = text.casefold()
     if len(text) < min_chars:
         return f"too_short: shorter than {min_chars} characters"
     if len(text) > longest:
@@ -188,11 +111,10 @@ def phrasing_problem(text: str, steps: list[Step], api_set: ApiSet, min_chars: i
     if "{" in text or "<" in text:
         return "markup: contains markup or JSON"
     for step in steps:
-        missing = [m for m in step.mentions() if m.casefold() not in folded]
+        missing = [m for m in step.mentions() if not surface.stated(m, text)]
         if missing:
             return f"lost_value: lost the value {missing[0]!r} of {step.api.name}"
-        words = _keywords(step.api)
-        if words and not any(w[:5] in folded for w in words):
+        if not mentions_action(step.api.name, text, "en"):
             return f"lost_api: no longer asks for what {step.api.name} does"
     name = api_name_used(text, list(api_set.apis))
     if name:
@@ -209,7 +131,8 @@ _EXAMPLE_QUERY = "What's the weather like in Lyon right now? Also, how much is 2
 
 def phrasing_messages(text: str, steps: list[Step], json_reply: bool = True) -> list[Message]:
     """The phrasing request: one worked example, then the draft; the values to keep are listed."""
-    values = ", ".join(json.dumps(m, ensure_ascii=False) for s in steps for m in s.mentions()) or "(none)"
+    values = ", ".join(json.dumps(surface.found(m, text), ensure_ascii=False) for s in steps for m in s.mentions())
+    values = values or "(none)"
 
     def answer(query: str) -> str:
         return json.dumps({"query": query}) if json_reply else query
@@ -268,9 +191,17 @@ def compose_one(model: ChatModel | None, api_set: ApiSet, rng: random.Random, sa
                 min_relevant: int, max_relevant: int, min_chars: int, json_schema: bool, temperature: float,
                 max_tokens: int, seed: int) -> tuple[str, list[Step], str, str]:
     """One composed query -> (text, steps, phrased_by, why the model's text was refused or "").
-    ``phrased_by`` is ``model`` when the model's rewrite passed the filters, else ``rule``."""
-    steps = skeleton(api_set, rng, sampler, min_relevant, max_relevant)
-    text = draft(steps, rng)
+    ``phrased_by`` is ``model`` when the model's rewrite passed the filters, else ``rule``. Raises
+    :class:`ValueSamplingError` or :class:`DraftError` when no query can be composed."""
+    problem = ""
+    for _ in range(3):  # the realiser's text is checked as the model's is; a draft failing it is drawn again
+        steps = skeleton(api_set, rng, sampler, min_relevant, max_relevant)
+        text = draft(steps, rng)
+        problem = phrasing_problem(text, steps, api_set, min_chars, 1 << 20) or ""
+        if not problem:
+            break
+    if problem:
+        raise DraftError(f"the rule's text fails the filters ({problem}): {text}")
     if model is None:
         return text, steps, "rule", ""
     new, why = phrase_request(model, text, steps, json_schema=json_schema, temperature=temperature,
@@ -284,5 +215,5 @@ def compose_one(model: ChatModel | None, api_set: ApiSet, rng: random.Random, sa
     return new, steps, "model", ""
 
 
-__all__ = ["Step", "ValueSamplingError", "api_name_used", "compose_one", "draft", "intent", "phrase_request",
+__all__ = ["DraftError", "Step", "ValueSamplingError", "api_name_used", "compose_one", "draft", "phrase_request",
            "phrasing_problem", "pick_apis", "skeleton"]

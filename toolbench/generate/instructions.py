@@ -18,7 +18,8 @@ Every query that does not pass is kept with its reason (:class:`Rejected`):
 - ``too_few_apis`` / ``too_many_apis``: fewer than ``min_relevant`` or more than ``max_relevant`` relevant APIs;
 - ``single_tool``: a G2/G3 query whose relevant APIs all belong to one tool;
 - ``api_name``: the query writes an API's name verbatim (``get_quote``);
-- ``unsampleable``: (compose) an API's arguments could not be sampled from its schema;
+- ``unsampleable`` / ``unphrasable``: (compose) an API's arguments could not be sampled from its schema, or
+  the rule's text of them failed the filters three times;
 - ``duplicate`` / ``near_duplicate``: the same text as, or too similar to, a query kept before
   (:mod:`toolbench.generate.dedup`).
 
@@ -47,7 +48,7 @@ from toolbench.llm.base import ChatModel, LLMError, Message
 from toolbench.records import Api, Query, Tool
 
 REJECT_REASONS = ("malformed_reply", "malformed_entry", "not_in_sample", "too_few_apis", "too_many_apis",
-                  "single_tool", "api_name", "unsampleable", "duplicate", "near_duplicate")
+                  "single_tool", "api_name", "unsampleable", "unphrasable", "duplicate", "near_duplicate")
 MODES = ("compose", "llm")
 _RELEVANT_KEYS = ("relevant APIs", "relevant_apis", "relevant apis", "related apis", "related_apis", "apis")
 
@@ -323,6 +324,9 @@ def composed_for_set(model: ChatModel | None, api_set: ApiSet, qfilter: QueryFil
                 max_tokens=config.max_tokens, seed=seed + 1000 * api_set.index + j)
         except ValueSamplingError as exc:
             result.rejected.append(Rejected(api_set.index, "unsampleable", str(exc)))
+            continue
+        except composer.DraftError as exc:
+            result.rejected.append(Rejected(api_set.index, "unphrasable", str(exc)))
             continue
         if why:
             result.refused.append(why)
