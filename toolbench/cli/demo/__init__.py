@@ -1,7 +1,7 @@
 """``toolbench demo``: the whole loop on embedded defaults, in one command, with no network (what ``make demo`` runs).
 
 It starts the sandbox API hub and the local model server (SmolLM2-135M-Instruct) on free loopback ports, imports
-the hub's catalog, crawls and compresses, generates verified call data and G1 instructions, evaluates the base
+the hub's catalog, crawls and compresses, generates verified call data and G1/G2/G3 instructions, evaluates the base
 model (AST accuracy on the held-out split, per category and tier, hallucination) and runs DFSDT with it, trains
 the API retriever, fine-tunes SmolLM2 with LoRA on the generated data, evaluates the tuned model the same way,
 scores both DFSDT runs (rule checks; an LLM judge too when given one), writes the leaderboard page and prints

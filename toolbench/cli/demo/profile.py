@@ -45,10 +45,13 @@ class DemoProfile:
                                                         "calls fits eval_max_tokens."))
     zh_rate: float = field(default=0.0, metadata=doc("Share of requests written in Chinese (generate's default "
                                                        "is 0.3; SmolLM2 is an English model, so the demo uses 0)."))
-    instruction_sets: int = field(default=1, metadata=doc("API sets the local model writes G1 instructions "
-                                                            "for (one request each)."))
-    instruction_queries: int = field(default=3, metadata=doc("Queries asked of the model per API set."))
-    instruction_max_tokens: int = field(default=160, metadata=doc("Longest reply of the instruction writer."))
+    instruction_sets: int = field(default=1, metadata=doc("API sets sampled per group (G1, G2, G3) for the "
+                                                            "instruction stage."))
+    instruction_queries: int = field(default=3, metadata=doc("Queries composed per API set, each phrased by "
+                                                               "one short request to the local model."))
+    instruction_max_tokens: int = field(default=160, metadata=doc("Longest reply of the model rewriting a "
+                                                                    "composed query (a reply cut off keeps the "
+                                                                    "rule's text)."))
     # -- evaluation --
     eval_entries: int | None = field(default=None, metadata=doc(
         "Held-out BFCL entries scored per model (None: all of them)."))
