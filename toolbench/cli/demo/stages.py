@@ -487,8 +487,9 @@ def stage_retriever(ctx: DemoContext) -> StageOutput:
     p = ctx.profile
     catalog = str(working_catalog(ctx))
     files = [str(ctx.path("calls", "train", "queries.json"))]
-    if ctx.figures("instructions").get("kept"):
-        files.append(str(ctx.path("instructions", "G1_query.json")))
+    if ctx.figures("instructions").get("kept"):  # the G1/G2/G3 queries of the instruction stage
+        files.extend(str(ctx.path("instructions", f"{g}_query.json")) for g in INSTRUCTION_GROUPS
+                     if ctx.path("instructions", f"{g}_query.json").exists())
     folder = ctx.path("retriever")
     with ctx.console.status("training the retriever (MultipleNegativesRankingLoss)..."):
         result = train(TrainConfig(query_files=files, output_dir=str(folder), corpus=catalog, test_fraction=0.0,
