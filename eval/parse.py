@@ -194,6 +194,16 @@ _REFUSAL = re.compile(
 )
 
 
+# the same in Chinese (no \b: CJK characters are word characters); "能不能帮我" is a request, not a refusal
+_REFUSAL_ZH = re.compile(
+    r"抱歉|对不起|无能为力|做不到"
+    r"|(?:无法|没法|没办法|(?<!能)不能)(?:用|使用|仅凭|帮|完成|回答|提供|处理|确定|找到|执行|满足)"
+    r"|没有(?:一个|任何)?(?:可用|合适|相关|对应)?的?(?:函数|工具|接口)"
+    r"|(?:函数|工具|接口)都?(?:无法|不能|没法|不支持)"
+    r"|缺少(?:必要|所需)?的?(?:参数|信息)")
+
+
 def is_refusal(text: str) -> bool:
-    """True when free text clearly declines to call a function (apology, "none of the functions"...)."""
-    return bool(_REFUSAL.search(text))
+    """True when free text clearly declines to call a function (apology, "none of the functions"...), in English
+    or Chinese."""
+    return bool(_REFUSAL.search(text) or _REFUSAL_ZH.search(text))

@@ -384,3 +384,15 @@ def test_a_paraphrase_must_keep_the_word_that_tells_near_misses_apart():
     sample = CallGenerator(tools, seed=1, config=config, paraphraser=Paraphraser(model)).generate(index)
     assert sample.meta["paraphrase"] == ["paraphrase refused: it lost 'review'"]
     assert sample.first_user == plain.generate(index).first_user
+
+
+def test_every_generated_refusal_scores_as_an_abstention(hub_catalog):
+    """eval's irrelevance rule accepts a reply it reads as a refusal: the generated ones, English and Chinese."""
+    from eval.parse import is_refusal
+
+    gen = CallGenerator(hub_catalog, seed=0, config=CallsConfig(weights={"irrelevance": 2, "hallucination": 1},
+                                                                zh_rate=0.5))
+    replies = [(s.language, s.steps[-1].reply) for s in (gen.generate(i) for i in range(60))]
+    assert {lang for lang, _ in replies} == {"en", "zh"}
+    assert [r for _, r in replies if not is_refusal(r)] == []
+    assert not is_refusal("能不能帮我查一下天气？") and not is_refusal("好的，这是巴黎的天气。")
