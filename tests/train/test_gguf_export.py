@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from train_tiny import SMOLLM2_TEMPLATE, SPECIALS, bytes_to_unicode
 
-from train import gguf_export
+from train.gguf import source as gguf_source
+from train.gguf import write as gguf_write
 from train.gguf_export import GGUFExportError, export_gguf, permute_rotary, verify_gguf
 
 gguf = pytest.importorskip("gguf")
@@ -180,7 +181,7 @@ def test_a_failed_export_leaves_no_file(tiny, tmp_path, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(gguf_export, "_tensor_data", boom)
+    monkeypatch.setattr(gguf_write, "_tensor_data", boom)
     with pytest.raises(RuntimeError):
         export(tiny, tmp_path / "m.gguf", quant="f16")
     assert list(tmp_path.iterdir()) == []
@@ -269,7 +270,7 @@ def test_llama_cpp_reproduces_the_logits(llama_cpp, tiny, exported):
 
 
 def test_a_wrong_rotary_layout_is_caught(llama_cpp, tiny, tmp_path, monkeypatch):
-    monkeypatch.setattr(gguf_export, "permute_rotary", lambda w, n: w)  # HF's layout written as is
+    monkeypatch.setattr(gguf_source, "permute_rotary", lambda w, n: w)  # HF's layout written as is
     export(tiny, tmp_path / "bad.gguf", quant="f32")
     bad = verify_gguf(tmp_path / "bad.gguf", tiny, PROMPT)
     assert bad["max_rel_diff"] > 1e-2, bad
