@@ -146,8 +146,6 @@ async def step(state: SearchState, runtime: Runtime[SearchContext]) -> dict[str,
     tree = Tree.from_dict(state["tree"])
     if tree.status != T.RUNNING and tree.chosen is not None:
         return {}
-    if tree.status == T.RUNNING and not tree.node(tree.cursor).executed:  # a checkpoint of the 4-node graph
-        tree = await _execute(tree, ctx)
     stop = _stop_reason(tree, ctx, start=True) if tree.status == T.RUNNING else None
     target = T.select(tree, ctx.policy) if stop is None else None
     if target is None:
@@ -206,12 +204,10 @@ async def run_search(graph: Any, ctx: SearchContext, messages: list[dict[str, An
             # whose writes were saved before the process died but whose step's checkpoint was not (their writes
             # are applied to ``values``, and ``next`` omits them). Only a run that reached END has neither; taking
             # an empty ``next`` alone for "finished" would return a tree that ``finish`` never concluded.
-            if snapshot.values and ({*snapshot.next, *(t.name for t in snapshot.tasks)} - set(graph.nodes)):
-                # a search checkpointed by the graph of earlier versions (select/think/execute/finish nodes):
-                # carry on from its tree (a reply not yet executed is executed first)
-                payload = {"tree": snapshot.values["tree"]}
-                ctx.emit("resumed", node=snapshot.values["tree"].get("cursor"))
-            elif snapshot.values and (snapshot.next or snapshot.tasks):
+            # A search checkpointed by the four-node graph of earlier versions names nodes this graph lacks: it has
+            # neither, is not concluded, and starts over (its replies come from the cache, its calls from the
+            # journal).
+            if snapshot.values and (snapshot.next or snapshot.tasks):
                 payload = None  # resume where it stopped (LangGraph applies the saved writes, runs the rest)
                 ctx.emit("resumed", node=snapshot.values.get("tree", {}).get("cursor"))
             elif snapshot.values and snapshot.values.get("tree"):
