@@ -396,3 +396,19 @@ def test_every_generated_refusal_scores_as_an_abstention(hub_catalog):
     assert {lang for lang, _ in replies} == {"en", "zh"}
     assert [r for _, r in replies if not is_refusal(r)] == []
     assert not is_refusal("能不能帮我查一下天气？") and not is_refusal("好的，这是巴黎的天气。")
+
+
+def test_generated_hard_cases_keep_their_tiers(hub_catalog):
+    from eval.tiers import label_entries
+
+    gen = CallGenerator(hub_catalog, seed=0)
+    samples = [gen.generate(i) for i in range(80)]
+    entries = [entry for s in samples for entry, _ in export.bfcl_entries(s)]
+    labelled = label_entries(entries, {s.id: s.to_dict() for s in samples})
+    tiers = {e.get("tier") for e in labelled}
+    assert {"simple", "multiple", "parallel", "parallel_multiple", "multi_turn", "enterprise"} <= tiers
+    for entry in labelled:
+        if entry["category"] == "irrelevance":
+            assert "tier" not in entry and "entity" not in entry
+        if entry["category"] == "irrelevance_hallucination":
+            assert entry["entity"] == "fake" and "tier" not in entry
