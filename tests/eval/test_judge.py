@@ -7,7 +7,7 @@ import pytest
 from judge_fakes import TOOLS, asked, decision, judge_model, prediction
 
 from eval import judge as J
-from eval import metrics
+from eval import judge_outputs, metrics
 from eval.answers import Step
 from toolbench.formats.finish import GIVE_UP
 from toolbench.llm.base import ChatReply
@@ -292,7 +292,7 @@ def test_win_rate_rounds():
     }
     summary = metrics.summarize_win([p.to_dict() for p in prefs])["G1"]
     assert (summary["win_rate"], summary["tie_rate"], summary["lose_rate"], summary["n"]) == (0.25, 0.25, 0.5, 4)
-    body = J.stabletoolbench_preferences(prefs, "ref", "cand")
+    body = judge_outputs.stabletoolbench_preferences(prefs, "ref", "cand")
     assert body["a"] == {"ref": 0, "cand": 2, "round_0": "complete", "round_1": "complete"}
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from judge_fakes import judge_model
 
-from eval import answers, judge, metrics, recompute
+from eval import answers, judge, judge_outputs, metrics, recompute
 
 STB = Path(__file__).parents[1] / "fixtures" / "stabletoolbench"
 PASS = STB / "data_example" / "pass_rate_results"
@@ -84,7 +84,7 @@ def test_our_outputs_read_back_as_stabletoolbench_files(tmp_path):
     assert summary["pass_rate"] == {"value": 0.64, "count": 64, "n": 100}
     assert summary["rules"] == {"give_up": 6, "judge": 128, "no_finish": 66}
     assert len(model.requests) == 2 * (64 + 3)
-    json_path, csv_path = judge.write_stabletoolbench_pass_results(judgments, predictions, tmp_path, "cot",
+    json_path, csv_path = judge_outputs.write_stabletoolbench_pass_results(judgments, predictions, tmp_path, "cot",
                                                                    "G1_instruction")
     assert metrics.read_pass_rate_results(json_path) == metrics.read_pass_rate_results(csv_path)
     assert metrics.sopr(metrics.read_pass_rate_results(csv_path)).mean == 0.64

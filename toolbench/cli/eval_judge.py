@@ -165,7 +165,7 @@ def pass_rate_command(
 
     Example: toolbench eval judge pass-rate preds/mymodel/G1_instruction.json --model gpt-4o-mini --out runs/j/m
     """
-    from eval import answers, judge, metrics
+    from eval import answers, judge, judge_outputs, metrics
     from toolbench.cli.eval import _write_jsonl, _write_summary
 
     groups = _read_groups(predictions, "predictions")
@@ -180,7 +180,7 @@ def pass_rate_command(
             judgments = judge.run_pass_rate(preds, the_judge, k=k, group=group, query_ids=_test_ids(test_ids, group),
                                             check_solvable=not no_solvability, expectations=expectations,
                                             concurrency=concurrency)
-            judge.write_stabletoolbench_pass_results(judgments, preds, out / "stabletoolbench" / model_name,
+            judge_outputs.write_stabletoolbench_pass_results(judgments, preds, out / "stabletoolbench" / model_name,
                                                      model_name, group)
             rows += [j.to_dict() for j in judgments]
     finally:
@@ -223,7 +223,7 @@ def win_rate_command(
     Example: toolbench eval judge win-rate --candidate a/G1_instruction.json --reference b/G1_instruction.json
     --model gpt-4o-mini --out runs/j/a_vs_b
     """
-    from eval import answers, judge, metrics
+    from eval import answers, judge, judge_outputs, metrics
     from toolbench.cli.eval import _write_jsonl, _write_summary
 
     cands, refs = _read_groups(candidate, "--candidate"), _read_groups(reference, "--reference")
@@ -242,7 +242,7 @@ def win_rate_command(
             prefs = judge.run_win_rate(refs[group][1], cands[group][1], the_judge, rounds=k, group=group,
                                        query_ids=_test_ids(test_ids, group), expectations=expectations,
                                        concurrency=concurrency)
-            body = judge.stabletoolbench_preferences(prefs, ref_name, cand_name)
+            body = judge_outputs.stabletoolbench_preferences(prefs, ref_name, cand_name)
             target = out / "stabletoolbench" / f"{group}_{ref_name}_{cand_name}.json"
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(body, indent=4) + "\n", encoding="utf-8")
