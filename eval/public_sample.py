@@ -1,0 +1,174 @@
+"""The public BFCL block's sample: a fixed, stratified sample of BFCL's public categories, chosen by the sha256 of
+each entry id (a third of each category, at least 60, at most 150), the same on every machine and run; the
+entries and possible answers loaded from the installed ``bfcl-eval``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from toolbench.errors import ToolbenchError
+from toolbench.formats.atomic import write_text_atomic
+
+PUBLIC_CATEGORIES = ("simple_python", "multiple", "parallel", "parallel_multiple", "irrelevance")
+OPTIONAL_CATEGORIES = ("live_simple", "live_multiple")
+ABSTENTION = ("irrelevance", "live_irrelevance")
+SAMPLE_SALT = "toolbench-public-bfcl-v1"
+SAMPLE_FRACTION = 3  # a third of each category...
+SAMPLE_FLOOR = 60  # ...at least 60 entries...
+SAMPLE_CAP = 150  # ...at most 150
+UNKNOWN = "unknown"
+
+
+class PublicBfclError(ToolbenchError):
+    """The public block could not be sampled or run; the message says what to do."""
+
+
+
+
+def default_size(total: int) -> int:
+    """A category's default sample size: a third of its ``total`` entries, clamped to [60, 150], at most all."""
+    return min(total, max(SAMPLE_FLOOR, min(SAMPLE_CAP, math.ceil(total / SAMPLE_FRACTION))))
+
+
+def _rank(entry_id: str, seed: int, salt: str) -> str:
+    return hashlib.sha256(f"{salt}:{seed}:{entry_id}".encode()).hexdigest()
+
+
+def choose_ids(ids: Iterable[str], k: int, *, seed: int = 0, salt: str = SAMPLE_SALT) -> list[str]:
+    """The ``k`` ids of ``ids`` with the lowest ``sha256(salt:seed:id)``, returned in their given order."""
+    ids = list(ids)
+    kept = set(sorted(ids, key=lambda i: (_rank(i, seed, salt), i))[:k])
+    return [i for i in ids if i in kept]
+
+
+@dataclass
+class PublicSample:
+    """The ids chosen per category (in file order), how many entries each category has, and how they were
+    chosen."""
+
+    ids: dict[str, list[str]]
+    totals: dict[str, int]
+    seed: int = 0
+    salt: str = SAMPLE_SALT
+    bfcl_eval: str = UNKNOWN
+
+    @property
+    def categories(self) -> list[str]:
+        return list(self.ids)
+
+    @property
+    def size(self) -> int:
+        return sum(len(v) for v in self.ids.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bfcl_eval": self.bfcl_eval,
+            "seed": self.seed,
+            "salt": self.salt,
+            "method": "per category, the k ids with the lowest sha256('<salt>:<seed>:<id>'), listed in file order",
+            "size": self.size,
+            "per_category": {c: {"n": len(ids), "of": self.totals.get(c)} for c, ids in self.ids.items()},
+            "ids": {c: list(ids) for c, ids in self.ids.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = "sample") -> PublicSample:
+        if not isinstance(data, Mapping) or not isinstance(data.get("ids"), Mapping):
+            raise PublicBfclError(f"{where}: expected an object with 'ids' {{category: [id, ...]}}")
+        per = data.get("per_category") or {}
+        return cls(ids={str(c): [str(i) for i in ids] for c, ids in data["ids"].items()},
+                   totals={str(c): int(v.get("of") or len(data["ids"][c])) for c, v in per.items()},
+                   seed=int(data.get("seed", 0)), salt=str(data.get("salt", SAMPLE_SALT)),
+                   bfcl_eval=str(data.get("bfcl_eval", UNKNOWN)))
+
+    def write(self, path: str | Path) -> Path:
+        return write_text_atomic(Path(path), json.dumps(self.to_dict(), indent=1) + "\n")
+
+    @classmethod
+    def read(cls, path: str | Path) -> PublicSample:
+        path = Path(path)
+        try:
+            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")), str(path))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise PublicBfclError(f"{path}: cannot read the sample ({exc})") from exc
+
+    def load(self) -> dict[str, tuple[list[dict[str, Any]], dict[str, Any]]]:
+        """``{category: (entries, {id: ground_truth})}`` for the sampled ids, from the installed bfcl-eval; an
+        id the package does not have is an error (the sample was drawn from another version)."""
+        out = {}
+        for category, ids in self.ids.items():
+            entries, answers = _load_category(category)
+            by_id = {e["id"]: e for e in entries}
+            missing = [i for i in ids if i not in by_id]
+            if missing:
+                raise PublicBfclError(
+                    f"sample: {len(missing)} ids of {category} are not in the installed bfcl-eval "
+                    f"({_installed_version()}; the sample was drawn from {self.bfcl_eval}), e.g. {missing[0]}")
+            wanted = set(ids)
+            out[category] = ([by_id[i] for i in ids],
+                             {a["id"]: a["ground_truth"] for a in answers if a.get("id") in wanted})
+        return out
+
+
+def _load_category(category: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    from eval import bfcl_reference
+
+    return bfcl_reference.load_category(category)
+
+
+def _installed_version() -> str:
+    from toolbench import bfcl_data
+
+    return bfcl_data.version()
+
+
+def parse_per_category(value: Any) -> int | str | None:
+    """``--per-category``: None (defaults), ``"all"``, or a positive integer (given as text or a number)."""
+    if value is None or value == "all":
+        return value
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise PublicBfclError(f"per-category: expected a number or 'all'; got {value!r}") from None
+    if number < 1:
+        raise PublicBfclError(f"per-category: must be >= 1 (or 'all'); got {number}")
+    return number
+
+
+def public_sample(categories: Iterable[str] | None = None,
+                  per_category: Mapping[str, int | str] | int | str | None = None, *, seed: int = 0,
+                  salt: str = SAMPLE_SALT) -> PublicSample:
+    """The fixed, stratified sample of BFCL's public categories (see the module docstring).
+
+    ``categories``: default :data:`PUBLIC_CATEGORIES`. ``per_category``: None (the default sizes,
+    :func:`default_size`), an int (that many of each category, or all of a smaller one), ``"all"`` (every
+    entry), or ``{category: int | "all"}`` (categories not named get the default)."""
+    categories = list(PUBLIC_CATEGORIES if categories is None else categories)
+    if not categories:
+        raise PublicBfclError("public_sample: no categories given")
+    if len(set(categories)) != len(categories):
+        raise PublicBfclError(f"public_sample: a category is given twice: {categories}")
+    if isinstance(per_category, Mapping):
+        unknown = sorted(set(per_category) - set(categories))
+        if unknown:
+            raise PublicBfclError(f"per-category names categories not sampled: {', '.join(unknown)}")
+    ids: dict[str, list[str]] = {}
+    totals: dict[str, int] = {}
+    for category in categories:
+        entries, _ = _load_category(category)
+        all_ids = [str(e["id"]) for e in entries]
+        totals[category] = len(all_ids)
+        wanted = per_category.get(category) if isinstance(per_category, Mapping) else per_category
+        wanted = parse_per_category(wanted)
+        if wanted == "all":
+            ids[category] = all_ids
+            continue
+        k = default_size(len(all_ids)) if wanted is None else min(int(wanted), len(all_ids))
+        ids[category] = choose_ids(all_ids, k, seed=seed, salt=salt)
+    return PublicSample(ids=ids, totals=totals, seed=seed, salt=salt, bfcl_eval=_installed_version())
