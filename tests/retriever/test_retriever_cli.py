@@ -64,3 +64,26 @@ def test_errors_are_one_line_messages(argv, message, capsys):
     code, _out, err = run(argv, capsys)
     assert code == 2
     assert message in err and "Traceback" not in err
+
+
+def test_train_and_eval_options_come_from_the_configs(tmp_path, capsys):
+    # Options are generated from TrainConfig/EvalConfig; a --config file is read first and options override it.
+    tiny = build_tiny_model(tmp_path / "tiny")
+    run_dir = tmp_path / "run"
+    code, out, err = run(["retriever", "train", str(STB), "--model", str(tiny), "--out", str(run_dir), "--max-steps", "2",
+                          "--batch-size", "4", "--max-seq-length", "32", "--split-by", "api", "--test-fraction",
+                          "0.3", "--log-every", "0"], capsys)
+    assert code == 0, err
+    saved = json.loads((run_dir / "config.json").read_text())
+    assert (saved["max_steps"], saved["batch_size"], saved["max_seq_length"], saved["split_by"]) == (2, 4, 32, "api")
+    assert json.loads((run_dir / "split.json").read_text())["held_out_apis"]
+    assert "--hybrid trained" in out
+    cfg = tmp_path / "eval.yaml"
+    cfg.write_text(f"methods: [bm25]\noutput_dir: {tmp_path / 'from-file'}\n")
+    code, out, err = run(["retriever", "eval", str(STB), "--config", str(cfg), "--split", str(run_dir / "split.json"),
+                          "--model", f"trained={run_dir / 'model'}", "--hybrid", "trained", "--out",
+                          str(tmp_path / "ev")], capsys)
+    assert code == 0, err
+    names = [m["name"] for m in json.loads((tmp_path / "ev" / "results.json").read_text())["methods"]]
+    assert names == ["bm25", "trained", "trained+bm25"]
+    assert not (tmp_path / "from-file").exists()

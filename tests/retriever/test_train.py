@@ -9,7 +9,8 @@ from retriever_fakes import build_tiny_model, make_api
 from retriever.corpus import Corpus
 from retriever.errors import ConfigError
 from retriever.evaluate import dense_factory, evaluate
-from retriever.train import TrainConfig, linear_warmup_decay, main
+from retriever.train import TrainConfig, linear_warmup_decay
+from retriever.train import run as main
 from toolbench.records import Query
 
 # Six APIs told apart only by a code word, and queries that never say it: the untrained model ranks them at

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
+
+from retriever.evaluate import EvalConfig  # light: the options are built from the configs
+from retriever.train import TrainConfig
+from toolbench.config import options
 
 app = typer.Typer(
     help="Dense API retrieval (ToolBench's retriever): sentence-transformers + faiss, with a BM25 baseline.\n\n"
@@ -30,94 +35,83 @@ CORPUS_HELP = "API documents: a corpus.jsonl or a ToolBench tools folder (defaul
               "api_lists)."
 
 
+def _settings_to_config(cls: type, settings: dict, config: Path | None, query_files: list[Path] | None):
+    """The command's config: the --config file (if any), then every option given a value other than its
+    default, then the positional query files."""
+    import dataclasses
+
+    from retriever.errors import ConfigError
+    from toolbench.config import from_options, load_config
+
+    defaults = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+                for f in dataclasses.fields(cls)}
+    given = {k: v for k, v in settings.items() if v is not None and v != [] and v != () and v != defaults.get(k)}
+    typed = dataclasses.asdict(from_options(_loose(cls), given))  # KEY=VALUE items to dicts, paths to str
+    values = {k: typed[k] for k in given}
+    values["query_files"] = [str(p) for p in query_files] if query_files else None
+    return load_config(cls, config, error=ConfigError, values=values)
+
+
+def _loose(config_cls: type) -> type:
+    """A copy of a config class without its checks, to turn option values into field values only."""
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(config_cls)
+    fields = [(f.name, hints[f.name], dataclasses.field(default=None, metadata=f.metadata))
+              for f in dataclasses.fields(config_cls)]
+    return dataclasses.make_dataclass(f"Loose{config_cls.__name__}", fields)
+
+
 @app.command("train")
+@options(TrainConfig, skip=("query_files",))
 def train_cmd(
-    query_files: list[Path] = typer.Argument(None, help=QUERY_FILES_HELP + " Optional with --config."),
-    out: str = typer.Option(None, "--out", "-o", help="Run folder (default runs/retriever): model/, split.json, "
-                                                      "pairs.jsonl, corpus.jsonl, config.json, log.jsonl."),
-    model: str = typer.Option(None, help="Starting model: 'packaged' (all-MiniLM-L6-v2, the default) or a "
-                                         "sentence-transformers folder."),
-    corpus: str = typer.Option(None, help=CORPUS_HELP),
-    test_fraction: float = typer.Option(None, help="Share of queries held out (default 0.2; 0 trains on all)."),
-    seed: int = typer.Option(None, help="Seed of the split, batches, negatives and torch (default 42)."),
-    epochs: int = typer.Option(None, help="Epochs (default 5)."),
-    batch_size: int = typer.Option(None, help="Pairs per batch (default 32)."),
-    learning_rate: float = typer.Option(None, "--lr", help="Peak learning rate (default 2e-5)."),
-    warmup_steps: int = typer.Option(None, help="Warm-up steps (default: 10% of all steps)."),
-    max_seq_length: int = typer.Option(None, help="Tokens kept per text (default 256)."),
-    hard_negatives: int = typer.Option(None, help="BM25-mined hard negatives per pair (default 0)."),
-    max_steps: int = typer.Option(None, help="Stop after this many steps."),
-    device: str = typer.Option(None, help="cpu (default), cuda, cuda:N or auto."),
-    config: Path = typer.Option(None, help="YAML/TOML/JSON file of TrainConfig fields; options override it."),
+    settings: dict,  # one option per TrainConfig field
+    query_files: Annotated[list[Path] | None, typer.Argument(help=QUERY_FILES_HELP + " Optional with --config.")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML/TOML/JSON file of TrainConfig fields; options override "
+                                                     "it.")] = None,
 ) -> None:
-    """Fine-tune the embedder with MultipleNegativesRankingLoss on (query, relevant API) pairs.
+    """Fine-tune the embedder (cached MultipleNegativesRankingLoss) on (query, relevant API) pairs.
 
     Example: toolbench retriever train data/reference/stabletoolbench/G1_instruction.json --out runs/retriever
-    """
-    from retriever.errors import ConfigError
-    from retriever.train import TrainConfig, main
-    from toolbench.config import load_config
 
-    cfg = load_config(TrainConfig, config, error=ConfigError, values={
-        "query_files": [str(p) for p in query_files] if query_files else None, "output_dir": out, "model": model,
-        "corpus": corpus, "test_fraction": test_fraction, "seed": seed, "epochs": epochs, "batch_size": batch_size,
-        "learning_rate": learning_rate, "warmup_steps": warmup_steps, "max_seq_length": max_seq_length,
-        "hard_negatives": hard_negatives, "max_steps": max_steps, "device": device})
-    result = main(cfg)
+    With synthetic queries for every API and the hub's catalog, sibling negatives:
+    toolbench retriever train data/reference/stabletoolbench/G1_instruction.json --catalogs data/tools
+    --synthetic-per-api 2 --synthetic-multi 1 --sibling-negatives 1 --out runs/retriever
+    """
+    from retriever.train import run
+
+    cfg = _settings_to_config(TrainConfig, settings, config, query_files)
+    result = run(cfg)
     typer.echo(f"trained {result.steps} steps in {result.seconds:.0f} s (loss {result.losses[0]:.3f} -> "
                f"{result.losses[-1]:.3f}); model saved to {result.model_dir}")
     if result.missing_relevant:
         typer.echo(f"note: {result.missing_relevant} relevant APIs of training queries are not in the corpus")
     files = " ".join(cfg.query_files)
     split = f" --split {Path(result.output_dir) / 'split.json'}" if result.test_queries else ""
-    typer.echo(f"next: toolbench retriever eval {files}{split} --model trained={result.model_dir}")
-
-
-def _parse_models(specs: list[str] | None) -> dict[str, str] | None:
-    if not specs:
-        return None
-    models: dict[str, str] = {}
-    for spec in specs:
-        label, sep, path = spec.partition("=")
-        if not sep:
-            label, path = Path(spec.rstrip("/")).name, spec
-        if not label or not path:
-            raise typer.BadParameter(f"{spec!r}: use LABEL=PATH, e.g. trained=runs/retriever/model",
-                                     param_hint="--model")
-        if label in models:
-            raise typer.BadParameter(f"label {label!r} given twice", param_hint="--model")
-        models[label] = path
-    return models
+    typer.echo(f"next: toolbench retriever eval {files}{split} --model trained={result.model_dir} "
+               "--hybrid trained")
 
 
 @app.command("eval")
+@options(EvalConfig, skip=("query_files",))
 def eval_cmd(
-    query_files: list[Path] = typer.Argument(None, help=QUERY_FILES_HELP + " Optional with --config."),
-    corpus: str = typer.Option(None, help=CORPUS_HELP),
-    split: str = typer.Option(None, help="split.json of a training run: evaluate its held-out queries only."),
-    method: list[str] = typer.Option(None, "--method", help="Built-in method, repeatable: bm25, untrained "
-                                                            "(default: both)."),
-    model: list[str] = typer.Option(None, "--model", help="A dense model to add, LABEL=PATH, repeatable "
-                                                          "(e.g. trained=runs/retriever/model)."),
-    out: str = typer.Option(None, "--out", "-o", help="Folder for results.json and results.md "
-                                                      "(default runs/retriever-eval)."),
-    depth: int = typer.Option(None, help="Documents ranked per query; MRR is MRR@depth (default 100)."),
-    device: str = typer.Option(None, help="Device of the dense methods (default cpu)."),
-    config: Path = typer.Option(None, help="YAML/TOML/JSON file of EvalConfig fields; options override it."),
+    settings: dict,  # one option per EvalConfig field
+    query_files: Annotated[list[Path] | None, typer.Argument(help=QUERY_FILES_HELP + " Optional with --config.")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML/TOML/JSON file of EvalConfig fields; options override "
+                                                     "it.")] = None,
 ) -> None:
     """NDCG@1/3/5, recall@1/3/5/10 and MRR of every method side by side, printed and saved.
 
     Example: toolbench retriever eval data/reference/stabletoolbench/G1_instruction.json --method bm25
-    """
-    from retriever.errors import ConfigError
-    from retriever.evaluate import EvalConfig, main
-    from toolbench.config import load_config
 
-    cfg = load_config(EvalConfig, config, error=ConfigError, values={
-        "query_files": [str(p) for p in query_files] if query_files else None, "corpus": corpus, "split": split,
-        "methods": method or None, "models": _parse_models(model), "output_dir": out, "depth": depth,
-        "device": device})
-    main(cfg, echo=typer.echo)
+    Trained, hybrid (BM25 + trained, reciprocal rank fusion), int8 ONNX encoder:
+    toolbench retriever eval data/reference/stabletoolbench/G1_instruction.json --split runs/retriever/split.json
+    --model trained=runs/retriever/model --hybrid trained --backend onnx-int8
+    """
+    from retriever.evaluate import run
+
+    run(_settings_to_config(EvalConfig, settings, config, query_files), echo=typer.echo)
 
 
 @app.command("index")
