@@ -29,11 +29,9 @@ on the hub's seeded answers).
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import json
 import random
 import re
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from toolbench.catalog.functions import FunctionSet
@@ -49,6 +47,12 @@ from toolbench.generate import abstain, render, surface
 from toolbench.generate.api_sets import derive_rng
 from toolbench.generate.backends import has_backend
 from toolbench.generate.call_samples import CATEGORIES, CallSample, ExpectedCall, Step
+from toolbench.generate.calls_config import (
+    DEFAULT_IRRELEVANCE,
+    DEFAULT_WEIGHTS,
+    IRRELEVANCE_KINDS,
+    CallsConfig,
+)
 from toolbench.generate.chains import (
     ENTITY_POOLS,
     Chain,
@@ -72,62 +76,17 @@ from toolbench.generate.off_topic import off_topic_request, servable_by
 from toolbench.llm.base import ChatModel, LLMError
 from toolbench.records import Api, Observation, Tool
 
-__all__ = ["CallGenerator", "CallRunner", "CallsConfig", "Chain", "Paraphraser", "find_chains", "find_key",
-           "mentions_action", "response_keys", "value_mentions"]
+__all__ = ["DEFAULT_IRRELEVANCE", "DEFAULT_WEIGHTS", "CallGenerator", "CallRunner", "CallsConfig", "Chain",
+           "Paraphraser", "find_chains", "find_key", "mentions_action", "response_keys", "value_mentions"]
 
-DEFAULT_WEIGHTS: dict[str, float] = {"simple": 0.14, "multiple": 0.22, "parallel": 0.14, "parallel_multiple": 0.14,
-                                     "irrelevance": 0.14, "hallucination": 0.07, "multi_turn": 0.15}
-IRRELEVANCE_KINDS = ("missing_capability", "other_category", "off_topic")
-DEFAULT_IRRELEVANCE: dict[str, float] = {"missing_capability": 0.5, "other_category": 0.3, "off_topic": 0.2}
 _ATTEMPTS = 12
+_SCAN = 400  # a catalog with more APIs than this is sampled when looking for distractors
 
 
 class CallRunner(Protocol):
     """What generation and verification need to run a call: :class:`toolbench.executor.Executor` fits."""
 
     def call(self, tool_name: str, api_name: str, args: dict[str, Any] | None = None) -> Observation: ...
-
-
-def _check_mix(name: str, mix: dict[str, float], allowed: tuple[str, ...]) -> None:
-    unknown = sorted(set(mix) - set(allowed))
-    if unknown:
-        raise GenerateError(f"calls.{name}: unknown categories {unknown}; use {', '.join(allowed)}")
-    if any(w < 0 for w in mix.values()) or not any(w > 0 for w in mix.values()):
-        raise GenerateError(f"calls.{name}: weights must be >= 0 and at least one > 0")
-
-
-@dataclass(frozen=True)
-class CallsConfig:
-    """How call samples are made: the mix of categories and how hard each one is."""
-
-    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS), metadata={
-        "help": "The mix: category -> relative weight (simple, multiple, parallel, parallel_multiple, "
-                "irrelevance, hallucination, multi_turn); categories the catalog cannot give are dropped."})
-    irrelevance_kinds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_IRRELEVANCE), metadata={
-        "help": "Irrelevance samples by kind -> relative weight: missing_capability (neighbours of the API asked "
-                "for offered), other_category, off_topic."})
-    zh_rate: float = field(default=0.3, metadata={"help": "Share of requests written in Chinese."})
-    min_offered: int = field(default=3, metadata={
-        "help": "Fewest functions offered in a multiple sample (at most max_offered)."})
-    max_offered: int = field(default=6, metadata={"help": "Most functions offered in one sample."})
-    max_parallel: int = field(default=4, metadata={"help": "Most calls in a parallel or parallel_multiple sample."})
-    near_miss_rate: float = field(default=0.75, metadata={
-        "help": "Share of distractors drawn among the nearest APIs (same tool, similar names) rather than at "
-                "random."})
-    optional_rate: float = field(default=0.4, metadata={"help": "How often an optional parameter is given."})
-    paraphrase_rate: float = field(default=0.0, metadata={
-        "help": "Share of requests rewritten by the paraphrasing LLM (needs one)."})
-    today: dt.date | None = field(default=None, metadata={
-        "help": "The date that sampled dates centre on; None: the median date among the catalog's examples."})
-
-    def __post_init__(self) -> None:
-        _check_mix("weights", self.weights, CATEGORIES)
-        _check_mix("irrelevance_kinds", self.irrelevance_kinds, IRRELEVANCE_KINDS)
-        for name in ("zh_rate", "optional_rate", "paraphrase_rate", "near_miss_rate"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise GenerateError(f"calls.{name} must be in [0, 1], got {getattr(self, name)}")
-        if self.max_offered < 2 or self.max_parallel < 2 or self.min_offered < 2:
-            raise GenerateError("calls.min_offered, calls.max_offered and calls.max_parallel must be at least 2")
 
 
 # -- paraphrasing ---------------------------------------------------------------------------------------------
@@ -187,6 +146,11 @@ class CallGenerator:
         self.std_names = {t.name: t.standardized_name for t in self.tools}
         self.category_of = {t.name: t.category for t in self.tools}
         self.apis = [api for t in self.tools for api in t.apis]
+        self.by_tool: dict[str, list[Api]] = {}
+        self.by_category: dict[str, list[Api]] = {}
+        for api in self.apis:
+            self.by_tool.setdefault(api.tool, []).append(api)
+            self.by_category.setdefault(api.category, []).append(api)
         self.today = self.config.today or catalog_today(self.apis)
         self.traps = [(api, p) for api in self.apis for p in api.required_params
                       if is_identifier(p.name) and pool_for(p.name) not in ENTITY_POOLS]
@@ -247,7 +211,7 @@ class CallGenerator:
                k: int, anchor: Api, **meta: Any) -> CallSample:
         """A sample offering ``targets`` and up to ``k`` distractors for ``anchor`` (near misses at
         ``near_miss_rate``), leaving out every distractor the request does not tell apart from a call."""
-        spare = pick_distractors(rng, anchor, self.apis, k + 3, self.config.near_miss_rate,
+        spare = pick_distractors(rng, anchor, self._candidates(rng, anchor), k + 3, self.config.near_miss_rate,
                                  exclude=[a.key for a in targets]) if k > 0 else []
         trial = self._sample(category, language, targets + spare, copy.deepcopy(steps), rng)
         unclear = {tuple(trial.function_map[other])
@@ -259,6 +223,19 @@ class CallGenerator:
         sample.meta["distractors"] = [{"tool": a.tool, "api": a.name, "similarity": similarity(anchor, a),
                                        "same_tool": a.tool == anchor.tool} for a in chosen]
         return sample
+
+    def _some(self, rng: random.Random) -> list[Api]:
+        """All APIs of a catalog up to ``_SCAN`` APIs; of a larger one, ``_SCAN`` drawn at random (a sample's cost
+        then does not grow with the catalog)."""
+        return self.apis if len(self.apis) <= _SCAN else rng.sample(self.apis, _SCAN)
+
+    def _candidates(self, rng: random.Random, anchor: Api) -> list[Api]:
+        """Where distractors for ``anchor`` are looked for: its tool's and its category's APIs and some others."""
+        if len(self.apis) <= _SCAN:
+            return self.apis
+        near = self.by_category[anchor.category]
+        near = near if len(near) <= _SCAN else rng.sample(near, _SCAN)
+        return list({a.key: a for a in self.by_tool[anchor.tool] + near + self._some(rng)}.values())
 
     def _n_offered(self, rng: random.Random, floor: int) -> int:
         low = max(floor, min(self.config.min_offered, self.config.max_offered))
@@ -340,7 +317,7 @@ class CallGenerator:
         first = rng.choice(self.apis)
         n_calls = rng.randint(2, self.config.max_parallel)
         n_functions = rng.randint(2, min(3, n_calls))
-        targets = [first, *pick_distractors(rng, first, self.apis, n_functions - 1, 0.5)]
+        targets = [first, *pick_distractors(rng, first, self._candidates(rng, first), n_functions - 1, 0.5)]
         if len(targets) < 2:
             raise _Retry("not enough APIs")
         calls = [self._call(api, sampler) for api in targets]
@@ -372,7 +349,7 @@ class CallGenerator:
         target = rng.choice(self.apis)
         if kind == "off_topic":
             request = off_topic_request(rng, language)
-            pool = [a for a in self.apis if not servable_by(request.topic, a.name, a.tool, a.description)]
+            pool = [a for a in self._some(rng) if not servable_by(request.topic, a.name, a.tool, a.description)]
             if not pool:
                 raise _Retry("every API touches the off-topic request's topic")
             first = rng.choice(pool)
@@ -381,9 +358,9 @@ class CallGenerator:
             return self._sample("irrelevance", language, offered, [Step(request.text, [], reply=reply)], rng,
                                 target=None, kind=kind, topic=sorted(request.topic))
         if kind == "missing_capability":
-            pool = [a for a in self.apis if a.category == target.category or a.tool == target.tool]
+            pool = list({a.key: a for a in self.by_category[target.category] + self.by_tool[target.tool]}.values())
         else:
-            pool = [a for a in self.apis if self.category_of.get(a.tool) != self.category_of.get(target.tool)]
+            pool = [a for a in self._some(rng) if self.category_of.get(a.tool) != self.category_of.get(target.tool)]
         pool = [a for a in pool if a.key != target.key and not could_serve(a.name, target.name, _fields(a))]
         if not pool:
             raise _Retry(f"{target.name}: no {kind.replace('_', ' ')} functions to offer")
@@ -414,9 +391,9 @@ class CallGenerator:
         reply = abstain.clarify_reply(entity, render.label(param.name, language), language, rng)
         # close-but-wrong neighbours: the same tool's APIs that need the same identifier (none can look the
         # name up), or another tool's
-        same_id = [a for a in self.apis if a.tool == api.tool and a.key != api.key
+        same_id = [a for a in self.by_tool[api.tool] if a.key != api.key
                    and param.name in {p.name for p in a.required_params}]
-        elsewhere = [a for a in self.apis if a.tool != api.tool]
+        elsewhere = [a for a in self._some(rng) if a.tool != api.tool]
         k = self._n_offered(rng, 1) - 1
         offered = [api, *pick_distractors(rng, api, same_id, rng.randint(0, k), 1.0)]
         offered += pick_distractors(rng, api, elsewhere, max(0, min(1, k + 1 - len(offered))), 0.0)
