@@ -412,3 +412,24 @@ def test_generated_hard_cases_keep_their_tiers(hub_catalog):
             assert "tier" not in entry and "entity" not in entry
         if entry["category"] == "irrelevance_hallucination":
             assert entry["entity"] == "fake" and "tier" not in entry
+
+
+def test_large_catalogs_are_sampled_and_still_give_near_misses():
+    """Over 400 APIs, distractors are looked for among the anchor's tool and category and a random draw."""
+    tools = []
+    for t in range(120):
+        rid = Param("item_id", "STRING", "Item id", "I1", required=True, schema={"type": "string", "pattern": "^I[0-9]{3}$"})
+        tools.append(_tool(f"Shop{t}", f"Cat{t % 12}", [
+            Api("", f"get_item_{t}", "Details of an item", required_params=[rid]),
+            Api("", f"get_item_{t}_reviews", "Reviews of an item", required_params=[rid]),
+            Api("", f"get_item_{t}_price_history", "Past prices of an item", required_params=[rid]),
+            Api("", f"list_items_{t}", "All items", optional_params=[Param("page", "NUMBER", "Page", 1)])]))
+    gen = CallGenerator(tools, seed=0, config=only("multiple", zh_rate=0.0, near_miss_rate=1.0))
+    assert len(gen.apis) == 480
+    samples = [gen.generate(i) for i in range(20)]
+    assert all(Verifier(tools).verify(s).status == "passed" for s in samples)
+    distractors = [d for s in samples for d in s.meta["distractors"]]
+    assert sum(d["same_tool"] for d in distractors) / len(distractors) > 0.3
+    assert [s.to_dict() for s in samples] == [
+        CallGenerator(tools, seed=0, config=only("multiple", zh_rate=0.0, near_miss_rate=1.0)).generate(i).to_dict()
+        for i in range(20)]
