@@ -77,8 +77,12 @@ class DemoProfile:
     # -- retriever --
     retriever_epochs: int = field(default=1, metadata=doc("Epochs of retriever training (ToolBench: 5)."))
     retriever_batch_size: int = field(default=32, metadata=doc("Pairs per retriever batch."))
-    retriever_max_seq_length: int = field(default=128, metadata=doc("Tokens kept of each query and API document "
-                                                                      "(ToolBench: 256)."))
+    retriever_max_seq_length: int = field(default=128, metadata=doc("Tokens kept of each API document (queries: "
+                                                                      "64; ToolBench: 256)."))
+    retriever_synthetic_per_api: int = field(default=1, metadata=doc(
+        "Synthetic requests per catalog API in retriever training (retriever/synthetic.py)."))
+    retriever_heldout_apis: float = field(default=0.2, metadata=doc(
+        "Share of retriever queries held out by API (whole tools unseen in training) for its figures."))
     # -- fine-tuning --
     train_call_examples: int = field(default=64, metadata=doc("Generated call examples (OpenAI format) in the "
                                                                 "LoRA data."))
