@@ -161,7 +161,7 @@ async def step(state: SearchState, runtime: Runtime[SearchContext]) -> dict[str,
     return {"tree": _conclude(tree, ctx, stop if tree.status == T.RUNNING else None).to_dict()}
 
 
-def route_step(state: SearchState) -> Literal["step", "__end__"]:
+async def route_step(state: SearchState) -> Literal["step", "__end__"]:  # async: run inline, not in a thread
     return "step" if state["tree"].get("chosen") is None and state["tree"].get("status") == T.RUNNING else END
 
 
