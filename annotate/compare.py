@@ -93,6 +93,9 @@ class CompareConfig:
     concurrency: int = field(default=2, metadata=doc("Tasks searched at once."))
     catalog: str | None = field(default=None, metadata=doc("Catalog folder with the APIs' URLs.", path=True))
     hub_url: str | None = field(default=None, metadata=doc("Call the sandbox hub at this URL."))
+    response_cache: str | None = field(default=None, metadata=doc(
+        "SQLite response cache of the executor (toolbench/cache.py), shared with crawls and campaigns: a call "
+        "another run already made is answered from it.", path=True))
     limit: int | None = field(default=None, metadata=doc("Only the first N tasks."))
 
     def __post_init__(self) -> None:

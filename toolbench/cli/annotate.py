@@ -165,7 +165,8 @@ def _compare_clients(cfg: CompareConfig) -> tuple[dict, object, object]:
         models[label] = OpenAIChatModel(OpenAIChatConfig(model=model, base_url=url, timeout=cfg.llm_timeout,
                                                          api_key_env=cfg.api_key_env,
                                                          max_concurrency=cfg.concurrency))
-    campaign = CampaignConfig(queries=cfg.tasks, out=cfg.out, catalog=cfg.catalog, hub_url=cfg.hub_url)
+    campaign = CampaignConfig(queries=cfg.tasks, out=cfg.out, catalog=cfg.catalog, hub_url=cfg.hub_url,
+                              response_cache=cfg.response_cache)
     runner_factory, executor = _default_runner_factory(campaign, _Catalog(cfg.catalog))
     return models, runner_factory, executor
 
