@@ -11,6 +11,19 @@ each tool of its category's; each query a noisy copy of one API), so the run tak
 half hour that embedding 16,464 documents on two CPU cores would. Exact search cost does not depend on where
 the vectors came from; approximate indexes report their recall@10 against the exact result, which on real
 embeddings can differ. Every method runs on ``--threads`` threads (default 1) for a like-for-like figure.
+
+Issue 20's figures, each against the previous recipe in the same run (``--threads 2`` for the 2-core targets):
+
+- training: the previous recipe (documents and queries at 256 tokens, MultipleNegativesRankingLoss over the
+  whole batch) and the new one (queries 64, documents 128, cached negatives in mini-batches of 8), each in its
+  own process on the same pairs of the 163 G1 reference queries: seconds and peak RSS (``--train-steps N``
+  times N steps and extrapolates to the full 5 epochs; 0 runs them in full);
+- encoding: API documents/s with torch at 256 tokens (previous), torch at 128, ONNX Runtime float and int8 at
+  128 (dynamic padding, sorted by length), and how far int8's rankings move from float's (NDCG points);
+- quality (``--quality``): NDCG@1/@5 of BM25, the untrained model, a trained model and the hybrid on a held-out
+  split of APIs (whole tools unseen in training) of the reference queries; ``--trained-model`` evaluates a
+  model trained with ``toolbench retriever train ... --split-by api``, else one is trained here with the new
+  recipe (``--quality-steps`` limits it).
 """
 
 from __future__ import annotations
@@ -50,6 +63,99 @@ def encoding(n_docs: int, n_queries: int) -> dict:
     _, q_s = _timed(lambda: encoder.encode(texts, batch_size=64))
     return {"model_load_s": load_s, "docs": n_docs, "docs_per_s": n_docs / doc_s, "queries": n_queries,
             "queries_per_s": n_queries / q_s}
+
+
+def _train_child(recipe: str, steps: int, out: Path) -> None:
+    """One training run in this process (called in a child): prints JSON with seconds and peak RSS."""
+    import resource
+
+    from retriever.train import TrainConfig, run
+
+    old = recipe == "previous"
+    cfg = TrainConfig(query_files=[str(STB)], output_dir=str(out), test_fraction=0.0, log_every=0,
+                      max_steps=steps or None, max_seq_length=256 if old else 128,
+                      query_max_seq_length=256 if old else 64, mini_batch_size=0 if old else 8, split_by="query")
+    result = run(cfg)
+    print(json.dumps({"recipe": recipe, "steps": result.steps, "seconds": result.seconds,
+                      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def training(steps: int, threads: int, tmp: Path) -> list[dict]:
+    import subprocess
+
+    rows = []
+    for recipe in ("previous", "new"):
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+        proc = subprocess.run([sys.executable, __file__, "--_train-child", recipe, "--train-steps", str(steps),
+                               "--_out", str(tmp / recipe)], capture_output=True, text=True, env=env, check=False)
+        if proc.returncode:
+            raise SystemExit(f"training child ({recipe}) failed:\n{proc.stderr[-2000:]}")
+        row = json.loads(proc.stdout.strip().splitlines()[-1])
+        full_steps = _full_steps()
+        row["full_steps"] = full_steps
+        row["full_seconds_est"] = row["seconds"] / max(1, row["steps"]) * full_steps
+        rows.append(row)
+    return rows
+
+
+def _full_steps() -> int:
+    """Steps of the default 5-epoch run on all 163 reference queries (batches as retriever.train makes them)."""
+    import random
+
+    from retriever.corpus import load_corpus
+    from retriever.pairs import make_pairs, query_key, read_queries, relevant_ids
+    from retriever.train import make_batches
+
+    queries = read_queries([STB])
+    pairs, _ = make_pairs(queries, load_corpus(None, queries))
+    relevant = {query_key(q): set(relevant_ids(q)) for q in queries}
+    rng = random.Random(42)
+    return sum(len(make_batches(pairs, relevant, 32, rng)) for _ in range(5))
+
+
+def backends(n_docs: int, threads: int) -> list[dict]:
+    """Documents/s per encoder, and the int8 model's ranking change against float on the reference queries."""
+    from retriever.corpus import load_corpus
+    from retriever.encoder import load_encoder
+    from retriever.pairs import read_queries
+
+    queries = read_queries([STB])
+    corpus = load_corpus(None, queries)
+    docs = [corpus.texts[i % len(corpus)] for i in range(n_docs)]
+    rows = []
+    for label, backend, length in (("torch, 256 tokens (previous)", "torch", 256), ("torch, 128", "torch", 128),
+                                   ("onnx float, 128", "onnx", 128), ("onnx int8, 128", "onnx-int8", 128)):
+        encoder = load_encoder(None, backend=backend, max_seq_length=length, threads=threads)
+        encoder.encode(docs[:4])  # warm-up (and the first ONNX export, cached after)
+        _, s = _timed(lambda enc=encoder: enc.encode(docs, batch_size=32))
+        rows.append({"encoder": label, "docs_per_s": n_docs / s})
+    return rows
+
+
+def quality(trained: str | None, steps: int, tmp: Path, threads: int) -> dict:
+    """NDCG on the held-out API split: BM25, untrained, trained, hybrid; float vs int8 for the trained model."""
+    from retriever.corpus import load_corpus
+    from retriever.evaluate import bm25_factory, dense_factory, evaluate, hybrid_factory
+    from retriever.pairs import read_queries
+    from retriever.train import TrainConfig, run
+    from retriever.training_data import prepare
+
+    cfg = TrainConfig(query_files=[str(STB)], output_dir=str(tmp / "quality"), split_by="api", test_fraction=0.2,
+                      log_every=0, max_steps=steps or None)
+    data = prepare(cfg)  # the held-out split a --trained-model must have been trained with (same seed)
+    source = trained
+    if trained is None:
+        trained = run(cfg).model_dir
+        source = f"trained here ({steps or 'all'} steps, new recipe)"
+    queries = data.test
+    corpus = load_corpus(None, read_queries([STB]))
+    dense = {b: dense_factory(trained, backend=b, max_seq_length=128) for b in ("onnx", "onnx-int8")}
+    methods = {"bm25": bm25_factory(), "untrained": dense_factory(None, backend="onnx", max_seq_length=128),
+               "trained": dense["onnx"], "trained int8": dense["onnx-int8"],
+               "hybrid (bm25 + trained, RRF)": hybrid_factory(bm25_factory(), dense["onnx"])}
+    report = evaluate(queries, corpus, methods)
+    return {"held_out_queries": report.queries, "held_out_apis": len(data.held_out_apis), "trained": source,
+            "methods": {m.name: m.metrics for m in report.methods}}
 
 
 def _faiss_ids(index, k, qs):
@@ -122,8 +228,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-encoding", action="store_true")
     p.add_argument("--threads", type=int, default=1, help="threads of numpy's BLAS, torch and faiss")
     p.add_argument("--json", type=Path, help="also write the figures here")
+    p.add_argument("--training", action="store_true", help="time training, previous vs new recipe")
+    p.add_argument("--train-steps", type=int, default=3, help="steps timed per recipe (0: the full run)")
+    p.add_argument("--backends", action="store_true", help="documents/s of torch, ONNX float and int8")
+    p.add_argument("--quality", action="store_true", help="NDCG on a held-out split of APIs")
+    p.add_argument("--trained-model", help="model trained with --split-by api (default: train one here)")
+    p.add_argument("--quality-steps", type=int, default=0, help="steps of the model trained here (0: all)")
+    p.add_argument("--skip-search", action="store_true")
+    p.add_argument("--_train-child", help=argparse.SUPPRESS)
+    p.add_argument("--_out", type=Path, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    if a._train_child:
+        _train_child(a._train_child, a.train_steps, a._out)
+        return 0
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(a.threads)  # read when numpy/torch/faiss load, below
@@ -140,6 +258,39 @@ def main(argv: list[str] | None = None) -> int:
         print(f"encoding (all-MiniLM-L6-v2, max 256 tokens, CPU): {enc['docs_per_s']:.1f} API docs/s, "
               f"{enc['queries_per_s']:.1f} queries/s; {a.apis:,} docs would take "
               f"{a.apis / enc['docs_per_s'] / 60:.1f} min (model load {enc['model_load_s']:.1f} s)")
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="retriever-bench-"))
+    if a.training:
+        rows = out["training"] = training(a.train_steps, a.threads, tmp)
+        print("\n| training recipe | steps timed | s/step | est. full run (s) | peak RSS (MB) |")
+        print("| --- | --- | --- | --- | --- |")
+        for r in rows:
+            print(f"| {r['recipe']} | {r['steps']} | {r['seconds'] / r['steps']:.1f} | "
+                  f"{r['full_seconds_est']:.0f} ({r['full_steps']} steps) | {r['rss_mb']:.0f} |")
+        print(f"new / previous: time x{rows[1]['seconds'] / rows[0]['seconds'] * rows[0]['steps'] / rows[1]['steps']:.2f},"
+              f" RSS x{rows[1]['rss_mb'] / rows[0]['rss_mb']:.2f}")
+    if a.backends:
+        rows = out["backends"] = backends(a.encode, a.threads)
+        print("\n| encoder | API docs/s | vs previous |")
+        print("| --- | --- | --- |")
+        for r in rows:
+            print(f"| {r['encoder']} | {r['docs_per_s']:.1f} | x{r['docs_per_s'] / rows[0]['docs_per_s']:.2f} |")
+    if a.quality:
+        q = out["quality"] = quality(a.trained_model, a.quality_steps, tmp, a.threads)
+        print(f"\nheld-out API split: {q['held_out_queries']} queries needing {q['held_out_apis']} APIs of tools "
+              f"unseen in training; trained model: {q['trained']}\n")
+        print("| method | NDCG@1 | NDCG@5 |")
+        print("| --- | --- | --- |")
+        for name, m in q["methods"].items():
+            print(f"| {name} | {100 * m['ndcg@1']:.1f} | {100 * m['ndcg@5']:.1f} |")
+        m = q["methods"]
+        print(f"int8 vs float (trained): NDCG@1 {100 * (m['trained int8']['ndcg@1'] - m['trained']['ndcg@1']):+.1f}, "
+              f"NDCG@5 {100 * (m['trained int8']['ndcg@5'] - m['trained']['ndcg@5']):+.1f} points")
+    if a.skip_search:
+        if a.json:
+            a.json.write_text(json.dumps(out, indent=2) + "\n")
+        return 0
     rows = out["search"] = search(a.apis, a.dim, a.queries, a.k, a.seed)
     print(f"\n{a.apis:,} APIs x {a.dim} dims, {a.queries} queries, top {a.k}:\n")
     print(f"| method | build (s) | latency p50 (ms) | p95 (ms) | batch (queries/s) | recall@{a.k} vs exact |")

@@ -1,15 +1,22 @@
 """Fine-tune a sentence-transformers embedder on (query, relevant API document) pairs.
 
-ToolBench's recipe: MultipleNegativesRankingLoss (each query's positive against the other positives of its
-batch, plus optional hard negatives), batch 32, learning rate 2e-5 with linear warm-up and decay, documents cut
-at 256 tokens; from all-MiniLM-L6-v2 (the packaged copy) unless another sentence-transformers folder is given.
+ToolBench's recipe, made cheap on a CPU: in-batch negatives (MultipleNegativesRankingLoss: each query's positive
+against the other documents of its batch, plus optional hard negatives), batch 32, learning rate 2e-5 with
+linear warm-up and decay; queries cut at 64 tokens and documents at 128 (ToolBench: 256 for both), every batch
+padded only to its longest text; the loss computed with cached negatives (CachedMultipleNegativesRankingLoss,
+GradCache): the same loss as the whole batch, with activations of ``mini_batch_size`` texts at a time, so memory
+no longer grows with batch size x sequence length. From all-MiniLM-L6-v2 (the packaged copy) unless another
+sentence-transformers folder is given.
 
 Batches never hold two pairs of the same query, nor a document relevant to another query of the batch, so
 in-batch negatives are true negatives. The loop is a plain PyTorch loop (AdamW, no weight decay on biases and
-LayerNorm), which needs nothing beyond sentence-transformers and transformers.
+LayerNorm): the sentence-transformers trainer's batch samplers cannot express that rule. What is learnt from
+(the split by API or query, synthetic requests, extra training files, hard and sibling negatives) is made by
+:mod:`retriever.training_data`.
 
 A run folder holds ``model/`` (a sentence-transformers folder), ``split.json`` (the train and held-out query
-keys), ``pairs.jsonl``, ``corpus.jsonl``, ``config.json`` and ``log.jsonl`` (loss and learning rate by step).
+keys, the held-out APIs), ``pairs.jsonl``, ``corpus.jsonl``, ``config.json`` and ``log.jsonl`` (loss and
+learning rate by step).
 """
 
 from __future__ import annotations
