@@ -70,6 +70,14 @@ def test_the_filters_refuse_a_text_that_lost_a_value_an_api_or_names_an_api(hub_
     assert problem('{"query": "' + good + '"}').startswith("markup")
     assert problem("Paris Oslo").startswith("too_short")
     assert problem(good * 6).startswith("too_long")
+    # a rewrite may not make a value up, nor copy the worked example's
+    draft = "Could you check the weather in Paris, and the severe alerts for Oslo?"
+    assert composer.phrasing_problem(good, steps, api_set, 15, 400, source=draft) is None
+    made_up = good.replace("right now", "on 2025-01-13")
+    assert composer.phrasing_problem(made_up, steps, api_set, 15, 400, source=draft) == (
+        "added_value: '2025-01-13' is in no value of the query")
+    copied = good + " Also the weather in Lyon."
+    assert composer.phrasing_problem(copied, steps, api_set, 15, 400, source=draft).startswith("added_value")
 
 
 def test_a_model_rewrite_is_kept_only_when_it_passes(hub_catalog):

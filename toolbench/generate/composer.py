@@ -101,9 +101,21 @@ def api_name_used(text: str, apis: list[Api]) -> str | None:
     return None
 
 
-def phrasing_problem(text: str, steps: list[Step], api_set: ApiSet, min_chars: int, longest: int) -> str | None:
+def added_value(text: str, source: str, steps: list[Step]) -> str | None:
+    """A number (or the worked example's city) in ``text`` that neither ``source`` nor a value of the calls
+    holds: a rewrite that made a value up ("... for France in 2025 ...") or copied the example."""
+    allowed = (source + " " + " ".join(m for s in steps for m in s.mentions())).casefold()
+    for token in [*re.findall(r"\d+(?:[.,:/-]\d+)*", text), *re.findall(r"\bLyon\b", text)]:
+        if token.casefold() not in allowed:
+            return token
+    return None
+
+
+def phrasing_problem(text: str, steps: list[Step], api_set: ApiSet, min_chars: int, longest: int,
+                     source: str = "") -> str | None:
     """Why ``text`` cannot stand for the composed query, as ``"<code>: <detail>"`` (None when it can):
-    ToolBench's filters on a query."""
+    ToolBench's filters on a query. With ``source`` (the draft a model rewrote), a value the draft does not hold
+    is refused too."""
     if len(text) < min_chars:
         return f"too_short: shorter than {min_chars} characters"
     if len(text) > longest:
@@ -119,6 +131,9 @@ def phrasing_problem(text: str, steps: list[Step], api_set: ApiSet, min_chars: i
     name = api_name_used(text, list(api_set.apis))
     if name:
         return f"api_name: names the API {name!r}"
+    extra = added_value(text, source, steps) if source else None
+    if extra:
+        return f"added_value: {extra!r} is in no value of the query"
     return None
 
 
@@ -207,7 +222,7 @@ def compose_one(model: ChatModel | None, api_set: ApiSet, rng: random.Random, sa
     new, why = phrase_request(model, text, steps, json_schema=json_schema, temperature=temperature,
                               max_tokens=max_tokens, seed=seed)
     if new:
-        why = phrasing_problem(new, steps, api_set, min_chars, max(3 * len(text), 200)) or ""
+        why = phrasing_problem(new, steps, api_set, min_chars, max(3 * len(text), 200), source=text) or ""
         if not why and " ".join(new.split()).casefold() == " ".join(text.split()).casefold():
             why = "unchanged: the draft copied as it was"
     if why:
