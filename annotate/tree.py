@@ -24,6 +24,8 @@ ReACT is the same machine with ``width=1``; ReACT@N uses ``root_width=N``, no di
 ``give_up_backtrack=1``, so every failed chain restarts from the root.
 
 Everything is JSON-ready through ``to_dict``/``from_dict`` (the graph keeps trees in its checkpointed state).
+The requests to the model (path messages, the diversity prompt) are in :mod:`annotate.messages`, the checks of the
+cheaper search (repeated calls, grounded answers) in :mod:`annotate.checks`; both are importable from here.
 """
 
 from __future__ import annotations
@@ -72,18 +74,6 @@ EXHAUSTED = "exhausted"  # no node may be expanded any more
 BUDGET = "budget"  # a budget was spent before the search ended
 FAILED = "failed"  # the search stopped on an error (the model endpoint failed...)
 STATUSES = (RUNNING, SOLVED, EXHAUSTED, BUDGET, FAILED)
-
-# The diversity prompt, word for word as ToolBench's answer files record it (its typos are part of the data
-# models were trained on). ``{previous_candidate}`` is the JSON list of earlier attempts from this state.
-DIVERSITY_PROMPT = (
-    "This is not the first time you try this task, all previous trails failed.\n"
-    "Before you generate my thought for this state, I will first show you your previous actions for this "
-    "state, and then you must generate actions that is different from all of them. Here are some previous "
-    "actions candidates:\n{previous_candidate}\nRemember you are now in the intermediate state of a trail, you "
-    "will first analyze the now state and previous action candidates, then make actions that is different from "
-    "all the previous."
-)
-
 
 class TreeError(ToolbenchError):
     """A tree operation was asked something impossible (an unknown node, a bad record)."""
@@ -357,6 +347,8 @@ def observe(tree: Tree, node_id: int, results: Iterable[tuple[str, int]], policy
     reached an API. With ``policy.prune_repeats`` a step whose API calls all repeat earlier calls of its chain
     (:func:`is_repeat`) is pruned; with ``policy.verify == "grounded"`` an answer not grounded in a successful API
     response (:func:`grounded`) is pruned as a failed branch and the search goes on."""
+    from annotate.checks import all_repeats, grounded
+
     node = tree.node(node_id)
     results = list(results)
     if len(results) != len(node.calls):
@@ -388,50 +380,11 @@ def observe(tree: Tree, node_id: int, results: Iterable[tuple[str, int]], policy
             changed.append(replace(ancestor, closed=True))
             up = ancestor.parent
     elif (chain_length(tree, node.id, policy.step_unit) >= policy.max_steps
-          or (policy.prune_repeats and finish is None and _all_repeats(tree, node))):
+          or (policy.prune_repeats and finish is None and all_repeats(tree, node))):
         node = replace(node, pruned=True, closed=True)
         changed = [node]
     return with_nodes(tree, *changed, status=status, api_calls=tree.api_calls + api_calls,
                        reason="a Finish(give_answer) was reached" if status == SOLVED else tree.reason)
-
-
-def call_signature(call: Call) -> tuple[str, str]:
-    """(function name, arguments as canonical JSON when they decode, else the stripped text): equal for the same
-    call written with other spacing or key order."""
-    try:
-        return call.name, json.dumps(json.loads(call.arguments or "{}"), sort_keys=True, ensure_ascii=False)
-    except ValueError:
-        return call.name, call.arguments.strip()
-
-
-def is_repeat(tree: Tree, node_id: int, index: int, node: Node | None = None) -> bool:
-    """Whether call ``index`` of the node (an API call, not Finish) repeats a call made earlier in its chain: by an
-    ancestor step, or earlier in the same step. ``node`` overrides the tree's copy of the node."""
-    node = node or tree.node(node_id)
-    call = node.calls[index]
-    if call.name == FINISH:
-        return False
-    signature = call_signature(call)
-    earlier = [c for nid in path(tree, node.parent) for c in tree.node(nid).calls] if node.parent else []
-    return any(call_signature(c) == signature for c in earlier + list(node.calls[:index]))
-
-
-def _all_repeats(tree: Tree, node: Node) -> bool:
-    indexes = [i for i, c in enumerate(node.calls) if c.name != FINISH]
-    return bool(indexes) and all(is_repeat(tree, node.id, i, node) for i in indexes)
-
-
-def repeated_calls(tree: Tree) -> int:
-    """How many API calls of the tree repeat an earlier call of their chain (:func:`is_repeat`)."""
-    return sum(is_repeat(tree, n.id, i) for n in tree.nodes.values() for i in range(len(n.calls)))
-
-
-def grounded(tree: Tree, node: Node) -> bool:
-    """Whether ``node``'s answer is grounded: non-empty, on a chain with a successful API response (code 0)."""
-    if not (node.final_answer or "").strip():
-        return False
-    steps = [tree.node(nid) for nid in path(tree, node.parent)] if node.parent else []
-    return any(c.name != FINISH and c.code == CODE_OK for step in steps + [node] for c in step.calls)
 
 
 # -- walking --------------------------------------------------------------------------------------------
@@ -491,73 +444,6 @@ def node_path_key(tree: Tree, node_id: int) -> str:
     return ".".join(parts)
 
 
-def first_attempt(tree: Tree, node_id: int) -> Call | None:
-    """The first call made in the subtree of ``node_id``, following first children (ToolBench shows this as an
-    earlier attempt from the parent's state)."""
-    current: Node | None = tree.node(node_id)
-    while current is not None:
-        if current.calls:
-            return current.calls[0]
-        current = tree.node(current.children[0]) if current.children else None
-    return None
-
-
-def diversity_prompt(tree: Tree, node_id: int) -> str | None:
-    """The prompt that shows the model its earlier attempts from ``node_id``'s state, or None for a first
-    attempt. Each attempt is listed with its name, arguments, output and a value (ToolBench's
-    ``mento-carlo-action-value``, always 0.0 in DFSDT)."""
-    node = tree.node(node_id)
-    attempts = []
-    for child in node.children:
-        call = first_attempt(tree, child)
-        if call is not None:
-            attempts.append({"name": call.name, "arguments": call.arguments, "function_output": call.observation,
-                             "mento-carlo-action-value": 0.0})
-    if not attempts:
-        return None
-    candidates = json.dumps(attempts, indent=2) + "\n"
-    if node.observation:
-        candidates += f"again, your former observation: {node.observation}\n"
-    return DIVERSITY_PROMPT.replace("{previous_candidate}", candidates)
-
-
-def assistant_message(node: Node) -> Message:
-    """The node's reply in OpenAI's form."""
-    msg: Message = {"role": "assistant", "content": node.content}
-    if node.calls:
-        msg["tool_calls"] = [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-                             for c in node.calls]
-    return msg
-
-
-def step_messages(node: Node) -> list[Message]:
-    """The reply and its results as OpenAI messages."""
-    out = [assistant_message(node)]
-    out += [{"role": "tool", "tool_call_id": c.id, "content": c.observation} for c in node.calls]
-    return out
-
-
-def request_messages(tree: Tree, node_id: int, prompt: str | None = None) -> list[Message]:
-    """The messages of the request that expands ``node_id``: the opening messages, each step on the path with its
-    results, then ``prompt`` (the diversity prompt) if given. Diversity prompts of earlier steps are left out:
-    they were meant for those steps only (ToolBench marks them ``valid: false``)."""
-    out = [dict(m) for m in tree.messages]
-    for nid in path(tree, node_id):
-        out += step_messages(tree.node(nid))
-    if prompt is not None:
-        out.append({"role": "user", "content": prompt})
-    return out
-
-
-def next_request(tree: Tree, policy: Policy) -> tuple[int, list[Message], str | None] | None:
-    """(node to expand, request messages, diversity prompt) for the next model call, or None when done."""
-    node_id = select(tree, policy)
-    if node_id is None:
-        return None
-    prompt = diversity_prompt(tree, node_id) if policy.diversity else None
-    return node_id, request_messages(tree, node_id, prompt), prompt
-
-
 # -- ending ---------------------------------------------------------------------------------------------
 
 def conclude(tree: Tree, status: str | None = None, reason: str = "") -> Tree:
@@ -584,3 +470,18 @@ def conclude(tree: Tree, status: str | None = None, reason: str = "") -> Tree:
 
 def final_answer(tree: Tree) -> str | None:
     return None if tree.chosen is None else tree.node(tree.chosen).final_answer
+
+
+# Kept importable from here: the requests to the model (annotate.messages), the cheaper-search checks (annotate.checks).
+_MOVED = {"annotate.messages": ("DIVERSITY_PROMPT", "assistant_message", "diversity_prompt", "first_attempt",
+                                "next_request", "request_messages", "step_messages"),
+          "annotate.checks": ("all_repeats", "call_signature", "grounded", "is_repeat", "repeated_calls")}
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    for module, names in _MOVED.items():
+        if name in names:
+            return getattr(importlib.import_module(module), name)
+    raise AttributeError(f"module 'annotate.tree' has no attribute {name!r}")
