@@ -44,9 +44,11 @@ def test_eval_bm25_on_stabletoolbench_writes_json_and_markdown(tmp_path, capsys)
 def test_index_then_search(tmp_path, capsys):
     tiny = build_tiny_model(tmp_path / "tiny")
     idx = tmp_path / "idx"
-    code, out, err = run(["retriever", "index", str(G1), "--model", str(tiny), "--out", str(idx)], capsys)
+    code, out, err = run(["retriever", "index", str(G1), "--model", str(tiny), "--out", str(idx), "--backend",
+                          "onnx-int8"], capsys)
     assert code == 0, err
     assert "indexed 12 APIs" in out
+    assert json.loads((idx / "meta.json").read_text())["backend"] == "onnx-int8"
     code, out, err = run(["retriever", "search", "songs of a playlist", "--index", str(idx), "-k", "3", "--json"],
                          capsys)
     assert code == 0, err

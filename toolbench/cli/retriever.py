@@ -128,13 +128,15 @@ def index_cmd(
     ef_search: int = typer.Option(128, help="hnsw: candidate list size at search time."),
     max_seq_length: int = typer.Option(256, help="Tokens kept per document."),
     device: str = typer.Option("cpu", help="cpu, cuda or cuda:N."),
+    backend: str = typer.Option("torch", help="Encoder: torch, onnx (ONNX Runtime) or onnx-int8 (int8 weights, "
+                                              "fastest on CPU; exported once and cached next to the model)."),
 ) -> None:
     """Embed every API document and save a faiss index with its id map and model name.
 
     Example: toolbench retriever index data/reference/stabletoolbench/G1_instruction.json --out runs/retriever/index
     """
     from retriever.corpus import load_corpus
-    from retriever.encoder import SentenceTransformerEncoder
+    from retriever.encoder import load_encoder
     from retriever.errors import RetrieverError
     from retriever.index import INDEX_KINDS, LARGE_CORPUS, ApiRetriever
     from retriever.pairs import read_queries
@@ -145,7 +147,7 @@ def index_cmd(
         raise RetrieverError("nothing to index: give query files or --corpus")
     queries = read_queries(query_files) if query_files and corpus is None else []
     docs = load_corpus(corpus, queries)
-    encoder = SentenceTransformerEncoder.load(model, device=device, max_seq_length=max_seq_length)
+    encoder = load_encoder(model, backend=backend, device=device, max_seq_length=max_seq_length)
     retriever = ApiRetriever.build(docs, encoder, kind=kind, nlist=nlist, nprobe=nprobe, ef_search=ef_search,
                                    max_seq_length=max_seq_length)
     retriever.save(out)
