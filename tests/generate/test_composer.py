@@ -167,3 +167,15 @@ def test_mode_is_checked():
 
     with pytest.raises(GenerateError, match="instructions.mode"):
         InstructionConfig(mode="poetry")
+
+
+def test_queries_of_one_set_prefer_different_api_combinations(hub_catalog):
+    for group in ("G1", "G2", "G3"):
+        sampler = ApiSetSampler(hub_catalog, group, 0)
+        config = InstructionConfig(queries_per_set=3)
+        for index in range(6):
+            api_set = sampler.sample(index)
+            result = queries_for_set(None, api_set, QueryFilter(config), config, lambda: "1", 0)
+            combos = [tuple(q.relevant) for q in result.accepted]
+            possible = {tuple(a.key for a in composer._pick(api_set, random.Random(i), 2, 5)) for i in range(200)}
+            assert len(set(combos)) == min(len(combos), len(possible)), (group, index, combos)

@@ -55,9 +55,19 @@ class Step:
 
 # -- skeleton -----------------------------------------------------------------------------------------------------
 
-def pick_apis(api_set: ApiSet, rng: random.Random, min_relevant: int, max_relevant: int) -> list[Api]:
+def pick_apis(api_set: ApiSet, rng: random.Random, min_relevant: int, max_relevant: int,
+              avoid: frozenset[tuple[tuple[str, str], ...]] = frozenset()) -> list[Api]:
     """The APIs one query needs: ``min_relevant``..``max_relevant`` of the set (at most 3, a short request), one of
-    each of two tools first when the set spans several tools (G2/G3), in the set's order."""
+    each of two tools first when the set spans several tools (G2/G3), in the set's order; a combination in
+    ``avoid`` (the set's earlier queries) is drawn again, a few times."""
+    for _ in range(8):
+        picked = _pick(api_set, rng, min_relevant, max_relevant)
+        if tuple(a.key for a in picked) not in avoid:
+            break
+    return picked
+
+
+def _pick(api_set: ApiSet, rng: random.Random, min_relevant: int, max_relevant: int) -> list[Api]:
     apis = list(api_set.apis)
     most = max(1, min(max_relevant, len(apis), 3))
     k = rng.randint(min(min_relevant, most), most)
@@ -71,11 +81,11 @@ def pick_apis(api_set: ApiSet, rng: random.Random, min_relevant: int, max_releva
 
 
 def skeleton(api_set: ApiSet, rng: random.Random, sampler: ValueSampler, min_relevant: int,
-             max_relevant: int) -> list[Step]:
+             max_relevant: int, avoid: frozenset[tuple[tuple[str, str], ...]] = frozenset()) -> list[Step]:
     """The calls of one query; raises :class:`ValueSamplingError` when an API's arguments cannot be sampled.
     Optional booleans are left out (a user rarely states them, and no check could find them in the text)."""
     steps = []
-    for api in pick_apis(api_set, rng, min_relevant, max_relevant):
+    for api in pick_apis(api_set, rng, min_relevant, max_relevant, avoid):
         args = sampler.arguments(api)
         optional = {p.name for p in api.optional_params}
         steps.append(Step(api, {k: v for k, v in args.items() if not (k in optional and isinstance(v, bool))}))
@@ -204,13 +214,14 @@ def phrase_request(model: ChatModel, text: str, steps: list[Step], *, json_schem
 
 def compose_one(model: ChatModel | None, api_set: ApiSet, rng: random.Random, sampler: ValueSampler, *,
                 min_relevant: int, max_relevant: int, min_chars: int, json_schema: bool, temperature: float,
-                max_tokens: int, seed: int) -> tuple[str, list[Step], str, str]:
+                max_tokens: int, seed: int, avoid: frozenset[tuple[tuple[str, str], ...]] = frozenset(),
+                ) -> tuple[str, list[Step], str, str]:
     """One composed query -> (text, steps, phrased_by, why the model's text was refused or "").
     ``phrased_by`` is ``model`` when the model's rewrite passed the filters, else ``rule``. Raises
     :class:`ValueSamplingError` or :class:`DraftError` when no query can be composed."""
     problem = ""
     for _ in range(3):  # the realiser's text is checked as the model's is; a draft failing it is drawn again
-        steps = skeleton(api_set, rng, sampler, min_relevant, max_relevant)
+        steps = skeleton(api_set, rng, sampler, min_relevant, max_relevant, avoid)
         text = draft(steps, rng)
         problem = phrasing_problem(text, steps, api_set, min_chars, 1 << 20) or ""
         if not problem:

@@ -321,7 +321,8 @@ def composed_for_set(model: ChatModel | None, api_set: ApiSet, qfilter: QueryFil
             text, steps, by, why = composer.compose_one(
                 model, api_set, rng, sampler, min_relevant=config.min_relevant, max_relevant=config.max_relevant,
                 min_chars=config.min_chars, json_schema=config.json_schema, temperature=config.temperature,
-                max_tokens=config.max_tokens, seed=seed + 1000 * api_set.index + j)
+                max_tokens=config.max_tokens, seed=seed + 1000 * api_set.index + j,
+                avoid=frozenset(tuple(q.relevant) for q in result.accepted))
         except ValueSamplingError as exc:
             result.rejected.append(Rejected(api_set.index, "unsampleable", str(exc)))
             continue
