@@ -271,7 +271,10 @@ INSTRUCTION_GROUPS = ("G1", "G2", "G3")
 def stage_instructions(ctx: DemoContext) -> StageOutput:
     """G1/G2/G3 queries for the retriever, composed from sampled APIs and values and phrased by the base model
     (its rewrite kept only when it passes the filters, else the rule's text): ``instruction_sets`` x
-    ``instruction_queries`` queries per group, one short model request each."""
+    ``instruction_queries`` queries per group, one short model request each; the three groups run side by side
+    (the server batches their requests)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from toolbench.generate.errors import GenerateError
     from toolbench.generate.instructions import InstructionConfig, InstructionRun
 
@@ -284,28 +287,34 @@ def stage_instructions(ctx: DemoContext) -> StageOutput:
     chat = _chat(ctx, "base", url, ctx.path("instructions", "llm_cache.sqlite"))
     groups: dict[str, Any] = {}
     files: dict[str, str] = {}
+    kept_now = dict.fromkeys(INSTRUCTION_GROUPS, 0)
     try:
         with _progress(ctx.console, "G1/G2/G3 instructions (queries)") as progress:
             task = progress.add_task("queries", total=wanted * len(INSTRUCTION_GROUPS), note="")
-            for group in INSTRUCTION_GROUPS:
-                out = ctx.path("instructions", f"{group}_query.json")
-                run = InstructionRun(out=out, group=group, n=wanted, seed=p.seed, config=config)
-                base = progress.tasks[0].completed
 
-                def on_set(result: Any, kept: int, group: str = group, base: float = base) -> None:
-                    progress.update(task, completed=base + kept, note=f"{group}: kept {kept}")
+            def one(group: str) -> None:
+                out = ctx.path("instructions", f"{group}_query.json")
+
+                def on_set(result: Any, kept: int) -> None:
+                    kept_now[group] = kept
+                    progress.update(task, completed=sum(kept_now.values()), note=f"{group}: kept {kept}")
 
                 try:
-                    stats = run.run(chat, tools, on_set)
+                    stats = InstructionRun(out=out, group=group, n=wanted, seed=p.seed, config=config).run(
+                        chat, tools, on_set)
                 except GenerateError as exc:  # the catalog has no set of this group (e.g. one tool per category)
                     groups[group] = {"wanted": wanted, "kept": 0, "yield": 0.0, "unavailable": str(exc)}
-                    continue
-                progress.update(task, completed=base + wanted)
+                    return
                 groups[group] = {key: stats[key] for key in ("wanted", "kept", "yield", "phrased_by",
                                                              "rejected_by_reason", "model_text_refused")}
                 files[f"{group} instructions"] = str(out)
+
+            with ThreadPoolExecutor(len(INSTRUCTION_GROUPS)) as pool:
+                list(pool.map(one, INSTRUCTION_GROUPS))  # list(): a group's exception is raised here
     finally:
         chat.close()
+    groups = {g: groups[g] for g in INSTRUCTION_GROUPS if g in groups}
+    files = {k: files[k] for k in sorted(files)}
     kept = sum(g["kept"] for g in groups.values())
     by_model = sum(g.get("phrased_by", {}).get("model", 0) for g in groups.values())
     figures = {"wanted": wanted * len(INSTRUCTION_GROUPS), "kept": kept,
