@@ -147,14 +147,24 @@ def quality(trained: str | None, steps: int, tmp: Path, threads: int) -> dict:
     if trained is None:
         trained = run(cfg).model_dir
         source = f"trained here ({steps or 'all'} steps, new recipe)"
-    queries = data.test
     corpus = load_corpus(None, read_queries([STB]))
-    dense = {b: dense_factory(trained, backend=b, max_seq_length=128) for b in ("onnx", "onnx-int8")}
-    methods = {"bm25": bm25_factory(), "untrained": dense_factory(None, backend="onnx", max_seq_length=128),
-               "trained": dense["onnx"], "trained int8": dense["onnx-int8"],
-               "hybrid (bm25 + trained, RRF)": hybrid_factory(bm25_factory(), dense["onnx"])}
-    report = evaluate(queries, corpus, methods)
-    return {"held_out_queries": report.queries, "held_out_apis": len(data.held_out_apis), "trained": source,
+    built: dict = {}
+
+    def once(name, factory):  # a hybrid reuses its dense method's index
+        return lambda c: built[name] if name in built else built.setdefault(name, factory(c))
+
+    label = "untrained" if trained == "none" else "trained"
+    model = None if trained == "none" else trained
+    flt = once("float", dense_factory(model, backend="onnx", max_seq_length=128))
+    bm25 = once("bm25", bm25_factory())
+    methods = {"bm25": bm25}
+    if model is not None:
+        methods["untrained"] = dense_factory(None, backend="onnx", max_seq_length=128)
+    methods |= {label: flt, f"{label} int8": dense_factory(model, backend="onnx-int8", max_seq_length=128),
+                f"hybrid (bm25 + {label}, RRF)": hybrid_factory(bm25, flt)}
+    report = evaluate(data.test, corpus, methods)
+    return {"held_out_queries": report.queries, "held_out_apis": len(data.held_out_apis),
+            "trained": source if model else "none", "label": label,
             "methods": {m.name: m.metrics for m in report.methods}}
 
 
@@ -232,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--train-steps", type=int, default=3, help="steps timed per recipe (0: the full run)")
     p.add_argument("--backends", action="store_true", help="documents/s of torch, ONNX float and int8")
     p.add_argument("--quality", action="store_true", help="NDCG on a held-out split of APIs")
-    p.add_argument("--trained-model", help="model trained with --split-by api (default: train one here)")
+    p.add_argument("--trained-model", help="model trained with --split-by api (default: train one here; 'none': "
+                   "untrained methods only)")
     p.add_argument("--quality-steps", type=int, default=0, help="steps of the model trained here (0: all)")
     p.add_argument("--skip-search", action="store_true")
     p.add_argument("--_train-child", help=argparse.SUPPRESS)
@@ -285,8 +296,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, m in q["methods"].items():
             print(f"| {name} | {100 * m['ndcg@1']:.1f} | {100 * m['ndcg@5']:.1f} |")
         m = q["methods"]
-        print(f"int8 vs float (trained): NDCG@1 {100 * (m['trained int8']['ndcg@1'] - m['trained']['ndcg@1']):+.1f}, "
-              f"NDCG@5 {100 * (m['trained int8']['ndcg@5'] - m['trained']['ndcg@5']):+.1f} points")
+        lab = q["label"]
+        print(f"int8 vs float ({lab}): NDCG@1 {100 * (m[lab + ' int8']['ndcg@1'] - m[lab]['ndcg@1']):+.1f}, "
+              f"NDCG@5 {100 * (m[lab + ' int8']['ndcg@5'] - m[lab]['ndcg@5']):+.1f} points")
     if a.skip_search:
         if a.json:
             a.json.write_text(json.dumps(out, indent=2) + "\n")
