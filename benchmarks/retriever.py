@@ -113,6 +113,40 @@ def _full_steps() -> int:
     return sum(len(make_batches(pairs, relevant, 32, rng)) for _ in range(5))
 
 
+def loss_steps() -> list[dict]:
+    """One forward+backward of the same 32 pairs per loss and length, one after another in this process (so a
+    machine's load hits them alike): the per-step cost of the cached loss against the plain one."""
+    from retriever.corpus import load_corpus
+    from retriever.encoder import load_sentence_transformer
+    from retriever.pairs import make_pairs, read_queries
+
+    try:
+        from sentence_transformers.sentence_transformer import losses
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers import losses
+    queries = read_queries([STB])
+    corpus = load_corpus(None, queries)
+    batch = make_pairs(queries, corpus)[0][:32]
+    model = load_sentence_transformer(None)
+    model.train()
+
+    def feats(texts, length):
+        model.max_seq_length = length
+        return model.preprocess(texts)
+
+    rows = []
+    for name, q_len, d_len, mini in (("plain", 256, 256, 0), ("plain", 64, 128, 0), ("cached, mini-batch 8", 64, 128, 8)):
+        loss_fn = losses.CachedMultipleNegativesRankingLoss(model, mini_batch_size=mini) if mini else \
+            losses.MultipleNegativesRankingLoss(model)
+        t = time.perf_counter()
+        loss = loss_fn([feats([p.query for p in batch], q_len), feats([corpus[p.positive].text for p in batch], d_len)],
+                       None)
+        loss.backward()
+        model.zero_grad()
+        rows.append({"loss": name, "query_tokens": q_len, "doc_tokens": d_len, "seconds": time.perf_counter() - t})
+    return rows
+
+
 def backends(n_docs: int, threads: int) -> list[dict]:
     """Documents/s per encoder, and the int8 model's ranking change against float on the reference queries."""
     from retriever.corpus import load_corpus
@@ -241,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--training", action="store_true", help="time training, previous vs new recipe")
     p.add_argument("--train-steps", type=int, default=3, help="steps timed per recipe (0: the full run)")
     p.add_argument("--backends", action="store_true", help="documents/s of torch, ONNX float and int8")
+    p.add_argument("--loss-steps", action="store_true", help="one step of each loss/length, in this process")
     p.add_argument("--quality", action="store_true", help="NDCG on a held-out split of APIs")
     p.add_argument("--trained-model", help="model trained with --split-by api (default: train one here; 'none': "
                    "untrained methods only)")
@@ -281,6 +316,13 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['full_seconds_est']:.0f} ({r['full_steps']} steps) | {r['rss_mb']:.0f} |")
         print(f"new / previous: time x{rows[1]['seconds'] / rows[0]['seconds'] * rows[0]['steps'] / rows[1]['steps']:.2f},"
               f" RSS x{rows[1]['rss_mb'] / rows[0]['rss_mb']:.2f}")
+    if a.loss_steps:
+        rows = out["loss_steps"] = loss_steps()
+        print("\n| loss | query / doc tokens | one step of 32 pairs (s) | vs first |")
+        print("| --- | --- | --- | --- |")
+        for r in rows:
+            print(f"| {r['loss']} | {r['query_tokens']} / {r['doc_tokens']} | {r['seconds']:.1f} | "
+                  f"x{r['seconds'] / rows[0]['seconds']:.2f} |")
     if a.backends:
         rows = out["backends"] = backends(a.encode, a.threads)
         print("\n| encoder | API docs/s | vs previous |")
