@@ -50,3 +50,15 @@ def test_stage_reports_held_out_tools_with_intervals(tmp_path, monkeypatch):
     assert split["held_out_apis"] and split["counts"]["synthetic_queries"] > 0
     assert json.loads((run / "retriever" / "index" / "meta.json").read_text())["backend"] == "onnx-int8"
     assert "held-out tools" in out.note
+
+
+def test_profile_checks_the_retriever_fields():
+    import dataclasses
+
+    from toolbench.cli.demo.profile import TINY, ProfileError
+
+    with pytest.raises(ProfileError, match="retriever_heldout_apis"):
+        dataclasses.replace(TINY, retriever_heldout_apis=1.5)
+    with pytest.raises(ProfileError, match="retriever_synthetic_per_api"):
+        dataclasses.replace(TINY, retriever_synthetic_per_api=-1)
+    assert dataclasses.replace(TINY, retriever_synthetic_per_api=0).retriever_synthetic_per_api == 0

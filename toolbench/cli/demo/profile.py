@@ -151,10 +151,14 @@ class DemoProfile:
         for name in ("max_offered", "max_parallel"):
             if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), int) or getattr(self, name) < 2:
                 raise ProfileError(f"profile field '{name}' must be an integer >= 2; got {getattr(self, name)!r}")
-        for name in ("heldout", "zh_rate"):
+        for name in ("heldout", "zh_rate", "retriever_heldout_apis"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
                 raise ProfileError(f"profile field '{name}' must be in [0, 1); got {value!r}")
+        if isinstance(self.retriever_synthetic_per_api, bool) or not isinstance(self.retriever_synthetic_per_api, int) \
+                or self.retriever_synthetic_per_api < 0:
+            raise ProfileError("profile field 'retriever_synthetic_per_api' must be an integer >= 0; got "
+                               f"{self.retriever_synthetic_per_api!r}")
         if self.heldout <= 0:
             raise ProfileError("profile field 'heldout' must be > 0: the headline is measured on the held-out split")
         if not isinstance(self.learning_rate, (int, float)) or self.learning_rate <= 0:
