@@ -116,9 +116,10 @@ def eval_cmd(
 
 @app.command("index")
 def index_cmd(
-    query_files: list[Path] = typer.Argument(None, help="Query files whose APIs are indexed (or give --corpus)."),
+    query_files: Annotated[list[Path] | None, typer.Argument(
+        help="Query files whose APIs are indexed (or give --corpus).")] = None,
     corpus: str = typer.Option(None, help="corpus.jsonl or a ToolBench tools folder to index instead."),
-    out: Path = typer.Option(Path("runs/retriever/index"), "--out", "-o", help="Index folder to write."),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Index folder to write.")] = Path("runs/retriever/index"),
     model: str = typer.Option("packaged", help="Embedder: 'packaged' (all-MiniLM-L6-v2) or a "
                                                "sentence-transformers folder, e.g. runs/retriever/model."),
     kind: str = typer.Option("flat", help="flat (exact inner product), ivf or hnsw (approximate; for "
@@ -159,7 +160,7 @@ def index_cmd(
 @app.command("search")
 def search_cmd(
     text: str = typer.Argument(..., help="What the user wants done."),
-    index: Path = typer.Option(Path("runs/retriever/index"), "--index", "-i", help="Index folder."),
+    index: Annotated[Path, typer.Option("--index", "-i", help="Index folder.")] = Path("runs/retriever/index"),
     k: int = typer.Option(5, "-k", help="How many APIs to return."),
     model: str = typer.Option(None, help="Query encoder, if not the model recorded in the index."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines instead of a table."),
