@@ -42,9 +42,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# Run as a script, this folder comes first on sys.path, where benchmarks/requests.py would shadow the requests
-# package that LangChain imports: take the folder off, put the repository on.
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
+sys.path.insert(0, str(ROOT))
 
 from fastapi import FastAPI, Request  # (at module level: FastAPI resolves the handlers' annotations here)
 

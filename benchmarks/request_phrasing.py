@@ -1,7 +1,7 @@
 """How generated requests read, per catalog: the share that spells a parameter name out, distinct templates,
 and how many samples pass format + meaning verification (no hub needed).
 
-    .venv/bin/python benchmarks/requests.py data/tools runs/catalog/g1 --n 400 --seed 0
+    .venv/bin/python benchmarks/request_phrasing.py data/tools runs/catalog/g1 --n 400 --seed 0
 
 Prints one row per catalog (see docs/generate.md, "Requests"). Import a catalog first when needed:
 ``toolbench catalog import-toolbench data/reference/stabletoolbench/G1_instruction.json --out runs/catalog/g1``;
