@@ -35,7 +35,10 @@ def test_calls_command_writes_every_export_and_resumes(tmp_path):
     for name in ("bfcl/questions.jsonl", "bfcl/possible_answer.jsonl", "train/openai.jsonl", "train/sharegpt.json",
                  "train/queries.json", "heldout/openai.jsonl", "rejected.jsonl"):
         assert (out / name).exists(), name
-    load_queries(out / "train" / "queries.json")
+    train, held = load_queries(out / "train" / "queries.json"), load_queries(out / "heldout" / "queries.json")
+    # ids are the samples' numbers: unique across the two files, so a retriever can read both
+    assert held and not {q.id for q in train} & {q.id for q in held}
+    assert all(q.id == q.extra["sample_id"].rsplit("_", 1)[1] for q in train + held)
     lines = (out / "samples.jsonl").read_text().splitlines()
     # rerun with a larger n: only the 10 new samples are made
     result = runner.invoke(app, args[:5] + ["40"] + args[6:])

@@ -144,8 +144,9 @@ class CallsRun:
             folder = self.out / name
             export.write_jsonl(folder / "openai.jsonl", (export.openai_example(s) for s in part))
             write_json_atomic(folder / "sharegpt.json", [export.sharegpt_example(s) for s in part])
+            # query ids are the samples' numbers: unique across the two files (a retriever reads both)
             write_json_atomic(folder / "queries.json",
-                              [export.toolbench_query(s, i, apis).to_dict() for i, s in enumerate(part, 1)])
+                              [export.toolbench_query(s, int(s.id.rsplit("_", 1)[1]), apis).to_dict() for s in part])
             export.write_bfcl(part, folder / "bfcl_questions.jsonl", folder / "bfcl_possible_answer.jsonl")
         counts = StageCounts()
         for sample in samples:
