@@ -35,8 +35,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -44,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from annotate import tree as T
+from annotate.store import EventLog, SettingsStore
 from annotate.strategies import SearchConfig
 from toolbench.config import doc
 from toolbench.errors import ToolbenchError
@@ -150,32 +149,16 @@ UNIT_COLUMNS = ("model", "strategy", "task_id", "status", "finish_type", "reject
                 "api_made", "pruned_calls", "prompt_tokens", "completion_tokens", "seconds", "answer")
 
 
-class CompareStore:
-    """``compare.sqlite``; every write commits (WAL), so a killed process loses nothing written before."""
+class CompareStore(SettingsStore):
+    """``compare.sqlite``: settings, finished units, the shared journal."""
 
     def __init__(self, path: Path) -> None:
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30.0)
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(f"""
-                CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                CREATE TABLE IF NOT EXISTS units ({", ".join(UNIT_COLUMNS)},
-                    PRIMARY KEY (model, strategy, task_id));
-                CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, unit TEXT NOT NULL, function TEXT NOT NULL,
-                    arguments TEXT NOT NULL, observation TEXT NOT NULL);
-            """)
-            self._db.commit()
-
-    def setting(self, key: str) -> Any:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
-
-    def set_setting(self, key: str, value: Any) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, json.dumps(value, sort_keys=True)))
-            self._db.commit()
+        super().__init__(path, f"""
+            CREATE TABLE IF NOT EXISTS units ({", ".join(UNIT_COLUMNS)},
+                PRIMARY KEY (model, strategy, task_id));
+            CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, unit TEXT NOT NULL, function TEXT NOT NULL,
+                arguments TEXT NOT NULL, observation TEXT NOT NULL);
+        """)
 
     def record(self, row: Mapping[str, Any]) -> None:
         with self._lock:
@@ -195,10 +178,6 @@ class CompareStore:
 
     def journal(self, unit: str, private: bool = False) -> UnitJournal:
         return UnitJournal(self, unit, private)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
 
 class UnitJournal:
@@ -260,7 +239,6 @@ async def run_compare(cfg: CompareConfig, models: Mapping[str, Any],
     from annotate.export import Annotation, answer_filename, write_answer
     from annotate.graph import SearchContext, build_graph, run_search
     from annotate.prompts import opening_messages
-    from annotate.store import EventLog
     from toolbench.catalog.store import load_queries
 
     out = Path(cfg.out)

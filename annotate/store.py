@@ -28,27 +28,20 @@ DONE_STATUSES = (T.SOLVED, T.EXHAUSTED, T.BUDGET)
 
 # -- the run folder's SQLite store ----------------------------------------------------------------------
 
-class CampaignStore:
-    """``campaign.sqlite``: query rows, the API-call journal, settings. Safe for threads; every write commits
-    (WAL), so a killed process loses nothing written before."""
+class SettingsStore:
+    """A run folder's SQLite file with a ``settings`` table and the tables ``schema`` creates. Safe for threads;
+    every write commits (WAL), so a killed process loses nothing written before. The campaign's store and the
+    comparison's (``annotate/compare.py``) build on it."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, schema: str) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30.0)
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # durable when the process is killed, as needed here
-            self._db.executescript("""
-                CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                CREATE TABLE IF NOT EXISTS queries (
-                    query_id TEXT PRIMARY KEY, status TEXT NOT NULL, finish_type TEXT, llm_calls INTEGER,
-                    api_calls INTEGER, prompt_tokens INTEGER, completion_tokens INTEGER, answer TEXT,
-                    error TEXT, seconds REAL, updated REAL NOT NULL);
-                CREATE TABLE IF NOT EXISTS api_calls (
-                    key TEXT PRIMARY KEY, query_id TEXT NOT NULL, node_path TEXT NOT NULL, function TEXT NOT NULL,
-                    arguments TEXT NOT NULL, observation TEXT NOT NULL, created REAL NOT NULL);
-            """)
+            self._db.executescript("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                                   + schema)
             self._db.commit()
 
     def setting(self, key: str) -> Any:
@@ -60,6 +53,25 @@ class CampaignStore:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, json.dumps(value, sort_keys=True)))
             self._db.commit()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class CampaignStore(SettingsStore):
+    """``campaign.sqlite``: query rows, the API-call journal, settings."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, """
+                CREATE TABLE IF NOT EXISTS queries (
+                    query_id TEXT PRIMARY KEY, status TEXT NOT NULL, finish_type TEXT, llm_calls INTEGER,
+                    api_calls INTEGER, prompt_tokens INTEGER, completion_tokens INTEGER, answer TEXT,
+                    error TEXT, seconds REAL, updated REAL NOT NULL);
+                CREATE TABLE IF NOT EXISTS api_calls (
+                    key TEXT PRIMARY KEY, query_id TEXT NOT NULL, node_path TEXT NOT NULL, function TEXT NOT NULL,
+                    arguments TEXT NOT NULL, observation TEXT NOT NULL, created REAL NOT NULL);
+        """)
 
     def done(self) -> set[str]:
         marks = ",".join("?" * len(DONE_STATUSES))
@@ -103,10 +115,6 @@ class CampaignStore:
                              (key, call.where["query"], call.where["path"], call.name, call.arguments,
                               json.dumps(observation.to_dict()), time.time()))
             self._db.commit()
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
 
 class EventLog:
