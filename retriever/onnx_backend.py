@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,7 +100,10 @@ def _export_float(model_dir: Path, target: Path) -> None:
                        return_tensors="pt")
     axes = {n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]}
     tmp = target.with_suffix(".tmp")
-    with torch.no_grad():
+    # the tracer's warnings (python booleans of tensors in the masking code, opset notes) are about other models'
+    # shapes; the exported graph is checked by the encoder's tests, so they would only be noise on a console
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         torch.onnx.export(Hidden(model), tuple(sample[n] for n in names), str(tmp), input_names=names,
                           output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=17, dynamo=False)
     tmp.replace(target)
@@ -108,8 +113,14 @@ def _quantize(source: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = target.with_suffix(".tmp")
-    quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
-                     op_types_to_quantize=["MatMul"])
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # onnxruntime's advice to pre-process first, logged on the root logger
+    try:
+        quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                         op_types_to_quantize=["MatMul"])
+    finally:
+        root.setLevel(level)
     tmp.replace(target)
 
 
