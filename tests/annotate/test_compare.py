@@ -251,7 +251,8 @@ def test_the_demo_prints_and_writes_the_comparison_of_both_models(tmp_path):
 
     from rich.console import Console
 
-    from toolbench.cli.demo import stages
+    from toolbench.cli.demo.stage_annotate import compare_config
+    from toolbench.cli.demo.stage_pass_rate import comparison
     from toolbench.cli.demo.profile import TINY
 
     def path(*parts):
@@ -266,10 +267,10 @@ def test_the_demo_prints_and_writes_the_comparison_of_both_models(tmp_path):
     profile = dataclasses.replace(TINY, compare_strategies="react,dfsdt", dfsdt_max_llm_calls=4)
     ctx = SimpleNamespace(profile=profile, path=path, figures=lambda name: {}, console=Console(file=out, width=200))
     for kind, model in (("base", fresh_cities()), ("tuned", solve_with_paris)):
-        cfg = dataclasses.replace(stages.compare_config(ctx, kind), catalog=None)
+        cfg = dataclasses.replace(compare_config(ctx, kind), catalog=None)
         run(cfg, ScriptedChatModel([model], repeat_last=True))
     artefacts: dict = {}
-    figures = stages._comparison(ctx, artefacts)
+    figures = comparison(ctx, artefacts)
     assert figures["base/dfsdt"]["passed"] == 0 and figures["tuned/dfsdt"]["passed"] == 2
     assert figures["tuned/react"]["n"] == 2 and set(figures) == {"base/react", "base/dfsdt", "tuned/react",
                                                                   "tuned/dfsdt"}

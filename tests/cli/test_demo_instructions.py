@@ -9,7 +9,7 @@ import json
 from rich.console import Console
 
 from toolbench.catalog.store import load_queries, write_tool
-from toolbench.cli.demo import stages
+from toolbench.cli.demo import stage_common, stage_instructions
 from toolbench.cli.demo.profile import FULL
 from toolbench.cli.demo.stage_runner import DemoContext
 from toolbench.llm.scripted import ScriptedChatModel
@@ -39,9 +39,9 @@ def test_the_stage_writes_g1_g2_g3_queries_with_their_yield(tmp_path, monkeypatc
         return json.dumps({"query": "Hello! " + task}) if params["seed"] % 2 == 0 else '{"query": "2025-01-13"}'
 
     model = _Model([reply], repeat_last=True)
-    monkeypatch.setattr(stages, "_chat", lambda ctx, kind, url, cache: model)
+    monkeypatch.setattr(stage_common, "chat", lambda ctx, kind, url, cache: model)
     ctx = DemoContext(tmp_path, FULL, services=_Services(), console=Console(file=io.StringIO()))
-    output = stages.stage_instructions(ctx)
+    output = stage_instructions.stage_instructions(ctx)
     figures = output.figures
     wanted = FULL.instruction_sets * FULL.instruction_queries
     assert figures["wanted"] == 3 * wanted and figures["kept"] == 3 * wanted and figures["yield"] == 1.0

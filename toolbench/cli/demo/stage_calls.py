@@ -1,0 +1,73 @@
+"""The demo's call-data stage (``toolbench generate calls``, verified against the hub), then what the evaluation
+stages read from it: the held-out BFCL entries labelled with tiers and entities (``eval/tiers.py``), a seeded
+pick of them (profile ``eval_entries``), and the held-out DFSDT tasks with rule-checkable expectations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from toolbench.cli.demo import data
+from toolbench.cli.demo import stage_common as common
+from toolbench.cli.demo.stage_runner import DemoContext, DemoError, StageOutput
+from toolbench.formats.atomic import write_json_atomic, write_jsonl_atomic
+
+
+def stage_calls(ctx: DemoContext) -> StageOutput:
+    from toolbench.catalog.store import load_queries
+    from toolbench.generate.calls import CallGenerator, CallsConfig
+    from toolbench.generate.pipeline import CallsRun
+    from toolbench.generate.verify import Verifier
+
+    p = ctx.profile
+    tools = common.catalog_tools(ctx)
+    hub = ctx.services.hub()
+    executor = common.make_executor(tools, hub.url)
+    config = CallsConfig(zh_rate=p.zh_rate, max_offered=p.max_offered, max_parallel=p.max_parallel)
+    generator = CallGenerator(tools, seed=p.seed, config=config, runner=executor)
+    run = CallsRun(out=ctx.path("calls"), n=p.calls, heldout=p.heldout, seed=p.seed)
+    try:
+        with common.progress(ctx.console, "generate calls") as progress:
+            task = progress.add_task("samples", total=p.calls, note="")
+            done, failed = run._done()
+            progress.update(task, completed=min(len(done) + len(failed), p.calls))
+            status: dict[str, int] = {}
+
+            def on_sample(sample: Any) -> None:
+                key = "failed" if sample is None else sample.status.split(":")[0]
+                status[key] = status.get(key, 0) + 1
+                progress.update(task, advance=1, note=" ".join(f"{k} {v}" for k, v in sorted(status.items())))
+
+            stats = run.run(generator, Verifier(tools, runner=executor), tools, on_sample)
+    finally:
+        executor.close()
+
+    # the held-out set scored in the evaluation stages, labelled with tiers and entities
+    samples = common.samples(ctx)
+    from eval.tiers import label_entries
+
+    entries = label_entries(common.read_jsonl(ctx.path("calls", "heldout", "bfcl_questions.jsonl")), samples)
+    if p.eval_entries is not None:
+        entries = data.pick(entries, p.eval_entries, category=lambda e: str(e.get("category")),
+                            ident=lambda e: str(e["id"]), seed=p.seed)
+    if not entries:
+        raise DemoError("the held-out split is empty: raise the profile's 'calls' or 'heldout'")
+    ids = {e["id"] for e in entries}
+    answers = [a for a in common.read_jsonl(ctx.path("calls", "heldout", "bfcl_possible_answer.jsonl")) if a["id"] in ids]
+    write_jsonl_atomic(ctx.path("eval", "heldout", "questions.jsonl"), entries)
+    write_jsonl_atomic(ctx.path("eval", "heldout", "possible_answer.jsonl"), answers)
+    # held-out tasks for the DFSDT pass rate, with rule-checkable expectations
+    queries = [q.to_dict() for q in load_queries(ctx.path("calls", "heldout", "queries.json"))]
+    tasks = data.dfsdt_tasks(queries, samples, p.dfsdt_tasks)
+    write_json_atomic(ctx.path("tasks", "dfsdt_tasks.json"), tasks)
+
+    stages = {name: {"passed": row["passed"], "checked": row["checked"]} for name, row in stats["stages"].items()}
+    figures = {"made": stats["made"], "kept": stats["kept"], "train": stats["train"], "heldout": stats["heldout"],
+               "rejected": stats["rejected"], "languages": stats["languages"], "verification": stages,
+               "eval_entries": len(entries), "eval_categories": common.count(e.get("category") for e in entries),
+               "dfsdt_tasks": len(tasks)}
+    note = (f"kept {stats['kept']}/{stats['made']} verified samples (train {stats['train']}, held-out "
+            f"{stats['heldout']}); {len(entries)} held-out BFCL entries and {len(tasks)} DFSDT tasks to evaluate")
+    return StageOutput(figures, {"call data": str(ctx.path("calls")),
+                                 "held-out BFCL set": str(ctx.path("eval", "heldout", "questions.jsonl")),
+                                 "DFSDT tasks": str(ctx.path("tasks", "dfsdt_tasks.json"))}, note)
+

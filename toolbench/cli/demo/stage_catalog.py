@@ -1,0 +1,90 @@
+"""The demo's first stages, on the sandbox hub: import its catalog (``toolbench catalog import-openapi``), crawl
+it (``toolbench crawl``) and compress the crawled responses (``toolbench compress``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from toolbench.cli.demo import stage_common as common
+from toolbench.cli.demo.stage_runner import DemoContext, StageOutput
+from toolbench.formats.atomic import atomic_dir, write_json_atomic
+
+
+def stage_catalog(ctx: DemoContext) -> StageOutput:
+    """Import the hub's tools from the OpenAPI documents it publishes, as `catalog import-openapi` would."""
+    import httpx
+
+    from toolbench.catalog.openapi import import_openapi
+    from toolbench.catalog.store import load_catalog, write_tool
+
+    hub = ctx.services.hub()
+    tools = []
+    with httpx.Client(timeout=30.0) as client:
+        for slug in hub.slugs:
+            response = client.get(f"{hub.url}/openapi/{slug}.json")
+            response.raise_for_status()
+            tools.append(import_openapi(response.json()))
+    target = ctx.path("catalog")
+    with atomic_dir(target, clear_leftovers=True) as folder:
+        for tool in tools:
+            write_tool(tool, folder)
+    catalog = load_catalog(target)
+    committed = Path(__file__).resolve().parents[3] / "data" / "tools"
+    same = None
+    if committed.is_dir():
+        ours = {p.relative_to(target): p.read_text(encoding="utf-8") for p in target.rglob("*.json")}
+        theirs = {p.relative_to(committed): p.read_text(encoding="utf-8") for p in committed.rglob("*.json")}
+        same = ours == theirs
+    figures = {"tools": len(catalog.tools), "apis": len(catalog.apis()), "categories": len(catalog.categories()),
+               "same_as_data_tools": same}
+    note = f"{figures['tools']} tools, {figures['apis']} APIs in {figures['categories']} categories from {hub.url}"
+    if same is not None:
+        note += "; identical to data/tools" if same else "; differs from data/tools (stale? see docs/catalog.md)"
+    return StageOutput(figures, {"catalog": str(target)}, note)
+
+
+# -- 2. crawl ----------------------------------------------------------------------------------------------------
+
+def stage_crawl(ctx: DemoContext) -> StageOutput:
+    from toolbench.crawl import CrawlConfig, CrawlTarget, crawl, load_tools
+
+    tools = load_tools(ctx.path("catalog"))
+    hub = ctx.services.hub()
+    config = CrawlConfig(samples=ctx.profile.crawl_samples, seed=ctx.profile.seed)
+    report = crawl(tools, ctx.path("crawl"), config,
+                   CrawlTarget(base_url_overrides=common.hub_overrides(tools, hub.url), credentials=common.credentials()),
+                   progress=True)
+    summary = report["summary"]
+    figures = {key: summary.get(key) for key in ("apis", "alive", "kept_apis", "tools", "kept_tools", "calls",
+                                                  "median_api_p50", "schemas_inferred")}
+    note = (f"{summary['alive']}/{summary['apis']} APIs alive, {summary['kept_apis']} kept; median p50 "
+            f"{summary.get('median_api_p50')} s")
+    return StageOutput(figures, {"crawl report": str(ctx.path("crawl", "report.md")),
+                                 "kept catalog": str(ctx.path("crawl", "tools")),
+                                 "response cache": str(ctx.path("crawl", "cache.sqlite"))}, note)
+
+
+# -- 3. compress -------------------------------------------------------------------------------------------------
+
+def stage_compress(ctx: DemoContext) -> StageOutput:
+    from toolbench.cache import ResponseCache
+    from toolbench.compress import CompressConfig, compression_report
+
+    tools = common.catalog_tools(ctx)
+    schemas = {(t.name, a.name): a.response_schema for t in tools for a in t.apis}
+    cache = ResponseCache(ctx.path("crawl", "cache.sqlite"))
+    try:
+        report = compression_report(cache.entries(), schemas,
+                                    CompressConfig(max_total_chars=ctx.profile.observation_chars))
+    finally:
+        cache.close()
+    path = ctx.path("compress", "report.json")
+    write_json_atomic(path, report)
+    overall = report["overall"]
+    figures = {"responses": overall["responses"], "original_chars": overall["original_chars"],
+               "compressed_chars": overall["compressed_chars"], "ratio": overall["ratio"]}
+    return StageOutput(figures, {"compression report": str(path)},
+                       f"{overall['responses']} responses, {overall['original_chars']:,} -> "
+                       f"{overall['compressed_chars']:,} chars (ratio {overall['ratio']:.3f})")
+
+

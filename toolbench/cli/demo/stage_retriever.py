@@ -1,0 +1,69 @@
+"""The demo's retriever stage: ``toolbench retriever train`` and ``retriever evaluate`` on held-out tools, then
+the catalog indexed with the int8 ONNX encoder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from toolbench.cli.demo import stage_common as common
+from toolbench.cli.demo.stage_instructions import INSTRUCTION_GROUPS
+from toolbench.cli.demo.stage_runner import DemoContext, StageOutput
+
+
+def stage_retriever(ctx: DemoContext) -> StageOutput:
+    """Train on the demo's queries (generated calls, the instruction stage's G1/G2/G3 files) plus synthetic
+    requests for every catalog API, holding out whole tools; report BM25, untrained, trained and hybrid
+    (BM25 + trained, reciprocal rank fusion) on the queries of the held-out tools, with 95% Wilson intervals
+    on NDCG@1 (with yes/no relevance, NDCG@1 is the share of queries whose first API is relevant); index the catalog with the int8 ONNX encoder."""
+    from eval.intervals import wilson
+    from retriever.corpus import load_corpus
+    from retriever.encoder import load_encoder
+    from retriever.evaluate import EvalConfig
+    from retriever.evaluate import run as evaluate
+    from retriever.index import ApiRetriever
+    from retriever.train import TrainConfig
+    from retriever.train import run as train
+
+    p = ctx.profile
+    catalog = str(common.working_catalog(ctx))
+    files = [str(ctx.path("calls", "train", "queries.json")), str(ctx.path("calls", "heldout", "queries.json"))]
+    if ctx.figures("instructions").get("kept"):  # the G1/G2/G3 queries of the instruction stage
+        files.extend(str(ctx.path("instructions", f"{g}_query.json")) for g in INSTRUCTION_GROUPS
+                     if ctx.path("instructions", f"{g}_query.json").exists())
+    files = [f for f in files if Path(f).is_file()]
+    folder = ctx.path("retriever")
+    with ctx.console.status("training the retriever (cached MultipleNegativesRankingLoss, held-out tools)..."):
+        result = train(TrainConfig(query_files=files, output_dir=str(folder), corpus=catalog, split_by="api",
+                                   test_fraction=p.retriever_heldout_apis, seed=p.seed, epochs=p.retriever_epochs,
+                                   batch_size=p.retriever_batch_size, max_seq_length=p.retriever_max_seq_length,
+                                   synthetic_per_api=p.retriever_synthetic_per_api, sibling_negatives=1,
+                                   log_every=0))
+    lines: list[str] = []
+    methods: dict[str, dict] = {}
+    queries = 0
+    if result.test_queries:
+        with ctx.console.status("evaluating BM25, untrained, trained and hybrid on the held-out tools' queries..."):
+            report = evaluate(EvalConfig(query_files=files, corpus=catalog, split=str(folder / "split.json"),
+                                         models={"trained": result.model_dir}, hybrid=["trained"],
+                                         output_dir=str(folder / "eval"), max_seq_length=p.retriever_max_seq_length),
+                              echo=lines.append)
+        queries = report.queries
+        for m in report.methods:
+            hits = round(m.metrics["ndcg@1"] * queries)
+            methods[m.name] = {k: round(v, 4) for k, v in m.metrics.items() if k in ("ndcg@1", "ndcg@5", "recall@5")}
+            methods[m.name]["ndcg@1_95ci"] = [round(x, 4) for x in wilson(hits, queries)]
+    with ctx.console.status("indexing the catalog with the trained model (int8 ONNX encoder, faiss)..."):
+        docs = load_corpus(catalog, [])
+        encoder = load_encoder(result.model_dir, backend="onnx-int8", max_seq_length=p.retriever_max_seq_length)
+        ApiRetriever.build(docs, encoder, max_seq_length=p.retriever_max_seq_length).save(folder / "index")
+    figures = {"steps": result.steps, "pairs": result.pairs, "seconds": round(result.seconds, 1),
+               "first_loss": result.losses[0] if result.losses else None,
+               "last_loss": result.losses[-1] if result.losses else None, "heldout_queries": queries,
+               "split": "api", "methods": methods}
+    ndcg = ", ".join(f"{name} {100 * m['ndcg@1']:.1f} [{100 * m['ndcg@1_95ci'][0]:.1f}, "
+                     f"{100 * m['ndcg@1_95ci'][1]:.1f}]" for name, m in methods.items()) or "no held-out tool"
+    return StageOutput(figures, {"retriever model": result.model_dir, "retriever index": str(folder / "index"),
+                                 "retriever evaluation": str(folder / "eval" / "results.md")},
+                       f"{result.steps} steps on {result.pairs} pairs; NDCG@1 (95% CI) on {queries} queries of "
+                       f"held-out tools: {ndcg}")
+

@@ -1,0 +1,191 @@
+"""The demo's training stages: the LoRA data (``toolbench train mix``), fine-tuning (``toolbench train sft`` in a
+child process, resumed from its checkpoints) and the GGUF export for llama.cpp (``toolbench train export-gguf``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from toolbench.cli.demo import stage_common as common
+from toolbench.cli.demo.stage_runner import DemoContext, DemoError, StageOutput
+from toolbench.formats.atomic import write_text_atomic
+
+
+def training_mix(ctx: DemoContext, out: Path) -> dict[str, Any]:
+    """The LoRA data through ``toolbench train mix`` (:mod:`train.mix`) with the profile's sizes: generated call
+    examples and generated samples written as DFSDT-style runs, into ``out`` (train.jsonl, mix.json)."""
+    from annotate.prompts import opening_messages
+    from train.mix import MixConfig, MixError, run
+
+    p = ctx.profile
+    cfg = MixConfig(calls=str(ctx.path("calls")), catalog=str(common.working_catalog(ctx)), out=str(out),
+                    call_examples=p.train_call_examples, agent_examples=p.train_agent_examples,
+                    max_length=p.train_max_length, agent_max_length=p.train_agent_max_length,
+                    observation_chars=p.observation_chars)
+    try:
+        return run(cfg, opening_messages).stats
+    except MixError as exc:
+        raise DemoError(f"{exc} (then rerun with --fresh)") from None
+
+
+def stage_sft(ctx: DemoContext) -> StageOutput:
+    import yaml
+
+
+    p = ctx.profile
+    folder = ctx.path("sft")
+    data_file = folder / "data" / "train.jsonl"
+    if not data_file.exists():
+        training_mix(ctx, folder / "data")
+    mix = json.loads((folder / "data" / "mix.json").read_text(encoding="utf-8"))
+    from toolbench.contamination import check_training_examples
+    from toolbench.formats.jsonl import read_jsonl as read_examples
+
+    # never train on BFCL: the trainer refuses too
+    contamination = check_training_examples(read_examples(data_file), str(data_file))
+    if contamination.overlaps:
+        raise DemoError(contamination.message())
+    ctx.console.print(f"BFCL overlap in the training data: {contamination.count} of {contamination.examples} "
+                      f"examples" + (f" ({contamination.warning})" if contamination.warning else ""))
+    run_dir = folder / "run"
+    recipe = {
+        "model": "default", "train_data": [str(data_file)], "max_length": max(mix["longest"], 16), "overlong": "drop",
+        # on a CPU: a bfloat16 base with eager attention and no LoRA dropout trains ~1.6x faster than fp32 with
+        # sdpa and dropout 0.05 (benchmarks/lora_cpu.py)
+        "method": "lora", "lora_r": p.lora_r, "lora_alpha": 2 * p.lora_r, "lora_dropout": 0.0,
+        "base_dtype": "bfloat16", "attn_implementation": "eager",
+        "max_steps": p.train_steps, "batch_size": p.train_batch_size,
+        "gradient_accumulation_steps": p.train_grad_accum, "learning_rate": p.learning_rate,
+        "lr_scheduler": "cosine", "warmup_ratio": 0.05, "precision": "fp32", "device": "cpu", "seed": p.seed,
+        "output_dir": str(run_dir), "save_steps": max(1, p.train_steps // 3), "save_total_limit": 1,
+        "logging_steps": 1, "merge_lora": True,
+    }
+    recipe_path = folder / "recipe.yaml"
+    write_text_atomic(recipe_path, "# written by toolbench demo: toolbench train sft --config this-file\n"
+                      + yaml.safe_dump(recipe, sort_keys=False))
+    _drop_partial_checkpoints(run_dir)
+    _train_subprocess(ctx, recipe_path, p.train_steps, ctx.path("logs", "train.log"))
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    train = summary["train"]
+    figures = {"examples": mix, "steps": train["global_step"], "first_loss": train["first_logged_loss"],
+               "last_loss": train["last_logged_loss"], "train_loss": train["train_loss"],
+               "tokens_per_s": train["tokens_per_s"], "peak_rss_mb": summary["peak_rss_mb"],
+               "trainable_parameters": summary["parameters"]["trainable"],
+               "bfcl_overlap": contamination.count if contamination.checked else None}
+    note = (f"LoRA r={p.lora_r} on {mix['call_examples']} call + {mix['dfsdt_examples']} DFSDT-style examples "
+            f"({mix['tokens']:,} tokens), "
+            f"{train['global_step']} steps, loss {train['first_logged_loss']:.3f} -> {train['last_logged_loss']:.3f}"
+            if train["first_logged_loss"] is not None else f"{train['global_step']} steps")
+    note += f"; BFCL overlap {contamination.count}" if contamination.checked else "; BFCL overlap not checked"
+    return StageOutput(figures, {"LoRA adapter": str(run_dir / "adapter"), "tuned model (merged)": str(run_dir / "final"),
+                                 "training data": str(data_file), "training recipe": str(recipe_path)}, note)
+
+
+def uses_llamacpp(profile: Any) -> bool:
+    """Whether the model servers run on llama.cpp (profile field ``engine``; ``auto``: when its build is here)."""
+    engine = getattr(profile, "engine", "auto")
+    if engine == "transformers":
+        return False
+    from toolbench.llm.llamacpp_lib import llama_cpp_available
+
+    ok, why = llama_cpp_available()
+    if engine == "llamacpp" and not ok:
+        raise DemoError(f"profile engine=llamacpp, but {why}")
+    return ok
+
+
+def tuned_gguf(out: Path, profile: Any) -> Path:
+    return out / "sft" / f"tuned.{profile.tuned_quant}.gguf"
+
+
+def stage_export(ctx: DemoContext) -> StageOutput:
+    """The merged tuned checkpoint as a GGUF file (``toolbench train export-gguf``), for the llama.cpp engine."""
+    p = ctx.profile
+    if not uses_llamacpp(p):
+        return StageOutput({"skipped": "llama.cpp engine not in use"}, {},
+                           "skipped: the tuned model is served by the transformers engine")
+    from train.gguf_export import export_gguf
+
+    target = tuned_gguf(ctx.out, p)
+    summary = export_gguf(ctx.path("sft", "run", "final"), target, quant=p.tuned_quant, verify=True)
+    check = summary.get("verify") or {}
+    figures = {"quant": p.tuned_quant, "bytes": summary.get("bytes"), "seconds": summary.get("seconds"),
+               "argmax_agreement": check.get("argmax_agreement"), "max_abs_diff": check.get("max_abs_diff")}
+    note = (f"{p.tuned_quant}, {summary.get('bytes', 0) / 1e6:.0f} MB; next-token agreement with the checkpoint "
+            f"{check.get('argmax_agreement', float('nan')):.0%}")
+    return StageOutput(figures, {"tuned model (GGUF)": str(target)}, note)
+
+
+def _drop_partial_checkpoints(run_dir: Path) -> None:
+    """A checkpoint the trainer was writing when interrupted has no trainer_state.json: resuming from it would
+    fail, so it goes (the previous one is used)."""
+    if not run_dir.is_dir():
+        return
+    for checkpoint in run_dir.glob("checkpoint-*"):
+        if checkpoint.is_dir() and not (checkpoint / "trainer_state.json").exists():
+            shutil.rmtree(checkpoint)
+
+
+_STEP = re.compile(r"(\d+)/(\d+) \[")
+
+
+def _train_subprocess(ctx: DemoContext, recipe: Path, steps: int, log: Path) -> None:
+    """``toolbench train sft --config recipe`` in a child process, its step counter shown as a progress bar (it
+    resumes from its last checkpoint by itself). Interrupted, the child is terminated."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "toolbench", "train", "sft", "--config", str(recipe)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+    if ctx.profile.train_threads:
+        env["OMP_NUM_THREADS"] = str(ctx.profile.train_threads)
+    with log.open("a", encoding="utf-8") as handle, common.progress(ctx.console, "LoRA fine-tuning") as progress:
+        handle.write(f"\n$ {' '.join(cmd)}\n")
+        handle.flush()
+        task = progress.add_task("steps", total=steps, note="")
+        process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+        assert process.stdout is not None
+        losses: list[str] = []
+
+        def pump() -> None:
+            buffer = b""
+            assert process.stdout is not None
+            while True:
+                chunk = process.stdout.read1(4096) if hasattr(process.stdout, "read1") else process.stdout.read(4096)
+                if not chunk:
+                    break
+                handle.write(chunk.decode("utf-8", "replace"))
+                handle.flush()
+                buffer = (buffer + chunk)[-4096:]
+                text = buffer.decode("utf-8", "replace")
+                for match in _STEP.finditer(text):
+                    done, total = int(match.group(1)), int(match.group(2))
+                    if total == steps:
+                        progress.update(task, completed=done)
+                found = re.findall(r"'loss': '?([0-9.]+)", text)
+                if found:
+                    losses.append(found[-1])
+                    progress.update(task, note=f"loss {found[-1]}")
+
+        reader = threading.Thread(target=pump, name="train-log", daemon=True)
+        reader.start()
+        try:
+            code = process.wait()
+        except BaseException:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            raise
+        finally:
+            reader.join(timeout=5)
+        if code != 0:
+            raise DemoError(f"fine-tuning failed (exit status {code}); see {log}")
+        progress.update(task, completed=steps)
+
