@@ -208,7 +208,7 @@ def calls_command(
                 status[key] = status.get(key, 0) + 1
                 progress.update(task, advance=1, note=" ".join(f"{k} {v}" for k, v in sorted(status.items())))
 
-            already = len(run._done()[0]) + len(run._done()[1])
+            already = run.journaled()
             progress.update(task, completed=min(already, n))
             stats = run.run(generator, verifier, tools, on_sample)
     finally:

@@ -99,6 +99,11 @@ class CallsRun:
                     samples[sample.id] = sample
         return samples, failed
 
+    def journaled(self) -> int:
+        """How many samples the journal already holds (made or failed): where a resumed run starts."""
+        samples, failed = self._done()
+        return len(samples) + len(failed)
+
     def run(self, generator: CallGenerator, verifier: Verifier | None, tools: list[Tool],
             on_sample: Callable[[CallSample | None], None] | None = None) -> dict[str, Any]:
         samples, failed = self._done()

@@ -12,24 +12,29 @@ from toolbench.cli.demo.stage_runner import DemoContext, DemoError, StageOutput
 from toolbench.formats.atomic import write_json_atomic, write_jsonl_atomic
 
 
-def stage_calls(ctx: DemoContext) -> StageOutput:
-    from toolbench.catalog.store import load_queries
-    from toolbench.generate.calls import CallGenerator, CallsConfig
+def calls_config(ctx: DemoContext) -> tuple[Any, Any]:
+    """``toolbench generate calls``' generator config and run (output folder, size, held-out share, seed)."""
+    from toolbench.generate.calls import CallsConfig
     from toolbench.generate.pipeline import CallsRun
+
+    p = ctx.profile
+    return (CallsConfig(zh_rate=p.zh_rate, max_offered=p.max_offered, max_parallel=p.max_parallel),
+            CallsRun(out=ctx.path("calls"), n=p.calls, heldout=p.heldout, seed=p.seed))
+
+
+def stage_calls(ctx: DemoContext) -> StageOutput:
+    from toolbench.generate.calls import CallGenerator
     from toolbench.generate.verify import Verifier
 
     p = ctx.profile
     tools = common.catalog_tools(ctx)
-    hub = ctx.services.hub()
-    executor = common.make_executor(tools, hub.url)
-    config = CallsConfig(zh_rate=p.zh_rate, max_offered=p.max_offered, max_parallel=p.max_parallel)
+    executor = common.make_executor(tools, ctx.services.hub().url)
+    config, run = calls_config(ctx)
     generator = CallGenerator(tools, seed=p.seed, config=config, runner=executor)
-    run = CallsRun(out=ctx.path("calls"), n=p.calls, heldout=p.heldout, seed=p.seed)
     try:
         with common.progress(ctx.console, "generate calls") as progress:
             task = progress.add_task("samples", total=p.calls, note="")
-            done, failed = run._done()
-            progress.update(task, completed=min(len(done) + len(failed), p.calls))
+            progress.update(task, completed=min(run.journaled(), p.calls))
             status: dict[str, int] = {}
 
             def on_sample(sample: Any) -> None:
@@ -41,25 +46,7 @@ def stage_calls(ctx: DemoContext) -> StageOutput:
     finally:
         executor.close()
 
-    # the held-out set scored in the evaluation stages, labelled with tiers and entities
-    samples = common.samples(ctx)
-    from eval.tiers import label_entries
-
-    entries = label_entries(common.read_jsonl(ctx.path("calls", "heldout", "bfcl_questions.jsonl")), samples)
-    if p.eval_entries is not None:
-        entries = data.pick(entries, p.eval_entries, category=lambda e: str(e.get("category")),
-                            ident=lambda e: str(e["id"]), seed=p.seed)
-    if not entries:
-        raise DemoError("the held-out split is empty: raise the profile's 'calls' or 'heldout'")
-    ids = {e["id"] for e in entries}
-    answers = [a for a in common.read_jsonl(ctx.path("calls", "heldout", "bfcl_possible_answer.jsonl")) if a["id"] in ids]
-    write_jsonl_atomic(ctx.path("eval", "heldout", "questions.jsonl"), entries)
-    write_jsonl_atomic(ctx.path("eval", "heldout", "possible_answer.jsonl"), answers)
-    # held-out tasks for the DFSDT pass rate, with rule-checkable expectations
-    queries = [q.to_dict() for q in load_queries(ctx.path("calls", "heldout", "queries.json"))]
-    tasks = data.dfsdt_tasks(queries, samples, p.dfsdt_tasks)
-    write_json_atomic(ctx.path("tasks", "dfsdt_tasks.json"), tasks)
-
+    entries, tasks = heldout_sets(ctx)
     stages = {name: {"passed": row["passed"], "checked": row["checked"]} for name, row in stats["stages"].items()}
     figures = {"made": stats["made"], "kept": stats["kept"], "train": stats["train"], "heldout": stats["heldout"],
                "rejected": stats["rejected"], "languages": stats["languages"], "verification": stages,
@@ -71,3 +58,29 @@ def stage_calls(ctx: DemoContext) -> StageOutput:
                                  "held-out BFCL set": str(ctx.path("eval", "heldout", "questions.jsonl")),
                                  "DFSDT tasks": str(ctx.path("tasks", "dfsdt_tasks.json"))}, note)
 
+
+def heldout_sets(ctx: DemoContext) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What the evaluation stages score, from the held-out split of the call data: the BFCL entries labelled with
+    tiers and entities (``toolbench eval tiers``), a seeded pick of ``eval_entries`` of them, categories
+    interleaved (written with their answers to ``eval/heldout/``), and up to ``dfsdt_tasks`` held-out queries
+    with rule-checkable expectations (``tasks/dfsdt_tasks.json``)."""
+    from eval.tiers import label_entries
+    from toolbench.catalog.store import load_queries
+
+    p = ctx.profile
+    samples = common.samples(ctx)
+    heldout = ctx.path("calls", "heldout")
+    entries = label_entries(common.read_jsonl(heldout / "bfcl_questions.jsonl"), samples)
+    if p.eval_entries is not None:
+        entries = data.pick(entries, p.eval_entries, category=lambda e: str(e.get("category")),
+                            ident=lambda e: str(e["id"]), seed=p.seed)
+    if not entries:
+        raise DemoError("the held-out split is empty: raise the profile's 'calls' or 'heldout'")
+    ids = {e["id"] for e in entries}
+    answers = [a for a in common.read_jsonl(heldout / "bfcl_possible_answer.jsonl") if a["id"] in ids]
+    write_jsonl_atomic(ctx.path("eval", "heldout", "questions.jsonl"), entries)
+    write_jsonl_atomic(ctx.path("eval", "heldout", "possible_answer.jsonl"), answers)
+    queries = [q.to_dict() for q in load_queries(heldout / "queries.json")]
+    tasks = data.dfsdt_tasks(queries, samples, p.dfsdt_tasks)
+    write_json_atomic(ctx.path("tasks", "dfsdt_tasks.json"), tasks)
+    return entries, tasks

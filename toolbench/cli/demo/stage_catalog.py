@@ -4,6 +4,7 @@ it (``toolbench crawl``) and compress the crawled responses (``toolbench compres
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from toolbench.cli.demo import stage_common as common
 from toolbench.cli.demo.stage_runner import DemoContext, StageOutput
@@ -45,15 +46,19 @@ def stage_catalog(ctx: DemoContext) -> StageOutput:
 
 # -- 2. crawl ----------------------------------------------------------------------------------------------------
 
+def crawl_config(ctx: DemoContext) -> Any:
+    from toolbench.crawl import CrawlConfig
+
+    return CrawlConfig(samples=ctx.profile.crawl_samples, seed=ctx.profile.seed)
+
+
 def stage_crawl(ctx: DemoContext) -> StageOutput:
-    from toolbench.crawl import CrawlConfig, CrawlTarget, crawl, load_tools
+    from toolbench.crawl import CrawlTarget, crawl, load_tools
 
     tools = load_tools(ctx.path("catalog"))
-    hub = ctx.services.hub()
-    config = CrawlConfig(samples=ctx.profile.crawl_samples, seed=ctx.profile.seed)
-    report = crawl(tools, ctx.path("crawl"), config,
-                   CrawlTarget(base_url_overrides=common.hub_overrides(tools, hub.url), credentials=common.credentials()),
-                   progress=True)
+    target = CrawlTarget(base_url_overrides=common.hub_overrides(tools, ctx.services.hub().url),
+                         credentials=common.credentials())
+    report = crawl(tools, ctx.path("crawl"), crawl_config(ctx), target, progress=True)
     summary = report["summary"]
     figures = {key: summary.get(key) for key in ("apis", "alive", "kept_apis", "tools", "kept_tools", "calls",
                                                   "median_api_p50", "schemas_inferred")}
@@ -66,16 +71,21 @@ def stage_crawl(ctx: DemoContext) -> StageOutput:
 
 # -- 3. compress -------------------------------------------------------------------------------------------------
 
+def compress_config(ctx: DemoContext) -> Any:
+    from toolbench.compress import CompressConfig
+
+    return CompressConfig(max_total_chars=ctx.profile.observation_chars)
+
+
 def stage_compress(ctx: DemoContext) -> StageOutput:
     from toolbench.cache import ResponseCache
-    from toolbench.compress import CompressConfig, compression_report
+    from toolbench.compress import compression_report
 
     tools = common.catalog_tools(ctx)
     schemas = {(t.name, a.name): a.response_schema for t in tools for a in t.apis}
     cache = ResponseCache(ctx.path("crawl", "cache.sqlite"))
     try:
-        report = compression_report(cache.entries(), schemas,
-                                    CompressConfig(max_total_chars=ctx.profile.observation_chars))
+        report = compression_report(cache.entries(), schemas, compress_config(ctx))
     finally:
         cache.close()
     path = ctx.path("compress", "report.json")

@@ -12,6 +12,13 @@ from toolbench.cli.demo.stage_runner import DemoContext, StageOutput
 from toolbench.formats.atomic import write_json_atomic, write_text_atomic
 
 
+def predict_config(ctx: DemoContext, max_tokens: int) -> Any:
+    """How a model is asked (``eval.predict.RunnerConfig``): the profile's concurrency and seed."""
+    from eval import predict
+
+    return predict.RunnerConfig(max_tokens=max_tokens, concurrency=ctx.profile.concurrency, seed=ctx.profile.seed)
+
+
 def stage_eval(kind: str) -> Callable[[DemoContext], StageOutput]:
     def run(ctx: DemoContext) -> StageOutput:
         from eval import ast_score, predict, tiers
@@ -24,7 +31,7 @@ def stage_eval(kind: str) -> Callable[[DemoContext], StageOutput]:
         folder = ctx.path("eval", kind)
         chat = common.chat(ctx, kind, url, folder / "llm_cache.sqlite")
         name = common.DISPLAY[kind]
-        config = predict.RunnerConfig(max_tokens=p.eval_max_tokens, concurrency=p.concurrency, seed=p.seed)
+        config = predict_config(ctx, p.eval_max_tokens)
         try:
             with common.progress(ctx.console, f"AST {name}") as progress:
                 task = progress.add_task("entries", total=len(entries), note="")
@@ -87,7 +94,6 @@ def stage_bfcl(kind: str) -> Callable[[DemoContext], StageOutput]:
     model decides whether to call; a grammar may shape a call once it starts, never force one."""
 
     def run(ctx: DemoContext) -> StageOutput:
-        from eval import predict
         from eval.public_bfcl import run_public_bfcl, server_constrained_decoding
 
         p = ctx.profile
@@ -96,7 +102,7 @@ def stage_bfcl(kind: str) -> Callable[[DemoContext], StageOutput]:
         url = ctx.services.llm(kind)
         folder = ctx.path("bfcl", kind)
         chat = common.chat(ctx, kind, url, folder / "llm_cache.sqlite")
-        config = predict.RunnerConfig(max_tokens=p.bfcl_max_tokens, concurrency=p.concurrency, seed=p.seed)
+        config = predict_config(ctx, p.bfcl_max_tokens)
         try:
             with common.progress(ctx.console, f"BFCL {common.DISPLAY[kind]}") as progress:
                 task = progress.add_task("entries", total=total, note="")

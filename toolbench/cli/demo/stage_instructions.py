@@ -11,6 +11,15 @@ from toolbench.cli.demo.stage_runner import DemoContext, StageOutput
 INSTRUCTION_GROUPS = ("G1", "G2", "G3")
 
 
+def instruction_config(ctx: DemoContext) -> Any:
+    """``toolbench generate instructions --mode compose``'s config from the profile."""
+    from toolbench.generate.instructions import InstructionConfig
+
+    p = ctx.profile
+    return InstructionConfig(mode="compose", queries_per_set=p.instruction_queries,
+                             max_tokens=p.instruction_max_tokens, temperature=0.7)
+
+
 def stage_instructions(ctx: DemoContext) -> StageOutput:
     """G1/G2/G3 queries for the retriever, composed from sampled APIs and values and phrased by the base model
     (its rewrite kept only when it passes the filters, else the rule's text): ``instruction_sets`` x
@@ -19,14 +28,13 @@ def stage_instructions(ctx: DemoContext) -> StageOutput:
     from concurrent.futures import ThreadPoolExecutor
 
     from toolbench.generate.errors import GenerateError
-    from toolbench.generate.instructions import InstructionConfig, InstructionRun
+    from toolbench.generate.instructions import InstructionRun
 
     p = ctx.profile
     url = ctx.services.llm("base")
     tools = common.catalog_tools(ctx)
     wanted = p.instruction_sets * p.instruction_queries
-    config = InstructionConfig(mode="compose", queries_per_set=p.instruction_queries,
-                               max_tokens=p.instruction_max_tokens, temperature=0.7)
+    config = instruction_config(ctx)
     chat = common.chat(ctx, "base", url, ctx.path("instructions", "llm_cache.sqlite"))
     groups: dict[str, Any] = {}
     files: dict[str, str] = {}

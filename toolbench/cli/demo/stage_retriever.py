@@ -4,49 +4,69 @@ the catalog indexed with the int8 ONNX encoder."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from toolbench.cli.demo import stage_common as common
 from toolbench.cli.demo.stage_instructions import INSTRUCTION_GROUPS
 from toolbench.cli.demo.stage_runner import DemoContext, StageOutput
 
 
-def stage_retriever(ctx: DemoContext) -> StageOutput:
-    """Train on the demo's queries (generated calls, the instruction stage's G1/G2/G3 files) plus synthetic
-    requests for every catalog API, holding out whole tools; report BM25, untrained, trained and hybrid
-    (BM25 + trained, reciprocal rank fusion) on the queries of the held-out tools, with 95% Wilson intervals
-    on NDCG@1 (with yes/no relevance, NDCG@1 is the share of queries whose first API is relevant); index the catalog with the int8 ONNX encoder."""
-    from eval.intervals import wilson
-    from retriever.corpus import load_corpus
-    from retriever.encoder import load_encoder
-    from retriever.evaluate import EvalConfig
-    from retriever.evaluate import run as evaluate
-    from retriever.index import ApiRetriever
-    from retriever.train import TrainConfig
-    from retriever.train import run as train
-
-    p = ctx.profile
-    catalog = str(common.working_catalog(ctx))
+def query_files(ctx: DemoContext) -> list[str]:
+    """The demo's queries: the generated calls' (train and held-out) and the instruction stage's G1/G2/G3 files."""
     files = [str(ctx.path("calls", "train", "queries.json")), str(ctx.path("calls", "heldout", "queries.json"))]
     if ctx.figures("instructions").get("kept"):  # the G1/G2/G3 queries of the instruction stage
         files.extend(str(ctx.path("instructions", f"{g}_query.json")) for g in INSTRUCTION_GROUPS
                      if ctx.path("instructions", f"{g}_query.json").exists())
-    files = [f for f in files if Path(f).is_file()]
+    return [f for f in files if Path(f).is_file()]
+
+
+def train_config(ctx: DemoContext) -> Any:
+    """``toolbench retriever train``'s config from the profile: whole tools held out, synthetic requests added."""
+    from retriever.train import TrainConfig
+
+    p = ctx.profile
+    return TrainConfig(query_files=query_files(ctx), output_dir=str(ctx.path("retriever")),
+                       corpus=str(common.working_catalog(ctx)), split_by="api", test_fraction=p.retriever_heldout_apis,
+                       seed=p.seed, epochs=p.retriever_epochs, batch_size=p.retriever_batch_size,
+                       max_seq_length=p.retriever_max_seq_length, synthetic_per_api=p.retriever_synthetic_per_api,
+                       sibling_negatives=1, log_every=0)
+
+
+def eval_config(ctx: DemoContext, model_dir: str) -> Any:
+    """``toolbench retriever evaluate``'s config: BM25, untrained, the trained model and the hybrid on the
+    held-out tools' queries."""
+    from retriever.evaluate import EvalConfig
+
+    folder = ctx.path("retriever")
+    return EvalConfig(query_files=query_files(ctx), corpus=str(common.working_catalog(ctx)),
+                      split=str(folder / "split.json"), models={"trained": model_dir}, hybrid=["trained"],
+                      output_dir=str(folder / "eval"), max_seq_length=ctx.profile.retriever_max_seq_length)
+
+
+def stage_retriever(ctx: DemoContext) -> StageOutput:
+    """Train on the demo's queries (generated calls, the instruction stage's G1/G2/G3 files) plus synthetic
+    requests for every catalog API, holding out whole tools; report BM25, untrained, trained and hybrid
+    (BM25 + trained, reciprocal rank fusion) on the queries of the held-out tools, with 95% Wilson intervals
+    on NDCG@1 (with yes/no relevance, NDCG@1 is the share of queries whose first API is relevant); index the
+    catalog with the int8 ONNX encoder."""
+    from eval.intervals import wilson
+    from retriever.corpus import load_corpus
+    from retriever.encoder import load_encoder
+    from retriever.evaluate import run as evaluate
+    from retriever.index import ApiRetriever
+    from retriever.train import run as train
+
+    p = ctx.profile
+    catalog = str(common.working_catalog(ctx))
     folder = ctx.path("retriever")
     with ctx.console.status("training the retriever (cached MultipleNegativesRankingLoss, held-out tools)..."):
-        result = train(TrainConfig(query_files=files, output_dir=str(folder), corpus=catalog, split_by="api",
-                                   test_fraction=p.retriever_heldout_apis, seed=p.seed, epochs=p.retriever_epochs,
-                                   batch_size=p.retriever_batch_size, max_seq_length=p.retriever_max_seq_length,
-                                   synthetic_per_api=p.retriever_synthetic_per_api, sibling_negatives=1,
-                                   log_every=0))
+        result = train(train_config(ctx))
     lines: list[str] = []
     methods: dict[str, dict] = {}
     queries = 0
     if result.test_queries:
         with ctx.console.status("evaluating BM25, untrained, trained and hybrid on the held-out tools' queries..."):
-            report = evaluate(EvalConfig(query_files=files, corpus=catalog, split=str(folder / "split.json"),
-                                         models={"trained": result.model_dir}, hybrid=["trained"],
-                                         output_dir=str(folder / "eval"), max_seq_length=p.retriever_max_seq_length),
-                              echo=lines.append)
+            report = evaluate(eval_config(ctx, result.model_dir), echo=lines.append)
         queries = report.queries
         for m in report.methods:
             hits = round(m.metrics["ndcg@1"] * queries)

@@ -18,45 +18,35 @@ from toolbench.cli.demo.stage_runner import DemoContext, DemoError, StageOutput
 from toolbench.formats.atomic import write_text_atomic
 
 
-def training_mix(ctx: DemoContext, out: Path) -> dict[str, Any]:
-    """The LoRA data through ``toolbench train mix`` (:mod:`train.mix`) with the profile's sizes: generated call
-    examples and generated samples written as DFSDT-style runs, into ``out`` (train.jsonl, mix.json)."""
-    from annotate.prompts import opening_messages
-    from train.mix import MixConfig, MixError, run
+def mix_config(ctx: DemoContext, out: Path) -> Any:
+    """``toolbench train mix``'s config (:mod:`train.mix`) with the profile's sizes: generated call examples and
+    generated samples written as DFSDT-style runs, into ``out`` (train.jsonl, mix.json)."""
+    from train.mix import MixConfig
 
     p = ctx.profile
-    cfg = MixConfig(calls=str(ctx.path("calls")), catalog=str(common.working_catalog(ctx)), out=str(out),
-                    call_examples=p.train_call_examples, agent_examples=p.train_agent_examples,
-                    max_length=p.train_max_length, agent_max_length=p.train_agent_max_length,
-                    observation_chars=p.observation_chars)
+    return MixConfig(calls=str(ctx.path("calls")), catalog=str(common.working_catalog(ctx)), out=str(out),
+                     call_examples=p.train_call_examples, agent_examples=p.train_agent_examples,
+                     max_length=p.train_max_length, agent_max_length=p.train_agent_max_length,
+                     observation_chars=p.observation_chars)
+
+
+def training_mix(ctx: DemoContext, out: Path) -> dict[str, Any]:
+    """The LoRA data through ``toolbench train mix``; returns its stats."""
+    from annotate.prompts import opening_messages
+    from train.mix import MixError, run
+
     try:
-        return run(cfg, opening_messages).stats
+        return run(mix_config(ctx, out), opening_messages).stats
     except MixError as exc:
         raise DemoError(f"{exc} (then rerun with --fresh)") from None
 
 
-def stage_sft(ctx: DemoContext) -> StageOutput:
-    import yaml
-
-
+def sft_recipe(ctx: DemoContext, data_file: Path, longest: int) -> dict[str, Any]:
+    """``toolbench train sft``'s recipe from the profile (written to ``sft/recipe.yaml``): LoRA on the mix in
+    ``data_file``, whose longest example has ``longest`` tokens."""
     p = ctx.profile
-    folder = ctx.path("sft")
-    data_file = folder / "data" / "train.jsonl"
-    if not data_file.exists():
-        training_mix(ctx, folder / "data")
-    mix = json.loads((folder / "data" / "mix.json").read_text(encoding="utf-8"))
-    from toolbench.contamination import check_training_examples
-    from toolbench.formats.jsonl import read_jsonl as read_examples
-
-    # never train on BFCL: the trainer refuses too
-    contamination = check_training_examples(read_examples(data_file), str(data_file))
-    if contamination.overlaps:
-        raise DemoError(contamination.message())
-    ctx.console.print(f"BFCL overlap in the training data: {contamination.count} of {contamination.examples} "
-                      f"examples" + (f" ({contamination.warning})" if contamination.warning else ""))
-    run_dir = folder / "run"
-    recipe = {
-        "model": "default", "train_data": [str(data_file)], "max_length": max(mix["longest"], 16), "overlong": "drop",
+    return {
+        "model": "default", "train_data": [str(data_file)], "max_length": max(longest, 16), "overlong": "drop",
         # on a CPU: a bfloat16 base with eager attention and no LoRA dropout trains ~1.6x faster than fp32 with
         # sdpa and dropout 0.05 (benchmarks/lora_cpu.py)
         "method": "lora", "lora_r": p.lora_r, "lora_alpha": 2 * p.lora_r, "lora_dropout": 0.0,
@@ -64,9 +54,32 @@ def stage_sft(ctx: DemoContext) -> StageOutput:
         "max_steps": p.train_steps, "batch_size": p.train_batch_size,
         "gradient_accumulation_steps": p.train_grad_accum, "learning_rate": p.learning_rate,
         "lr_scheduler": "cosine", "warmup_ratio": 0.05, "precision": "fp32", "device": "cpu", "seed": p.seed,
-        "output_dir": str(run_dir), "save_steps": max(1, p.train_steps // 3), "save_total_limit": 1,
+        "output_dir": str(ctx.path("sft", "run")), "save_steps": max(1, p.train_steps // 3), "save_total_limit": 1,
         "logging_steps": 1, "merge_lora": True,
     }
+
+
+def stage_sft(ctx: DemoContext) -> StageOutput:
+    """The mix (made once), checked against BFCL, then LoRA fine-tuning in a child process."""
+    import yaml
+
+    from toolbench.contamination import check_training_examples
+    from toolbench.formats.jsonl import read_jsonl as read_examples
+
+    p = ctx.profile
+    folder = ctx.path("sft")
+    data_file = folder / "data" / "train.jsonl"
+    if not data_file.exists():
+        training_mix(ctx, folder / "data")
+    mix = json.loads((folder / "data" / "mix.json").read_text(encoding="utf-8"))
+    # never train on BFCL: the trainer refuses too
+    contamination = check_training_examples(read_examples(data_file), str(data_file))
+    if contamination.overlaps:
+        raise DemoError(contamination.message())
+    ctx.console.print(f"BFCL overlap in the training data: {contamination.count} of {contamination.examples} "
+                      f"examples" + (f" ({contamination.warning})" if contamination.warning else ""))
+    run_dir = folder / "run"
+    recipe = sft_recipe(ctx, data_file, mix["longest"])
     recipe_path = folder / "recipe.yaml"
     write_text_atomic(recipe_path, "# written by toolbench demo: toolbench train sft --config this-file\n"
                       + yaml.safe_dump(recipe, sort_keys=False))
