@@ -72,6 +72,7 @@ from eval.public_sample import (  # the sample lives there; its names stay impor
     PublicSample,
     choose_ids,
     default_size,
+    kept_sample,
     parse_per_category,
     public_sample,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "fc_decode",
     "fc_result",
     "health_url",
+    "kept_sample",
     "load_summary",
     "output_paths",
     "parse_per_category",

@@ -172,3 +172,15 @@ def public_sample(categories: Iterable[str] | None = None,
         k = default_size(len(all_ids)) if wanted is None else min(int(wanted), len(all_ids))
         ids[category] = choose_ids(all_ids, k, seed=seed, salt=salt)
     return PublicSample(ids=ids, totals=totals, seed=seed, salt=salt, bfcl_eval=_installed_version())
+
+
+def kept_sample(path: str | Path, categories: Iterable[str] | None = None,
+                per_category: Mapping[str, int | str] | int | str | None = None, *, seed: int = 0) -> PublicSample:
+    """The sample kept at ``path``: read back when it is there, else drawn (:func:`public_sample`) and written
+    there first, so every model of a run, and every rerun, answers the same ids (the categories and sizes of a
+    later call do not redraw it)."""
+    if Path(path).exists():
+        return PublicSample.read(path)
+    sample = public_sample(categories, per_category, seed=seed)
+    sample.write(path)
+    return sample

@@ -276,3 +276,13 @@ def test_cli_help_and_a_replayed_run(tmp_path, capsys, small_sample):
         main(["eval", "ast", "--dataset", "bfcl:multiple", "--predictions", str(preds), "--limit", "2",
               "--out", str(tmp_path / "ast.jsonl")])
     assert exit_info.value.code == 0
+
+
+def test_kept_sample_is_drawn_once_and_read_back(tmp_path):
+    path = tmp_path / "bfcl" / "sample.json"
+    first = public_bfcl.kept_sample(path, ["multiple", "irrelevance"], 3)
+    assert path.exists() and {c: len(ids) for c, ids in first.ids.items()} == {"multiple": 3, "irrelevance": 3}
+    assert first.ids == public_bfcl.public_sample(["multiple", "irrelevance"], 3).ids
+    # a later call reads the kept ids back instead of drawing others (the tuned model answers the base model's)
+    again = public_bfcl.kept_sample(path, ["simple_python"], 5, seed=7)
+    assert again.ids == first.ids and again.totals == first.totals

@@ -78,15 +78,10 @@ def stage_eval(kind: str) -> Callable[[DemoContext], StageOutput]:
 def bfcl_sample(ctx: DemoContext) -> Any:
     """The public BFCL sample of this run: written once to ``bfcl/sample.json`` and read back after, so both models
     (and every rerun) answer the same ids."""
-    from eval.public_bfcl import PublicSample, public_sample
+    from eval.public_bfcl import kept_sample
 
-    path = ctx.path("bfcl", "sample.json")
-    if path.exists():
-        return PublicSample.read(path)
     categories = [c.strip() for c in ctx.profile.bfcl_categories.split(",") if c.strip()]
-    sample = public_sample(categories, ctx.profile.bfcl_per_category, seed=0)
-    sample.write(path)
-    return sample
+    return kept_sample(ctx.path("bfcl", "sample.json"), categories, ctx.profile.bfcl_per_category, seed=0)
 
 
 def stage_bfcl(kind: str) -> Callable[[DemoContext], StageOutput]:
