@@ -28,6 +28,7 @@ import logging
 import os
 import random
 import resource
+import shutil
 import socket
 import time
 from collections.abc import Callable
@@ -308,6 +309,9 @@ def build_trainer(cfg: SFTConfig, model: Any, tokenizer: Any, train_features: li
 
 
 def resume_checkpoint(cfg: SFTConfig) -> str | None:
+    """The checkpoint to resume from: ``resume`` itself, none (``never``), or with ``auto`` the last one in the
+    run folder. A checkpoint the trainer was writing when it was interrupted has no trainer_state.json: resuming
+    from it would fail, so ``auto`` deletes it first (the one before it is used)."""
     if cfg.resume == "never":
         return None
     if cfg.resume != "auto":
@@ -315,7 +319,12 @@ def resume_checkpoint(cfg: SFTConfig) -> str | None:
     from transformers.trainer_utils import get_last_checkpoint
 
     out = Path(cfg.output_dir)
-    return get_last_checkpoint(str(out)) if out.is_dir() else None
+    if not out.is_dir():
+        return None
+    for checkpoint in out.glob("checkpoint-*"):
+        if checkpoint.is_dir() and not (checkpoint / "trainer_state.json").exists():
+            shutil.rmtree(checkpoint)
+    return get_last_checkpoint(str(out))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -161,3 +161,19 @@ def test_smollm2_lora_few_steps(tmp_path):
     train = run.summary["train"]
     assert train["last_logged_loss"] < train["first_logged_loss"]
     print(json.dumps(run.summary["train"], indent=1), run.summary["eval"], run.summary["peak_rss_mb"])
+
+
+def test_auto_resume_skips_and_deletes_a_checkpoint_cut_off_mid_write(tmp_path):
+    from train.sft import resume_checkpoint
+
+    out = tmp_path / "run"
+    for step, complete in ((2, True), (4, True), (6, False)):  # checkpoint-6: interrupted while being written
+        folder = out / f"checkpoint-{step}"
+        folder.mkdir(parents=True)
+        if complete:
+            (folder / "trainer_state.json").write_text("{}")
+    cfg = SFTConfig(train_data=["a"], output_dir=str(out))
+    assert resume_checkpoint(cfg) == str(out / "checkpoint-4")
+    assert not (out / "checkpoint-6").exists() and (out / "checkpoint-2").is_dir()
+    assert resume_checkpoint(SFTConfig(train_data=["a"], output_dir=str(tmp_path / "none"))) is None
+    assert resume_checkpoint(SFTConfig(train_data=["a"], output_dir=str(out), resume="never")) is None

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -83,7 +82,6 @@ def stage_sft(ctx: DemoContext) -> StageOutput:
     recipe_path = folder / "recipe.yaml"
     write_text_atomic(recipe_path, "# written by toolbench demo: toolbench train sft --config this-file\n"
                       + yaml.safe_dump(recipe, sort_keys=False))
-    _drop_partial_checkpoints(run_dir)
     _train_subprocess(ctx, recipe_path, p.train_steps, ctx.path("logs", "train.log"))
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     train = summary["train"]
@@ -134,16 +132,6 @@ def stage_export(ctx: DemoContext) -> StageOutput:
     note = (f"{p.tuned_quant}, {summary.get('bytes', 0) / 1e6:.0f} MB; next-token agreement with the checkpoint "
             f"{check.get('argmax_agreement', float('nan')):.0%}")
     return StageOutput(figures, {"tuned model (GGUF)": str(target)}, note)
-
-
-def _drop_partial_checkpoints(run_dir: Path) -> None:
-    """A checkpoint the trainer was writing when interrupted has no trainer_state.json: resuming from it would
-    fail, so it goes (the previous one is used)."""
-    if not run_dir.is_dir():
-        return
-    for checkpoint in run_dir.glob("checkpoint-*"):
-        if checkpoint.is_dir() and not (checkpoint / "trainer_state.json").exists():
-            shutil.rmtree(checkpoint)
 
 
 _STEP = re.compile(r"(\d+)/(\d+) \[")
