@@ -58,5 +58,3 @@ def stage_annotate(kind: str) -> Callable[[DemoContext], StageOutput]:
                            f"{common.DISPLAY[kind]}, {cfg.budget} model calls per task: {note}")
 
     return run
-
-

@@ -44,8 +44,6 @@ def stage_catalog(ctx: DemoContext) -> StageOutput:
     return StageOutput(figures, {"catalog": str(target)}, note)
 
 
-# -- 2. crawl ----------------------------------------------------------------------------------------------------
-
 def crawl_config(ctx: DemoContext) -> Any:
     from toolbench.crawl import CrawlConfig
 
@@ -68,8 +66,6 @@ def stage_crawl(ctx: DemoContext) -> StageOutput:
                                  "kept catalog": str(ctx.path("crawl", "tools")),
                                  "response cache": str(ctx.path("crawl", "cache.sqlite"))}, note)
 
-
-# -- 3. compress -------------------------------------------------------------------------------------------------
 
 def compress_config(ctx: DemoContext) -> Any:
     from toolbench.compress import CompressConfig
@@ -96,5 +92,3 @@ def stage_compress(ctx: DemoContext) -> StageOutput:
     return StageOutput(figures, {"compression report": str(path)},
                        f"{overall['responses']} responses, {overall['original_chars']:,} -> "
                        f"{overall['compressed_chars']:,} chars (ratio {overall['ratio']:.3f})")
-
-

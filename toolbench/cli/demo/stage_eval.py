@@ -115,4 +115,3 @@ def stage_bfcl(kind: str) -> Callable[[DemoContext], StageOutput]:
                                                  "BFCL sample (ids)": str(ctx.path("bfcl", "sample.json"))}, note)
 
     return run
-

@@ -74,4 +74,3 @@ def stage_instructions(ctx: DemoContext) -> StageOutput:
     per_group = ", ".join(f"{g} {v['kept']}/{v['wanted']}" for g, v in groups.items())
     return StageOutput(figures, files, f"{kept} usable queries of {figures['wanted']} asked ({per_group}); the base "
                                        f"model's own phrasing kept for {by_model}, the rule's for the rest")
-

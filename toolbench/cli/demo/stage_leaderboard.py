@@ -44,4 +44,3 @@ def stage_leaderboard(ctx: DemoContext) -> StageOutput:
     return StageOutput({"scores": len(scores), "plots": len(plots)},
                        {"leaderboard page": str(page), "leaderboard table": str(ctx.path("leaderboard", "leaderboard.md"))},
                        f"{len(scores)} scores, {len(plots)} plots -> {page}")
-

@@ -112,4 +112,3 @@ def _judge_pass_rate(ctx: DemoContext, kind: str, predictions: dict[str, Any], i
     write_text_atomic(out / "pass_rate.summary.md", summary_markdown(summary))
     group = summary["groups"][JUDGE_GROUP]
     return {"pass_rate": group["pass_rate"], "sopr": group["sopr"]}
-

@@ -86,4 +86,3 @@ def stage_retriever(ctx: DemoContext) -> StageOutput:
                                  "retriever evaluation": str(folder / "eval" / "results.md")},
                        f"{result.steps} steps on {result.pairs} pairs; NDCG@1 (95% CI) on {queries} queries of "
                        f"held-out tools: {ndcg}")
-

@@ -189,4 +189,3 @@ def _train_subprocess(ctx: DemoContext, recipe: Path, steps: int, log: Path) -> 
         if code != 0:
             raise DemoError(f"fine-tuning failed (exit status {code}); see {log}")
         progress.update(task, completed=steps)
-
