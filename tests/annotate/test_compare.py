@@ -251,9 +251,9 @@ def test_the_demo_prints_and_writes_the_comparison_of_both_models(tmp_path):
 
     from rich.console import Console
 
+    from toolbench.cli.demo.profile import TINY
     from toolbench.cli.demo.stage_annotate import compare_config
     from toolbench.cli.demo.stage_pass_rate import comparison
-    from toolbench.cli.demo.profile import TINY
 
     def path(*parts):
         target = tmp_path.joinpath(*parts)

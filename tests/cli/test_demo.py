@@ -273,8 +273,8 @@ def test_headline_from_markers():
 
 
 def test_page_intro_shows_the_headline_and_every_stage(tmp_path):
-    from toolbench.cli.demo.stage_runner import DemoContext
     from toolbench.cli.demo.stage_leaderboard import page_intro
+    from toolbench.cli.demo.stage_runner import DemoContext
 
     done = {"calls": {"title": "Generate call data", "seconds": 2.4, "note": "kept 9/10"},
             "eval_base": {"title": "AST base", "seconds": 30, "note": "",

@@ -23,8 +23,8 @@ TOOLS = Path(__file__).parents[2] / "data" / "tools"
 def test_stage_reports_held_out_tools_with_intervals(tmp_path, monkeypatch):
     import retriever.encoder
     from toolbench.cli.demo.profile import TINY
-    from toolbench.cli.demo.stage_runner import DemoContext
     from toolbench.cli.demo.stage_retriever import stage_retriever
+    from toolbench.cli.demo.stage_runner import DemoContext
 
     tiny = build_tiny_model(tmp_path / "tiny")
     monkeypatch.setattr(retriever.encoder, "packaged_model_path", lambda: tiny)
