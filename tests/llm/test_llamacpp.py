@@ -356,3 +356,55 @@ def test_flash_attention_is_a_setting_and_off_by_default(engine):
         assert with_fa.generate(request).completion_tokens == [8]
     finally:
         with_fa.close()
+
+
+def test_a_token_running_past_the_trigger_is_cut_at_its_end(engine):
+    """llama.cpp feeds a lazy grammar the rest of the token that completes its trigger and aborts the process when
+    the grammar refuses it; the engine cuts such a token at the trigger's end instead."""
+    from types import SimpleNamespace
+
+    from toolbench.llm.constraints import TRIGGER
+
+    (past,) = engine.tokenize("></", special=False)
+    (close,) = engine.tokenize(">", special=False)
+    before = engine.stats.trigger_cuts
+    row = SimpleNamespace(raw=b"answer with a JSON object inside " + TRIGGER[:-1].encode(), awaiting_trigger=True)
+    assert engine._at_trigger(row, past) == close and not row.awaiting_trigger
+    assert engine.stats.trigger_cuts == before + 1
+    row = SimpleNamespace(raw=TRIGGER[:-1].encode(), awaiting_trigger=True)  # ends exactly at the trigger: kept
+    assert engine._at_trigger(row, close) == close and not row.awaiting_trigger
+    row = SimpleNamespace(raw=b"plain text", awaiting_trigger=True)  # no trigger: kept, still waiting
+    assert engine._at_trigger(row, past) == past and row.awaiting_trigger
+
+
+def test_prose_quoting_the_call_format_does_not_kill_the_engine(engine):
+    """A generated irrelevance entry on which SmolLM2 (greedy) quotes the prompt's '<tool_call></tool_call>' in
+    its prose: before the cut above, llama.cpp threw from its grammar and the server process died."""
+    menu = {"type": "function", "function": {
+        "name": "get_restaurant_menu_for_tablefinder",
+        "description": "This is the subfunction for tool \"tablefinder\", you can use this tool.The description of "
+                       "this function is: \"Restaurant menu. Dishes with prices in the local currency.\"",
+        "parameters": {"type": "object", "properties": {
+            "restaurant_id": {"type": "string", "description": "Restaurant id from a search"}},
+            "required": ["restaurant_id"]}}}
+    history = {"type": "function", "function": {
+        "name": "get_price_history_for_stockquotes",
+        "description": "This is the subfunction for tool \"stockquotes\", you can use this tool.The description of "
+                       "this function is: \"Price history. Daily or weekly OHLCV bars between two dates (at most "
+                       "366 days).\"",
+        "parameters": {"type": "object", "properties": {
+            "ticker": {"type": "string", "description": "Ticker symbol"},
+            "start_date": {"type": "string", "description": "First day"},
+            "end_date": {"type": "string", "description": "Last day; today when omitted"},
+            "interval": {"type": "string", "description": "Bar size", "enum": ["daily", "weekly"],
+                         "default": "daily"}},
+            "required": ["ticker", "start_date"]}}}
+    messages = [{"role": "user", "content": "List leads sales owner home gardening!"}]
+    app = create_app(engine, ServerConfig(), aliases=("default",))
+    with TestClient(app) as client:
+        reply = client.post("/v1/chat/completions", json={"model": "default", "messages": messages,
+                                                          "tools": [menu, history], "max_tokens": 80,
+                                                          "temperature": 0})
+    assert reply.status_code == 200
+    choice = reply.json()["choices"][0]
+    assert choice["finish_reason"] in ("stop", "length", "tool_calls")

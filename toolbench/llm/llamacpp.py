@@ -44,6 +44,7 @@ from typing import Any
 
 from toolbench.errors import ToolbenchError
 from toolbench.llm.base import Message, Tool
+from toolbench.llm.constraints import TRIGGER
 from toolbench.llm.generation import Generation, GenerationRequest, StopHoldback, cut_at_stop
 from toolbench.llm.llamacpp_lib import GGUFChatTemplate, import_llama_cpp, quiet
 from toolbench.llm.llamacpp_sampling import TokenSampling
@@ -74,6 +75,7 @@ class _Row:
     on_text: Callable[[str], None] | None = None
     sampler: Any = None  # llama.cpp sampler chain (sampled rows)
     grammar: Any = None  # llama.cpp grammar sampler (constrained rows)
+    awaiting_trigger: bool = False  # a lazy grammar whose trigger has not been written yet
     made: list[int] = field(default_factory=list)
     raw: bytes = b""
     text: str = ""
@@ -95,6 +97,7 @@ class EngineStats:
     decode_steps: int = 0  # llama_decode calls of the decode phase: decode_tokens / decode_steps = rows per step
     decode_seconds: float = 0.0
     grammar_fallbacks: int = 0
+    trigger_cuts: int = 0  # tokens cut at the end of a lazy grammar's trigger (TokenSampling._at_trigger)
 
 
 class LlamaCppGenerator(TokenSampling):
@@ -375,6 +378,7 @@ class LlamaCppGenerator(TokenSampling):
         constraint = getattr(request, "constraint", None)
         if constraint is not None:
             row.grammar = self._grammar_sampler(constraint)
+            row.awaiting_trigger = bool(constraint.lazy) and TRIGGER not in (constraint.prefill or "")
         return row
 
     def _free_row(self, row: _Row) -> None:

@@ -65,10 +65,32 @@ class TokenSampling:
                 self.stats.grammar_fallbacks += 1  # the samplers may have reordered the array: fill it again
                 token = self._choose(row, self._fill(logits, ban_eog), full=True)
         if row.grammar is not None:
+            if row.awaiting_trigger:
+                token = self._at_trigger(row, token)
             lib.llama_sampler_accept(row.grammar, token)
         if row.sampler is not None:
             lib.llama_sampler_accept(row.sampler, token)
         return token
+
+    def _at_trigger(self, row: _Row, token: int) -> int:
+        """The token to accept on a lazy grammar still waiting for its trigger. llama.cpp starts the grammar when
+        the text written so far contains the trigger and feeds it the rest of the token that completed it; when the
+        grammar refuses that rest, it throws from C++ and the whole process aborts (a model quoting the call format
+        in prose, "<tool_call></tool_call>": the token "></" completes "<tool_call" and leaves "</"). So a token
+        that completes the trigger with text after it is replaced by the one token that ends exactly at the trigger
+        (the call then goes on under the grammar), or, when there is none, the reply ends there."""
+        trigger = TRIGGER.encode("utf-8")
+        text = row.raw + self._piece(token)
+        at = text.find(trigger)
+        if at < 0:
+            return token
+        row.awaiting_trigger = False
+        end = at + len(trigger)
+        if end == len(text):
+            return token
+        self.stats.trigger_cuts += 1
+        ids = self.tokenize(text[len(row.raw):end].decode("utf-8", "replace"), special=False)
+        return ids[0] if len(ids) == 1 else self.eog_ids[0]
 
     def _fill(self, logits: Any, ban_eog: bool) -> Any:
         """The candidate array (id, logit, p) of this step's logits; end-of-generation tokens banned on request."""
