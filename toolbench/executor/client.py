@@ -234,9 +234,9 @@ class Executor:
                 self._sems[host] = threading.BoundedSemaphore(self.config.max_concurrency_per_host)
             return self._sems[host]
 
-    def call(self, tool_name: str, api_name: str, args: dict[str, Any] | None = None) -> Observation:
-        """Call one catalog API with arguments keyed by its own parameter names."""
-        args = {} if args is None else args
+    def _ready(self, tool_name: str, api_name: str, args: dict[str, Any]) -> Observation | tuple[Any, Any]:
+        """What :meth:`call` and :meth:`acall` do before sending: the (tool, api) to send, or the observation that
+        answers without sending (a refused call, a cached response, an unexpected error while checking)."""
         try:
             checked = self._precheck(tool_name, api_name, args)
         except Exception as exc:  # noqa: BLE001 - a call never raises
@@ -245,8 +245,15 @@ class Executor:
             return checked
         tool, api, _ = checked
         hit = self._cached(tool, api, args)
-        if hit is not None:
-            return hit
+        return hit if hit is not None else (tool, api)
+
+    def call(self, tool_name: str, api_name: str, args: dict[str, Any] | None = None) -> Observation:
+        """Call one catalog API with arguments keyed by its own parameter names."""
+        args = {} if args is None else args
+        ready = self._ready(tool_name, api_name, args)
+        if isinstance(ready, Observation):
+            return ready
+        tool, api = ready
         try:
             obs = self._send(tool, api, args)
         except Exception as exc:  # noqa: BLE001 - a call never raises
@@ -326,16 +333,10 @@ class Executor:
     async def acall(self, tool_name: str, api_name: str, args: dict[str, Any] | None = None) -> Observation:
         """Async :meth:`call`. The cache is SQLite (fast, local); it is used inline."""
         args = {} if args is None else args
-        try:
-            checked = self._precheck(tool_name, api_name, args)
-        except Exception as exc:  # noqa: BLE001 - a call never raises
-            return _unexpected(exc, "checking the arguments")
-        if isinstance(checked, Observation):
-            return checked
-        tool, api, _ = checked
-        hit = self._cached(tool, api, args)
-        if hit is not None:
-            return hit
+        ready = self._ready(tool_name, api_name, args)
+        if isinstance(ready, Observation):
+            return ready
+        tool, api = ready
         try:
             obs = await self._asend(tool, api, args)
         except Exception as exc:  # noqa: BLE001 - a call never raises
