@@ -11,9 +11,13 @@ the salt — the same on every run and machine, whatever the file or dict order 
 subset of a larger one. The kept ids are run in file order and written to the run folder (``sample.json``,
 with the bfcl-eval version).
 
-Default sizes (:func:`default_size`): a third of each category, at least 60 and at most 150 (or all of it when
-smaller): simple_python 134, multiple 67, parallel 67, parallel_multiple 67, irrelevance 80 — 415 entries in
-all — and live_simple 86, live_multiple 150. A third keeps the categories weighted as BFCL weighs them in the
+The sample is drawn from one slice of each category (``split``, :mod:`eval.public_sample`): "test" (four fifths,
+the default and the headline), "dev" (the declared fifth on which recipes are compared) or "all".
+
+Default sizes (:func:`default_size`): a third of the slice, at least 60 and at most 150 (or all of it when
+smaller). On the test slice: simple_python 107 (of 320), multiple 60, parallel 60, parallel_multiple 60,
+irrelevance 64 — 351 entries in all; on the whole categories ("all"): 134, 67, 67, 67, 80 (415) and
+live_simple 86, live_multiple 150. A third keeps the categories weighted as BFCL weighs them in the
 micro average; the floor of 60 keeps every category's 95% interval within about ±12.5 points; the cap stops
 live_multiple (1,053 entries) from taking most of the time. ``per_category="all"`` runs every entry.
 
@@ -180,6 +184,7 @@ def summarize_public(rows_by_category: Mapping[str, list[Mapping[str, Any]]], *,
     }
     if sample is not None:
         summary["sample"] = {"bfcl_eval": sample.bfcl_eval, "seed": sample.seed, "size": sample.size,
+                             "split": sample.split,
                              "per_category": {c: {"n": len(i), "of": sample.totals.get(c)}
                                               for c, i in sample.ids.items()}}
     if skipped:
@@ -257,7 +262,9 @@ def render_columns(summaries: Mapping[str, Mapping[str, Any]]) -> str:
     if samples:
         first = samples[0]
         of = sum((v.get("of") or 0) for v in first["per_category"].values())
-        notes.append(f"Sample: {first['size']} of {of} entries of bfcl-eval {first['bfcl_eval']} "
+        split = first.get("split", "all")
+        where = "" if split == "all" else f" (the {split} slice)"
+        notes.append(f"Sample: {first['size']} of {of} entries{where} of bfcl-eval {first['bfcl_eval']} "
                      f"(seed {first['seed']}; the ids are in sample.json).")
         if any(s != first for s in samples[1:]):
             notes.append("**The columns were measured on different samples: they do not compare entry for entry.**")

@@ -1,6 +1,12 @@
 """The public BFCL block's sample: a fixed, stratified sample of BFCL's public categories, chosen by the sha256 of
 each entry id (a third of each category, at least 60, at most 150), the same on every machine and run; the
-entries and possible answers loaded from the installed ``bfcl-eval``."""
+entries and possible answers loaded from the installed ``bfcl-eval``.
+
+**Dev and test slices.** Each category is cut once, by the sha256 of ``<DEV_SALT>:<id>`` (no seed: the cut never
+moves), into a declared *dev* slice (a fifth of the category, :func:`dev_ids`) and a *test* slice (the rest).
+Recipes are compared on ``split="dev"``; headline figures (the demo's, ``eval bfcl-public``'s default) are drawn
+from ``split="test"``, so a choice made by looking at dev figures never inflates the reported ones. Both slices are
+evaluation data: neither may reach training or few-shot prompts (:mod:`toolbench.contamination`)."""
 
 from __future__ import annotations
 
@@ -22,13 +28,14 @@ SAMPLE_SALT = "toolbench-public-bfcl-v1"
 SAMPLE_FRACTION = 3  # a third of each category...
 SAMPLE_FLOOR = 60  # ...at least 60 entries...
 SAMPLE_CAP = 150  # ...at most 150
+DEV_SALT = "toolbench-public-bfcl-dev-v1"
+DEV_FRACTION = 5  # the dev slice: a fifth of each category
+SPLITS = ("test", "dev", "all")
 UNKNOWN = "unknown"
 
 
 class PublicBfclError(ToolbenchError):
     """The public block could not be sampled or run; the message says what to do."""
-
-
 
 
 def default_size(total: int) -> int:
@@ -47,6 +54,25 @@ def choose_ids(ids: Iterable[str], k: int, *, seed: int = 0, salt: str = SAMPLE_
     return [i for i in ids if i in kept]
 
 
+def dev_ids(ids: Iterable[str]) -> set[str]:
+    """The declared dev slice of a category's ``ids``: the ``ceil(n / 5)`` ids with the lowest
+    ``sha256(DEV_SALT:id)``. It depends on nothing else (no seed), so it is the same for every run."""
+    ids = list(ids)
+    k = math.ceil(len(ids) / DEV_FRACTION)
+    return set(sorted(ids, key=lambda i: (_rank(i, 0, DEV_SALT), i))[:k])
+
+
+def split_ids(ids: Iterable[str], split: str) -> list[str]:
+    """The ids of ``split`` ("dev", "test": the rest, or "all"), in their given order."""
+    if split not in SPLITS:
+        raise PublicBfclError(f"split: expected one of {', '.join(SPLITS)}; got {split!r}")
+    ids = list(ids)
+    if split == "all":
+        return ids
+    dev = dev_ids(ids)
+    return [i for i in ids if (i in dev) == (split == "dev")]
+
+
 @dataclass
 class PublicSample:
     """The ids chosen per category (in file order), how many entries each category has, and how they were
@@ -57,6 +83,7 @@ class PublicSample:
     seed: int = 0
     salt: str = SAMPLE_SALT
     bfcl_eval: str = UNKNOWN
+    split: str = "all"
 
     @property
     def categories(self) -> list[str]:
@@ -71,6 +98,7 @@ class PublicSample:
             "bfcl_eval": self.bfcl_eval,
             "seed": self.seed,
             "salt": self.salt,
+            "split": self.split,
             "method": "per category, the k ids with the lowest sha256('<salt>:<seed>:<id>'), listed in file order",
             "size": self.size,
             "per_category": {c: {"n": len(ids), "of": self.totals.get(c)} for c, ids in self.ids.items()},
@@ -85,7 +113,7 @@ class PublicSample:
         return cls(ids={str(c): [str(i) for i in ids] for c, ids in data["ids"].items()},
                    totals={str(c): int(v.get("of") or len(data["ids"][c])) for c, v in per.items()},
                    seed=int(data.get("seed", 0)), salt=str(data.get("salt", SAMPLE_SALT)),
-                   bfcl_eval=str(data.get("bfcl_eval", UNKNOWN)))
+                   bfcl_eval=str(data.get("bfcl_eval", UNKNOWN)), split=str(data.get("split", "all")))
 
     def write(self, path: str | Path) -> Path:
         return write_text_atomic(Path(path), json.dumps(self.to_dict(), indent=1) + "\n")
@@ -143,8 +171,9 @@ def parse_per_category(value: Any) -> int | str | None:
 
 def public_sample(categories: Iterable[str] | None = None,
                   per_category: Mapping[str, int | str] | int | str | None = None, *, seed: int = 0,
-                  salt: str = SAMPLE_SALT) -> PublicSample:
-    """The fixed, stratified sample of BFCL's public categories (see the module docstring).
+                  salt: str = SAMPLE_SALT, split: str = "test") -> PublicSample:
+    """The fixed, stratified sample of BFCL's public categories (see the module docstring), drawn from the
+    ``split`` slice of each category ("test", the default; "dev" for comparing recipes; "all").
 
     ``categories``: default :data:`PUBLIC_CATEGORIES`. ``per_category``: None (the default sizes,
     :func:`default_size`), an int (that many of each category, or all of a smaller one), ``"all"`` (every
@@ -162,7 +191,7 @@ def public_sample(categories: Iterable[str] | None = None,
     totals: dict[str, int] = {}
     for category in categories:
         entries, _ = _load_category(category)
-        all_ids = [str(e["id"]) for e in entries]
+        all_ids = split_ids([str(e["id"]) for e in entries], split)
         totals[category] = len(all_ids)
         wanted = per_category.get(category) if isinstance(per_category, Mapping) else per_category
         wanted = parse_per_category(wanted)
@@ -171,16 +200,21 @@ def public_sample(categories: Iterable[str] | None = None,
             continue
         k = default_size(len(all_ids)) if wanted is None else min(int(wanted), len(all_ids))
         ids[category] = choose_ids(all_ids, k, seed=seed, salt=salt)
-    return PublicSample(ids=ids, totals=totals, seed=seed, salt=salt, bfcl_eval=_installed_version())
+    return PublicSample(ids=ids, totals=totals, seed=seed, salt=salt, bfcl_eval=_installed_version(), split=split)
 
 
 def kept_sample(path: str | Path, categories: Iterable[str] | None = None,
-                per_category: Mapping[str, int | str] | int | str | None = None, *, seed: int = 0) -> PublicSample:
+                per_category: Mapping[str, int | str] | int | str | None = None, *, seed: int = 0,
+                split: str = "test") -> PublicSample:
     """The sample kept at ``path``: read back when it is there, else drawn (:func:`public_sample`) and written
     there first, so every model of a run, and every rerun, answers the same ids (the categories and sizes of a
-    later call do not redraw it)."""
+    later call do not redraw it). A kept sample of another ``split`` is an error, not a silent mix."""
     if Path(path).exists():
-        return PublicSample.read(path)
-    sample = public_sample(categories, per_category, seed=seed)
+        kept = PublicSample.read(path)
+        if kept.split != split:
+            raise PublicBfclError(f"{path}: this sample was drawn from the {kept.split!r} split, not {split!r}; "
+                                  "delete it (or use another run folder) to draw a new one")
+        return kept
+    sample = public_sample(categories, per_category, seed=seed, split=split)
     sample.write(path)
     return sample

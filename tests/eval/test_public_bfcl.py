@@ -15,28 +15,57 @@ from typing import ClassVar
 
 import pytest
 
-from eval import bfcl_reference, predict, public_bfcl
+from eval import bfcl_reference, predict, public_bfcl, public_sample
 from toolbench.cli import main
 from toolbench.llm.cache import CachedChatModel
 from toolbench.llm.scripted import ScriptedChatModel
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("bfcl_eval") is None, reason="bfcl-eval is not installed")
 
-DEFAULT_SIZES = {"simple_python": 134, "multiple": 67, "parallel": 67, "parallel_multiple": 67, "irrelevance": 80}
+DEFAULT_SIZES = {"simple_python": 107, "multiple": 60, "parallel": 60, "parallel_multiple": 60, "irrelevance": 64}
+ALL_SIZES = {"simple_python": 134, "multiple": 67, "parallel": 67, "parallel_multiple": 67, "irrelevance": 80}
 
 
 # -- the sample ---------------------------------------------------------------------------------------------------
 
 def test_default_sample_sizes_are_the_documented_ones():
-    sample = public_bfcl.public_sample()
+    sample = public_bfcl.public_sample()  # the test slice: four fifths of each category
+    assert sample.split == "test"
     assert {c: len(ids) for c, ids in sample.ids.items()} == DEFAULT_SIZES
-    assert sample.size == 415  # at least 400, as the issue asks
-    assert sample.totals == {"simple_python": 400, "multiple": 200, "parallel": 200, "parallel_multiple": 200,
-                             "irrelevance": 240}
+    assert sample.size == 351
+    assert sample.totals == {"simple_python": 320, "multiple": 160, "parallel": 160, "parallel_multiple": 160,
+                             "irrelevance": 192}
     assert sample.bfcl_eval == "2026.3.23"
-    live = public_bfcl.public_sample(["live_simple", "live_multiple"])
+    whole = public_bfcl.public_sample(split="all")
+    assert {c: len(ids) for c, ids in whole.ids.items()} == ALL_SIZES and whole.size == 415
+    live = public_bfcl.public_sample(["live_simple", "live_multiple"], split="all")
     assert {c: len(ids) for c, ids in live.ids.items()} == {"live_simple": 86, "live_multiple": 150}
     assert [public_bfcl.default_size(n) for n in (10, 100, 240, 400, 1053)] == [10, 60, 80, 134, 150]
+
+
+def test_dev_and_test_slices_partition_each_category_and_never_move():
+    for category in public_bfcl.PUBLIC_CATEGORIES:
+        entries, _ = bfcl_reference.load_category(category)
+        ids = [e["id"] for e in entries]
+        dev = public_sample.split_ids(ids, "dev")
+        test = public_sample.split_ids(ids, "test")
+        assert len(dev) == -(-len(ids) // 5) and set(dev) | set(test) == set(ids) and not set(dev) & set(test)
+        assert dev == public_sample.split_ids(list(reversed(ids)), "dev")[::-1]  # order-free, seed-free
+        drawn = public_bfcl.public_sample([category], "all", split="dev", seed=3)
+        assert drawn.ids[category] == dev and drawn.split == "dev"
+        assert set(public_bfcl.public_sample([category], 20, seed=5).ids[category]) <= set(test)
+    with pytest.raises(public_bfcl.PublicBfclError, match="split"):
+        public_sample.split_ids(["a"], "train")
+
+
+def test_summary_says_which_slice_was_sampled():
+    sample = public_bfcl.public_sample(["multiple"], 2, split="dev")
+    rows = {"multiple": [{"id": i, "valid": True} for i in sample.ids["multiple"]]}
+    summary = public_bfcl.summarize_public(rows, model="m", sample=sample)
+    assert summary["sample"]["split"] == "dev"
+    assert "(the dev slice)" in public_bfcl.render_columns({"m": summary})
+    restored = public_bfcl.PublicSample.from_dict(sample.to_dict())
+    assert restored.split == "dev" and public_bfcl.PublicSample.from_dict({"ids": {}}).split == "all"
 
 
 def test_sample_ids_exist_in_file_order_and_nest():
@@ -48,10 +77,10 @@ def test_sample_ids_exist_in_file_order_and_nest():
         assert ids == [i for i in order if i in set(ids)]  # known ids, in file order
     small = public_bfcl.public_sample(per_category=10)
     assert all(len(ids) == 10 and set(ids) <= set(sample.ids[c]) for c, ids in small.ids.items())
-    every = public_bfcl.public_sample(["multiple"], "all")
+    every = public_bfcl.public_sample(["multiple"], "all", split="all")
     assert len(every.ids["multiple"]) == 200
     mixed = public_bfcl.public_sample(["multiple", "irrelevance"], {"multiple": 5})
-    assert len(mixed.ids["multiple"]) == 5 and len(mixed.ids["irrelevance"]) == 80
+    assert len(mixed.ids["multiple"]) == 5 and len(mixed.ids["irrelevance"]) == 64
     assert public_bfcl.public_sample(["multiple"], 10, seed=1).ids != small.ids["multiple"]
     with pytest.raises(public_bfcl.PublicBfclError, match="not sampled"):
         public_bfcl.public_sample(["multiple"], {"parallel": 3})
@@ -286,3 +315,5 @@ def test_kept_sample_is_drawn_once_and_read_back(tmp_path):
     # a later call reads the kept ids back instead of drawing others (the tuned model answers the base model's)
     again = public_bfcl.kept_sample(path, ["simple_python"], 5, seed=7)
     assert again.ids == first.ids and again.totals == first.totals
+    with pytest.raises(public_bfcl.PublicBfclError, match="drawn from the 'test' split, not 'dev'"):
+        public_bfcl.kept_sample(path, ["multiple"], 3, split="dev")

@@ -213,6 +213,9 @@ def bfcl_public_command(
                                                 "--seed are then ignored.")] = None,
     seed: Annotated[int, typer.Option(help="Sample seed (the ids are a hash of seed and id: the same everywhere)."
                                       )] = 0,
+    split: Annotated[str, typer.Option(help="The slice sampled from: test (four fifths of each category, the "
+                                       "headline), dev (the declared fifth to compare recipes on) or all.")]
+    = "test",
     tool_choice: Annotated[str, typer.Option(help="auto (the headline: the model decides whether to call) or "
                                              "required (a call is forced: a separate, labelled figure).")] = "auto",
     constrained_decoding: Annotated[str | None, typer.Option(help="Record this as the run's constrained decoding "
@@ -236,6 +239,9 @@ def bfcl_public_command(
     toolbench eval bfcl-public --base-url http://127.0.0.1:8001/v1 --model tuned --out runs/public_bfcl/tuned
     --sample runs/public_bfcl/base/sample.json
 
+    toolbench eval bfcl-public --base-url URL --model M --out runs/public_bfcl/dev --split dev (compare recipes
+    here; report the test slice)
+
     toolbench eval bfcl-public --base-url URL --model M --out runs/public_bfcl/all --categories
     simple_python,live_simple --per-category all --tool-choice required
     """
@@ -253,7 +259,8 @@ def bfcl_public_command(
         drawn = public_bfcl.PublicSample.read(sample)
     else:
         names = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
-        drawn = public_bfcl.public_sample(names, public_bfcl.parse_per_category(per_category), seed=seed)
+        drawn = public_bfcl.public_sample(names, public_bfcl.parse_per_category(per_category), seed=seed,
+                                          split=split)
     config = predict.RunnerConfig(max_tokens=max_tokens, concurrency=concurrency)
     progress = Progress(TextColumn(f"bfcl-public {name or model}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=Console(stderr=True))

@@ -106,7 +106,7 @@ class DemoProfile:
                                                 "separated; live_simple and live_multiple can be added)."))
     bfcl_per_category: int | None = field(default=None, metadata=doc(
         "Entries per BFCL category (the same ids every run); null: the documented sample, a third of each "
-        "category within [60, 150] (415 entries for the five default categories)."))
+        "category's test slice within [60, 150] (351 entries for the five default categories)."))
     bfcl_max_tokens: int = field(default=160, metadata=doc("Longest reply on a BFCL entry (four calls fit)."))
     engine: str = field(default="auto", metadata=doc("Engine of the local model server: auto (llama.cpp when its "
                                                        "build is installed, else transformers), llamacpp or "
