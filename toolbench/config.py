@@ -4,7 +4,11 @@
 - :func:`load_config` fills a config from a YAML/TOML/JSON file, ``--set field=value`` overrides (values are
   YAML) and typed values (a command's options), with errors that name the file or override and the field;
 - :func:`options` turns a config's fields into a typer command's options (name, type, default and help from the
-  field), and :func:`from_options` builds the config from their values;
+  field), and :func:`from_options` builds the config from their values; :func:`from_command` builds it from a
+  ``--config`` file, ``--set`` items and the options given on the command line (in that order), as every
+  command with ``--config`` does;
+- a config may hold another config as a field (``CrawlRunConfig.crawl``): its fields are options of their own,
+  and a file or ``--set`` names them either flat (``samples: 5``) or under the field (``crawl: {samples: 5}``);
 - :func:`parse_pairs` / :func:`parse_overrides` read repeatable ``KEY=VALUE`` options into a mapping.
 
 The dataclass's ``__post_init__`` checks the values, so a bad file fails before any model loads. Stages raise
@@ -14,6 +18,7 @@ their own subclass of :class:`ConfigError`; this module never imports a stage.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import inspect
 import json
@@ -49,7 +54,7 @@ class ConfigError(ToolbenchError, ValueError):
 
 def doc(text: str, **cli: Any) -> dict[str, Any]:
     """A field's metadata: its help, plus how its option differs from the default: ``path=True`` (a file or folder,
-    given as a path, kept as a string), ``option="--name"`` (another option name), ``form``/``example`` (how a
+    given as a path, kept as a string), ``option="--name"`` (another option name; a tuple: with a short one, ``("--out", "-o")``), ``form``/``example`` (how a
     ``dict[str, str]`` field's repeatable ``KEY=VALUE`` option is written)."""
     return {"help": text, **cli}
 
@@ -131,22 +136,34 @@ def load_config(cls: type[T], path: str | Path | None = None, sets: Iterable[str
                 error: type[ConfigError] = ConfigError, noun: str | None = None, example: str | None = None) -> T:
     """``cls`` from, lowest first: ``base`` (or the defaults), the file at ``path``, the ``--set`` items, and
     ``values`` (typed, e.g. a command's options; None values are left out, so an unset option keeps the file's or
-    the default value). Errors are ``error`` naming the file or override and the field (``noun`` says whose
-    field, e.g. "profile"; ``example`` is a ``field=value`` shown when an override is malformed)."""
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    the default value). A nested config's fields are named flat or under their field. Errors are ``error`` naming
+    the file or override and the field (``noun`` says whose field, e.g. "profile"; ``example`` is a
+    ``field=value`` shown when an override is malformed)."""
     hints = typing.get_type_hints(cls)
+    nested = {f.name: hints[f.name] for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+              if dataclasses.is_dataclass(hints[f.name])}
+    owner = {sub.name: parent for parent, kind in nested.items() for sub in dataclasses.fields(kind)
+             if sub.name not in hints}
     noun = noun or cls.__name__
     data: dict[str, Any] = {}
+    parts: dict[str, dict[str, Any]] = {parent: {} for parent in nested}
 
-    def put(source: str, key: str, value: Any) -> None:
-        if key not in names:
-            raise error.whole(key, f"{source}: no {noun} field {key!r}; known fields: {', '.join(sorted(names))}")
-        if _is_float(hints[key]) and isinstance(value, (int, str)) and not isinstance(value, bool):
-            try:
-                value = float(value)  # YAML reads 1e-4 as a string
-            except ValueError:
-                raise error.whole(key, f"{source}: field {key!r} takes a number; got {value!r}") from None
-        data[key] = value
+    def put(source: str, key: str, value: Any, into: type = cls) -> None:
+        fields_of = typing.get_type_hints(into)
+        if into is cls and key in nested and isinstance(value, Mapping):
+            for sub_key, sub_value in value.items():
+                put(source, str(sub_key), sub_value, nested[key])
+            return
+        if into is cls and key in owner:
+            into, fields_of = nested[owner[key]], typing.get_type_hints(nested[owner[key]])
+        if key not in fields_of:
+            known = sorted(fields_of) if into is not cls else sorted(set(fields_of) - set(nested) | set(owner))
+            raise error.whole(key, f"{source}: no {noun} field {key!r}; known fields: {', '.join(known)}")
+        value = _coerce(source, key, fields_of[key], value, error)
+        if into is cls:
+            data[key] = value
+        else:
+            parts[next(p for p, k in nested.items() if k is into)][key] = value
 
     if path is not None:
         for key, value in read_config_file(path, error).items():
@@ -156,7 +173,32 @@ def load_config(cls: type[T], path: str | Path | None = None, sets: Iterable[str
     for key, value in (values or {}).items():
         if value is not None:
             put("options", key, value)
+    if base is None:
+        missing = [f.name for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+                   if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+                   and f.name not in data]
+        if missing:
+            raise error.whole(missing[0], f"{noun}: {', '.join(missing)} must be given (an option or a config field)")
+    for parent, given in parts.items():
+        if given:
+            inner = data.get(parent) or (getattr(base, parent) if base is not None else None)
+            data[parent] = dataclasses.replace(inner, **given) if inner is not None else nested[parent](**given)
     return dataclasses.replace(base, **data) if base is not None else cls(**data)  # type: ignore[type-var]
+
+
+def _coerce(source: str, key: str, hint: Any, value: Any, error: type[ConfigError]) -> Any:
+    """A number where a float is wanted (YAML reads 1e-4 as a string), a date from YYYY-MM-DD."""
+    if _is_float(hint) and isinstance(value, (int, str)) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except ValueError:
+            raise error.whole(key, f"{source}: field {key!r} takes a number; got {value!r}") from None
+    if _base_type(hint) is dt.date and isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise error.whole(key, f"{source}: field {key!r} takes a date, YYYY-MM-DD; got {value!r}") from None
+    return value
 
 
 def _is_float(hint: Any) -> bool:
@@ -190,6 +232,10 @@ def _flat_fields(cls: type, skip: Iterable[str]) -> list[tuple[dataclasses.Field
     return out
 
 
+def _names(option: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (option,) if isinstance(option, str) else tuple(option)
+
+
 def _option(f: dataclasses.Field, hint: Any) -> inspect.Parameter:
     import typer
 
@@ -200,16 +246,31 @@ def _option(f: dataclasses.Field, hint: Any) -> inspect.Parameter:
         kind, default = list[str], None  # repeatable KEY=VALUE
     elif meta.get("path"):
         kind = Path
-    decls = [meta["option"]] if "option" in meta else []
+    elif kind is dt.date:
+        kind = str  # YYYY-MM-DD
+    decls = list(_names(meta["option"])) if "option" in meta else []
     annotation = Annotated[kind if default is not None else kind | None,  # type: ignore[operator]
                            typer.Option(*decls, help=meta.get("help"))]
     return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
 
 
+class OptionValues(dict):
+    """The values of a command's generated options (field name -> value); ``given`` names those given a value
+    on the command line or from the environment rather than left at their defaults."""
+
+    given: frozenset[str] = frozenset()
+
+
+_CTX = "options_context_"  # the parameter through which typer hands the generated command its context
+
+
 def options(cls: type, skip: Iterable[str] = (), into: str = "settings") -> Callable[[F], F]:
     """Decorator of a typer command: one option per field of ``cls`` (a nested config's fields in its place), put
-    where the command's ``into`` parameter is; the command gets their values as ``into`` (a dict, field name ->
-    value as typed; :func:`from_options` builds ``cls`` from it)."""
+    where the command's ``into`` parameter is; the command gets their values as ``into`` (an
+    :class:`OptionValues`, field name -> value as typed; :func:`from_options` builds ``cls`` from it,
+    :func:`from_command` with a config file)."""
+    import typer
+
     skip = tuple(skip)
     generated = [_option(f, hint) for f, hint in _flat_fields(cls, skip)]
     names = [p.name for p in generated]
@@ -222,10 +283,17 @@ def options(cls: type, skip: Iterable[str] = (), into: str = "settings") -> Call
                 params.extend(generated)
             else:
                 params.append(p.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+        own_ctx = next((p.name for p in params if p.annotation is typer.Context), None)  # typer fills one only
+        if own_ctx is None:
+            params.append(inspect.Parameter(_CTX, inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context))
 
         @functools.wraps(func)
         def command(**kwargs: Any) -> Any:
-            settings = {name: kwargs.pop(name) for name in names}
+            ctx = kwargs.get(own_ctx) if own_ctx else kwargs.pop(_CTX, None)
+            settings = OptionValues((name, kwargs.pop(name)) for name in names)
+            if ctx is not None:
+                settings.given = frozenset(name for name in names if getattr(ctx.get_parameter_source(name), "name",
+                                                                             "DEFAULT") not in ("DEFAULT", "DEFAULT_MAP"))
             return func(**kwargs, **{into: settings})
 
         command.__signature__ = own.replace(parameters=params)  # type: ignore[attr-defined]
@@ -237,7 +305,7 @@ def options(cls: type, skip: Iterable[str] = (), into: str = "settings") -> Call
 
 def from_options(cls: type[T], settings: Mapping[str, Any], **values: Any) -> T:
     """``cls`` from the option values :func:`options` gathered (a path back to a string, ``KEY=VALUE`` items to a
-    mapping, a nested config from its own fields); ``values`` replace options."""
+    mapping, a date from YYYY-MM-DD, a nested config from its own fields); ``values`` replace options."""
     settings = {**settings, **values}
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
@@ -249,13 +317,40 @@ def from_options(cls: type[T], settings: Mapping[str, Any], **values: Any) -> T:
             else:
                 kwargs[f.name] = from_options(kind, settings)
             continue
-        if f.name not in settings:
-            continue
-        value = settings[f.name]
-        if typing.get_origin(kind) is dict and not isinstance(value, Mapping):
-            value = parse_pairs(value, f.metadata.get("option", "--" + f.name.replace("_", "-")),
-                                f.metadata.get("form", "KEY=VALUE"), f.metadata.get("example"))
-        elif f.metadata.get("path") and value is not None:
-            value = str(value)
-        kwargs[f.name] = value
+        if f.name in settings:
+            kwargs[f.name] = _field_value(f, kind, settings[f.name])
     return cls(**kwargs)
+
+
+def _field_value(f: dataclasses.Field, kind: Any, value: Any) -> Any:
+    """An option's value as its field's."""
+    option = _names(f.metadata.get("option", "--" + f.name.replace("_", "-")))[0]
+    if typing.get_origin(kind) is dict and not isinstance(value, Mapping):
+        return parse_pairs(value, option, f.metadata.get("form", "KEY=VALUE"), f.metadata.get("example"))
+    if f.metadata.get("path") and value is not None:
+        return str(value)
+    if kind is dt.date and isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ToolbenchError(f"{option} {value!r}: write a date as YYYY-MM-DD") from None
+    return value
+
+
+def given_options(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The options given a value (on the command line or from the environment) rather than left at their
+    defaults: those an :class:`OptionValues` names, else those that are not None."""
+    if isinstance(settings, OptionValues) and settings.given is not OptionValues.given:
+        return {k: v for k, v in settings.items() if k in settings.given}
+    return {k: v for k, v in settings.items() if v is not None}
+
+
+def from_command(cls: type[T], settings: Mapping[str, Any], path: str | Path | None = None,
+                 sets: Iterable[str] | None = None, *, error: type[ConfigError] = ConfigError,
+                 example: str | None = None, **values: Any) -> T:
+    """A command's config, lowest first: the defaults, the ``--config`` file at ``path``, the ``--set`` items,
+    the options given on the command line (:func:`given_options`; an option left at its default keeps the file's
+    value), and ``values`` (e.g. a positional argument; None: unset)."""
+    hints = {f.name: (f, _base_type(hint)) for f, hint in _flat_fields(cls, ())}
+    typed = {k: _field_value(*hints[k], v) if k in hints else v for k, v in given_options(settings).items()}
+    return load_config(cls, path, sets, values={**typed, **values}, error=error, example=example)

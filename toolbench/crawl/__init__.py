@@ -1,7 +1,8 @@
 """The crawler: call every API of a catalog, record what it answers, and decide which APIs to keep.
 
 ToolBench crawled RapidAPI and kept 3,451 of 10,853 tools: the ones that worked, answered fast enough and said
-something useful. ``toolbench crawl CATALOG --out RUN`` does the same for any catalog:
+something useful. ``toolbench crawl CATALOG --out RUN`` (:func:`run` with a :class:`CrawlRunConfig`) does the same for any
+catalog:
 
 - **calls** (:func:`plan_calls` in :mod:`.plan`, pure and seeded): per API one *example* call (each required
   parameter's documented example or default, a sampled value where there is none) and ``samples`` distinct
@@ -32,7 +33,16 @@ Settings and the catalog read are in :mod:`.config`; every name other modules us
 from __future__ import annotations
 
 from toolbench.crawl.answers import answered, informative, percentile
-from toolbench.crawl.config import SCHEMA_STYLES, CrawlConfig, CrawlError, CrawlTarget, load_tools
+from toolbench.crawl.config import (
+    HUB_KEY,
+    SCHEMA_STYLES,
+    CrawlConfig,
+    CrawlConfigError,
+    CrawlError,
+    CrawlRunConfig,
+    CrawlTarget,
+    load_tools,
+)
 from toolbench.crawl.plan import PlannedCall, example_arguments, example_value, plan_calls
 from toolbench.crawl.report import (
     TABLE_HEADER,
@@ -47,13 +57,43 @@ from toolbench.crawl.report import (
     summary_line,
     write_outputs,
 )
-from toolbench.crawl.run import MAX_ERROR_CHARS, HostRateLimiter, crawl
+from toolbench.crawl.run import MAX_ERROR_CHARS, HostRateLimiter, crawl, hub_target, run
 from toolbench.crawl.store import STATE_SCHEMA, ApiRecord, CallRecord, CrawlStore
 
 __all__ = [
-    "MAX_ERROR_CHARS", "SCHEMA_STYLES", "STATE_SCHEMA", "TABLE_HEADER", "TOOLBENCH_TOOLS_KEPT", "TOOLBENCH_TOOLS_TOTAL",
-    "ApiRecord", "CallRecord", "CrawlConfig", "CrawlError", "CrawlStore", "CrawlTarget", "HostRateLimiter",
-    "PlannedCall", "answered", "build_report", "crawl", "example_arguments", "example_value", "informative",
-    "kept_catalog", "load_tools", "percentile", "plan_calls", "print_report", "report_markdown", "report_table_rows",
-    "summarize_api", "summary_line", "write_outputs",
+    "HUB_KEY",
+    "MAX_ERROR_CHARS",
+    "SCHEMA_STYLES",
+    "STATE_SCHEMA",
+    "TABLE_HEADER",
+    "TOOLBENCH_TOOLS_KEPT",
+    "TOOLBENCH_TOOLS_TOTAL",
+    "ApiRecord",
+    "CallRecord",
+    "CrawlConfig",
+    "CrawlConfigError",
+    "CrawlError",
+    "CrawlRunConfig",
+    "CrawlStore",
+    "CrawlTarget",
+    "HostRateLimiter",
+    "PlannedCall",
+    "answered",
+    "build_report",
+    "crawl",
+    "example_arguments",
+    "example_value",
+    "hub_target",
+    "informative",
+    "kept_catalog",
+    "load_tools",
+    "percentile",
+    "plan_calls",
+    "print_report",
+    "report_markdown",
+    "report_table_rows",
+    "run",
+    "summarize_api",
+    "summary_line",
+    "write_outputs",
 ]

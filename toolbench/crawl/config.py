@@ -7,14 +7,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from toolbench.config import ConfigError, doc
 from toolbench.errors import ToolbenchError
 from toolbench.records import Tool
 
 SCHEMA_STYLES = ("json", "template")
 
 
+HUB_KEY = "toolbench-crawl"  # any key opens the sandbox hub; its state (orders, tickets) is kept per key
+
+
 class CrawlError(ToolbenchError):
     """A crawl setting or run folder is unusable: the message names the field or file and what to do."""
+
+
+class CrawlConfigError(CrawlError, ConfigError):
+    """A crawl config file or ``--set`` item is wrong (the message names the file or item and the field)."""
 
 
 @dataclass
@@ -30,8 +38,8 @@ class CrawlConfig:
     seed: int = field(default=0, metadata={"help": "Seed of the sampled arguments."})
     min_success: float = field(default=0.25, metadata={
         "help": "Keep an API only if at least this share of its calls answered 2xx with a valid body."})
-    max_p95_latency: float = field(default=5.0, metadata={
-        "help": "Keep an API only if its p95 latency (seconds) is at most this; 0 disables the check."})
+    max_p95_latency: float = field(default=5.0, metadata=doc(
+        "Keep an API only if its p95 latency (seconds) is at most this; 0 disables the check.", option="--max-p95"))
     min_quality: float = field(default=0.5, metadata={
         "help": "Keep an API only if at least this share of its 2xx answers is informative (non-empty, not an "
                 "error message)."})
@@ -68,6 +76,32 @@ class CrawlTarget:
     # Tools whose APIs each get their own key, "<key>.<api>": on a sandbox that keeps state per key (the hub),
     # every API then starts from the same seeded state, so results do not depend on which API ran first.
     isolated_tools: frozenset[str] = frozenset()
+
+
+@dataclass
+class CrawlRunConfig:
+    """One crawl: the catalog, the run folder, where the APIs are, and how to crawl them (:class:`CrawlConfig`).
+    ``toolbench crawl`` has one option per field; :func:`toolbench.crawl.run` takes it."""
+
+    catalog: str = field(metadata=doc("Catalog folder (ToolBench tool files), e.g. data/tools.", path=True))
+    out: str = field(metadata=doc("Run folder: state, cache, report, kept catalog.", path=True, option=("--out", "-o")))
+    crawl: CrawlConfig = field(default_factory=CrawlConfig, metadata=doc("How APIs are called and kept."))
+    hub_url: str | None = field(default=None, metadata=doc(
+        "Call the sandbox hub at this URL instead of the catalog's http://127.0.0.1:8750. The hub's tools get a "
+        "sandbox key unless $TOOLBENCH_API_KEY is set, and a key per API so each starts from the seed."))
+    cache: str | None = field(default=None, metadata=doc(
+        "Response cache to record into (default: OUT/cache.sqlite).", path=True))
+    tools: list[str] = field(default_factory=list, metadata=doc("Crawl only this tool (repeatable).",
+                                                                option="--tool"))
+    progress: bool = field(default=True, metadata=doc("Show a progress bar."))
+
+    def __post_init__(self) -> None:
+        for name in ("catalog", "out"):
+            if not getattr(self, name):
+                raise CrawlError(f"{name}: a crawl needs a catalog folder and an --out run folder")
+        if isinstance(self.crawl, dict):
+            self.crawl = CrawlConfig(**self.crawl)
+        self.tools = list(self.tools or [])
 
 
 def load_tools(catalog: str | Path, only: Iterable[str] = ()) -> list[Tool]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, replace
@@ -14,7 +15,7 @@ from typing import Any
 from toolbench.cache import ResponseCache
 from toolbench.catalog.values import catalog_today
 from toolbench.crawl.answers import informative
-from toolbench.crawl.config import CrawlConfig, CrawlTarget
+from toolbench.crawl.config import HUB_KEY, CrawlConfig, CrawlRunConfig, CrawlTarget, load_tools
 from toolbench.crawl.plan import PlannedCall, plan_calls
 from toolbench.crawl.report import build_report, write_outputs
 from toolbench.crawl.store import ApiRecord, CallRecord, CrawlStore
@@ -115,6 +116,32 @@ def crawl(tools: list[Tool], run_dir: str | Path, config: CrawlConfig | None = N
         store.close()
     write_outputs(report, tools, run, config)
     return report
+
+
+def run(config: CrawlRunConfig, on_api_done: Callable[[ApiRecord], None] | None = None) -> dict[str, Any]:
+    """``toolbench crawl`` as a function (the CLI, the demo and a notebook call it): crawl ``config.catalog`` (or
+    its ``tools``) into ``config.out`` and return the report. With ``hub_url``, the sandbox hub's tools are called
+    there, each API with a key of its own (so each starts from the seed), the key from $TOOLBENCH_API_KEY or a
+    sandbox one."""
+    tools = load_tools(config.catalog, config.tools)
+    return crawl(tools, config.out, config.crawl, hub_target(tools, config.hub_url), cache_path=config.cache,
+                 progress=config.progress, on_api_done=on_api_done)
+
+
+def hub_target(tools: list[Tool], hub_url: str | None) -> CrawlTarget:
+    """Where the sandbox hub's tools among ``tools`` are called: ``hub_url`` (None: their catalog URL), with a
+    key per API."""
+    from toolbench.hub.settings import PUBLIC_URL
+
+    target = CrawlTarget()
+    if hub_url:
+        target.base_url_overrides = {PUBLIC_URL: hub_url.rstrip("/")}
+    hub_tools = [t for t in tools if t.base_url.startswith(PUBLIC_URL)]  # the sandbox hub's own catalog
+    if hub_tools:
+        target.isolated_tools = frozenset(t.name for t in hub_tools)  # state per key: each API from the seed
+        key = os.environ.get("TOOLBENCH_API_KEY") or HUB_KEY
+        target.credentials = {t.standardized_name: key for t in hub_tools}
+    return target
 
 
 async def _run(tools: list[Tool], store: CrawlStore, config: CrawlConfig, target: CrawlTarget, cache_path: Path,
