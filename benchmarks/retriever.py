@@ -147,8 +147,10 @@ def loss_steps() -> list[dict]:
     return rows
 
 
-def backends(n_docs: int, threads: int) -> list[dict]:
-    """Documents/s per encoder, and the int8 model's ranking change against float on the reference queries."""
+def backends(n_docs: int, threads: int, length: int = 128) -> list[dict]:
+    """Documents/s per encoder (wall clock, and per CPU-second of this process: the figure a loaded machine
+    moves least), and each row's minimum cosine to torch float at the same length."""
+
     from retriever.corpus import load_corpus
     from retriever.encoder import load_encoder
     from retriever.pairs import read_queries
@@ -156,13 +158,23 @@ def backends(n_docs: int, threads: int) -> list[dict]:
     queries = read_queries([STB])
     corpus = load_corpus(None, queries)
     docs = [corpus.texts[i % len(corpus)] for i in range(n_docs)]
-    rows = []
-    for label, backend, length in (("torch, 256 tokens (previous)", "torch", 256), ("torch, 128", "torch", 128),
-                                   ("onnx float, 128", "onnx", 128), ("onnx int8, 128", "onnx-int8", 128)):
-        encoder = load_encoder(None, backend=backend, max_seq_length=length, threads=threads)
-        encoder.encode(docs[:4])  # warm-up (and the first ONNX export, cached after)
-        _, s = _timed(lambda enc=encoder: enc.encode(docs, batch_size=32))
-        rows.append({"encoder": label, "docs_per_s": n_docs / s})
+    rows, ref = [], None
+    for label, backend, max_len in (("torch, 256 tokens (previous)", "torch", 256),
+                                    (f"torch, {length}", "torch", length),
+                                    (f"torch bf16 weights, {length}", "torch-bf16", length),
+                                    (f"onnx float, {length}", "onnx", length),
+                                    (f"onnx int8, {length}", "onnx-int8", length)):
+        encoder = load_encoder(None, backend=backend, max_seq_length=max_len, threads=threads)
+        encoder.encode(docs[:32], batch_size=32)  # warm-up (and the first ONNX export, cached after)
+        cpu = time.process_time()
+        emb, s = _timed(lambda enc=encoder: enc.encode(docs, batch_size=32))
+        cpu = time.process_time() - cpu
+        if max_len == length and ref is None:
+            ref = emb
+        cos = float((emb * ref).sum(1).min()) if max_len == length else float("nan")
+        rows.append({"encoder": label, "docs_per_s": n_docs / s, "docs_per_cpu_s": n_docs / cpu,
+                     "min_cos_vs_float": cos, "load": os.getloadavg()[0]})
+        del encoder
     return rows
 
 
@@ -275,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--training", action="store_true", help="time training, previous vs new recipe")
     p.add_argument("--train-steps", type=int, default=3, help="steps timed per recipe (0: the full run)")
     p.add_argument("--backends", action="store_true", help="documents/s of torch, ONNX float and int8")
+    p.add_argument("--doc-length", type=int, default=128, help="--backends: document tokens of the new rows")
     p.add_argument("--loss-steps", action="store_true", help="one step of each loss/length, in this process")
     p.add_argument("--quality", action="store_true", help="NDCG on a held-out split of APIs")
     p.add_argument("--trained-model", help="model trained with --split-by api (default: train one here; 'none': "
@@ -324,11 +337,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {r['loss']} | {r['query_tokens']} / {r['doc_tokens']} | {r['seconds']:.1f} | "
                   f"x{r['seconds'] / rows[0]['seconds']:.2f} |")
     if a.backends:
-        rows = out["backends"] = backends(a.encode, a.threads)
-        print("\n| encoder | API docs/s | vs previous |")
-        print("| --- | --- | --- |")
+        rows = out["backends"] = backends(a.encode, a.threads, a.doc_length)
+        print("\n| encoder | API docs/s | vs previous | docs per CPU-s | vs previous | min cosine to float | load |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
         for r in rows:
-            print(f"| {r['encoder']} | {r['docs_per_s']:.1f} | x{r['docs_per_s'] / rows[0]['docs_per_s']:.2f} |")
+            print(f"| {r['encoder']} | {r['docs_per_s']:.1f} | x{r['docs_per_s'] / rows[0]['docs_per_s']:.2f} | "
+                  f"{r['docs_per_cpu_s']:.1f} | x{r['docs_per_cpu_s'] / rows[0]['docs_per_cpu_s']:.2f} | "
+                  f"{r['min_cos_vs_float']:.4f} | {r['load']:.1f} |")
     if a.quality:
         q = out["quality"] = quality(a.trained_model, a.quality_steps, tmp, a.threads)
         print(f"\nheld-out API split: {q['held_out_queries']} queries needing {q['held_out_apis']} APIs of tools "

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 # How the packaged model is named on the command line and in saved index metadata.
 PACKAGED = "all-MiniLM-L6-v2"
 PACKAGED_ALIASES = ("packaged", PACKAGED, f"sentence-transformers/{PACKAGED}")
+# Encoder backends: sentence-transformers in float32 or bfloat16 weights (fast where the CPU has AMX/AVX512-BF16),
+# ONNX Runtime float or int8 (retriever.onnx_backend).
+BACKENDS = ("torch", "torch-bf16", "onnx", "onnx-int8")
 
 
 @runtime_checkable
@@ -92,19 +95,24 @@ def load_sentence_transformer(name: str | os.PathLike | None = None, *, device: 
 
 
 class SentenceTransformerEncoder:
-    """An :class:`Encoder` over a loaded ``SentenceTransformer``."""
+    """An :class:`Encoder` over a loaded ``SentenceTransformer``; ``bf16`` casts its weights to bfloat16 (the
+    ``torch-bf16`` backend: rows come back float32 and re-normalised)."""
 
-    backend = "torch"
-
-    def __init__(self, model: Any, name: str):
+    def __init__(self, model: Any, name: str, *, bf16: bool = False):
         self.model = model
         self.name = name
+        self.bf16 = bf16
+        self.backend = "torch-bf16" if bf16 else "torch"
+        if bf16:
+            import torch
+
+            model.to(torch.bfloat16)
 
     @classmethod
     def load(cls, name: str | os.PathLike | None = None, *, device: str = "cpu",
-             max_seq_length: int | None = None) -> SentenceTransformerEncoder:
+             max_seq_length: int | None = None, bf16: bool = False) -> SentenceTransformerEncoder:
         model = load_sentence_transformer(name, device=device, max_seq_length=max_seq_length)
-        return cls(model, model_label(name))
+        return cls(model, model_label(name), bf16=bf16)
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
         import numpy as np
@@ -115,21 +123,30 @@ class SentenceTransformerEncoder:
             dim = dim_of() or 0
             return np.zeros((0, dim), dtype=np.float32)
         out = self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
-                                convert_to_numpy=True, show_progress_bar=False)
+                                convert_to_numpy=not self.bf16, convert_to_tensor=self.bf16,
+                                show_progress_bar=False)
+        if self.bf16:  # numpy has no bfloat16: convert, then normalise again in float32
+            out = out.float().cpu().numpy()
+            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return np.ascontiguousarray(out, dtype=np.float32)
 
 
 def load_encoder(name: str | os.PathLike | None = None, *, backend: str = "torch", device: str = "cpu",
                  max_seq_length: int | None = None, threads: int | None = None) -> Encoder:
-    """An :class:`Encoder` for a model on a backend: ``torch`` (sentence-transformers), ``onnx`` (ONNX Runtime,
-    float) or ``onnx-int8`` (ONNX Runtime, int8 weights); the ONNX files are exported on first use and cached
-    (see :mod:`retriever.onnx_backend`)."""
-    from retriever.onnx_backend import BACKENDS, OnnxEncoder
-
+    """An :class:`Encoder` for a model on a backend: ``torch`` (sentence-transformers), ``torch-bf16`` (its
+    weights in bfloat16), ``onnx`` (ONNX Runtime, float) or ``onnx-int8`` (ONNX Runtime, int8 weights); the ONNX
+    files are exported on first use and cached (see :mod:`retriever.onnx_backend`)."""
     if backend not in BACKENDS:
         raise RetrieverError(f"unknown encoder backend {backend!r}; use one of {', '.join(BACKENDS)}")
-    if backend == "torch":
-        return SentenceTransformerEncoder.load(name, device=device, max_seq_length=max_seq_length)
+    if backend in ("torch", "torch-bf16"):
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
+        return SentenceTransformerEncoder.load(name, device=device, max_seq_length=max_seq_length,
+                                               bf16=backend == "torch-bf16")
+    from retriever.onnx_backend import OnnxEncoder
+
     _offline()
     path = Path(resolve_model(name))
     if not path.is_dir():

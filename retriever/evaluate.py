@@ -50,7 +50,8 @@ def bm25_factory() -> RankerFactory:
 def dense_factory(model: str | None, *, device: str = "cpu", max_seq_length: int | None = 256,
                   batch_size: int = 64, backend: str = "torch") -> RankerFactory:
     """A ranker embedding the corpus with a sentence-transformers model (None: the packaged MiniLM) into an
-    exact faiss index; ``backend``: torch, onnx or onnx-int8 (see :func:`retriever.encoder.load_encoder`)."""
+    exact faiss index; ``backend``: torch, torch-bf16, onnx or onnx-int8 (see
+    :func:`retriever.encoder.load_encoder`)."""
     def make(corpus: Corpus) -> Ranker:
         from retriever.encoder import load_encoder
         from retriever.index import ApiRetriever
@@ -193,7 +194,8 @@ class EvalConfig:
         "A dense method (a model label, or 'untrained') to also fuse with BM25 by reciprocal rank fusion, "
         "repeatable; each adds a method 'LABEL+bm25'."))
     backend: str = field(default="torch", metadata=doc(
-        "Encoder backend of dense methods: torch, onnx (ONNX Runtime) or onnx-int8 (int8 weights)."))
+        "Encoder backend of dense methods: torch, torch-bf16 (bfloat16 weights), onnx (ONNX Runtime) or onnx-int8 "
+        "(int8 weights)."))
     output_dir: str = field(default="runs/retriever-eval", metadata=doc("Where results.json/.md are written.",
                                                                         option="--out"))
     depth: int = field(default=100, metadata=doc("Documents ranked per query (MRR is MRR@depth)."))
@@ -226,11 +228,11 @@ class EvalConfig:
         for label in self.hybrid:
             if label != "untrained" and label not in self.models:
                 raise ConfigError("hybrid", f"{label!r} is neither 'untrained' nor a label of models")
-        from retriever.onnx_backend import BACKENDS
+        from retriever.encoder import BACKENDS
 
         if self.backend not in BACKENDS:
             raise ConfigError("backend", f"use one of {', '.join(BACKENDS)}, got {self.backend!r}")
-        if self.backend != "torch" and self.device != "cpu":
+        if self.backend.startswith("onnx") and self.device != "cpu":
             raise ConfigError("backend", f"{self.backend} runs on the CPU; use backend torch for {self.device}")
         if not self.methods and not self.models:
             raise ConfigError("methods", "nothing to evaluate: give a method or a model")

@@ -129,8 +129,9 @@ def index_cmd(
     ef_search: int = typer.Option(128, help="hnsw: candidate list size at search time."),
     max_seq_length: int = typer.Option(256, help="Tokens kept per document."),
     device: str = typer.Option("cpu", help="cpu, cuda or cuda:N."),
-    backend: str = typer.Option("torch", help="Encoder: torch, onnx (ONNX Runtime) or onnx-int8 (int8 weights, "
-                                              "fastest on CPU; exported once and cached next to the model)."),
+    backend: str = typer.Option("torch", help="Encoder: torch, torch-bf16 (bfloat16 weights; fast on CPUs with "
+                                              "AMX/AVX512-BF16), onnx (ONNX Runtime) or onnx-int8 (int8 weights; "
+                                              "exported once and cached next to the model)."),
 ) -> None:
     """Embed every API document and save a faiss index with its id map and model name.
 
