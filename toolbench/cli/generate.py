@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from toolbench.config import options
 from toolbench.errors import ToolbenchError
+from toolbench.generate.calls_config import CallsRunConfig  # light: the options are built from it
 
 app = typer.Typer(
     help="Generate tasks from a catalog.\n\n"
@@ -36,25 +36,15 @@ def _group() -> None:
 
 
 def _tools(catalog_dir: Path):
-    from toolbench.catalog.store import load_catalog
+    from toolbench.generate.pipeline import catalog_tools
 
-    catalog = load_catalog(catalog_dir)
-    if not catalog.tools:
-        raise ToolbenchError(f"--catalog {catalog_dir}: no readable tool file; see `toolbench catalog validate`")
-    return catalog.tools
+    return catalog_tools(catalog_dir)
 
 
 def _chat_model(base_url: str | None, model: str | None, cache: Path | None, what: str):
-    if model is None:
-        raise ToolbenchError(f"{what} needs --model (and --base-url for a local OpenAI-compatible server)")
-    from toolbench.llm.openai_client import OpenAIChatConfig, OpenAIChatModel
+    from toolbench.generate.pipeline import chat_model
 
-    chat = OpenAIChatModel(OpenAIChatConfig(model=model, base_url=base_url))
-    if cache is not None:
-        from toolbench.llm.cache import CachedChatModel
-
-        chat = CachedChatModel(chat, cache)
-    return chat
+    return chat_model(base_url, model, cache, what)
 
 
 def _progress():
@@ -130,91 +120,50 @@ def instructions_command(
         console.print("[yellow]fewer queries than asked: the set budget ran out (see the rejections)[/yellow]")
 
 
+CONFIG_HELP = "YAML/TOML/JSON file of CallsRunConfig fields (the samples' settings flat or under 'calls')."
+SET_HELP = "field=value (a YAML value) over the --config file, e.g. --set zh_rate=0.5; repeatable."
+
+
 @app.command("calls")
+@options(CallsRunConfig)
 def calls_command(
-    catalog: Annotated[Path, typer.Option(help="Catalog folder (<Category>/<tool>.json).")],
-    n: Annotated[int, typer.Option(help="Samples to make (sample ids 0..n-1; a rerun adds only missing ones).")],
-    out: Annotated[Path, typer.Option(help="Output folder: samples.jsonl, stats.json, bfcl/, train/, heldout/.")],
-    seed: Annotated[int, typer.Option(help="Seed of everything random in the samples.")] = 0,
-    verify: Annotated[bool, typer.Option("--verify", help="Run the verification stages (format, execution with "
-                                                          "--hub-url, meaning).")] = False,
-    hub_url: Annotated[str | None, typer.Option(help="A running hub (`toolbench hub serve`): runs calls for "
-                                                        "multi-turn results and for the execution stage.")] = None,
-    zh_rate: Annotated[float, typer.Option(help="Share of requests in Chinese.")] = 0.3,
-    heldout: Annotated[float, typer.Option(help="Share held out, never sharing an API-argument combination "
-                                                "with train.")] = 0.1,
-    today: Annotated[str | None, typer.Option(help="Date (YYYY-MM-DD) sampled dates centre on; default: the "
-                                                      "median date among the catalog's examples.")] = None,
-    model: Annotated[str | None, typer.Option(help="LLM for --paraphrase-rate and --judge.")] = None,
-    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint of --model.")] = None,
-    paraphrase_rate: Annotated[float, typer.Option(help="Share of requests the LLM rewrites (values kept).")] = 0.0,
-    paraphrase_model: Annotated[str | None, typer.Option(help="LLM for --paraphrase-rate (default: --model); a "
-                                                              "rewrite that loses a value is dropped.")] = None,
-    judge: Annotated[bool, typer.Option("--judge", help="The LLM also judges meaning (needs --model).")] = False,
-    cache: Annotated[Path | None, typer.Option(help="Record/replay cache of the LLM requests (SQLite).")] = None,
-    mix: Annotated[list[str] | None, typer.Option(help="CATEGORY=WEIGHT, repeatable: the share of a category "
-                                                       "(the others keep their default weights; 0 drops one).")] = None,
-    irrelevance_kind: Annotated[list[str] | None, typer.Option(help="KIND=WEIGHT, repeatable: missing_capability, "
-                                                                    "other_category, off_topic.")] = None,
-    min_offered: Annotated[int, typer.Option(help="Fewest functions offered in a multiple sample.")] = 3,
-    max_offered: Annotated[int, typer.Option(help="Most functions offered in one sample.")] = 6,
-    max_parallel: Annotated[int, typer.Option(help="Most calls in a parallel(_multiple) sample.")] = 4,
-    near_miss_rate: Annotated[float, typer.Option(help="Share of distractors drawn among the nearest APIs "
-                                                       "(same tool, similar names).")] = 0.75,
+    settings: dict,  # one option per CallsRunConfig / CallsConfig field
+    config: Annotated[Path | None, typer.Option(help=CONFIG_HELP)] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
 ) -> None:
     """Make function-call samples from the catalog's schemas (simple, multiple, parallel, parallel_multiple,
     irrelevance, hallucination, multi_turn), verify them, and export BFCL, OpenAI and ShareGPT files.
+
+    Settings come from the defaults, then --config, then --set, then the options given.
 
     Example: toolbench generate calls --catalog data/tools --n 300 --out runs/calls --verify --hub-url
     http://127.0.0.1:8750
 
     Example (more hard cases): toolbench generate calls --catalog data/tools --n 300 --out runs/calls
     --mix multiple=0.3 --mix irrelevance=0.2 --mix simple=0.05 --irrelevance-kind off_topic=0 --max-offered 5
+
+    Example (from a file): toolbench generate calls --config calls.yaml --set n=50
     """
-    from toolbench.generate.calls import (
-        DEFAULT_IRRELEVANCE,
-        DEFAULT_WEIGHTS,
-        CallGenerator,
-        CallsConfig,
-        Paraphraser,
-    )
-    from toolbench.generate.pipeline import CallsRun
-    from toolbench.generate.verify import Verifier
+    from toolbench.config import from_command
+    from toolbench.generate.calls_config import DEFAULT_IRRELEVANCE, DEFAULT_WEIGHTS, CallsConfigError
+    from toolbench.generate.pipeline import run
 
-    tools = _tools(catalog)
-    try:
-        day = dt.date.fromisoformat(today) if today else None
-    except ValueError:
-        raise ToolbenchError(f"--today {today!r}: write a date as YYYY-MM-DD") from None
-    chat = _chat_model(base_url, model, cache, "--judge") if judge else None
-    para = _chat_model(base_url, paraphrase_model or model, cache, "--paraphrase-rate") if paraphrase_rate > 0 else None
-    runner = _executor(tools, hub_url) if hub_url else None
-    config = CallsConfig(zh_rate=zh_rate, paraphrase_rate=paraphrase_rate, today=day,
-                         weights=_weights(mix, "--mix", DEFAULT_WEIGHTS),
-                         irrelevance_kinds=_weights(irrelevance_kind, "--irrelevance-kind", DEFAULT_IRRELEVANCE),
-                         min_offered=min_offered, max_offered=max_offered, max_parallel=max_parallel,
-                         near_miss_rate=near_miss_rate)
-    generator = CallGenerator(tools, seed=seed, config=config, runner=runner,
-                              paraphraser=Paraphraser(para) if para is not None else None)
-    verifier = Verifier(tools, runner=runner, judge=chat if judge else None) if verify else None
-    run = CallsRun(out=out, n=n, heldout=heldout, seed=seed)
-    try:
-        with _progress() as progress:
-            task = progress.add_task("samples", total=n, note="")
-            status: dict[str, int] = {}
+    for name, option, defaults in (("weights", "--mix", DEFAULT_WEIGHTS),
+                                   ("irrelevance_kinds", "--irrelevance-kind", DEFAULT_IRRELEVANCE)):
+        if settings.get(name):  # the options change the named entries of the default mix
+            settings[name] = _weights(settings[name], option, defaults)
+    cfg = from_command(CallsRunConfig, settings, config, set_, error=CallsConfigError, example="zh_rate=0.5")
+    with _progress() as progress:
+        task = progress.add_task("samples", total=cfg.n, note="")
+        status: dict[str, int] = {}
 
-            def on_sample(sample) -> None:
-                key = "failed" if sample is None else sample.status.split(":")[0]
-                status[key] = status.get(key, 0) + 1
-                progress.update(task, advance=1, note=" ".join(f"{k} {v}" for k, v in sorted(status.items())))
+        def on_sample(sample) -> None:
+            key = "failed" if sample is None else sample.status.split(":")[0]
+            status[key] = status.get(key, 0) + 1
+            progress.update(task, advance=1, note=" ".join(f"{k} {v}" for k, v in sorted(status.items())))
 
-            already = run.journaled()
-            progress.update(task, completed=min(already, n))
-            stats = run.run(generator, verifier, tools, on_sample)
-    finally:
-        if runner is not None:
-            runner.close()
-    _print_stats(stats, out)
+        stats = run(cfg, on_sample, on_resume=lambda already: progress.update(task, completed=min(already, cfg.n)))
+    _print_stats(stats, Path(cfg.out))
 
 
 def _weights(specs: list[str] | None, option: str, defaults: dict[str, float]) -> dict[str, float]:
@@ -228,15 +177,6 @@ def _weights(specs: list[str] | None, option: str, defaults: dict[str, float]) -
         except ValueError:
             raise ToolbenchError(f"{option} {name}={value}: the weight must be a number") from None
     return out
-
-
-def _executor(tools, hub_url: str):
-    from toolbench.executor import Executor, ExecutorConfig
-
-    bases = {t.base_url.rstrip("/") for t in tools if t.base_url}
-    key = os.environ.get("TOOLBENCH_API_KEY") or "sandbox-generate"  # the sandbox hub takes any non-empty key
-    return Executor(tools, ExecutorConfig(base_url_overrides={b: hub_url.rstrip("/") for b in bases if b},
-                                          credentials={"*": key}))
 
 
 def _print_stats(stats: dict, out: Path) -> None:

@@ -1,11 +1,14 @@
 """The configuration of ``generate calls``: the mix of categories (:data:`DEFAULT_WEIGHTS`), the kinds of
-irrelevance samples (:data:`DEFAULT_IRRELEVANCE`), and how hard each category is (:class:`CallsConfig`)."""
+irrelevance samples (:data:`DEFAULT_IRRELEVANCE`), how hard each category is (:class:`CallsConfig`), and one
+whole run (:class:`CallsRunConfig`: catalog, output folder, size, verification, models), which
+:func:`toolbench.generate.pipeline.run` takes and ``toolbench generate calls`` builds its options from."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 
+from toolbench.config import ConfigError, doc
 from toolbench.generate.call_samples import CATEGORIES
 from toolbench.generate.errors import GenerateError
 
@@ -16,6 +19,8 @@ DEFAULT_IRRELEVANCE: dict[str, float] = {"missing_capability": 0.5, "other_categ
 
 
 def _check_mix(name: str, mix: dict[str, float], allowed: tuple[str, ...]) -> None:
+    if any(isinstance(w, bool) or not isinstance(w, (int, float)) for w in mix.values()):
+        raise GenerateError(f"calls.{name}: every weight must be a number; got {mix}")
     unknown = sorted(set(mix) - set(allowed))
     if unknown:
         raise GenerateError(f"calls.{name}: unknown categories {unknown}; use {', '.join(allowed)}")
@@ -27,12 +32,15 @@ def _check_mix(name: str, mix: dict[str, float], allowed: tuple[str, ...]) -> No
 class CallsConfig:
     """How call samples are made: the mix of categories and how hard each one is."""
 
-    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS), metadata={
-        "help": "The mix: category -> relative weight (simple, multiple, parallel, parallel_multiple, "
-                "irrelevance, hallucination, multi_turn); categories the catalog cannot give are dropped."})
-    irrelevance_kinds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_IRRELEVANCE), metadata={
-        "help": "Irrelevance samples by kind -> relative weight: missing_capability (neighbours of the API asked "
-                "for offered), other_category, off_topic."})
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS), metadata=doc(
+        "The mix: category -> relative weight (simple, multiple, parallel, parallel_multiple, irrelevance, "
+        "hallucination, multi_turn); categories the catalog cannot give are dropped. --mix CATEGORY=WEIGHT is "
+        "repeatable and changes only the categories it names (0 drops one); a config file's weights are the "
+        "whole mix.", option="--mix", form="CATEGORY=WEIGHT", example="multiple=0.3"))
+    irrelevance_kinds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_IRRELEVANCE), metadata=doc(
+        "Irrelevance samples by kind -> relative weight: missing_capability (neighbours of the API asked for "
+        "offered), other_category, off_topic; --irrelevance-kind KIND=WEIGHT changes only the kinds it names.",
+        option="--irrelevance-kind", form="KIND=WEIGHT", example="off_topic=0"))
     zh_rate: float = field(default=0.3, metadata={"help": "Share of requests written in Chinese."})
     min_offered: int = field(default=3, metadata={
         "help": "Fewest functions offered in a multiple sample (at most max_offered)."})
@@ -48,6 +56,11 @@ class CallsConfig:
         "help": "The date that sampled dates centre on; None: the median date among the catalog's examples."})
 
     def __post_init__(self) -> None:
+        if isinstance(self.today, str):
+            try:
+                object.__setattr__(self, "today", dt.date.fromisoformat(self.today))
+            except ValueError:
+                raise GenerateError(f"calls.today {self.today!r}: write a date as YYYY-MM-DD") from None
         _check_mix("weights", self.weights, CATEGORIES)
         _check_mix("irrelevance_kinds", self.irrelevance_kinds, IRRELEVANCE_KINDS)
         for name in ("zh_rate", "optional_rate", "paraphrase_rate", "near_miss_rate"):
@@ -55,3 +68,39 @@ class CallsConfig:
                 raise GenerateError(f"calls.{name} must be in [0, 1], got {getattr(self, name)}")
         if self.max_offered < 2 or self.max_parallel < 2 or self.min_offered < 2:
             raise GenerateError("calls.min_offered, calls.max_offered and calls.max_parallel must be at least 2")
+
+
+class CallsConfigError(GenerateError, ConfigError):
+    """A ``generate calls`` config file or ``--set`` item is wrong (the message names it and the field)."""
+
+
+@dataclass
+class CallsRunConfig:
+    """One ``generate calls`` run; the command has one option per field (its samples' settings, ``calls``, flat)."""
+
+    catalog: str = field(metadata=doc("Catalog folder (<Category>/<tool>.json).", path=True))
+    n: int = field(metadata=doc("Samples to make (sample ids 0..n-1; a rerun adds only missing ones)."))
+    out: str = field(metadata=doc("Output folder: samples.jsonl, stats.json, bfcl/, train/, heldout/.", path=True))
+    calls: CallsConfig = field(default_factory=CallsConfig, metadata=doc("How the samples are made."))
+    seed: int = field(default=0, metadata=doc("Seed of everything random in the samples."))
+    heldout: float = field(default=0.1, metadata=doc(
+        "Share held out, never sharing an API-argument combination with train."))
+    verify: bool = field(default=False, metadata=doc(
+        "Run the verification stages (format, execution with --hub-url, meaning)."))
+    hub_url: str | None = field(default=None, metadata=doc(
+        "A running hub (`toolbench hub serve`): runs calls for multi-turn results and for the execution stage."))
+    model: str | None = field(default=None, metadata=doc("LLM for --paraphrase-rate and --judge."))
+    base_url: str | None = field(default=None, metadata=doc("OpenAI-compatible endpoint of --model."))
+    paraphrase_model: str | None = field(default=None, metadata=doc(
+        "LLM for --paraphrase-rate (default: --model); a rewrite that loses a value is dropped."))
+    judge: bool = field(default=False, metadata=doc("The LLM also judges meaning (needs --model)."))
+    cache: str | None = field(default=None, metadata=doc("Record/replay cache of the LLM requests (SQLite).",
+                                                         path=True))
+
+    def __post_init__(self) -> None:
+        if isinstance(self.calls, dict):
+            self.calls = CallsConfig(**self.calls)
+        if not isinstance(self.n, int) or self.n < 1:
+            raise GenerateError(f"--n must be at least 1, got {self.n}")
+        if not 0.0 <= self.heldout < 1.0:
+            raise GenerateError(f"--heldout must be in [0, 1), got {self.heldout}")

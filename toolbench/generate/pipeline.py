@@ -22,11 +22,16 @@ Every verified sample says which stages checked it, in ``meta["verification"]``:
 its base URL is on this machine, as the hub's tools are); a sample on tools without one (the StableToolBench G1
 reference catalog, an imported OpenAPI spec of a remote service) is verified by format and meaning only, and
 says so (``"execution": "no backend"``). The generator likewise runs only such tools for multi-turn results.
+
+:func:`run` is the whole command as a function (the CLI, the demo or a notebook call it) with a
+:class:`~toolbench.generate.calls_config.CallsRunConfig`: the catalog read, the models and the hub's executor
+made, the samples made, verified, journaled and exported.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +43,7 @@ from toolbench.generate import export
 from toolbench.generate.backends import has_backend
 from toolbench.generate.call_samples import CallSample
 from toolbench.generate.calls import CallGenerator
+from toolbench.generate.calls_config import CallsRunConfig
 from toolbench.generate.errors import GenerateError
 from toolbench.generate.request_stats import request_stats
 from toolbench.generate.verify import StageCounts, Verifier
@@ -164,3 +170,66 @@ class CallsRun:
                  "requests": request_stats(samples, apis)}
         write_json_atomic(self.out / "stats.json", stats)
         return stats
+
+
+def run(config: CallsRunConfig, on_sample: Callable[[CallSample | None], None] | None = None,
+        on_resume: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """``toolbench generate calls``: make ``config.n`` samples from the catalog, verify them when asked (the
+    execution stage against ``hub_url``), journal and export them to ``config.out``; returns the stats
+    (``stats.json``). ``on_resume`` gets how many samples the journal already holds, ``on_sample`` each sample
+    made (None: one that could not be made)."""
+    from toolbench.generate.calls import Paraphraser
+
+    tools = catalog_tools(config.catalog)
+    if config.judge and config.model is None:
+        raise GenerateError("--judge needs --model (and --base-url for a local OpenAI-compatible server)")
+    chat = chat_model(config.base_url, config.model, config.cache, "--judge") if config.judge else None
+    para = (chat_model(config.base_url, config.paraphrase_model or config.model, config.cache, "--paraphrase-rate")
+            if config.calls.paraphrase_rate > 0 else None)
+    runner = hub_runner(tools, config.hub_url) if config.hub_url else None
+    generator = CallGenerator(tools, seed=config.seed, config=config.calls, runner=runner,
+                              paraphraser=Paraphraser(para) if para is not None else None)
+    verifier = Verifier(tools, runner=runner, judge=chat) if config.verify else None
+    calls_run = CallsRun(out=Path(config.out), n=config.n, heldout=config.heldout, seed=config.seed)
+    try:
+        if on_resume is not None:
+            on_resume(calls_run.journaled())
+        return calls_run.run(generator, verifier, tools, on_sample)
+    finally:
+        if runner is not None:
+            runner.close()
+
+
+def catalog_tools(catalog_dir: str | Path) -> list[Tool]:
+    """The tools of a catalog folder; none readable is an error naming the folder."""
+    from toolbench.catalog.store import load_catalog
+
+    catalog = load_catalog(catalog_dir)
+    if not catalog.tools:
+        raise GenerateError(f"--catalog {catalog_dir}: no readable tool file; see `toolbench catalog validate`")
+    return catalog.tools
+
+
+def chat_model(base_url: str | None, model: str | None, cache: str | Path | None, what: str) -> Any:
+    """The OpenAI-compatible chat model ``model`` at ``base_url`` (behind a record/replay cache when given);
+    ``what`` names the option that needs it when ``model`` is missing."""
+    if model is None:
+        raise GenerateError(f"{what} needs --model (and --base-url for a local OpenAI-compatible server)")
+    from toolbench.llm.openai_client import OpenAIChatConfig, OpenAIChatModel
+
+    chat: Any = OpenAIChatModel(OpenAIChatConfig(model=model, base_url=base_url))
+    if cache is not None:
+        from toolbench.llm.cache import CachedChatModel
+
+        chat = CachedChatModel(chat, cache)
+    return chat
+
+
+def hub_runner(tools: list[Tool], hub_url: str) -> Any:
+    """An executor calling every tool at the hub at ``hub_url`` with $TOOLBENCH_API_KEY or a sandbox key."""
+    from toolbench.executor import Executor, ExecutorConfig
+
+    bases = {t.base_url.rstrip("/") for t in tools if t.base_url}
+    key = os.environ.get("TOOLBENCH_API_KEY") or "sandbox-generate"  # the sandbox hub takes any non-empty key
+    return Executor(tools, ExecutorConfig(base_url_overrides={b: hub_url.rstrip("/") for b in bases if b},
+                                          credentials={"*": key}))
