@@ -11,7 +11,9 @@ from typing import Annotated
 
 import typer
 
+from eval.ast_run import AstRunConfig  # light: the options are built from it
 from toolbench.cli.eval_judge import judge_app
+from toolbench.config import options
 from toolbench.errors import ToolbenchError
 
 app = typer.Typer(
@@ -42,154 +44,65 @@ def _group() -> None:
 
 
 @app.command("ast")
+@options(AstRunConfig)
 def ast_command(
-    dataset: Annotated[
-        str,
-        typer.Option(
-            help="BFCL-format entries (JSON lines with id, question, function) or bfcl:<category> from the "
-            "installed bfcl-eval package: simple_python, multiple, parallel, parallel_multiple, live_simple, "
-            "live_multiple, live_parallel, live_parallel_multiple, irrelevance, live_irrelevance, live_relevance."
-        ),
-    ],
-    predictions: Annotated[
-        Path | None,
-        typer.Option(
-            help="JSON lines of {id, result}; result is BFCL's decoded list [{fname: {arg: value}}], OpenAI "
-            "tool_calls (or an assistant message), {name, arguments} objects, or raw text (JSON or Python calls). "
-            "With --model, where the model's predictions are written (default <out stem>.predictions.jsonl)."
-        ),
-    ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            help="Per-entry verdicts (JSON lines: id, category, valid, error_type, errors). The summary is "
-            "written next to it as <name>.summary.json and <name>.summary.md."
-        ),
-    ] = None,
-    answers: Annotated[
-        Path | None,
-        typer.Option(
-            help="Possible answers (JSON lines with id, ground_truth); bfcl:<category> brings its own."
-        ),
-    ] = None,
-    underscore_to_dot: Annotated[
-        bool,
-        typer.Option(
-            "--underscore-to-dot",
-            help="The model's API forbids '.' in function names (OpenAI-style tools): expect math_factorial for "
-            "math.factorial, as BFCL does for such models.",
-        ),
-    ] = False,
-    base_url: Annotated[
-        str | None,
-        typer.Option(help="Run a model at this OpenAI-compatible endpoint (with /v1; `toolbench llm serve`, vLLM, "
-                     "a hosted API) instead of reading --predictions."),
-    ] = None,
-    model: Annotated[str | None, typer.Option(help="The model name sent to --base-url (or to OpenAI's API).")] = None,
-    api_key_env: Annotated[str, typer.Option(help="Environment variable holding the endpoint's key (a local "
-                                                  "server needs none).")] = "OPENAI_API_KEY",
-    max_tokens: Annotated[int, typer.Option(help="Running a model: largest reply in tokens.")] = 256,
-    temperature: Annotated[float, typer.Option(help="Running a model: sampling temperature (0: greedy).")] = 0.0,
-    concurrency: Annotated[int, typer.Option(help="Running a model: requests in flight at once.")] = 4,
-    timeout: Annotated[float, typer.Option(help="Running a model: seconds to wait for one reply.")] = 300.0,
-    system_prompt: Annotated[str | None, typer.Option(help="Running a model: a system message before each "
-                                                           "entry's messages.")] = None,
-    cache: Annotated[Path | None, typer.Option(help="Running a model: record/replay cache of its replies "
-                                                    "(default <out stem>.llm_cache.sqlite); a rerun asks nothing "
-                                                    "and gives identical numbers.")] = None,
-    cache_mode: Annotated[str, typer.Option(help="read-write, replay (no model needed) or off.")] = "read-write",
-    limit: Annotated[int | None, typer.Option(help="Only the first N entries of the set.")] = None,
-    catalog: Annotated[Path | None, typer.Option(help="A catalog folder: per-API accuracy is keyed by "
-                                                      "'<tool>/<api>' for its functions (else by function name).")]
-    = None,
-    name: Annotated[str | None, typer.Option(help="The model's name in the summary and on the leaderboard "
-                                                  "(default: --model when running one).")] = None,
+    settings: dict,  # one option per AstRunConfig / RunnerConfig field
+    config: Annotated[Path | None, typer.Option(help="YAML/TOML/JSON file of AstRunConfig fields (the model's "
+                                                     "request settings flat or under 'runner').")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="field=value (a YAML value) over the --config "
+                                                   "file, e.g. --set limit=20; repeatable.")] = None,
 ) -> None:
     """AST accuracy (BFCL's rules) on a BFCL-format set, per category: of predictions made elsewhere, or of a model
-    run here (--base-url/--model).
+    run here (--base-url/--model). Settings come from the defaults, then --config, then --set, then the options
+    given.
 
     Examples: toolbench eval ast --dataset bfcl:multiple --predictions preds.jsonl --out runs/ast/multiple.jsonl
 
     toolbench eval ast --dataset bfcl:simple_python --base-url http://127.0.0.1:8000/v1 --model smollm2-135m-instruct
     --out runs/ast/smollm2/simple_python.jsonl
+
+    toolbench eval ast --config ast.yaml --set limit=20
     """
-    from eval import ast_score, predict
+    from eval import ast_score
+    from eval.ast_run import AstConfigError, run
+    from toolbench.config import from_command
 
-    if out is None:
-        raise ToolbenchError("eval ast needs --out FILE (the per-entry verdicts; the summary goes beside it)")
-    running = base_url is not None or model is not None
-    if not running and predictions is None:
-        raise ToolbenchError("eval ast needs --predictions FILE, or --model (and --base-url) to run a model")
-    if running and model is None:
-        raise ToolbenchError("--base-url needs --model: the model name to send")
-    entries, answer_map = ast_score.load_dataset(dataset, answers)
-    if limit is not None:
-        if limit < 1:
-            raise ToolbenchError(f"--limit must be >= 1; got {limit}")
-        entries = entries[:limit]
-    function_map = predict.catalog_function_map(catalog) if catalog is not None else None
-    if running:
-        assert model is not None
-        if underscore_to_dot:
-            raise ToolbenchError("--underscore-to-dot is for predictions made elsewhere; a model run here is "
-                                 "offered safe names that are mapped back exactly")
-        outcome = _run_model(entries, answer_map, out, base_url=base_url, model=model, api_key_env=api_key_env,
-                             config=predict.RunnerConfig(max_tokens=max_tokens, temperature=temperature,
-                                                        concurrency=concurrency, system_prompt=system_prompt),
-                             cache=cache, cache_mode=cache_mode, timeout=timeout, function_map=function_map,
-                             name=name or model)
-        from eval.public_bfcl import server_constrained_decoding
+    cfg = from_command(AstRunConfig, settings, config, set_, error=AstConfigError, example="limit=20")
+    progress = _progress(f"eval ast {cfg.name or cfg.model}") if cfg.running else None
+    counts = {"cached": 0, "errors": 0}
+    task = None
 
-        # what decoded the replies: the server's GET /health says whether grammars constrained them
-        outcome.summary["constrained_decoding"] = server_constrained_decoding(base_url)
+    def on_start(total: int) -> None:
+        nonlocal task
+        if progress is not None:
+            task = progress.add_task("entries", total=total, note="")
+
+    def on_done(prediction) -> None:
+        counts["cached"] += prediction.cached
+        counts["errors"] += prediction.error is not None
+        if progress is not None and task is not None:
+            progress.update(task, advance=1, note=f"cached {counts['cached']} · request errors {counts['errors']}")
+
+    if progress is not None:
+        with progress:
+            result = run(cfg, on_start, on_done)
     else:
-        assert predictions is not None
-        results = ast_score.load_predictions(predictions)
-        outcome = predict.score_predictions(entries, answer_map, results, underscore_to_dot=underscore_to_dot,
-                                           function_map=function_map, model=name)
-    paths = predict.write_outcome(outcome, out, predictions if running else None)
+        result = run(cfg)
+    outcome, paths = result.outcome, result.paths
     typer.echo(ast_score.summary_markdown(outcome.summary))
-    written = [f"{len(outcome.rows)} verdicts to {out}", f"summary to {paths['summary']} and {paths['markdown']}",
+    written = [f"{len(outcome.rows)} verdicts to {cfg.out}", f"summary to {paths['summary']} and {paths['markdown']}",
                f"per-API accuracy to {paths['per_api']}"]
     if "predictions" in paths:
         written.append(f"predictions to {paths['predictions']}")
     typer.echo("Wrote " + "; ".join(written))
 
 
-def _run_model(entries: list[dict], answer_map: dict, out: Path, *, base_url: str | None, model: str,
-               api_key_env: str, config, cache: Path | None, cache_mode: str, timeout: float,
-               function_map: dict[str, str] | None, name: str):
-    """Run the model on the entries with a progress bar; returns the scored outcome."""
+def _progress(label: str):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from eval import predict
-    from toolbench.llm.cache import CACHE_MODES
-    from toolbench.llm.factory import make_chat_model
-
-    if cache_mode not in CACHE_MODES:
-        raise ToolbenchError(f"--cache-mode must be one of {', '.join(CACHE_MODES)}; got {cache_mode!r}")
-    stem = out.with_suffix("") if out.suffix else out
-    chat = make_chat_model(model, base_url=base_url, api_key_env=api_key_env,
-                           cache_path=cache or Path(f"{stem}.llm_cache.sqlite"), cache_mode=cache_mode,
-                           timeout=timeout, max_concurrency=config.concurrency)
-    counts = {"cached": 0, "errors": 0}
-    progress = Progress(TextColumn(f"eval ast {name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        TextColumn("{task.fields[note]}"), console=Console(stderr=True))
-    task = progress.add_task("entries", total=len(entries), note="")
-
-    def on_done(prediction) -> None:
-        counts["cached"] += prediction.cached
-        counts["errors"] += prediction.error is not None
-        progress.update(task, advance=1, note=f"cached {counts['cached']} · request errors {counts['errors']}")
-
-    try:
-        with progress:
-            return predict.evaluate(chat, entries, answer_map, config, function_map=function_map, model=name,
-                                   on_done=on_done)
-    finally:
-        if hasattr(chat, "close"):
-            chat.close()
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TextColumn("{task.fields[note]}"), console=Console(stderr=True))
 
 
 # -- the public BFCL block ---------------------------------------------------------------------------------------------
