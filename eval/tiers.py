@@ -180,9 +180,20 @@ def samples_by_id(rows: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, A
     return {row["id"]: row for row in rows if "id" in row}
 
 
-def label_files(questions: str | Path, samples: str | Path, out: str | Path) -> dict[str, Any]:
+def pick_entries(entries: list[dict[str, Any]], k: int, seed: int) -> list[dict[str, Any]]:
+    """``k`` of ``entries``, categories interleaved, in a seeded order that does not depend on the input order."""
+    from toolbench.selection import pick
+
+    return pick(entries, k, category=lambda e: str(e.get("category")), ident=lambda e: str(e["id"]), seed=seed)
+
+
+def label_files(questions: str | Path, samples: str | Path, out: str | Path, *, pick: int | None = None,
+                seed: int = 0, answers: str | Path | None = None, answers_out: str | Path | None = None
+                ) -> dict[str, Any]:
     """``toolbench eval tiers``: label the BFCL entries of ``questions`` from the samples of ``samples``
-    (``samples.jsonl`` of ``toolbench generate calls``) and write them to ``out``; returns the counts."""
+    (``samples.jsonl`` of ``toolbench generate calls``), keep a seeded pick of ``pick`` of them
+    (:func:`pick_entries`; None: all), and write them to ``out``; with ``answers`` (the possible answers), the
+    kept entries' answers go to ``answers_out``. Returns the counts."""
     from toolbench.formats.atomic import write_jsonl_atomic
     from toolbench.formats.jsonl import read_jsonl
 
@@ -190,8 +201,17 @@ def label_files(questions: str | Path, samples: str | Path, out: str | Path) -> 
     for number, entry in enumerate(entries, 1):
         if "id" not in entry:
             raise SeedEvalError(f"{questions}, entry {number}: no 'id' field (give a BFCL questions file)")
+    if pick is not None and pick < 1:
+        raise SeedEvalError(f"--pick must be >= 1; got {pick}")
     labelled = label_entries(entries, samples_by_id(read_jsonl(samples)))
+    if pick is not None:
+        labelled = pick_entries(labelled, pick, seed)
     write_jsonl_atomic(out, labelled)
+    if answers is not None:
+        if answers_out is None:
+            raise SeedEvalError("answers: say where the kept entries' answers go (answers_out)")
+        ids = {e["id"] for e in labelled}
+        write_jsonl_atomic(answers_out, [a for a in read_jsonl(answers) if a.get("id") in ids])
     tiers: dict[str, int] = {}
     entities: dict[str, int] = {}
     for entry in labelled:

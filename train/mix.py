@@ -32,9 +32,7 @@ from typing import Any
 from toolbench.config import doc
 from toolbench.errors import ToolbenchError
 from toolbench.formats.finish import FINISH, GIVE_ANSWER
-
-# Sample categories whose runs have a checkable result (the calls a correct run makes), in interleaving order.
-TASK_CATEGORIES = ("simple", "multiple", "parallel", "parallel_multiple", "multi_turn")
+from toolbench.selection import TASK_CATEGORIES, round_robin
 
 Opening = Callable[[str, Any, Mapping[str, str]], list[dict[str, Any]]]
 
@@ -77,21 +75,6 @@ class MixResult:
     examples: list[dict[str, Any]]
     stats: dict[str, Any]
     paths: dict[str, Path] = field(default_factory=dict)
-
-
-def round_robin(items: list[Any], key: Callable[[Any], str], order: Iterable[str] | None = None) -> list[Any]:
-    """Items interleaved by ``key`` (one of each group in turn, groups in ``order`` then by name), each group
-    keeping its own order."""
-    groups: dict[str, list[Any]] = {}
-    for item in items:
-        groups.setdefault(key(item), []).append(item)
-    names = [g for g in (order or []) if g in groups] + sorted(g for g in groups if g not in set(order or []))
-    out: list[Any] = []
-    while any(groups[name] for name in names):
-        for name in names:
-            if groups[name]:
-                out.append(groups[name].pop(0))
-    return out
 
 
 def trim_trailing_results(example: Mapping[str, Any]) -> dict[str, Any]:

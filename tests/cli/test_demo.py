@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from tests.generated_samples import SAMPLES
 from toolbench.cli import main
 from toolbench.cli.demo import data
 from toolbench.cli.demo.profile import FULL, PROFILES, QUICK, TINY, DemoProfile, ProfileError, get_profile
@@ -223,23 +222,6 @@ def test_command_shows_profiles_and_refuses_contradictions(capsys):
 
 
 # -- data steps ------------------------------------------------------------------------------------------------------
-
-def test_dfsdt_tasks_need_calls_with_known_results():
-    queries = [{"query_id": str(i), "query": s["steps"][0]["user"], "sample_id": sid}
-               for i, (sid, s) in enumerate(SAMPLES.items(), 1)]
-    tasks = data.dfsdt_tasks(queries, SAMPLES, k=5)
-    # the trap has no call and the multi-turn sample lacks a result: neither is checkable by rules
-    assert [t["sample_id"] for t in tasks] == ["simple_1", "simple_2"]
-    assert tasks[0]["expectation"] == {"calls": [{"name": "get_weather_for_skycast", "arguments": {"city": "Lyon"}}]}
-    assert data.dfsdt_tasks(queries, SAMPLES, k=1) == tasks[:1]
-
-
-def test_round_robin_and_seeded_pick_are_stable():
-    items = ["a1", "a2", "b1", "c1", "c2"]
-    picked = data.pick(items, 3, category=lambda s: s[0], ident=str, seed=1)
-    assert picked == data.pick(list(reversed(items)), 3, category=lambda s: s[0], ident=str, seed=1)
-    assert {s[0] for s in picked} == {"a", "b", "c"}
-
 
 def test_headline_from_markers():
     done = {"eval_base": {"figures": {"ast": {"accuracy": 0.1, "correct": 4, "n": 40}}},

@@ -62,3 +62,31 @@ def test_eval_tiers_names_the_bad_file(tmp_path, capsys):
                           str(tmp_path / "o.jsonl")], capsys)
     assert code != 0 and "q.jsonl" in printed.err + printed.out
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_eval_tiers_picks_entries_with_their_answers(tmp_path, capsys):
+    """The demo's seeded pick of the held-out entries, moved here: categories interleaved, the same pick whatever
+    the file's order, and the kept entries' answers beside them."""
+    questions, samples = tmp_path / "q.jsonl", tmp_path / "samples.jsonl"
+    answers = tmp_path / "a.jsonl"
+    many = [{"id": f"{cat}_{i}", "category": cat} for cat in ("simple", "multiple", "irrelevance") for i in range(4)]
+    samples.write_text("", encoding="utf-8")
+    answers.write_text("".join(json.dumps({"id": e["id"], "ground_truth": []}) + "\n" for e in many),
+                       encoding="utf-8")
+    picks = []
+    for order in (many, list(reversed(many))):
+        questions.write_text("".join(json.dumps(e) + "\n" for e in order), encoding="utf-8")
+        out = tmp_path / "eval" / "questions.jsonl"
+        code, printed = _run(["eval", "tiers", str(questions), "--samples", str(samples), "--out", str(out),
+                              "--pick", "5", "--seed", "3", "--answers", str(answers)], capsys)
+        assert code == 0, printed.err
+        rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        kept = [json.loads(line)["id"] for line in (out.parent / "possible_answer.jsonl").read_text().splitlines()]
+        assert sorted(kept) == sorted(r["id"] for r in rows)
+        picks.append([r["id"] for r in rows])
+    assert picks[0] == picks[1] and len(picks[0]) == 5
+    assert [i.split("_")[0] for i in picks[0][:3]] != [picks[0][0].split("_")[0]] * 3  # interleaved
+    assert {i.rsplit("_", 1)[0] for i in picks[0]} == {"simple", "multiple", "irrelevance"}
+    code, printed = _run(["eval", "tiers", str(questions), "--samples", str(samples), "--out",
+                          str(tmp_path / "o.jsonl"), "--pick", "0"], capsys)
+    assert code != 0 and "--pick must be >= 1" in printed.err

@@ -217,16 +217,31 @@ def tiers_command(
     samples: Annotated[Path, typer.Option(help="The samples they came from: <calls>/samples.jsonl.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the labelled entries (JSON lines), the "
                                       "--dataset of `toolbench eval ast` and `toolbench eval report`.")],
+    pick: Annotated[int | None, typer.Option(help="Keep N entries: categories interleaved, a seeded order within "
+                                             "each (the same N whatever the file's order).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of --pick.")] = 0,
+    answers: Annotated[Path | None, typer.Option(help="Possible answers of the questions (e.g. "
+                                                 "<calls>/heldout/bfcl_possible_answer.jsonl): the kept entries' "
+                                                 "answers are written to --answers-out.")] = None,
+    answers_out: Annotated[Path | None, typer.Option(help="Where the kept entries' answers go (default: "
+                                                     "possible_answer.jsonl beside --out).")] = None,
 ) -> None:
     """Label BFCL entries with a difficulty tier (simple, multiple, parallel, parallel_multiple, multi_turn,
-    enterprise for complex arguments) and an entity (real/fake, the hallucination test) from their samples.
+    enterprise for complex arguments) and an entity (real/fake, the hallucination test) from their samples;
+    optionally keep a seeded pick of them, with their answers.
 
     Example: toolbench eval tiers runs/calls/heldout/bfcl_questions.jsonl --samples runs/calls/samples.jsonl
     --out runs/eval/heldout/questions.jsonl
+
+    Example (60 of them, with their answers, as the demo scores): toolbench eval tiers
+    runs/calls/heldout/bfcl_questions.jsonl --samples runs/calls/samples.jsonl --pick 60 --seed 0
+    --answers runs/calls/heldout/bfcl_possible_answer.jsonl --out runs/eval/heldout/questions.jsonl
     """
     from eval.tiers import label_files
 
-    counts = label_files(questions, samples, out)
+    if answers is not None and answers_out is None:
+        answers_out = out.parent / "possible_answer.jsonl"
+    counts = label_files(questions, samples, out, pick=pick, seed=seed, answers=answers, answers_out=answers_out)
     tiers = ", ".join(f"{k} {v}" for k, v in sorted(counts["tiers"].items())) or "none"
     entities = ", ".join(f"{k} {v}" for k, v in sorted(counts["entities"].items())) or "none"
     typer.echo(f"{counts['entries']} entries -> {out}; tiers: {tiers}; entities: {entities}")

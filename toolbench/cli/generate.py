@@ -23,6 +23,7 @@ app = typer.Typer(
     "  toolbench generate calls --catalog data/tools --n 500 --seed 0 --out runs/calls\n\n"
     "  toolbench generate calls --catalog data/tools --n 500 --seed 0 --out runs/calls --verify "
     "--hub-url http://127.0.0.1:8750\n\n"
+    "  toolbench generate tasks runs/calls --k 12 --out runs/tasks/dfsdt_tasks.json\n\n"
     "Both commands resume: rerun the same command after an interruption and finished items are skipped.",
     no_args_is_help=True,
     add_completion=False,
@@ -164,6 +165,30 @@ def calls_command(
 
         stats = run(cfg, on_sample, on_resume=lambda already: progress.update(task, completed=min(already, cfg.n)))
     _print_stats(stats, Path(cfg.out))
+
+
+@app.command("tasks")
+def tasks_command(
+    calls: Annotated[Path, typer.Argument(help="The folder `toolbench generate calls --out` wrote.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Task file to write (a JSON list of ToolBench queries "
+                                                          "with an 'expectation'), e.g. runs/tasks/dfsdt_tasks.json.")],
+    k: Annotated[int, typer.Option("--k", help="Tasks at most.")] = 10,
+    split: Annotated[str, typer.Option(help="heldout (default) or train: whose queries become tasks.")] = "heldout",
+) -> None:
+    """Agent tasks a rule check can score: up to K queries of the call data whose samples' calls all have a
+    known result, each with the calls a correct run makes as its 'expectation', categories interleaved. The
+    --tasks of `toolbench annotate compare`; `toolbench eval judge pass-rate --queries` checks them by rules.
+
+    Example: toolbench generate tasks runs/calls --k 12 --out runs/tasks/dfsdt_tasks.json
+    """
+    from toolbench.formats.atomic import write_json_atomic
+    from toolbench.generate.tasks import split_tasks
+
+    if split not in ("heldout", "train"):
+        raise ToolbenchError(f"--split {split!r}: use heldout or train")
+    tasks = split_tasks(calls, k, split)
+    write_json_atomic(out, tasks)
+    console.print(f"{len(tasks)} tasks -> {out}")
 
 
 def _weights(specs: list[str] | None, option: str, defaults: dict[str, float]) -> dict[str, float]:

@@ -1,6 +1,7 @@
-"""Pure data steps of the demo (tested with plain equality): turning held-out samples into DFSDT tasks with
-rule-checkable expectations, a seeded pick of the held-out entries, and the headline figures. (The tier labeller
-is ``eval/tiers.py``, ``toolbench eval tiers``; the fine-tuning mix is ``train/mix.py``, ``toolbench train mix``.)
+"""Pure data steps of the demo (tested with plain equality): the headline figures. (The held-out DFSDT tasks are
+``toolbench/generate/tasks.py``, ``toolbench generate tasks``; the tier labeller and the seeded pick of the
+held-out entries ``eval/tiers.py``, ``toolbench eval tiers``; the fine-tuning mix ``train/mix.py``, ``toolbench
+train mix``.)
 
 Everything here reads the records the stages wrote (``generate calls``' samples, BFCL entries, ToolBench queries,
 evaluation summaries); nothing calls a model or an API.
@@ -8,46 +9,8 @@ evaluation summaries); nothing calls a model or an API.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
-
-
-def seeded_order(items: list[Any], key: Callable[[Any], str], seed: int) -> list[Any]:
-    """``items`` sorted by a hash of (seed, key): a shuffle that does not depend on the input order."""
-    return sorted(items, key=lambda item: hashlib.sha256(f"{seed}:{key(item)}".encode()).hexdigest())
-
-
-def dfsdt_tasks(queries: list[dict[str, Any]], samples: Mapping[str, Mapping[str, Any]], k: int
-                ) -> list[dict[str, Any]]:
-    """Up to ``k`` held-out queries (ToolBench query dicts from ``heldout/queries.json``) as tasks with an
-    ``expectation``: the run must make each expected call (name and arguments) and finish with an answer. Only
-    samples whose result is checkable this way are used (calls expected, every call answered by the hub);
-    categories are interleaved so a few tasks cover several kinds."""
-    from train.mix import TASK_CATEGORIES, round_robin
-
-    candidates = []
-    for query in queries:
-        sample = samples.get(str(query.get("sample_id", "")))
-        if sample is None or sample.get("category") not in TASK_CATEGORIES:
-            continue
-        steps = sample.get("steps", [])
-        calls = [c for s in steps for c in s.get("calls", [])]
-        if not calls or any(len(s.get("observations", [])) != len(s.get("calls", [])) for s in steps):
-            continue
-        task = dict(query)
-        task["expectation"] = {"calls": [{"name": c["name"], "arguments": c.get("arguments") or {}} for c in calls]}
-        candidates.append((sample["category"], task))
-    ordered = round_robin(candidates, key=lambda pair: pair[0], order=TASK_CATEGORIES)
-    return [task for _, task in ordered[:k]]
-
-
-def pick(items: list[Any], k: int, category: Callable[[Any], str], ident: Callable[[Any], str], seed: int,
-         order: Iterable[str] | None = None) -> list[Any]:
-    """``k`` items, categories interleaved, a seeded order within each category."""
-    from train.mix import round_robin
-
-    return round_robin(seeded_order(items, ident, seed), category, order)[:k]
 
 
 def _ast(done: Mapping[str, Any], stage: str) -> dict[str, Any] | None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from toolbench.cli.demo import data
 from toolbench.cli.demo import stage_common as common
 from toolbench.cli.demo.stage_runner import DemoContext, DemoError, StageOutput
 from toolbench.formats.atomic import write_json_atomic, write_jsonl_atomic
@@ -61,26 +60,24 @@ def stage_calls(ctx: DemoContext) -> StageOutput:
 
 def heldout_sets(ctx: DemoContext) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """What the evaluation stages score, from the held-out split of the call data: the BFCL entries labelled with
-    tiers and entities (``toolbench eval tiers``), a seeded pick of ``eval_entries`` of them, categories
-    interleaved (written with their answers to ``eval/heldout/``), and up to ``dfsdt_tasks`` held-out queries
-    with rule-checkable expectations (``tasks/dfsdt_tasks.json``)."""
-    from eval.tiers import label_entries
-    from toolbench.catalog.store import load_queries
+    tiers and entities, a seeded pick of ``eval_entries`` of them, categories interleaved (written with their
+    answers to ``eval/heldout/``: ``toolbench eval tiers --pick``), and up to ``dfsdt_tasks`` held-out queries with
+    rule-checkable expectations (``tasks/dfsdt_tasks.json``: ``toolbench generate tasks``)."""
+    from eval.tiers import label_entries, pick_entries
+    from toolbench.generate.tasks import split_tasks
 
     p = ctx.profile
     samples = common.samples(ctx)
     heldout = ctx.path("calls", "heldout")
     entries = label_entries(common.read_jsonl(heldout / "bfcl_questions.jsonl"), samples)
     if p.eval_entries is not None:
-        entries = data.pick(entries, p.eval_entries, category=lambda e: str(e.get("category")),
-                            ident=lambda e: str(e["id"]), seed=p.seed)
+        entries = pick_entries(entries, p.eval_entries, p.seed)
     if not entries:
         raise DemoError("the held-out split is empty: raise the profile's 'calls' or 'heldout'")
     ids = {e["id"] for e in entries}
     answers = [a for a in common.read_jsonl(heldout / "bfcl_possible_answer.jsonl") if a["id"] in ids]
     write_jsonl_atomic(ctx.path("eval", "heldout", "questions.jsonl"), entries)
     write_jsonl_atomic(ctx.path("eval", "heldout", "possible_answer.jsonl"), answers)
-    queries = [q.to_dict() for q in load_queries(heldout / "queries.json")]
-    tasks = data.dfsdt_tasks(queries, samples, p.dfsdt_tasks)
+    tasks = split_tasks(ctx.path("calls"), p.dfsdt_tasks)
     write_json_atomic(ctx.path("tasks", "dfsdt_tasks.json"), tasks)
     return entries, tasks
