@@ -340,6 +340,36 @@ def run_pass_rate(predictions: Mapping[str, Prediction], judge: Judge, *, k: int
     return _run(tasks, concurrency)
 
 
+RULES_JUDGE = "rule checks (task expectations)"
+
+
+class _RulesOnly:
+    """The judge's model when every task is checked by its expectation: asking it is a bug."""
+
+    model = "rules"
+
+    def chat(self, *args: Any, **kwargs: Any) -> Any:
+        raise JudgeError("the rule checks needed an LLM judge: a task without an expectation")
+
+    async def achat(self, *args: Any, **kwargs: Any) -> Any:
+        return self.chat()
+
+
+def rule_pass_rate(predictions: Mapping[str, Prediction], expectations: Mapping[str, Mapping[str, Any]], *,
+                   group: str = "") -> list[PassJudgment]:
+    """The pass rate of answers to tasks by their rule checks alone (no LLM, ``toolbench eval judge rules``): one
+    judgment per task of ``expectations`` (query id -> expectation); a task without an answer fails."""
+    return run_pass_rate(predictions, Judge(_RulesOnly()), k=1, group=group,  # type: ignore[arg-type]
+                         query_ids=list(expectations), check_solvable=False, expectations=expectations)
+
+
+def rule_pass_summary(rows: list[dict[str, Any]], model: str) -> dict[str, Any]:
+    """The summary (``pass_rate.summary.json``, what the leaderboard reads) of :func:`rule_pass_rate`'s rows."""
+    from eval import metrics
+
+    return {"kind": "pass_rate", "model": model, "judge": RULES_JUDGE, "k": 1, "groups": metrics.summarize_pass(rows, 1)}
+
+
 # -- win rate -----------------------------------------------------------------------------------------------------
 
 REFERENCE, CANDIDATE, TIE = "reference", "candidate", "tie"

@@ -1,5 +1,6 @@
 """``toolbench eval judge ...``: ToolEval's pass rate, StableToolBench's SoPR and SoWR with an LLM judge
-(``pass-rate``, ``win-rate``), and the same figures from StableToolBench's stored judge outputs (``recompute``).
+(``pass-rate``, ``win-rate``), the pass rate by tasks' rule checks alone (``rules``), and the same figures from
+StableToolBench's stored judge outputs (``recompute``).
 Part of ``toolbench eval`` (:mod:`toolbench.cli.eval` adds this group as ``judge``)."""
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ judge_app = typer.Typer(
     "--model smollm2-135m-instruct --k 3 --out runs/judge/mymodel\n\n"
     "  OPENAI_API_KEY=... toolbench eval judge win-rate --candidate preds/mymodel/G1_instruction.json "
     "--reference preds/chatgpt_cot/G1_instruction.json --model gpt-4o-mini --out runs/judge/mymodel_vs_cot\n\n"
+    "  toolbench eval judge rules runs/compare/base/dfsdt/answers --queries runs/tasks/dfsdt_tasks.json "
+    "--out runs/eval/base/pass_rate   # by the tasks' rule checks, no judge\n\n"
     "  toolbench eval judge recompute StableToolBench/data_example/pass_rate_results "
     "StableToolBench/data_example/preference_results --out runs/stabletoolbench",
     no_args_is_help=True,
@@ -190,6 +193,39 @@ def pass_rate_command(
                "temperature": temperature, "max_tokens": max_tokens, "check_solvable": not no_solvability,
                "groups": metrics.summarize_pass(rows, k)}
     json_path, md_path, markdown = _write_summary(out, "pass_rate", summary)
+    typer.echo(markdown)
+    typer.echo(f"Wrote {len(rows)} judgments to {out / 'judgments.jsonl'}; summary to {json_path} and {md_path}")
+
+
+@judge_app.command("rules")
+def rules_command(
+    predictions: Annotated[list[Path], typer.Argument(help=_PREDICTIONS_HELP)],
+    queries: Annotated[list[Path], typer.Option(help="The tasks: ToolBench query files whose queries carry an "
+                                                "'expectation' (e.g. `toolbench generate tasks`' file); each one is "
+                                                "scored, an unanswered task fails.")],
+    out: Annotated[Path, typer.Option(help="Output folder: judgments.jsonl and pass_rate.summary.json/.md.")],
+    name: Annotated[str | None, typer.Option(help="Name of the model scored (default: the folder above the "
+                                             "predictions).")] = None,
+) -> None:
+    """Pass rate by the tasks' rule checks alone, no LLM: each task's expected calls made and an answer given
+    (docs/eval.md, expectations).
+
+    Example: toolbench eval judge rules runs/compare/base/dfsdt/answers --queries runs/tasks/dfsdt_tasks.json
+    --out runs/eval/base/pass_rate
+    """
+    from eval import answers, judge
+    from toolbench.cli.eval import _write_jsonl, _write_summary
+
+    groups = _read_groups(predictions, "predictions")
+    expectations = _expectations(queries)
+    if not expectations:
+        raise ToolbenchError(f"--queries: no query with an 'expectation' in {', '.join(map(str, queries))}")
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [j.to_dict() for group, (_, preds) in groups.items()
+            for j in judge.rule_pass_rate(preds, expectations, group=group)]
+    _write_jsonl(out / "judgments.jsonl", rows)
+    json_path, md_path, markdown = _write_summary(out, "pass_rate", judge.rule_pass_summary(
+        rows, name or answers.model_of(predictions[0])))
     typer.echo(markdown)
     typer.echo(f"Wrote {len(rows)} judgments to {out / 'judgments.jsonl'}; summary to {json_path} and {md_path}")
 

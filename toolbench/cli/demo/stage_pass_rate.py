@@ -10,27 +10,15 @@ from typing import Any
 from toolbench.cli.demo import data
 from toolbench.cli.demo import stage_common as common
 from toolbench.cli.demo.stage_annotate import compare_config
-from toolbench.cli.demo.stage_runner import DemoContext, DemoError, StageOutput
+from toolbench.cli.demo.stage_runner import DemoContext, StageOutput
 from toolbench.formats.atomic import write_json_atomic, write_jsonl_atomic, write_text_atomic
 
 RULES_GROUP = "DFSDT (rule checks)"
 JUDGE_GROUP = "DFSDT (LLM judge)"
 
 
-class _NoJudge:
-    """The judge's model when every task is checked by rules: asking it is a bug."""
-
-    model = "rules"
-
-    def chat(self, *args: Any, **kwargs: Any) -> Any:
-        raise DemoError("the rule checks needed an LLM judge (a task without an expectation?)")
-
-    async def achat(self, *args: Any, **kwargs: Any) -> Any:
-        return self.chat()
-
-
 def stage_pass_rate(ctx: DemoContext) -> StageOutput:
-    from eval import answers, judge, metrics
+    from eval import answers, judge
     from eval.leaderboard import summary_markdown
 
     tasks = json.loads(ctx.path("tasks", "dfsdt_tasks.json").read_text(encoding="utf-8"))
@@ -43,11 +31,8 @@ def stage_pass_rate(ctx: DemoContext) -> StageOutput:
     for kind in ("base", "tuned"):
         folder = ctx.path("compare", kind, "dfsdt", "answers")
         predictions = answers.read_predictions(folder) if folder.is_dir() and any(folder.iterdir()) else {}
-        rows = [j.to_dict() for j in judge.run_pass_rate(predictions, judge.Judge(_NoJudge()), k=1, group=RULES_GROUP,
-                                                         query_ids=ids, check_solvable=False,
-                                                         expectations=expectations)]
-        summary = {"kind": "pass_rate", "model": common.DISPLAY[kind], "judge": "rule checks (task expectations)", "k": 1,
-                   "groups": metrics.summarize_pass(rows, 1)}
+        rows = [j.to_dict() for j in judge.rule_pass_rate(predictions, expectations, group=RULES_GROUP)]
+        summary = judge.rule_pass_summary(rows, common.DISPLAY[kind])
         out = ctx.path("eval", kind, "pass_rate")
         write_jsonl_atomic(out / "judgments.jsonl", rows)
         write_json_atomic(out / "pass_rate.summary.json", summary)
