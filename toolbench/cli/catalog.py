@@ -1,9 +1,10 @@
-"""``toolbench catalog ...``: import, list, show and validate tool catalogs."""
+"""``toolbench catalog ...``: import, list, show, validate and compare tool catalogs."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -16,7 +17,8 @@ app = typer.Typer(
     "  toolbench catalog import-openapi spec.yaml --out runs/catalog --category Commerce\n\n"
     "  toolbench catalog list runs/catalog\n\n"
     "  toolbench catalog show runs/catalog TheClique --functions\n\n"
-    "  toolbench catalog validate runs/catalog",
+    "  toolbench catalog validate runs/catalog\n\n"
+    "  toolbench catalog compare runs/demo/catalog data/tools",
     no_args_is_help=True,
 )
 console = Console()
@@ -162,3 +164,25 @@ def validate_cmd(catalog_dir: Path = typer.Argument(..., help="Catalog folder.")
     console.print(f"{n_tools} tool(s) loaded; {len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
     if errors:
         raise typer.Exit(1)
+
+
+@app.command("compare")
+def compare_cmd(
+    first: Annotated[Path, typer.Argument(help="A catalog folder.")],
+    second: Annotated[Path, typer.Argument(help="Another catalog folder, e.g. data/tools.")],
+) -> None:
+    """Whether two catalog folders hold the same tool files; lists those only in one and those that differ.
+    Exit status 1 when they differ.
+
+    Example: toolbench catalog compare runs/demo/catalog data/tools
+    """
+    from toolbench.catalog.compare import compare_catalogs
+
+    diff = compare_catalogs(first, second)
+    for label, paths in ((f"only in {first}", diff.only_first), (f"only in {second}", diff.only_second),
+                         ("differ", diff.differing)):
+        for path in paths:
+            console.print(f"{label}: {path}", highlight=False, soft_wrap=True)
+    if not diff.same:
+        raise typer.Exit(1)
+    console.print(f"{first} and {second} hold the same tool files", highlight=False, soft_wrap=True)

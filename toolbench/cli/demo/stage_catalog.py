@@ -10,11 +10,14 @@ from toolbench.cli.demo import stage_common as common
 from toolbench.cli.demo.stage_runner import DemoContext, StageOutput
 from toolbench.formats.atomic import atomic_dir, write_json_atomic
 
+REFERENCE_CATALOG = Path("data/tools")  # relative to the current directory; absent: no comparison
+
 
 def stage_catalog(ctx: DemoContext) -> StageOutput:
     """Import the hub's tools from the OpenAPI documents it publishes, as `catalog import-openapi` would."""
     import httpx
 
+    from toolbench.catalog.compare import compare_catalogs
     from toolbench.catalog.openapi import import_openapi
     from toolbench.catalog.store import load_catalog, write_tool
 
@@ -30,12 +33,8 @@ def stage_catalog(ctx: DemoContext) -> StageOutput:
         for tool in tools:
             write_tool(tool, folder)
     catalog = load_catalog(target)
-    committed = Path(__file__).resolve().parents[3] / "data" / "tools"
-    same = None
-    if committed.is_dir():
-        ours = {p.relative_to(target): p.read_text(encoding="utf-8") for p in target.rglob("*.json")}
-        theirs = {p.relative_to(committed): p.read_text(encoding="utf-8") for p in committed.rglob("*.json")}
-        same = ours == theirs
+    # the committed catalog, where the demo is run from (the repository): `toolbench catalog compare` does the same
+    same = compare_catalogs(target, REFERENCE_CATALOG).same if REFERENCE_CATALOG.is_dir() else None
     figures = {"tools": len(catalog.tools), "apis": len(catalog.apis()), "categories": len(catalog.categories()),
                "same_as_data_tools": same}
     note = f"{figures['tools']} tools, {figures['apis']} APIs in {figures['categories']} categories from {hub.url}"
