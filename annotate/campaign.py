@@ -45,7 +45,7 @@ from typing import Any, Self
 from annotate import tree as T
 from annotate.config import HUB_KEY, TOOL_CHOICES, CampaignConfig, CampaignError, shard_of  # noqa: F401
 from annotate.export import Annotation, answer_filename, write_answer
-from annotate.graph import SearchContext, build_graph, run_search
+from annotate.graph import SearchContext, Turns, build_graph, run_search
 from annotate.prompts import opening_messages
 from annotate.store import DONE_STATUSES, CampaignStore, EventLog, merge  # noqa: F401 (merge: its old home)
 from annotate.strategies import SearchConfig
@@ -199,16 +199,18 @@ async def run_campaign(cfg: CampaignConfig, model: Any = None,
     log = EventLog(out / "events.jsonl")
     prices = PriceTable.from_file(cfg.prices) if cfg.prices else PriceTable()
     tracker = UsageTracker(prices)
-    http_client = None  # ours, so that its connections are closed before the event loop is
+    http_clients: list[Any] = []  # ours, so that their connections are closed before the event loop is
     if model is None:
         import openai
 
+        from toolbench.llm.http11 import Http11Client
         from toolbench.llm.openai_client import OpenAIChatConfig, OpenAIChatModel
 
-        http_client = openai.DefaultAsyncHttpxClient()
+        # the lean client posts unless the endpoint needs a proxy; the SDK's httpx client then
+        http_clients = [Http11Client(), openai.DefaultAsyncHttpxClient()]
         model = OpenAIChatModel(OpenAIChatConfig(model=cfg.model, base_url=cfg.base_url, timeout=cfg.llm_timeout,
                                                  api_key_env=cfg.api_key_env, max_concurrency=cfg.concurrency),
-                                async_http_client=http_client)
+                                direct_client=http_clients[0], async_http_client=http_clients[1])
     from toolbench.llm.cache import CachedChatModel
 
     chat = CachedChatModel(model, out / "llm_cache.sqlite", model=model.model) if cfg.llm_cache else model
@@ -257,6 +259,7 @@ async def run_campaign(cfg: CampaignConfig, model: Any = None,
     log({"event": "campaign_start", "queries": len(queries), "todo": len(todo), "config": cfg.to_dict(),
          **({"worker": worker[0], "workers": worker[1]} if worker else {})})
     semaphore = asyncio.Semaphore(cfg.concurrency)
+    turns = Turns()
 
     def on_event(event: dict[str, Any]) -> None:
         if event["event"] == "api_call":
@@ -277,7 +280,7 @@ async def run_campaign(cfg: CampaignConfig, model: Any = None,
                 policy=cfg.search.policy(), budget=budget, params=params, journal=store,
                 campaign_check=campaign_check,
                 deadline=time.monotonic() + cfg.query_seconds if cfg.query_seconds else None,
-                max_observation_chars=cfg.search.max_observation_chars, on_event=on_event)
+                max_observation_chars=cfg.search.max_observation_chars, on_event=on_event, turns=turns)
             messages = opening_messages(query.text, functions, catalog.descriptions)
             t0 = time.monotonic()
             log({"event": "query_start", "query_id": query.id})
@@ -303,7 +306,8 @@ async def run_campaign(cfg: CampaignConfig, model: Any = None,
             else:
                 annotation = Annotation(query=query.text, tree=tree, functions=functions.schemas(finish=True),
                                         search=cfg.search, query_id=query.id)
-                path = write_answer(annotation, out / "answers" / answer_filename(query.id, cfg.search))
+                path = write_answer(annotation, out / "answers" / answer_filename(query.id, cfg.search),
+                                    indent=None)  # compact: the indented encoder cost ~1/10 of a campaign's CPU
                 store.record(query.id, tree.status, tree, answer=str(path.relative_to(out)), seconds=seconds)
                 await saver.adelete_thread(query.id)
                 if tree.finish_type == T.GIVE_ANSWER:
@@ -320,7 +324,7 @@ async def run_campaign(cfg: CampaignConfig, model: Any = None,
 
     # WAL with synchronous=NORMAL survives a killed process (not a power cut) and spares an fsync per checkpoint,
     # which otherwise bounds the whole campaign's step rate.
-    saver = InlineSqliteSaver.open(out / "checkpoints.sqlite")
+    saver = InlineSqliteSaver.open(out / "checkpoints.sqlite", task_writes=False)
     try:
         graph = build_graph(saver)
         with bar:
@@ -347,8 +351,8 @@ async def run_campaign(cfg: CampaignConfig, model: Any = None,
             chat.inner.close()
         if executor is not None:
             await executor.aclose()
-        if http_client is not None:
-            await http_client.aclose()
+        for client in http_clients:
+            await client.aclose()
     return summary
 
 

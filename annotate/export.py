@@ -237,8 +237,8 @@ def _chain_answers(tree: Tree, first: int) -> bool:
     return False
 
 
-def write_answer(annotation: Annotation, path: Path | str) -> Path:
-    return F.write_answer_file(path, answer_file(annotation))
+def write_answer(annotation: Annotation, path: Path | str, indent: int | None = 2) -> Path:
+    return F.write_answer_file(path, answer_file(annotation), indent=indent)
 
 
 def answer_filename(query_id: str, search: SearchConfig) -> str:

@@ -154,11 +154,12 @@ def read_answer_file(path: str | Path) -> AnswerFile:
     return parse_answer(read_json(path), where=str(path))
 
 
-def write_answer_file(path: str | Path, answer: AnswerFile) -> Path:
-    """Write an answer file atomically (indented JSON, UTF-8); returns the path."""
+def write_answer_file(path: str | Path, answer: AnswerFile, indent: int | None = 2) -> Path:
+    """Write an answer file atomically (JSON, UTF-8; indented unless ``indent=None``, which annotation campaigns
+    use: same document, a fraction of the CPU); returns the path."""
     from toolbench.formats.atomic import write_json_atomic
 
-    return write_json_atomic(path, answer.to_dict())
+    return write_json_atomic(path, answer.to_dict(), indent=indent)
 
 
 # -- nodes ----------------------------------------------------------------------------------------------------

@@ -63,11 +63,12 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 
 def write_json_atomic(path: str | Path, data: Any, *, indent: int | None = 2, ensure_ascii: bool = False,
                       default: Callable[[Any], Any] | None = None) -> Path:
-    """Write one JSON document (then a newline) to ``path`` atomically; returns the path."""
+    """Write one JSON document (then a newline) to ``path`` atomically; returns the path. ``indent=None`` writes
+    it compact, with the C encoder (several times faster than the indented form's pure-Python one)."""
     path = Path(path)
-    with atomic_file(path) as tmp, tmp.open("w", encoding="utf-8") as handle:
-        json.dump(data, handle, ensure_ascii=ensure_ascii, indent=indent, default=default)
-        handle.write("\n")
+    text = json.dumps(data, ensure_ascii=ensure_ascii, indent=indent, default=default)  # one write, not a write
+    with atomic_file(path) as tmp, tmp.open("w", encoding="utf-8") as handle:  # per token as json.dump does
+        handle.write(text + "\n")
     return path
 
 

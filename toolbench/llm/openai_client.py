@@ -13,7 +13,9 @@ body goes out as built (the SDK's ``client.post``, not ``chat.completions.create
 response models cost more CPU than the exchange itself). Async calls on a model given its own
 ``async_http_client`` (as annotation campaigns do) skip the SDK's request machinery too: the body is posted with
 that client to the SDK client's URL with its headers, under the same retry policy and errors (about 0.6 ms less
-CPU per call on loopback; see benchmarks/README.md, campaigns).
+CPU per call on loopback; see benchmarks/README.md, campaigns). A model given a ``direct_client`` (a
+:class:`~toolbench.llm.http11.Http11Client`, as campaigns do) posts with that one instead when the URL needs no
+proxy (:func:`~toolbench.llm.http11.direct_ok`): no connection pool scan, no anyio, no pure-Python HTTP parser.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 
 from toolbench.errors import ToolbenchError
 from toolbench.llm.base import ChatReply, LLMError, LLMRequestError, Message, Tool
+from toolbench.llm.http11 import HttpError, HttpTimeout, direct_ok
 from toolbench.llm.payload import build_request, parse_response
 
 # The request goes through the SDK's client (its key, headers, timeout, retries and errors) as the JSON body that
@@ -134,15 +137,18 @@ def _tool_names(tools: list[Tool] | None) -> set[str] | None:
 
 class OpenAIChatModel:
     """The OpenAI-compatible client. ``http_client``/``async_http_client`` (``httpx2`` clients, the SDK's) are for
-    tests and proxies; ``usage`` (a :class:`~toolbench.llm.usage.UsageTracker`) records every reply."""
+    tests and proxies; ``direct_client`` (an :class:`~toolbench.llm.http11.Http11Client`) posts the async calls
+    when the endpoint needs no proxy; ``usage`` (a :class:`~toolbench.llm.usage.UsageTracker`) records every
+    reply."""
 
     def __init__(self, config: OpenAIChatConfig, usage: Any | None = None, http_client: Any | None = None,
-                 async_http_client: Any | None = None) -> None:
+                 async_http_client: Any | None = None, direct_client: Any | None = None) -> None:
         self.config = config
         self.model = config.model
         self.usage = usage
         self._http_client = http_client
         self._async_http_client = async_http_client
+        self._direct_client = direct_client
         self._client: Any | None = None
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(config.max_concurrency)
@@ -179,9 +185,12 @@ class OpenAIChatModel:
                 client = openai.AsyncOpenAI(**self._client_kwargs(), http_client=self._async_http_client)
                 direct = None
                 auth = client.auth_headers  # empty when the SDK authenticates otherwise than by a static key
-                if self._async_http_client is not None and auth:
+                url = str(client.base_url).rstrip("/") + COMPLETIONS_PATH
+                http = self._direct_client if self._direct_client is not None and direct_ok(url) else None
+                http = http or self._async_http_client
+                if http is not None and auth:
                     headers = {k: v for k, v in {**client.default_headers, **auth}.items() if isinstance(v, str)}
-                    direct = (self._async_http_client, str(client.base_url).rstrip("/") + COMPLETIONS_PATH, headers)
+                    direct = (http, url, headers)
                 state = self._async_state[loop] = (client, asyncio.Semaphore(self.config.max_concurrency), direct)
             return state
 
@@ -228,9 +237,10 @@ class OpenAIChatModel:
         return LLMError(f"chat request to {where} failed: {exc}")
 
     async def _apost(self, http: Any, url: str, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
-        """The direct path: POST the body with the given async ``httpx2`` client, with the SDK's retry policy
-        (``max_retries`` more attempts on connection errors, timeouts, 408, 409, 429 and 5xx; exponential
-        backoff from 0.5 s up to 8 s, or the server's Retry-After up to 60 s) and the same errors."""
+        """The direct path: POST the body with the given async client (``httpx2``'s or an ``Http11Client``), with
+        the SDK's retry policy (``max_retries`` more attempts on connection errors, timeouts, 408, 409, 429 and
+        5xx; exponential backoff from 0.5 s up to 8 s, or the server's Retry-After up to 60 s) and the same
+        errors."""
         import httpx2
 
         content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -238,9 +248,9 @@ class OpenAIChatModel:
             wait = min(0.5 * 2 ** attempt, 8.0) * (1 - 0.25 * random.random())
             try:
                 response = await http.post(url, content=content, headers=headers, timeout=self.config.timeout)
-            except httpx2.TimeoutException:
+            except (httpx2.TimeoutException, HttpTimeout):
                 error: LLMError = self._timeout_error()
-            except httpx2.TransportError as exc:
+            except (httpx2.TransportError, HttpError) as exc:
                 where = self.config.base_url or "the OpenAI API"
                 error = LLMRequestError(f"cannot reach {where}: {exc}; is the server running?")
             else:
