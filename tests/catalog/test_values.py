@@ -154,3 +154,22 @@ def test_arguments_validate_for_every_hub_api(hub_catalog):
 def test_catalog_today_is_the_median_example_date(hub_catalog):
     assert dt.date(2024, 10, 1) <= catalog_today([a for t in hub_catalog for a in t.apis]) <= dt.date(2025, 3, 1)
     assert catalog_today([]) == dt.date(2025, 1, 15)
+
+
+@pytest.mark.parametrize("kind", ["ARRAY", "OBJECT", "ENUM", "STRING", "NUMBER", "BOOLEAN", "DATE (YYYY-MM-DD)"])
+def test_a_schema_less_parameter_is_drawn_as_the_function_offers_it(kind):
+    """A ToolBench parameter without a JSON schema is offered by its type (an ARRAY or OBJECT as a string, as
+    ToolBench does): its sampled values have that type and pass the API's argument check."""
+    from toolbench.catalog.functions import param_schema
+    from toolbench.catalog.values import param_schema_for_sampling
+    from toolbench.records import Api, Param
+
+    param = Param("things", kind, "Some things.", "", required=True)
+    api = Api(tool="T", name="list_things", url="https://example.com/things", required_params=[param])
+    offered = param_schema(param)
+    sampler = ValueSampler(random.Random(0))
+    for _ in range(20):
+        value = sampler.param_value(param)
+        assert is_valid(value, {"type": offered["type"]}), (kind, value, offered)
+        assert not validate_arguments(api, {"things": value}), (kind, value)
+    assert param_schema_for_sampling(param).get("type") == offered["type"]

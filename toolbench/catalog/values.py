@@ -75,13 +75,14 @@ _NUMBER_HINTS: tuple[tuple[str, tuple[float, float]], ...] = (
     (r"(^|_)(percent|percentage|discount)$", (0, 100)),
     (r"(^|_)(radius|distance)$", (1, 50)),
 )
+# What a parameter without a JSON schema is drawn from, by its ToolBench type. Only the types a function offers as
+# something other than a string (toolbench.catalog.functions.TOOLBENCH_TYPE_MAP) are drawn as such: an ARRAY or
+# OBJECT without a schema is offered as a string (ToolBench does the same), so its value is a string too.
 _TOOLBENCH_SCHEMAS: dict[str, dict[str, Any]] = {
     "NUMBER": {"type": "integer"},
     "INTEGER": {"type": "integer"},
     "BOOLEAN": {"type": "boolean"},
     "DATE (YYYY-MM-DD)": {"type": "string", "format": "date"},
-    "ARRAY": {"type": "array", "items": {"type": "string"}},
-    "OBJECT": {"type": "object"},
 }
 
 
@@ -124,7 +125,8 @@ def catalog_today(apis: list[Api], default: dt.date = DEFAULT_TODAY) -> dt.date:
 
 
 def param_schema_for_sampling(param: Param) -> dict[str, Any]:
-    """The schema a parameter's values are drawn from: its own JSON schema, else one for its ToolBench type."""
+    """The schema a parameter's values are drawn from: its own JSON schema, else one for its ToolBench type that
+    agrees with the function schema offered for it (a string unless the type is a number or a boolean)."""
     if param.schema is not None:
         return param.schema
     return dict(_TOOLBENCH_SCHEMAS.get(param.type.upper(), {"type": "string"}))
