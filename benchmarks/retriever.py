@@ -65,35 +65,56 @@ def encoding(n_docs: int, n_queries: int) -> dict:
             "queries_per_s": n_queries / q_s}
 
 
+# Training recipes timed by --training, each against the first in the same run: the field values that differ
+# from TrainConfig's defaults (the held-out split is off: every query trains, as in the full run).
+RECIPES = {
+    "previous": {"max_seq_length": 256, "query_max_seq_length": 256, "mini_batch_size": 0},
+    "cached": {"mini_batch_size": 8},
+    "plain": {"mini_batch_size": 0},
+    "plain bf16": {"mini_batch_size": 0, "bf16": True},
+    "plain bf16 + checkpointing": {"mini_batch_size": 0, "bf16": True, "gradient_checkpointing": True},
+    "plain bf16, no dropout": {"mini_batch_size": 0, "bf16": True, "dropout": 0.0},
+    "plain bf16, no dropout + checkpointing": {"mini_batch_size": 0, "bf16": True, "dropout": 0.0,
+                                               "gradient_checkpointing": True},
+    "cached 32 bf16, no dropout": {"mini_batch_size": 32, "bf16": True, "dropout": 0.0},
+}
+
+
 def _train_child(recipe: str, steps: int, out: Path) -> None:
-    """One training run in this process (called in a child): prints JSON with seconds and peak RSS."""
+    """One training run in this process (called in a child): prints JSON with seconds, CPU seconds and peak
+    RSS."""
     import resource
 
     from retriever.train import TrainConfig, run
 
-    old = recipe == "previous"
     cfg = TrainConfig(query_files=[str(STB)], output_dir=str(out), test_fraction=0.0, log_every=0,
-                      max_steps=steps or None, max_seq_length=256 if old else 128,
-                      query_max_seq_length=256 if old else 64, mini_batch_size=0 if old else 8, split_by="query")
+                      max_steps=steps or None, split_by="query", **RECIPES[recipe])
+    cpu = time.process_time()
     result = run(cfg)
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    after_first = (log[-1]["elapsed"] - log[0]["elapsed"]) / (len(log) - 1) if len(log) > 1 else log[0]["elapsed"]
     print(json.dumps({"recipe": recipe, "steps": result.steps, "seconds": result.seconds,
+                      "cpu_seconds": time.process_time() - cpu, "step_s_after_first": after_first,
+                      "setup_s": result.seconds - log[-1]["elapsed"],
                       "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
-def training(steps: int, threads: int, tmp: Path) -> list[dict]:
+def training(steps: int, threads: int, tmp: Path, recipes: list[str]) -> list[dict]:
     import subprocess
 
     rows = []
-    for recipe in ("previous", "new"):
+    for recipe in recipes:
         env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
         proc = subprocess.run([sys.executable, __file__, "--_train-child", recipe, "--train-steps", str(steps),
-                               "--_out", str(tmp / recipe)], capture_output=True, text=True, env=env, check=False)
+                               "--_out", str(tmp / recipe.replace(" ", "_"))], capture_output=True, text=True,
+                              env=env, check=False)
         if proc.returncode:
             raise SystemExit(f"training child ({recipe}) failed:\n{proc.stderr[-2000:]}")
         row = json.loads(proc.stdout.strip().splitlines()[-1])
         full_steps = _full_steps()
         row["full_steps"] = full_steps
-        row["full_seconds_est"] = row["seconds"] / max(1, row["steps"]) * full_steps
+        row["full_seconds_est"] = row["setup_s"] + row["step_s_after_first"] * full_steps
+        row["load"] = os.getloadavg()[0]
         rows.append(row)
     return rows
 
@@ -285,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="threads of numpy's BLAS, torch and faiss")
     p.add_argument("--json", type=Path, help="also write the figures here")
     p.add_argument("--training", action="store_true", help="time training, previous vs new recipe")
+    p.add_argument("--recipe", action="append", choices=list(RECIPES),
+                   help="--training: a recipe to time, repeatable (default: all, the first is the baseline)")
     p.add_argument("--train-steps", type=int, default=3, help="steps timed per recipe (0: the full run)")
     p.add_argument("--backends", action="store_true", help="documents/s of torch, ONNX float and int8")
     p.add_argument("--doc-length", type=int, default=128, help="--backends: document tokens of the new rows")
@@ -321,14 +344,15 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="retriever-bench-"))
     if a.training:
-        rows = out["training"] = training(a.train_steps, a.threads, tmp)
-        print("\n| training recipe | steps timed | s/step | est. full run (s) | peak RSS (MB) |")
-        print("| --- | --- | --- | --- | --- |")
+        rows = out["training"] = training(a.train_steps, a.threads, tmp, a.recipe or list(RECIPES))
+        print("\n| training recipe | steps timed | s/step (after the first) | CPU-s/step (all) | vs first "
+              "| est. full run (s) | peak RSS (MB) | load |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        base = rows[0]["cpu_seconds"] / rows[0]["steps"]
         for r in rows:
-            print(f"| {r['recipe']} | {r['steps']} | {r['seconds'] / r['steps']:.1f} | "
-                  f"{r['full_seconds_est']:.0f} ({r['full_steps']} steps) | {r['rss_mb']:.0f} |")
-        print(f"new / previous: time x{rows[1]['seconds'] / rows[0]['seconds'] * rows[0]['steps'] / rows[1]['steps']:.2f},"
-              f" RSS x{rows[1]['rss_mb'] / rows[0]['rss_mb']:.2f}")
+            print(f"| {r['recipe']} | {r['steps']} | {r['step_s_after_first']:.1f} | "
+                  f"{r['cpu_seconds'] / r['steps']:.1f} | x{r['cpu_seconds'] / r['steps'] / base:.2f} | "
+                  f"{r['full_seconds_est']:.0f} ({r['full_steps']} steps) | {r['rss_mb']:.0f} | {r['load']:.1f} |")
     if a.loss_steps:
         rows = out["loss_steps"] = loss_steps()
         print("\n| loss | query / doc tokens | one step of 32 pairs (s) | vs first |")
