@@ -11,7 +11,9 @@ query. So the result is already merged: ``RUN/summary.json`` adds up the workers
 Crash safety is the single process's, per worker: a worker killed (even by ``kill -9``) loses nothing that it had
 written, its queries in flight stay resumable, and the other workers carry on to the end. The command then fails
 (naming the dead workers) and the same command resumes the campaign, with any number of workers: a query's
-checkpoint, journal entries and cached replies do not depend on which worker wrote them.
+checkpoint, journal entries and cached replies do not depend on which worker wrote them. The command itself
+killed (``kill -9`` of its pid) takes its workers with it (each dies with its parent), so that a rerun never
+meets a worker of the killed run still writing.
 
 Campaign budgets: ``budget_api_calls`` counts the shared journal, so it holds for the whole campaign;
 ``budget_tokens`` and ``budget_usd`` are split evenly between the workers (each tracks its own spend);
@@ -24,6 +26,7 @@ import asyncio
 import json
 import math
 import multiprocessing
+import os
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -51,9 +54,40 @@ def worker_config(cfg: CampaignConfig) -> CampaignConfig:
                    budget_usd=None if cfg.budget_usd is None else cfg.budget_usd / n)
 
 
-def _worker_main(cfg: CampaignConfig, model: Any, runner_factory: Any, worker: tuple[int, int]) -> None:
+def _die_with(parent: int) -> None:
+    """End this worker (SIGKILL, as if killed with its command) as soon as the command's process ``parent`` is
+    gone: a worker left running after a ``kill -9`` of the command would keep writing into the run folder while
+    the command is run again to resume it. Linux: the kernel's parent-death signal; elsewhere a thread that
+    watches the parent's pid."""
+    import signal
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG
+                if os.getppid() != parent:  # the parent died before the signal was armed
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="annotate-worker-parent-watch", daemon=True).start()
+
+
+def _worker_main(cfg: CampaignConfig, model: Any, runner_factory: Any, worker: tuple[int, int],
+                 parent: int) -> None:
     from annotate.campaign import run_campaign
 
+    _die_with(parent)
     asyncio.run(run_campaign(cfg, model, runner_factory, progress=False, worker=worker))
 
 
@@ -107,7 +141,7 @@ def run_workers(cfg: CampaignConfig, model: Any = None,
     started = time.monotonic()
     for j in range(n):
         (out / "workers" / f"{j}.json").unlink(missing_ok=True)
-        process = context.Process(target=_worker_main, args=(shares, model, runner_factory, (j, n)),
+        process = context.Process(target=_worker_main, args=(shares, model, runner_factory, (j, n), os.getpid()),
                                   name=f"annotate-worker-{j}")
         process.start()
         processes.append(process)

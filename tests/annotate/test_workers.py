@@ -110,3 +110,72 @@ def test_kill_minus_nine_of_a_worker_then_resume_loses_and_repeats_nothing(tmp_p
     assert set(made_before) | set(made_after) == _journal(run) and len(_journal(run)) == 6 * 1 + 6 * 3
     _run(tmp_path, "clean", queries, tmp_path / "clean.log")
     assert _answers(run) == _answers(tmp_path / "clean")
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(c) for c in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead, only not reaped yet
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads the worker pids from /proc (Linux)")
+def test_kill_minus_nine_of_the_command_takes_its_workers_and_the_rerun_does_every_query_once(tmp_path):
+    """``kill -9`` of a ``--workers 2`` command mid-run (one worker frozen right after a call it has not journaled,
+    the other running): both workers die with it, and the rerun leaves every query answered exactly once, no
+    journaled call made again and the answers of a clean run."""
+    queries = doubles.write_queries(tmp_path / "q.json", 16)
+    run, log = tmp_path / "run", tmp_path / "api.log"
+    env = dict(os.environ, TOOLBENCH_ANNOTATE_TEST_DOUBLES="tests.annotate.doubles:build",
+               **{doubles.API_LOG_ENV: str(log), doubles.DELAY_ENV: "0.01"},
+               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    command = [sys.executable, "-m", "toolbench", "annotate", "--queries", str(queries), "--out", str(run),
+               "--strategy", "dfsdt", "--width", "2", "--max-steps", "12", "--concurrency", "2", "--workers", "2",
+               "--no-progress"]
+    process = subprocess.Popen(command, env={**env, doubles.FREEZE_ENV: "10"}, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    mark = run / doubles.FROZEN_MARK
+    deadline = time.monotonic() + 120
+    while not (mark.exists() and mark.read_text()):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            _, stderr = process.communicate()
+            pytest.fail(f"no worker reached the freeze point: {stderr.decode()[-2000:]}")
+        time.sleep(0.02)
+    workers = _children(process.pid)
+    assert len(workers) == 2 and int(mark.read_text()) in workers
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    deadline = time.monotonic() + 30
+    try:
+        while any(_alive(w) for w in workers):
+            assert time.monotonic() < deadline, "a worker outlived the killed command"
+            time.sleep(0.05)
+    finally:
+        for worker in filter(_alive, workers):  # left by a failure: not to keep running (or frozen) after it
+            os.kill(worker, signal.SIGKILL)
+    journaled, made_before = _journal(run), _lines(log)
+    in_flight = set(made_before) - journaled
+    assert 1 <= len(in_flight) <= 2 and len(made_before) == len(set(made_before))
+    log.write_text("")
+    resumed = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout.strip().splitlines()[-1])
+    made_after = _lines(log)
+    assert summary["done"] == 16 and summary["dead_workers"] == []
+    assert not journaled & set(made_after) and len(made_after) == len(set(made_after))
+    assert set(made_before) | set(made_after) == _journal(run) and len(_journal(run)) == 8 * 1 + 8 * 3
+    db = sqlite3.connect(str(run / "campaign.sqlite"))
+    try:
+        ids = [row[0] for row in db.execute("SELECT query_id FROM queries WHERE status = 'solved'")]
+    finally:
+        db.close()
+    assert sorted(ids, key=int) == [str(i) for i in range(16)]
+    _run(tmp_path, "clean", queries, tmp_path / "clean.log")
+    assert _answers(run) == _answers(tmp_path / "clean") and len(_answers(run)) == 16
