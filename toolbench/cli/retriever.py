@@ -36,31 +36,13 @@ CORPUS_HELP = "API documents: a corpus.jsonl or a ToolBench tools folder (defaul
 
 
 def _settings_to_config(cls: type, settings: dict, config: Path | None, query_files: list[Path] | None):
-    """The command's config: the --config file (if any), then every option given a value other than its
-    default, then the positional query files."""
-    import dataclasses
-
+    """The command's config: the defaults, the --config file (if any), the options given on the command line,
+    then the positional query files (:func:`toolbench.config.from_command`)."""
     from retriever.errors import ConfigError
-    from toolbench.config import from_options, load_config
+    from toolbench.config import from_command
 
-    defaults = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-                for f in dataclasses.fields(cls)}
-    given = {k: v for k, v in settings.items() if v is not None and v != [] and v != () and v != defaults.get(k)}
-    typed = dataclasses.asdict(from_options(_loose(cls), given))  # KEY=VALUE items to dicts, paths to str
-    values = {k: typed[k] for k in given}
-    values["query_files"] = [str(p) for p in query_files] if query_files else None
-    return load_config(cls, config, error=ConfigError, values=values)
-
-
-def _loose(config_cls: type) -> type:
-    """A copy of a config class without its checks, to turn option values into field values only."""
-    import dataclasses
-    import typing
-
-    hints = typing.get_type_hints(config_cls)
-    fields = [(f.name, hints[f.name], dataclasses.field(default=None, metadata=f.metadata))
-              for f in dataclasses.fields(config_cls)]
-    return dataclasses.make_dataclass(f"Loose{config_cls.__name__}", fields)
+    return from_command(cls, settings, config, error=ConfigError,
+                        query_files=[str(p) for p in query_files] if query_files else None)
 
 
 @app.command("train")
