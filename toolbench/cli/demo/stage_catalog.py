@@ -44,18 +44,20 @@ def stage_catalog(ctx: DemoContext) -> StageOutput:
 
 
 def crawl_config(ctx: DemoContext) -> Any:
-    from toolbench.crawl import CrawlConfig
+    """``toolbench crawl``'s config: the imported catalog crawled on the demo's hub into ``crawl/``."""
+    from toolbench.crawl import CrawlConfig, CrawlRunConfig
 
-    return CrawlConfig(samples=ctx.profile.crawl_samples, seed=ctx.profile.seed)
+    return CrawlRunConfig(catalog=str(ctx.path("catalog")), out=str(ctx.path("crawl")),
+                          hub_url=ctx.services.hub().url,
+                          crawl=CrawlConfig(samples=ctx.profile.crawl_samples, seed=ctx.profile.seed))
 
 
 def stage_crawl(ctx: DemoContext) -> StageOutput:
-    from toolbench.crawl import CrawlTarget, crawl, load_tools
+    """``toolbench crawl`` (:func:`toolbench.crawl.run`): each hub API with a key of its own, so each starts from
+    the hub's seeded state whatever ran before it."""
+    from toolbench.crawl import run
 
-    tools = load_tools(ctx.path("catalog"))
-    target = CrawlTarget(base_url_overrides=common.hub_overrides(tools, ctx.services.hub().url),
-                         credentials=common.credentials())
-    report = crawl(tools, ctx.path("crawl"), crawl_config(ctx), target, progress=True)
+    report = run(crawl_config(ctx))
     summary = report["summary"]
     figures = {key: summary.get(key) for key in ("apis", "alive", "kept_apis", "tools", "kept_tools", "calls",
                                                   "median_api_p50", "schemas_inferred")}
