@@ -23,6 +23,13 @@ the rate at 1/CPU once C/L exceeds it.
 
 With ``--workers N`` the campaign runs as N forked worker processes (``toolbench annotate --workers N``), C split
 between them, and CPU/step adds the workers' CPU time to the parent's.
+
+Before/after on a loaded machine: ``--baseline DIR`` (a checkout of another commit, e.g. ``git worktree add
+/tmp/base HEAD~3`` or ``git archive``) runs every point with that tree's code and this one's, each in a fresh
+child process against the same stub and hub servers, alternately ``--repeat`` times, and prints the ratios of
+the medians (CPU/step, steps/s): load swings hit both alike.
+
+    .venv/bin/python benchmarks/annotate.py --points 1000:64 --baseline /tmp/base --repeat 3
 """
 
 from __future__ import annotations
@@ -178,6 +185,78 @@ def run_point(base_url: str, hub_url: str | None, concurrency: int, queries: int
     return {"steps": queries * (calls + 1), "seconds": summary["seconds"], "cpu": cpu}
 
 
+POINT_CHILD = """
+import json, sys, tempfile
+from pathlib import Path
+sys.path.insert(0, {tree!r})
+from benchmarks.annotate import run_point
+with tempfile.TemporaryDirectory() as tmp:  # warm-up: imports, connections, first SQLite files
+    run_point({base!r}, {hub!r}, 1, 1, {calls}, Path(tmp))
+with tempfile.TemporaryDirectory() as tmp:
+    print(json.dumps(run_point({base!r}, {hub!r}, {conc}, {queries}, {calls}, Path(tmp), {workers})))
+"""
+
+
+def run_point_in(tree: Path, base_url: str, hub_url: str | None, concurrency: int, queries: int, calls: int,
+                 workers: int) -> dict:
+    """:func:`run_point` with the code of the source tree ``tree``, in a child process of its own."""
+    code = POINT_CHILD.format(tree=str(tree), base=base_url, hub=hub_url, calls=calls, conc=concurrency,
+                              queries=queries, workers=workers)
+    done = subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True, text=True, check=False,
+                          env={**os.environ, "PYTHONPATH": str(tree)})
+    if done.returncode != 0:
+        raise RuntimeError(f"the point failed with the code of {tree}: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def compare(opts: argparse.Namespace, points: list[tuple[float, int]], runners: tuple[str, ...],
+            worker_counts: list[int]) -> None:
+    """``--baseline``: every point with the baseline tree's code and this tree's, alternately, in child
+    processes; the medians and their ratios."""
+    import statistics
+
+    trees = {"baseline": Path(opts.baseline).resolve(), "current": ROOT}
+    for name, tree in trees.items():
+        if not (tree / "annotate" / "campaign.py").exists():
+            raise SystemExit(f"--baseline: {tree} is not a toolbench source tree (no annotate/campaign.py)")
+    load_before = os.getloadavg()[0]
+    rows = []
+    with contextlib.ExitStack() as stack:
+        hub_url = stack.enter_context(hub_server()) if "hub" in runners else None
+        for latency_ms in sorted({lat for lat, _ in points}):
+            base_url = stack.enter_context(stub_server(latency_ms, opts.calls))
+            for runner in runners:
+                for (lat, conc), workers in ((p, w) for p in points for w in worker_counts):
+                    if lat != latency_ms:
+                        continue
+                    queries = max(conc * opts.rounds, opts.min_queries)
+                    got: dict[str, list[dict]] = {"baseline": [], "current": []}
+                    for _ in range(opts.repeat):
+                        for name, tree in trees.items():
+                            got[name].append(run_point_in(tree, base_url, hub_url if runner == "hub" else None,
+                                                          conc, queries, opts.calls, workers))
+                    bound = conc / (latency_ms / 1000)
+                    medians = {}
+                    for name, runs in got.items():
+                        rate = statistics.median(r["steps"] / r["seconds"] for r in runs)
+                        cpu = statistics.median(r["cpu"] / r["steps"] * 1000 for r in runs)
+                        medians[name] = (rate, cpu)
+                        rows.append((runner, workers, latency_ms, conc, runs[0]["steps"], name, rate, bound,
+                                     rate / bound, cpu))
+                    print(f"  {runner} x{workers} L={latency_ms:g} ms C={conc}: CPU/step "
+                          f"{medians['current'][1] / medians['baseline'][1]:.2f}x of the baseline's, steps/s "
+                          f"{medians['current'][0] / medians['baseline'][0]:.2f}x", file=sys.stderr)
+    print(f"baseline {trees['baseline']} vs current {ROOT}; medians of {opts.repeat} alternating runs each; "
+          f"{opts.calls + 1} steps per query; 1-min load average {load_before:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after ({os.cpu_count()} CPUs)")
+    print("| runner | workers | L ms | C | steps | code | steps/s | bound C/L | ratio | CPU ms/step | CPU vs baseline |")
+    print("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    for i, (runner, workers, lat, conc, steps, name, rate, bound, ratio, cpu) in enumerate(rows):
+        versus = f"{cpu / rows[i - 1][9]:.2f}x" if name == "current" else ""
+        print(f"| {runner} | {workers} | {lat:g} | {conc} | {steps} | {name} | {rate:.1f} | {bound:.1f} | "
+              f"{ratio:.2f} | {cpu:.1f} | {versus} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--points", default="50:1,50:4,50:16,200:16,200:64",
@@ -188,10 +267,16 @@ def main() -> None:
     ap.add_argument("--min-queries", type=int, default=8, help="At least this many queries per point.")
     ap.add_argument("--workers", default="1", help="Worker processes per campaign, comma-separated to compare "
                     "(C is split between them; CPU/step then adds up the workers' CPU).")
+    ap.add_argument("--baseline", metavar="DIR", help="A source tree of another commit: run every point with its "
+                    "code and this tree's, alternately, in child processes, and print the ratios.")
+    ap.add_argument("--repeat", type=int, default=3, help="With --baseline: runs of each code per point (medians).")
     opts = ap.parse_args()
     points = [(float(lat), int(conc)) for lat, conc in (p.split(":") for p in opts.points.split(","))]
     runners = ("trivial", "hub") if opts.runner == "both" else (opts.runner,)
     worker_counts = [int(w) for w in opts.workers.split(",")]
+    if opts.baseline:
+        compare(opts, points, runners, worker_counts)
+        return
     load_before = os.getloadavg()[0]
 
     rows = []
