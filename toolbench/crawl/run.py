@@ -118,14 +118,15 @@ def crawl(tools: list[Tool], run_dir: str | Path, config: CrawlConfig | None = N
     return report
 
 
-def run(config: CrawlRunConfig, on_api_done: Callable[[ApiRecord], None] | None = None) -> dict[str, Any]:
+def run(config: CrawlRunConfig, on_api_done: Callable[[ApiRecord], None] | None = None,
+        target: CrawlTarget | None = None) -> dict[str, Any]:
     """``toolbench crawl`` as a function (the CLI, the demo and a notebook call it): crawl ``config.catalog`` (or
     its ``tools``) into ``config.out`` and return the report. With ``hub_url``, the sandbox hub's tools are called
     there, each API with a key of its own (so each starts from the seed), the key from $TOOLBENCH_API_KEY or a
-    sandbox one."""
+    sandbox one (:func:`hub_target`); ``target`` replaces that routing (the demo keeps one key for the whole run)."""
     tools = load_tools(config.catalog, config.tools)
-    return crawl(tools, config.out, config.crawl, hub_target(tools, config.hub_url), cache_path=config.cache,
-                 progress=config.progress, on_api_done=on_api_done)
+    return crawl(tools, config.out, config.crawl, target or hub_target(tools, config.hub_url),
+                 cache_path=config.cache, progress=config.progress, on_api_done=on_api_done)
 
 
 def hub_target(tools: list[Tool], hub_url: str | None) -> CrawlTarget:

@@ -53,11 +53,15 @@ def crawl_config(ctx: DemoContext) -> Any:
 
 
 def stage_crawl(ctx: DemoContext) -> StageOutput:
-    """``toolbench crawl`` (:func:`toolbench.crawl.run`): each hub API with a key of its own, so each starts from
-    the hub's seeded state whatever ran before it."""
-    from toolbench.crawl import run
+    """``toolbench crawl`` (:func:`toolbench.crawl.run`) with the demo's one sandbox key for every API: the hub
+    state the crawl leaves is the one the call-data stage starts from, as it always was (the command gives each
+    API its own key instead; switching the demo to that changes its later figures)."""
+    from toolbench.crawl import CrawlTarget, load_tools, run
 
-    report = run(crawl_config(ctx))
+    cfg = crawl_config(ctx)
+    tools = load_tools(cfg.catalog)
+    report = run(cfg, target=CrawlTarget(base_url_overrides=common.hub_overrides(tools, ctx.services.hub().url),
+                                         credentials=common.credentials()))
     summary = report["summary"]
     figures = {key: summary.get(key) for key in ("apis", "alive", "kept_apis", "tools", "kept_tools", "calls",
                                                   "median_api_p50", "schemas_inferred")}
