@@ -60,12 +60,19 @@ class MixConfig:
                                                              "characters (as the search shows them)."))
     model: str = field(default="default", metadata=doc("Tokenizer that measures the examples: 'default' (the "
                                                        "packaged SmolLM2) or a model folder."))
+    reference_calls: str | None = field(default=None, metadata=doc(
+        "A second folder `toolbench generate calls` wrote, from another catalog (e.g. the StableToolBench G1 "
+        "reference catalog: hundreds of real API signatures, verified by format and meaning): its call examples "
+        "join the mix as `ref-<id>`.", path=True))
+    reference_call_examples: int = field(default=0, metadata=doc("Call examples taken from --reference-calls "
+                                                                 "(the shortest first, categories interleaved)."))
 
     def check(self) -> None:
         for name in ("calls", "catalog", "out"):
             if not getattr(self, name):
                 raise MixError(f"{name}: required (see `toolbench train mix --help`)")
-        for name in ("call_examples", "agent_examples", "max_length", "agent_max_length", "observation_chars"):
+        for name in ("call_examples", "agent_examples", "max_length", "agent_max_length", "observation_chars",
+                     "reference_call_examples"):
             if getattr(self, name) < 0:
                 raise MixError(f"{name}: must be >= 0, got {getattr(self, name)}")
 
@@ -151,12 +158,25 @@ def _count(values: Iterable[str]) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
+def call_items(rows: list[dict[str, Any]], queries: list[dict[str, Any]], length: Callable[[dict[str, Any]], int],
+               where: str, prefix: str = "") -> list[dict[str, Any]]:
+    """One candidate per exported call example: its id (``prefix`` + sample id), category, example (trailing
+    results trimmed) and tokens."""
+    if len(rows) != len(queries):
+        raise MixError(f"{where}: openai.jsonl ({len(rows)} rows) and queries.json ({len(queries)} queries) "
+                       "disagree; generate the calls again")
+    return [{"id": f"{prefix}{q['sample_id']}", "category": q.get("category", ""), "example": row,
+             "tokens": length(row)} for q, row in zip(queries, map(trim_trailing_results, rows))]
+
+
 def build_mix(rows: list[dict[str, Any]], queries: list[dict[str, Any]], samples: Mapping[str, Mapping[str, Any]],
               tools: list[Any], cfg: MixConfig, length: Callable[[dict[str, Any]], int], opening: Opening,
-              where: str = "train") -> tuple[list[dict[str, Any]], dict[str, Any]]:
+              where: str = "train", reference: list[dict[str, Any]] | None = None
+              ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The mix from the loaded inputs: ``rows`` (train/openai.jsonl) and ``queries`` (train/queries.json) in the
     same order, ``samples`` by id, the catalog's ``tools``; ``length`` counts an example's tokens as the trainer
-    renders it. Returns (the examples with their ``id``, the stats of mix.json)."""
+    renders it; ``reference``: candidates from ``reference_calls`` (:func:`call_items`). Returns (the examples
+    with their ``id``, the stats of mix.json)."""
     from toolbench.catalog.functions import FunctionSet
     from toolbench.records import Observation
     from toolbench.toolstep import observation_text
@@ -165,13 +185,8 @@ def build_mix(rows: list[dict[str, Any]], queries: list[dict[str, Any]], samples
         fitting = sorted((i for i in items if i["tokens"] <= limit), key=lambda i: (i["tokens"], i["id"]))
         return round_robin(fitting, key=lambda i: i["category"], order=TASK_CATEGORIES)[:k]
 
-    if len(rows) != len(queries):
-        raise MixError(f"{where}: openai.jsonl ({len(rows)} rows) and queries.json ({len(queries)} queries) "
-                       "disagree; generate the calls again")
-    trimmed = [trim_trailing_results(row) for row in rows]
-    calls = [{"id": q["sample_id"], "category": q.get("category", ""), "example": row, "tokens": length(row)}
-             for q, row in zip(queries, trimmed)]
-    chosen_calls = shortest(calls, cfg.call_examples, cfg.max_length)
+    chosen_calls = shortest(call_items(rows, queries, length, where), cfg.call_examples, cfg.max_length)
+    chosen_calls += shortest(reference or [], cfg.reference_call_examples, cfg.max_length)
 
     apis = {(t.name, a.name): a for t in tools for a in t.apis}
     standard = {t.name: t.standardized_name for t in tools}
@@ -196,6 +211,7 @@ def build_mix(rows: list[dict[str, Any]], queries: list[dict[str, Any]], samples
                       key=lambda pair: pair[0])
     examples = [{**item["example"], "id": item["id"]} for _, item in mix]
     stats = {"call_examples": len(chosen_calls), "dfsdt_examples": len(chosen_runs),
+             "reference_call_examples": sum(1 for c in chosen_calls if str(c["id"]).startswith("ref-")),
              "tokens": sum(item["tokens"] for _, item in mix),
              "longest": max((item["tokens"] for _, item in mix), default=0),
              "categories": _count(item["category"] for _, item in mix)}
@@ -233,7 +249,15 @@ def run(cfg: MixConfig, opening: Opening, tokenizer: Any = None) -> MixResult:
         raise MixError(f"{calls / 'train' / 'queries.json'}: must be a list of queries")
     samples = {row["id"]: row for row in read_jsonl(calls / "samples.jsonl", resume=True) if "id" in row}
     tools = load_catalog(cfg.catalog).tools
-    examples, stats = build_mix(rows, queries, samples, tools, cfg, length, opening, where=str(calls / "train"))
+    reference: list[dict[str, Any]] = []
+    if cfg.reference_calls and cfg.reference_call_examples:
+        folder = Path(cfg.reference_calls) / "train"
+        listed = read_json(folder / "queries.json")
+        if not isinstance(listed, list):
+            raise MixError(f"{folder / 'queries.json'}: must be a list of queries")
+        reference = call_items(read_jsonl(folder / "openai.jsonl"), listed, length, str(folder), prefix="ref-")
+    examples, stats = build_mix(rows, queries, samples, tools, cfg, length, opening, where=str(calls / "train"),
+                                reference=reference)
     if not examples:
         raise MixError("no training example fits max_length / agent_max_length: raise them or generate more calls")
     out = Path(cfg.out)

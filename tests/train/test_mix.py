@@ -140,3 +140,24 @@ def test_train_mix_requires_its_folders(capsys):
         main(["train", "mix", "--out", "somewhere"])
     assert exc.value.code != 0
     assert "calls: required" in " ".join(capsys.readouterr().err.split())
+
+
+def test_reference_calls_join_the_mix_with_their_own_ids(tmp_path):
+    calls = _calls_folder(tmp_path)
+    reference = _calls_folder(tmp_path / "ref")  # a second generate-calls folder (another catalog)
+    out = tmp_path / "mix"
+    main_args = ["train", "mix", "--calls", str(calls), "--catalog", str(ROOT / "data" / "tools"), "--out", str(out),
+                 "--call-examples", "1", "--agent-examples", "0", "--reference-calls", str(reference),
+                 "--reference-call-examples", "2"]
+    try:
+        main(main_args)
+    except SystemExit as exc:
+        assert not exc.code
+    rows = [json.loads(line) for line in (out / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    stats = json.loads((out / "mix.json").read_text(encoding="utf-8"))
+    assert sorted(r["id"] for r in rows) == ["ref-simple_1", "ref-simple_2", "simple_1"]
+    assert stats["call_examples"] == 3 and stats["reference_call_examples"] == 2
+    (reference / "train" / "queries.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(SystemExit) as exc:
+        main(main_args)
+    assert exc.value.code != 0
