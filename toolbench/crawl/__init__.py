@@ -7,7 +7,7 @@ catalog:
 - **calls** (:func:`plan_calls` in :mod:`.plan`, pure and seeded): per API one *example* call (each required
   parameter's documented example or default, a sampled value where there is none) and ``samples`` distinct
   sampled valid calls, drawn by :class:`toolbench.catalog.values.ValueSampler`;
-- **running** (:mod:`.run`): through the :class:`~toolbench.executor.Executor` (async), ``concurrency`` APIs at a
+- **running** (:mod:`.crawler`): through the :class:`~toolbench.executor.Executor` (async), ``concurrency`` APIs at a
   time (the calls of one API in order), at most ``rate`` requests per second per host; every replayable answer
   goes to the response cache (``RUN/cache.sqlite`` unless told otherwise);
 - **state** (``RUN/crawl.sqlite``, :class:`CrawlStore` in :mod:`.store`): an API's calls and inferred schema are
@@ -32,68 +32,30 @@ Settings and the catalog read are in :mod:`.config`; every name other modules us
 
 from __future__ import annotations
 
-from toolbench.crawl.answers import answered, informative, percentile
-from toolbench.crawl.config import (
-    HUB_KEY,
-    SCHEMA_STYLES,
-    CrawlConfig,
-    CrawlConfigError,
-    CrawlError,
-    CrawlRunConfig,
-    CrawlTarget,
-    load_tools,
-)
-from toolbench.crawl.plan import PlannedCall, example_arguments, example_value, plan_calls
-from toolbench.crawl.report import (
-    TABLE_HEADER,
-    TOOLBENCH_TOOLS_KEPT,
-    TOOLBENCH_TOOLS_TOTAL,
-    build_report,
-    kept_catalog,
-    print_report,
-    report_markdown,
-    report_table_rows,
-    summarize_api,
-    summary_line,
-    write_outputs,
-)
-from toolbench.crawl.run import MAX_ERROR_CHARS, HostRateLimiter, crawl, hub_target, run
-from toolbench.crawl.store import STATE_SCHEMA, ApiRecord, CallRecord, CrawlStore
+import importlib
+from typing import Any
 
-__all__ = [
-    "HUB_KEY",
-    "MAX_ERROR_CHARS",
-    "SCHEMA_STYLES",
-    "STATE_SCHEMA",
-    "TABLE_HEADER",
-    "TOOLBENCH_TOOLS_KEPT",
-    "TOOLBENCH_TOOLS_TOTAL",
-    "ApiRecord",
-    "CallRecord",
-    "CrawlConfig",
-    "CrawlConfigError",
-    "CrawlError",
-    "CrawlRunConfig",
-    "CrawlStore",
-    "CrawlTarget",
-    "HostRateLimiter",
-    "PlannedCall",
-    "answered",
-    "build_report",
-    "crawl",
-    "example_arguments",
-    "example_value",
-    "hub_target",
-    "informative",
-    "kept_catalog",
-    "load_tools",
-    "percentile",
-    "plan_calls",
-    "print_report",
-    "report_markdown",
-    "report_table_rows",
-    "run",
-    "summarize_api",
-    "summary_line",
-    "write_outputs",
-]
+# name -> submodule: loaded on first use, so that `toolbench --help` (which builds `toolbench crawl`'s options from
+# the light .config) does not import the executor and httpx.
+_NAMES = {
+    "answers": ("answered", "informative", "percentile"),
+    "config": ("HUB_KEY", "SCHEMA_STYLES", "CrawlConfig", "CrawlConfigError", "CrawlError", "CrawlRunConfig",
+               "CrawlTarget", "load_tools"),
+    "plan": ("PlannedCall", "example_arguments", "example_value", "plan_calls"),
+    "report": ("TABLE_HEADER", "TOOLBENCH_TOOLS_KEPT", "TOOLBENCH_TOOLS_TOTAL", "build_report", "kept_catalog",
+               "print_report", "report_markdown", "report_table_rows", "summarize_api", "summary_line",
+               "write_outputs"),
+    "crawler": ("MAX_ERROR_CHARS", "HostRateLimiter", "crawl", "hub_target", "run"),
+    "store": ("STATE_SCHEMA", "ApiRecord", "CallRecord", "CrawlStore"),
+}
+_MODULE_OF = {name: module for module, names in _NAMES.items() for name in names}
+__all__ = sorted(_MODULE_OF)  # noqa: PLE0605 - a list, built from the table above
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'toolbench.crawl' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"toolbench.crawl.{module}"), name)
+    globals()[name] = value
+    return value
