@@ -43,6 +43,12 @@ class DemoProfile:
                                                        "means shorter prompts, which CPU time is spent on."))
     max_parallel: int = field(default=2, metadata=doc("Most calls in a parallel sample (>= 2): a reply of two "
                                                         "calls fits eval_max_tokens."))
+    reference_catalog: str | None = field(default="data/reference/stabletoolbench/G1_instruction.json", metadata=doc(
+        "A second catalog the call data is also generated from: a ToolBench/StableToolBench query file or tool "
+        "folder (`catalog import-toolbench`; default: the G1 reference file's 815 real RapidAPI signatures, no "
+        "backend, so its samples are verified by format and meaning). Relative to the working directory; null: "
+        "the hub's catalog only."))
+    reference_calls: int = field(default=600, metadata=doc("Call samples generated from reference_catalog."))
     zh_rate: float = field(default=0.0, metadata=doc("Share of requests written in Chinese (generate's default "
                                                        "is 0.3; SmolLM2 is an English model, so the demo uses 0)."))
     instruction_sets: int = field(default=1, metadata=doc("API sets sampled per group (G1, G2, G3) for the "
@@ -87,6 +93,8 @@ class DemoProfile:
     # -- fine-tuning --
     train_call_examples: int = field(default=64, metadata=doc("Generated call examples (OpenAI format) in the "
                                                                 "LoRA data."))
+    train_reference_examples: int = field(default=0, metadata=doc(
+        "Call examples from the reference catalog's samples in the LoRA mix (`train mix --reference-call-examples`)."))
     train_agent_examples: int = field(default=12, metadata=doc("Generated samples also written as DFSDT-style "
                                                                  "runs (ToolBench prompt, calls, Finish)."))
     train_max_length: int = field(default=640, metadata=doc("Longest call example in tokens (the shortest "
@@ -136,7 +144,7 @@ class DemoProfile:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ProfileError(f"profile field '{name}' must be an integer >= 1; got {value!r}")
-        for name in ("train_call_examples", "train_agent_examples"):
+        for name in ("train_call_examples", "train_agent_examples", "train_reference_examples", "reference_calls"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ProfileError(f"profile field '{name}' must be an integer >= 0; got {value!r}")
@@ -185,13 +193,15 @@ class DemoProfile:
 
 FULL = DemoProfile()
 QUICK = DemoProfile(
-    name="quick", crawl_samples=1, calls=120, heldout=0.15, instruction_queries=2, instruction_max_tokens=64,
+    name="quick", crawl_samples=1, calls=120, reference_calls=120, heldout=0.15, instruction_queries=2,
+    instruction_max_tokens=64,
     eval_entries=8, bfcl_per_category=8, dfsdt_tasks=2, dfsdt_max_steps=3, dfsdt_max_llm_calls=2,
     dfsdt_reply_tokens=80,
     train_call_examples=24,
     train_agent_examples=2, train_max_length=512, train_agent_max_length=1024, train_steps=13, train_grad_accum=2)
 TINY = DemoProfile(
-    name="tiny", crawl_samples=1, calls=40, heldout=0.25, zh_rate=0.0, instruction_sets=1, instruction_queries=1,
+    name="tiny", crawl_samples=1, calls=40, reference_calls=12, heldout=0.25, zh_rate=0.0, instruction_sets=1,
+    instruction_queries=1,
     instruction_max_tokens=48, eval_entries=3, eval_max_tokens=48, bfcl_per_category=1, bfcl_max_tokens=64,
     dfsdt_tasks=1, dfsdt_width=1, compare_strategies="dfsdt",
     dfsdt_max_steps=2, dfsdt_max_llm_calls=2, dfsdt_reply_tokens=48, retriever_epochs=1, retriever_batch_size=8,

@@ -8,7 +8,7 @@ from typing import Any
 
 from toolbench.cli.demo import stage_common as common
 from toolbench.cli.demo.stage_runner import DemoContext, DemoError, StageOutput
-from toolbench.formats.atomic import write_json_atomic, write_jsonl_atomic
+from toolbench.formats.atomic import atomic_dir, write_json_atomic, write_jsonl_atomic
 
 
 def calls_config(ctx: DemoContext) -> tuple[Any, Any]:
@@ -45,17 +45,58 @@ def stage_calls(ctx: DemoContext) -> StageOutput:
     finally:
         executor.close()
 
+    reference = reference_calls(ctx)
     entries, tasks = heldout_sets(ctx)
     stages = {name: {"passed": row["passed"], "checked": row["checked"]} for name, row in stats["stages"].items()}
     figures = {"made": stats["made"], "kept": stats["kept"], "train": stats["train"], "heldout": stats["heldout"],
                "rejected": stats["rejected"], "languages": stats["languages"], "verification": stages,
                "eval_entries": len(entries), "eval_categories": common.count(e.get("category") for e in entries),
-               "dfsdt_tasks": len(tasks)}
+               "dfsdt_tasks": len(tasks), "reference": reference}
     note = (f"kept {stats['kept']}/{stats['made']} verified samples (train {stats['train']}, held-out "
             f"{stats['heldout']}); {len(entries)} held-out BFCL entries and {len(tasks)} DFSDT tasks to evaluate")
+    if reference:
+        note += (f"; {reference['kept']} samples from the reference catalog ({reference['apis']} APIs, verified by "
+                 "format and meaning)")
     return StageOutput(figures, {"call data": str(ctx.path("calls")),
                                  "held-out BFCL set": str(ctx.path("eval", "heldout", "questions.jsonl")),
                                  "DFSDT tasks": str(ctx.path("tasks", "dfsdt_tasks.json"))}, note)
+
+
+def reference_calls(ctx: DemoContext) -> dict[str, Any] | None:
+    """Call data from the profile's ``reference_catalog`` too (``catalog import-toolbench`` into
+    ``reference/catalog``, then ``generate calls --verify`` into ``reference/calls``): many more real function
+    signatures than the hub's; no backend, so format and meaning are verified. None when the profile has none."""
+    from pathlib import Path
+
+    from toolbench.catalog.importer import import_toolbench
+    from toolbench.catalog.store import load_catalog
+    from toolbench.generate import pipeline
+    from toolbench.generate.calls import CallsConfig
+    from toolbench.generate.calls_config import CallsRunConfig
+
+    p = ctx.profile
+    if not p.reference_catalog or not p.reference_calls:
+        return None
+    source = Path(p.reference_catalog)
+    if not source.exists():
+        raise DemoError(f"profile field 'reference_catalog': {source} not found (run the demo from the repository "
+                        "root, give another file, or --set reference_catalog=null)")
+    catalog = ctx.path("reference", "catalog")
+    if not catalog.exists():
+        with atomic_dir(catalog, clear_leftovers=True) as folder:
+            import_toolbench(source, folder)
+    config = CallsRunConfig(catalog=str(catalog), n=p.reference_calls, out=str(ctx.path("reference", "calls")),
+                            calls=CallsConfig(zh_rate=p.zh_rate, max_offered=p.max_offered,
+                                              max_parallel=p.max_parallel),
+                            seed=p.seed, heldout=0.0, verify=True)
+    with common.progress(ctx.console, "reference calls") as progress:
+        task = progress.add_task("samples", total=p.reference_calls, note="")
+        stats = pipeline.run(config, on_sample=lambda _: progress.update(task, advance=1),
+                             on_resume=lambda done: progress.update(task, completed=done))
+    apis = sum(len(t.apis) for t in load_catalog(catalog).tools)
+    return {"source": str(source), "apis": apis, "made": stats["made"], "kept": stats["kept"],
+            "train": stats["train"], "categories": {c: row.get("passed", 0)
+                                                    for c, row in stats.get("by_category", {}).items()}}
 
 
 def heldout_sets(ctx: DemoContext) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

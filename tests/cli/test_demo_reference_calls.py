@@ -1,0 +1,48 @@
+"""The demo's reference call data (profile ``reference_catalog``): the G1 reference file imported as a second
+catalog and call samples generated from it (format and meaning verified: no backend), resumable, refused with
+the field's name when the file is missing, skipped when the profile has none."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from toolbench.cli.demo.profile import TINY
+from toolbench.cli.demo.stage_calls import reference_calls
+from toolbench.cli.demo.stage_runner import DemoContext, DemoError
+
+ROOT = Path(__file__).resolve().parents[2]
+G1 = ROOT / "data" / "reference" / "stabletoolbench" / "G1_instruction.json"
+
+
+def _ctx(tmp_path: Path, **changes) -> DemoContext:
+    profile = dataclasses.replace(TINY, **changes)
+    return DemoContext(tmp_path / "demo", profile, services=None, console=Console(file=io.StringIO()))
+
+
+def test_reference_calls_are_generated_from_the_g1_catalog_and_resume(tmp_path):
+    ctx = _ctx(tmp_path, reference_catalog=str(G1), reference_calls=10)
+    figures = reference_calls(ctx)
+    assert figures["apis"] > 800 and figures["made"] == 10 and figures["kept"] == figures["train"] > 0
+    samples = [json.loads(line) for line in ctx.path("reference", "calls", "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 10
+    assert {s["status"] for s in samples} == {"passed"}
+    assert all(s["meta"]["verification"] == {"stages": ["format", "meaning"], "execution": "no backend"}
+               for s in samples)
+    assert (ctx.path("reference", "calls", "train", "openai.jsonl")).exists()
+    # a rerun asks for more: only the new samples are made, the first ten are kept as they were
+    again = reference_calls(dataclasses.replace(ctx, profile=dataclasses.replace(ctx.profile, reference_calls=12)))
+    rows = ctx.path("reference", "calls", "samples.jsonl").read_text().splitlines()
+    assert again["made"] == 12 and len(rows) == 12 and [json.loads(r) for r in rows[:10]] == samples
+
+
+def test_a_missing_reference_file_names_the_field_and_none_skips(tmp_path):
+    with pytest.raises(DemoError, match="reference_catalog"):
+        reference_calls(_ctx(tmp_path, reference_catalog=str(tmp_path / "nope.json")))
+    assert reference_calls(_ctx(tmp_path, reference_catalog=None)) is None
+    assert not (tmp_path / "demo" / "reference").exists()
