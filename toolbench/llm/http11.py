@@ -114,7 +114,8 @@ class Http11Client:
                 head = await conn.reader.readuntil(b"\r\n\r\n")
             except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
                 conn.close()
-                if conn.reused and not getattr(exc, "partial", b""):
+                stale = isinstance(exc, OSError) or (isinstance(exc, asyncio.IncompleteReadError) and not exc.partial)
+                if conn.reused and stale:
                     continue  # the server closed the idle connection meanwhile: once more, on a new one
                 raise HttpError(f"{key[1]}:{key[2]}: {type(exc).__name__}: {exc}") from None
             except BaseException:  # a timeout or a cancellation mid-exchange: the connection's state is unknown
