@@ -13,7 +13,7 @@ import typer
 
 from annotate.compare import CompareConfig  # light: the options are built from it
 from annotate.config import CampaignConfig
-from toolbench.config import from_options, options
+from toolbench.config import options
 from toolbench.errors import ToolbenchError
 
 # Test-only: "module:function" returning (model, runner_factory) for a campaign config, used instead of the
@@ -44,21 +44,44 @@ app = typer.Typer(
 )
 
 
+CONFIG_HELP = ("YAML/TOML/JSON file of {cls} fields (a nested config's flat or under its name); the options given "
+               "override it.")
+SET_HELP = "field=value (a YAML value) over the --config file, e.g. --set max_steps=8; repeatable."
+
+
+def _config(cls: type, settings: dict, config: Path | None, sets: list[str] | None):
+    """The command's config from the defaults, --config, --set and the options given
+    (:func:`toolbench.config.from_command`); --max-llm-calls 0 means no limit."""
+    import dataclasses
+
+    from toolbench.config import ConfigError, from_command
+
+    no_limit = settings.get("max_llm_calls") == 0
+    if no_limit:
+        settings["max_llm_calls"] = None
+    cfg = from_command(cls, settings, config, sets, error=ConfigError, example="max_steps=8")
+    if no_limit and hasattr(cfg, "search"):
+        cfg = dataclasses.replace(cfg, search=dataclasses.replace(cfg.search, max_llm_calls=None))
+    return cfg
+
+
 @app.callback()
 @options(CampaignConfig)  # one option per field (its name, type, default and help), where `settings` is
 def annotate(
     ctx: typer.Context,
     settings: dict,
     progress: Annotated[bool | None, typer.Option(help="Show the progress bar (default: when a terminal).")] = None,
+    config: Annotated[Path | None, typer.Option(help=CONFIG_HELP.format(cls="CampaignConfig"))] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
 ) -> None:
     """Run or resume an annotation campaign."""
     if ctx.invoked_subcommand is not None:
         return
-    if settings["queries"] is None or settings["out"] is None:
+    if config is None and (settings["queries"] is None or settings["out"] is None):
         raise ToolbenchError("annotate needs --queries FILE and --out RUN (see `toolbench annotate --help`)")
     from annotate.campaign import run
 
-    cfg = from_options(CampaignConfig, settings, max_llm_calls=settings["max_llm_calls"] or None)  # 0: no limit
+    cfg = _config(CampaignConfig, settings, config, set_)
     doubles = os.environ.get(TEST_DOUBLES_ENV)
     chat = runner_factory = None
     if doubles:
@@ -107,16 +130,18 @@ def compare_command(
     settings: dict,
     judge: Annotated[str | None, typer.Option(help="LLM judge MODEL[@BASE_URL] for the pass rate (unset: rule "
                                                    "checks only).")] = None,
+    config: Annotated[Path | None, typer.Option(help=CONFIG_HELP.format(cls="CompareConfig"))] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
 ) -> None:
     """Equal-budget comparison of ReACT, ReACT@N and DFSDT."""
     import asyncio
 
     from annotate.compare import run_compare
 
-    if settings["tasks"] is None or settings["out"] is None:
+    if config is None and (settings["tasks"] is None or settings["out"] is None):
         raise ToolbenchError("annotate compare needs --tasks FILE and --out DIR (see `toolbench annotate compare "
                              "--help`)")
-    cfg = from_options(CompareConfig, settings)
+    cfg = _config(CompareConfig, settings, config, set_)
     if not cfg.models:
         raise ToolbenchError("annotate compare needs at least one --model LABEL=MODEL@BASE_URL")
     doubles = os.environ.get(TEST_DOUBLES_ENV)
