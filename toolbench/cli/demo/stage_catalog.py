@@ -10,7 +10,7 @@ from toolbench.cli.demo import stage_common as common
 from toolbench.cli.demo.stage_runner import DemoContext, StageOutput
 from toolbench.formats.atomic import atomic_dir, write_json_atomic
 
-REFERENCE_CATALOG = Path("data/tools")  # relative to the current directory; absent: no comparison
+COMMITTED_CATALOG = Path("data/tools")  # relative to the current directory; absent: no comparison
 
 
 def stage_catalog(ctx: DemoContext) -> StageOutput:
@@ -34,7 +34,7 @@ def stage_catalog(ctx: DemoContext) -> StageOutput:
             write_tool(tool, folder)
     catalog = load_catalog(target)
     # the committed catalog, where the demo is run from (the repository): `toolbench catalog compare` does the same
-    same = compare_catalogs(target, REFERENCE_CATALOG).same if REFERENCE_CATALOG.is_dir() else None
+    same = compare_catalogs(target, COMMITTED_CATALOG).same if COMMITTED_CATALOG.is_dir() else None
     figures = {"tools": len(catalog.tools), "apis": len(catalog.apis()), "categories": len(catalog.categories()),
                "same_as_data_tools": same}
     note = f"{figures['tools']} tools, {figures['apis']} APIs in {figures['categories']} categories from {hub.url}"
