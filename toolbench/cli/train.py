@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from toolbench.config import from_options, options
+from toolbench.config import options
 from train.mix import MixConfig  # light: the command's options come from it (no torch, no transformers)
 
 app = typer.Typer(
@@ -84,17 +84,26 @@ def convert_cmd(
 
 @app.command("mix")
 @options(MixConfig)  # one option per field of MixConfig (its name, type, default and help)
-def mix_cmd(settings: dict | None = None) -> None:
+def mix_cmd(
+    settings: dict | None = None,
+    config: Annotated[Path | None, typer.Option(help="YAML/TOML/JSON file of MixConfig fields; the options given "
+                                                     "override it.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="field=value (a YAML value) over the --config "
+                                                   "file, e.g. --set call_examples=64; repeatable.")] = None,
+) -> None:
     """Build the fine-tuning mix from `toolbench generate calls` output: call examples plus DFSDT-style runs, the
     shortest first, categories interleaved; writes OUT/train.jsonl (for `train sft`) and OUT/mix.json.
 
     Example: toolbench train mix --calls runs/demo/calls --catalog runs/demo/crawl/tools --out runs/data/mix
     --call-examples 64 --agent-examples 12
+
+    Example (from a file): toolbench train mix --config mix.yaml --set agent_examples=0
     """
     from annotate.prompts import opening_messages
+    from toolbench.config import from_command
     from train.mix import run
 
-    result = run(from_options(MixConfig, settings or {}), opening_messages)
+    result = run(from_command(MixConfig, settings or {}, config, set_, example="call_examples=64"), opening_messages)
     stats = result.stats
     typer.echo(f"{stats['call_examples']} call + {stats['dfsdt_examples']} DFSDT-style examples, "
                f"{stats['tokens']:,} tokens (longest {stats['longest']}) -> {result.paths['train']}")
