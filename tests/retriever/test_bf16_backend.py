@@ -58,3 +58,12 @@ def test_eval_config_takes_bf16_backend(tmp_path):
     assert EvalConfig(query_files=[str(queries)], backend="torch-bf16").backend == "torch-bf16"
     with pytest.raises(ConfigError, match="backend"):
         EvalConfig(query_files=[str(queries)], backend="bf16")
+
+
+def test_fast_bf16_reads_the_cpu_flags():
+    from retriever.encoder import fast_bf16
+
+    assert fast_bf16("processor\t: 0\nflags\t\t: fpu sse2 avx512f avx512_bf16 amx_tile\n")
+    assert fast_bf16("flags\t: fpu amx_bf16\n")
+    assert not fast_bf16("flags\t: fpu sse2 avx2 avx512f\nbugs\t: amx_bf16\n")
+    assert not fast_bf16("")
