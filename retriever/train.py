@@ -152,6 +152,15 @@ class TrainConfig:
             raise ConfigError("log_every", f"must be >= 0, got {self.log_every}")
 
 
+def cpu_recipe() -> dict:
+    """The fields of the fast CPU recipe (docs/retriever.md, chosen on a dev split carved from the training
+    queries): the plain loss over the whole batch, no dropout, bf16 autocast where the CPU computes bf16
+    natively, 2 epochs at a peak learning rate of 1e-4. Peak RSS ~1.7 GB on the 163 reference queries."""
+    from retriever.encoder import fast_bf16
+
+    return {"mini_batch_size": 0, "dropout": 0.0, "bf16": fast_bf16(), "epochs": 2, "learning_rate": 1e-4}
+
+
 @dataclass
 class TrainResult:
     """What a run did: where the model is, how many steps, the loss by step."""

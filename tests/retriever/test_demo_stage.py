@@ -50,6 +50,9 @@ def test_stage_reports_held_out_tools_with_intervals(tmp_path, monkeypatch):
     assert split["held_out_apis"] and split["counts"]["synthetic_queries"] > 0
     assert json.loads((run / "retriever" / "index" / "meta.json").read_text())["backend"] == "onnx-int8"
     assert "held-out tools" in out.note
+    used = json.loads((run / "retriever" / "config.json").read_text())  # the fast CPU recipe, the profile's epochs
+    assert (used["mini_batch_size"], used["dropout"], used["learning_rate"]) == (0, 0.0, 1e-4)
+    assert used["epochs"] == TINY.retriever_epochs
 
 
 def test_profile_checks_the_retriever_fields():

@@ -60,3 +60,12 @@ def test_bf16_cached_loss_runs_and_logs_step_times(tmp_path, tiny):
     log = [json.loads(line) for line in (tmp_path / "bf16" / "log.jsonl").read_text().splitlines()]
     assert [row["step"] for row in log] == [1, 2]
     assert 0 <= log[0]["elapsed"] <= log[1]["elapsed"]
+
+
+def test_cpu_recipe_is_a_valid_config():
+    from retriever.encoder import fast_bf16
+    from retriever.train import cpu_recipe
+
+    recipe = cpu_recipe()
+    assert recipe["mini_batch_size"] == 0 and recipe["dropout"] == 0.0 and recipe["bf16"] == fast_bf16()
+    assert TrainConfig(query_files=[__file__], **recipe).learning_rate == 1e-4

@@ -21,13 +21,14 @@ def query_files(ctx: DemoContext) -> list[str]:
 
 
 def train_config(ctx: DemoContext) -> Any:
-    """``toolbench retriever train``'s config from the profile: whole tools held out, synthetic requests added."""
-    from retriever.train import TrainConfig
+    """``toolbench retriever train``'s config from the profile: the fast CPU recipe (``cpu_recipe``: plain loss,
+    no dropout, bf16 where native, lr 1e-4), whole tools held out, synthetic requests added."""
+    from retriever.train import TrainConfig, cpu_recipe
 
     p = ctx.profile
-    return TrainConfig(query_files=query_files(ctx), output_dir=str(ctx.path("retriever")),
-                       corpus=str(common.working_catalog(ctx)), split_by="api", test_fraction=p.retriever_heldout_apis,
-                       seed=p.seed, epochs=p.retriever_epochs, batch_size=p.retriever_batch_size,
+    return TrainConfig(**{**cpu_recipe(), "epochs": p.retriever_epochs}, query_files=query_files(ctx),
+                       output_dir=str(ctx.path("retriever")), corpus=str(common.working_catalog(ctx)), split_by="api",
+                       test_fraction=p.retriever_heldout_apis, seed=p.seed, batch_size=p.retriever_batch_size,
                        max_seq_length=p.retriever_max_seq_length, synthetic_per_api=p.retriever_synthetic_per_api,
                        sibling_negatives=1, log_every=0)
 
@@ -59,7 +60,7 @@ def stage_retriever(ctx: DemoContext) -> StageOutput:
     p = ctx.profile
     catalog = str(common.working_catalog(ctx))
     folder = ctx.path("retriever")
-    with ctx.console.status("training the retriever (cached MultipleNegativesRankingLoss, held-out tools)..."):
+    with ctx.console.status("training the retriever (CPU recipe: plain in-batch negatives, bf16, held-out tools)..."):
         result = train(train_config(ctx))
     lines: list[str] = []
     methods: dict[str, dict] = {}
