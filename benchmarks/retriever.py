@@ -12,18 +12,20 @@ half hour that embedding 16,464 documents on two CPU cores would. Exact search c
 the vectors came from; approximate indexes report their recall@10 against the exact result, which on real
 embeddings can differ. Every method runs on ``--threads`` threads (default 1) for a like-for-like figure.
 
-Issue 20's figures, each against the previous recipe in the same run (``--threads 2`` for the 2-core targets):
+Issue 20's figures, each against a baseline in the same run (``--threads 2`` for the 2-core targets):
 
-- training: the previous recipe (documents and queries at 256 tokens, MultipleNegativesRankingLoss over the
-  whole batch) and the new one (queries 64, documents 128, cached negatives in mini-batches of 8), each in its
-  own process on the same pairs of the 163 G1 reference queries: seconds and peak RSS (``--train-steps N``
-  times N steps and extrapolates to the full 5 epochs; 0 runs them in full);
-- encoding: API documents/s with torch at 256 tokens (previous), torch at 128, ONNX Runtime float and int8 at
-  128 (dynamic padding, sorted by length), and how far int8's rankings move from float's (NDCG points);
-- quality (``--quality``): NDCG@1/@5 of BM25, the untrained model, a trained model and the hybrid on a held-out
-  split of APIs (whole tools unseen in training) of the reference queries; ``--trained-model`` evaluates a
-  model trained with ``toolbench retriever train ... --split-by api``, else one is trained here with the new
-  recipe (``--quality-steps`` limits it).
+- training (``--training``, ``--recipe NAME`` repeatable, the first is the baseline): each recipe of
+  ``RECIPES`` in its own process on the pairs of all 163 G1 reference queries: seconds per step after the
+  first, CPU seconds, peak RSS, and the full run's time (``--train-steps N`` times N steps and extrapolates;
+  0 runs them all). ``cpu recipe`` is ``retriever.train.cpu_recipe()``;
+- encoding (``--backends``): API documents/s (wall and per CPU-second of the process) with torch at 256 tokens
+  (previous), torch float and bf16 weights, ONNX Runtime float and int8 at ``--doc-length`` tokens, and each
+  one's minimum cosine to torch float;
+- quality (``--quality``): NDCG@1 (95% Wilson interval) and NDCG@5 of BM25, the untrained model, a trained
+  model, its int8 encoding and the hybrids on a held-out split of APIs (whole tools unseen in training) of the
+  reference queries; ``--trained-model`` evaluates a model trained with ``toolbench retriever train ...
+  --split-by api``, else one is trained here with the CPU recipe (``--synthetic-per-api``,
+  ``--quality-epochs``, ``--quality-steps``).
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ RECIPES = {
     "plain bf16, no dropout + checkpointing": {"mini_batch_size": 0, "bf16": True, "dropout": 0.0,
                                                "gradient_checkpointing": True},
     "cached 32 bf16, no dropout": {"mini_batch_size": 32, "bf16": True, "dropout": 0.0},
+    "cpu recipe": {},  # retriever.train.cpu_recipe(): plain bf16, no dropout, 2 epochs at lr 1e-4
 }
 
 
@@ -85,10 +88,11 @@ def _train_child(recipe: str, steps: int, out: Path) -> None:
     RSS."""
     import resource
 
-    from retriever.train import TrainConfig, run
+    from retriever.train import TrainConfig, cpu_recipe, run
 
+    fields = cpu_recipe() if recipe == "cpu recipe" else RECIPES[recipe]
     cfg = TrainConfig(query_files=[str(STB)], output_dir=str(out), test_fraction=0.0, log_every=0,
-                      max_steps=steps or None, split_by="query", **RECIPES[recipe])
+                      max_steps=steps or None, split_by="query", **fields)
     cpu = time.process_time()
     result = run(cfg)
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
@@ -102,6 +106,9 @@ def _train_child(recipe: str, steps: int, out: Path) -> None:
 def training(steps: int, threads: int, tmp: Path, recipes: list[str]) -> list[dict]:
     import subprocess
 
+    from retriever.train import cpu_recipe
+
+    cpu_recipe_epochs = cpu_recipe()["epochs"]
     rows = []
     for recipe in recipes:
         env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
@@ -111,7 +118,7 @@ def training(steps: int, threads: int, tmp: Path, recipes: list[str]) -> list[di
         if proc.returncode:
             raise SystemExit(f"training child ({recipe}) failed:\n{proc.stderr[-2000:]}")
         row = json.loads(proc.stdout.strip().splitlines()[-1])
-        full_steps = _full_steps()
+        full_steps = row["steps"] if not steps else _full_steps(cpu_recipe_epochs if recipe == "cpu recipe" else 5)
         row["full_steps"] = full_steps
         row["full_seconds_est"] = row["setup_s"] + row["step_s_after_first"] * full_steps
         row["load"] = os.getloadavg()[0]
@@ -119,8 +126,8 @@ def training(steps: int, threads: int, tmp: Path, recipes: list[str]) -> list[di
     return rows
 
 
-def _full_steps() -> int:
-    """Steps of the default 5-epoch run on all 163 reference queries (batches as retriever.train makes them)."""
+def _full_steps(epochs: int = 5) -> int:
+    """Steps of an ``epochs`` run on all 163 reference queries (batches as retriever.train makes them)."""
     import random
 
     from retriever.corpus import load_corpus
@@ -131,7 +138,7 @@ def _full_steps() -> int:
     pairs, _ = make_pairs(queries, load_corpus(None, queries))
     relevant = {query_key(q): set(relevant_ids(q)) for q in queries}
     rng = random.Random(42)
-    return sum(len(make_batches(pairs, relevant, 32, rng)) for _ in range(5))
+    return sum(len(make_batches(pairs, relevant, 32, rng)) for _ in range(epochs))
 
 
 def loss_steps() -> list[dict]:
@@ -199,21 +206,25 @@ def backends(n_docs: int, threads: int, length: int = 128) -> list[dict]:
     return rows
 
 
-def quality(trained: str | None, steps: int, tmp: Path, threads: int) -> dict:
-    """NDCG on the held-out API split: BM25, untrained, trained, hybrid; float vs int8 for the trained model."""
+def quality(trained: str | None, steps: int, tmp: Path, synthetic_per_api: int = 0,
+            epochs: int | None = None) -> dict:
+    """NDCG on the held-out API split: BM25, untrained, trained, hybrids; float vs int8 for the trained model.
+    A model trained here uses the fast CPU recipe (``retriever.train.cpu_recipe``)."""
     from retriever.corpus import load_corpus
     from retriever.evaluate import bm25_factory, dense_factory, evaluate, hybrid_factory
     from retriever.pairs import read_queries
-    from retriever.train import TrainConfig, run
+    from retriever.train import TrainConfig, cpu_recipe, run
     from retriever.training_data import prepare
 
-    cfg = TrainConfig(query_files=[str(STB)], output_dir=str(tmp / "quality"), split_by="api", test_fraction=0.2,
-                      log_every=0, max_steps=steps or None)
+    cfg = TrainConfig(**{**cpu_recipe(), "epochs": epochs or cpu_recipe()["epochs"]}, query_files=[str(STB)], output_dir=str(tmp / "quality"), split_by="api",
+                      test_fraction=0.2, log_every=0, max_steps=steps or None, synthetic_per_api=synthetic_per_api)
     data = prepare(cfg)  # the held-out split a --trained-model must have been trained with (same seed)
-    source = trained
+    source, seconds = trained, None
     if trained is None:
-        trained = run(cfg).model_dir
-        source = f"trained here ({steps or 'all'} steps, new recipe)"
+        result = run(cfg)
+        trained, seconds = result.model_dir, result.seconds
+        source = (f"trained here (CPU recipe, {cfg.epochs} epoch(s), {result.steps} steps, synthetic_per_api "
+                  f"{synthetic_per_api})")
     corpus = load_corpus(None, read_queries([STB]))
     built: dict = {}
 
@@ -226,12 +237,13 @@ def quality(trained: str | None, steps: int, tmp: Path, threads: int) -> dict:
     bm25 = once("bm25", bm25_factory())
     methods = {"bm25": bm25}
     if model is not None:
-        methods["untrained"] = dense_factory(None, backend="onnx", max_seq_length=128)
+        untrained = once("untrained", dense_factory(None, backend="onnx", max_seq_length=128))
+        methods |= {"untrained": untrained, "hybrid (bm25 + untrained, RRF)": hybrid_factory(bm25, untrained)}
     methods |= {label: flt, f"{label} int8": dense_factory(model, backend="onnx-int8", max_seq_length=128),
                 f"hybrid (bm25 + {label}, RRF)": hybrid_factory(bm25, flt)}
     report = evaluate(data.test, corpus, methods)
     return {"held_out_queries": report.queries, "held_out_apis": len(data.held_out_apis),
-            "trained": source if model else "none", "label": label,
+            "trained": source if model else "none", "label": label, "train_seconds": seconds,
             "methods": {m.name: m.metrics for m in report.methods}}
 
 
@@ -316,6 +328,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--trained-model", help="model trained with --split-by api (default: train one here; 'none': "
                    "untrained methods only)")
     p.add_argument("--quality-steps", type=int, default=0, help="steps of the model trained here (0: all)")
+    p.add_argument("--quality-epochs", type=int, help="--quality: epochs of the model trained here (default: "
+                   "the CPU recipe's)")
+    p.add_argument("--synthetic-per-api", type=int, default=0, help="--quality: synthetic requests per API in "
+                   "the training of the model trained here")
     p.add_argument("--skip-search", action="store_true")
     p.add_argument("--_train-child", help=argparse.SUPPRESS)
     p.add_argument("--_out", type=Path, help=argparse.SUPPRESS)
@@ -369,13 +385,20 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['docs_per_cpu_s']:.1f} | x{r['docs_per_cpu_s'] / rows[0]['docs_per_cpu_s']:.2f} | "
                   f"{r['min_cos_vs_float']:.4f} | {r['load']:.1f} |")
     if a.quality:
-        q = out["quality"] = quality(a.trained_model, a.quality_steps, tmp, a.threads)
+        from eval.intervals import wilson
+
+        q = out["quality"] = quality(a.trained_model, a.quality_steps, tmp, a.synthetic_per_api, a.quality_epochs)
         print(f"\nheld-out API split: {q['held_out_queries']} queries needing {q['held_out_apis']} APIs of tools "
               f"unseen in training; trained model: {q['trained']}\n")
-        print("| method | NDCG@1 | NDCG@5 |")
-        print("| --- | --- | --- |")
+        print("| method | NDCG@1 [95% Wilson] | NDCG@5 | vs BM25 (NDCG@1) |")
+        print("| --- | --- | --- | --- |")
+        n = q["held_out_queries"]
         for name, m in q["methods"].items():
-            print(f"| {name} | {100 * m['ndcg@1']:.1f} | {100 * m['ndcg@5']:.1f} |")
+            low, high = wilson(round(m["ndcg@1"] * n), n)  # yes/no relevance: NDCG@1 is a share of queries
+            print(f"| {name} | {100 * m['ndcg@1']:.1f} [{100 * low:.1f}, {100 * high:.1f}] | {100 * m['ndcg@5']:.1f} | "
+                  f"{100 * (m['ndcg@1'] - q['methods']['bm25']['ndcg@1']):+.1f} |")
+        if q["train_seconds"]:
+            print(f"training took {q['train_seconds']:.0f} s (load {os.getloadavg()[0]:.1f})")
         m = q["methods"]
         lab = q["label"]
         print(f"int8 vs float ({lab}): NDCG@1 {100 * (m[lab + ' int8']['ndcg@1'] - m[lab]['ndcg@1']):+.1f}, "
