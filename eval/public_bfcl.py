@@ -50,7 +50,8 @@ server constrained decoding (``constrained_decoding``, read from the server's ``
 it, else "unknown"). Our macro average is over the categories run; BFCL's own leaderboard groups and weighs
 categories differently, so it is not BFCL's "Overall Acc".
 
-:func:`render_public_block` renders two summaries (base, tuned) as one Markdown table.
+The table that shows summaries side by side (:func:`public_table`, as rows and cells; :func:`render_columns`,
+:func:`render_public_block`, :func:`summary_markdown` as Markdown) is :mod:`eval.public_render`.
 """
 
 from __future__ import annotations
@@ -63,6 +64,14 @@ from pathlib import Path
 from typing import Any
 
 from eval import intervals
+from eval.public_render import (  # the table; its names stay importable from here
+    MODE_LABELS,
+    PublicTable,
+    public_table,
+    render_columns,
+    render_public_block,
+    summary_markdown,
+)
 from eval.public_sample import (  # the sample lives there; its names stay importable from here
     ABSTENTION,
     OPTIONAL_CATEGORIES,
@@ -96,6 +105,7 @@ __all__ = [
     "UNKNOWN",
     "PublicBfclError",
     "PublicSample",
+    "PublicTable",
     "bfcl_fc_valid",
     "choose_ids",
     "default_size",
@@ -107,6 +117,7 @@ __all__ = [
     "output_paths",
     "parse_per_category",
     "public_sample",
+    "public_table",
     "render_columns",
     "render_public_block",
     "rescore_with_official_checker",
@@ -118,10 +129,6 @@ __all__ = [
 ]
 
 TOOL_CHOICES = ("auto", "required")
-MODE_LABELS = {
-    "auto": 'function calling, tool_choice "auto": the model decides whether to call (the headline mode)',
-    "required": 'forced call, tool_choice "required": a call is forced (not comparable with "auto")',
-}
 SUMMARY_NAME = "public_bfcl.summary"
 
 
@@ -197,91 +204,6 @@ def _macro(counts: Mapping[str, tuple[int, int]], seed: int) -> dict[str, Any]:
     low, high = intervals.macro_bootstrap(counts, seed=seed)
     return {"categories": sum(1 for _, n in counts.values() if n), "n": sum(n for _, n in counts.values()),
             "accuracy": None if value is None else round(value, 4), "interval": [round(low, 4), round(high, 4)]}
-
-
-# -- rendering ----------------------------------------------------------------------------------------------------
-
-def _cell(figures: Mapping[str, Any] | None) -> str:
-    if not figures:
-        return "—"
-    return intervals.percent(figures.get("accuracy"), figures.get("interval"))
-
-
-def _on_off(value: Any) -> str:
-    return {True: "on", False: "off"}.get(value, str(value)) if isinstance(value, bool) else str(value)
-
-
-def _n_cell(values: list[Any]) -> str:
-    known = [v for v in values if v is not None]
-    if not known:
-        return "—"
-    return str(known[0]) if len(set(known)) == 1 else " / ".join("—" if v is None else str(v) for v in values)
-
-
-def render_columns(summaries: Mapping[str, Mapping[str, Any]]) -> str:
-    """Markdown: one row per category (then micro and macro), one column per summary, ``accuracy [95%
-    interval]`` in each cell; a "BFCL would report" row under any figure where BFCL's differs from ours in some
-    column; notes on the mode, constrained decoding, intervals and sample below. Pure: summaries in, text
-    out."""
-    if not summaries:
-        raise PublicBfclError("render: no summaries given")
-    labels = list(summaries)
-    columns = [summaries[label] for label in labels]
-    headers = [f"{label} ({s.get('mode', '?')})" for label, s in zip(labels, columns)]
-    lines = ["| category | n | " + " | ".join(headers) + " |", "| --- | ---: |" + " ---: |" * len(labels)]
-    categories: list[str] = []
-    for summary in columns:
-        categories += [c for c in summary.get("categories", {}) if c not in categories]
-
-    def add(label: str, figures: list[Mapping[str, Any] | None]) -> None:
-        lines.append(f"| {label} | {_n_cell([f.get('n') if f else None for f in figures])} | "
-                     + " | ".join(_cell(f) for f in figures) + " |")
-        if any(f and f.get("differs") for f in figures):
-            lines.append(f"| {label.replace('**', '')}: BFCL would report | | "
-                         + " | ".join(_cell(f.get("bfcl") if f else None) for f in figures) + " |")
-
-    for category in categories:
-        add(category, [s.get("categories", {}).get(category) for s in columns])
-    add("**overall, micro**", [s.get("overall", {}).get("micro") for s in columns])
-    counts = {s.get("overall", {}).get("macro", {}).get("categories") for s in columns}
-    add(f"**overall, macro** ({' / '.join(str(c) for c in sorted(counts, key=str))} categories)",
-        [s.get("overall", {}).get("macro") for s in columns])
-
-    notes = []
-    modes = {s.get("mode") for s in columns}
-    for mode in sorted(m for m in modes if m):
-        notes.append(f"Mode {mode}: {MODE_LABELS.get(mode, mode)}.")
-    notes.append("Constrained decoding (as the server reports it): "
-                 + "; ".join(f"{label}: {_on_off(s.get('constrained_decoding', UNKNOWN))}"
-                             for label, s in zip(labels, columns)) + ".")
-    notes.append("95% intervals: Wilson score per category and micro; macro: stratified bootstrap "
-                 f"({intervals.BOOTSTRAP_REPLICATES} replicates). \"BFCL would report\": BFCL's function-calling "
-                 "mode, where only tool calls count (text is wrong in call categories and a correct abstention "
-                 "in irrelevance); shown where it differs from ours.")
-    samples = [s.get("sample") for s in columns if s.get("sample")]
-    if samples:
-        first = samples[0]
-        of = sum((v.get("of") or 0) for v in first["per_category"].values())
-        split = first.get("split", "all")
-        where = "" if split == "all" else f" (the {split} slice)"
-        notes.append(f"Sample: {first['size']} of {of} entries{where} of bfcl-eval {first['bfcl_eval']} "
-                     f"(seed {first['seed']}; the ids are in sample.json).")
-        if any(s != first for s in samples[1:]):
-            notes.append("**The columns were measured on different samples: they do not compare entry for entry.**")
-    skipped = {c: why for s in columns for c, why in (s.get("skipped") or {}).items()}
-    for category, why in skipped.items():
-        notes.append(f"{category}: {why}")
-    return "\n".join(lines + [""] + notes) + "\n"
-
-
-def render_public_block(base: Mapping[str, Any], tuned: Mapping[str, Any]) -> str:
-    """The block as Markdown: category | n | base | tuned, each cell ``accuracy [95% interval]``."""
-    return render_columns({"base": base, "tuned": tuned})
-
-
-def summary_markdown(summary: Mapping[str, Any]) -> str:
-    """One model's block as Markdown."""
-    return render_columns({summary.get("model") or "model": summary})
 
 
 # -- running ------------------------------------------------------------------------------------------------------
@@ -452,8 +374,6 @@ def load_summary(out_dir: str | Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise PublicBfclError(f"{path}: cannot read the public BFCL summary ({exc})") from exc
-
-
 
 
 # -- BFCL's own checker -------------------------------------------------------------------------------------------

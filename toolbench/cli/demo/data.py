@@ -52,14 +52,11 @@ def headline_tables(figures: Mapping[str, Any],
     tables = []
     public = figures.get("public", {})
     if public:
-        from eval.public_bfcl import render_columns
+        from eval.public_render import public_table
 
         labels = {"base": "before fine-tuning", "tuned": "after LoRA on generated data"}
-        text = render_columns({labels[k]: public[k] for k in ("base", "tuned") if k in public})
-        rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in text.splitlines()
-                if line.startswith("|") and not line.startswith("| ---")]
-        notes = [line for line in text.splitlines() if line.strip() and not line.startswith("|")]
-        tables.append((PUBLIC_TITLE, rows, notes))
+        table = public_table({labels[k]: public[k] for k in ("base", "tuned") if k in public})
+        tables.append((PUBLIC_TITLE, [table.header, *table.rows], table.notes))
     rows = [[model, "before fine-tuning", "after LoRA on generated data"]]
     ast = figures.get("ast", {})
     if ast:
