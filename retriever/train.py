@@ -79,13 +79,14 @@ class TrainConfig:
         "Texts embedded with gradients at a time (CachedMultipleNegativesRankingLoss: the same loss as a full "
         "batch, with memory of this many); 0: plain MultipleNegativesRankingLoss over the whole batch."))
     bf16: bool = field(default=False, metadata=doc(
-        "Run forward passes in bfloat16 autocast (fast on CPUs with AMX/AVX512-BF16; weights stay float32)."))
+        "Run forward and backward passes in bfloat16 autocast (fast on CPUs with AMX/AVX512-BF16, see "
+        "retriever.encoder.fast_bf16; weights and optimizer stay float32)."))
     dropout: float | None = field(default=None, metadata=doc(
         "Dropout of the transformer (attention and hidden) while training; default: the model's own (MiniLM: "
         "0.1). 0 turns it off: no dropout masks kept, less memory and time."))
     gradient_checkpointing: bool = field(default=False, metadata=doc(
         "Recompute each transformer layer's activations in the backward pass instead of keeping them: less "
-        "memory for the plain loss (mini_batch_size 0), ~1.3x the compute."))
+        "memory for the plain loss (mini_batch_size 0), ~1.4x the compute."))
     scale: float = field(default=20.0, metadata=doc("Similarity scale of the loss (1 / temperature)."))
     hard_negatives: int = field(default=0, metadata=doc(
         "BM25-mined hard negatives per pair (0: in-batch negatives only)."))

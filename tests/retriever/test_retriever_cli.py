@@ -74,10 +74,11 @@ def test_train_and_eval_options_come_from_the_configs(tmp_path, capsys):
     run_dir = tmp_path / "run"
     code, out, err = run(["retriever", "train", str(STB), "--model", str(tiny), "--out", str(run_dir), "--max-steps", "2",
                           "--batch-size", "4", "--max-seq-length", "32", "--split-by", "api", "--test-fraction",
-                          "0.3", "--log-every", "0"], capsys)
+                          "0.3", "--log-every", "0", "--mini-batch-size", "0", "--dropout", "0", "--bf16"], capsys)
     assert code == 0, err
     saved = json.loads((run_dir / "config.json").read_text())
     assert (saved["max_steps"], saved["batch_size"], saved["max_seq_length"], saved["split_by"]) == (2, 4, 32, "api")
+    assert (saved["mini_batch_size"], saved["dropout"], saved["bf16"]) == (0, 0.0, True)  # the CPU recipe's flags
     assert json.loads((run_dir / "split.json").read_text())["held_out_apis"]
     assert "--hybrid trained" in out
     cfg = tmp_path / "eval.yaml"
