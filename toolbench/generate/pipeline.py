@@ -49,6 +49,8 @@ from toolbench.generate.request_stats import request_stats
 from toolbench.generate.verify import StageCounts, Verifier
 from toolbench.records import Tool
 
+HUB_KEY = "sandbox-generate"  # the sandbox hub takes any non-empty key; it keeps its state (orders...) per key
+
 
 def sample_tools(sample: CallSample) -> set[str]:
     """The tools a sample's verification would call: its offered functions' and its trap's probe's."""
@@ -173,11 +175,12 @@ class CallsRun:
 
 
 def run(config: CallsRunConfig, on_sample: Callable[[CallSample | None], None] | None = None,
-        on_resume: Callable[[int], None] | None = None) -> dict[str, Any]:
+        on_resume: Callable[[int], None] | None = None, hub_key: str = HUB_KEY) -> dict[str, Any]:
     """``toolbench generate calls``: make ``config.n`` samples from the catalog, verify them when asked (the
     execution stage against ``hub_url``), journal and export them to ``config.out``; returns the stats
     (``stats.json``). ``on_resume`` gets how many samples the journal already holds, ``on_sample`` each sample
-    made (None: one that could not be made)."""
+    made (None: one that could not be made). ``hub_key``: the sandbox key the hub's calls are made with when
+    $TOOLBENCH_API_KEY is unset (the hub keeps its state per key: the demo continues from its crawl's key)."""
     from toolbench.generate.calls import Paraphraser
 
     tools = catalog_tools(config.catalog)
@@ -186,7 +189,7 @@ def run(config: CallsRunConfig, on_sample: Callable[[CallSample | None], None] |
     chat = chat_model(config.base_url, config.model, config.cache, "--judge") if config.judge else None
     para = (chat_model(config.base_url, config.paraphrase_model or config.model, config.cache, "--paraphrase-rate")
             if config.calls.paraphrase_rate > 0 else None)
-    runner = hub_runner(tools, config.hub_url) if config.hub_url else None
+    runner = hub_runner(tools, config.hub_url, hub_key) if config.hub_url else None
     generator = CallGenerator(tools, seed=config.seed, config=config.calls, runner=runner,
                               paraphraser=Paraphraser(para) if para is not None else None)
     verifier = Verifier(tools, runner=runner, judge=chat) if config.verify else None
@@ -225,11 +228,21 @@ def chat_model(base_url: str | None, model: str | None, cache: str | Path | None
     return chat
 
 
-def hub_runner(tools: list[Tool], hub_url: str) -> Any:
-    """An executor calling every tool at the hub at ``hub_url`` with $TOOLBENCH_API_KEY or a sandbox key."""
+def hub_overrides(tools: list[Tool], hub_url: str) -> dict[str, str]:
+    """Every tool's base URL -> ``hub_url`` (the catalog says where the hub was when it was exported; a hub runs
+    wherever it was started)."""
+    return {t.base_url.rstrip("/"): hub_url.rstrip("/") for t in tools if t.base_url}
+
+
+def hub_credentials(key: str = HUB_KEY) -> dict[str, str]:
+    """The generic key of every call: $TOOLBENCH_API_KEY, else the sandbox key ``key``."""
+    return {"*": os.environ.get("TOOLBENCH_API_KEY") or key}
+
+
+def hub_runner(tools: list[Tool], hub_url: str, key: str = HUB_KEY) -> Any:
+    """An executor calling every tool at the hub at ``hub_url`` with $TOOLBENCH_API_KEY or the sandbox key
+    ``key``."""
     from toolbench.executor import Executor, ExecutorConfig
 
-    bases = {t.base_url.rstrip("/") for t in tools if t.base_url}
-    key = os.environ.get("TOOLBENCH_API_KEY") or "sandbox-generate"  # the sandbox hub takes any non-empty key
-    return Executor(tools, ExecutorConfig(base_url_overrides={b: hub_url.rstrip("/") for b in bases if b},
-                                          credentials={"*": key}))
+    return Executor(tools, ExecutorConfig(base_url_overrides=hub_overrides(tools, hub_url),
+                                          credentials=hub_credentials(key)))

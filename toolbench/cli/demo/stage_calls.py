@@ -11,39 +11,36 @@ from toolbench.cli.demo.stage_runner import DemoContext, DemoError, StageOutput
 from toolbench.formats.atomic import atomic_dir, write_json_atomic, write_jsonl_atomic
 
 
-def calls_config(ctx: DemoContext) -> tuple[Any, Any]:
-    """``toolbench generate calls``' generator config and run (output folder, size, held-out share, seed)."""
+def calls_config(ctx: DemoContext) -> Any:
+    """``toolbench generate calls``' config: the working catalog's samples, verified (format, execution on the
+    demo's hub, meaning) into ``calls/``, with the profile's size, held-out share, seed and generator settings."""
     from toolbench.generate.calls import CallsConfig
-    from toolbench.generate.pipeline import CallsRun
+    from toolbench.generate.calls_config import CallsRunConfig
 
     p = ctx.profile
-    return (CallsConfig(zh_rate=p.zh_rate, max_offered=p.max_offered, max_parallel=p.max_parallel),
-            CallsRun(out=ctx.path("calls"), n=p.calls, heldout=p.heldout, seed=p.seed))
+    return CallsRunConfig(catalog=str(common.working_catalog(ctx)), n=p.calls, out=str(ctx.path("calls")),
+                          calls=CallsConfig(zh_rate=p.zh_rate, max_offered=p.max_offered, max_parallel=p.max_parallel),
+                          seed=p.seed, heldout=p.heldout, verify=True, hub_url=ctx.services.hub().url)
 
 
 def stage_calls(ctx: DemoContext) -> StageOutput:
-    from toolbench.generate.calls import CallGenerator
-    from toolbench.generate.verify import Verifier
+    """``toolbench generate calls`` (:func:`toolbench.generate.pipeline.run`) with the demo's one sandbox key: the
+    hub state the crawl left under that key is the one the samples are made and verified against."""
+    from toolbench.generate import pipeline
 
     p = ctx.profile
-    tools = common.catalog_tools(ctx)
-    executor = common.make_executor(tools, ctx.services.hub().url)
-    config, run = calls_config(ctx)
-    generator = CallGenerator(tools, seed=p.seed, config=config, runner=executor)
-    try:
-        with common.progress(ctx.console, "generate calls") as progress:
-            task = progress.add_task("samples", total=p.calls, note="")
-            progress.update(task, completed=min(run.journaled(), p.calls))
-            status: dict[str, int] = {}
+    config = calls_config(ctx)
+    with common.progress(ctx.console, "generate calls") as progress:
+        task = progress.add_task("samples", total=p.calls, note="")
+        status: dict[str, int] = {}
 
-            def on_sample(sample: Any) -> None:
-                key = "failed" if sample is None else sample.status.split(":")[0]
-                status[key] = status.get(key, 0) + 1
-                progress.update(task, advance=1, note=" ".join(f"{k} {v}" for k, v in sorted(status.items())))
+        def on_sample(sample: Any) -> None:
+            key = "failed" if sample is None else sample.status.split(":")[0]
+            status[key] = status.get(key, 0) + 1
+            progress.update(task, advance=1, note=" ".join(f"{k} {v}" for k, v in sorted(status.items())))
 
-            stats = run.run(generator, Verifier(tools, runner=executor), tools, on_sample)
-    finally:
-        executor.close()
+        stats = pipeline.run(config, on_sample, on_resume=lambda done: progress.update(task, completed=min(done, p.calls)),
+                             hub_key=common.SANDBOX_KEY)
 
     reference = reference_calls(ctx)
     entries, tasks = heldout_sets(ctx)

@@ -3,7 +3,6 @@ progress bar, and the reading of an interrupted run's journals. Nothing here run
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -49,18 +48,23 @@ def catalog_tools(ctx: DemoContext) -> list[Any]:
 def hub_overrides(tools: list[Any], hub_url: str) -> dict[str, str]:
     """Every tool's base URL -> the hub's actual address (the catalog says 127.0.0.1:8750; the demo's hub runs on
     a free port)."""
-    return {t.base_url.rstrip("/"): hub_url.rstrip("/") for t in tools if t.base_url}
+    from toolbench.generate.pipeline import hub_overrides
+
+    return hub_overrides(tools, hub_url)
 
 
 def credentials() -> dict[str, str]:
-    return {"*": os.environ.get(API_KEY_ENV) or SANDBOX_KEY}
+    """$TOOLBENCH_API_KEY, else the demo's one sandbox key, for every call of every stage."""
+    from toolbench.generate.pipeline import hub_credentials
+
+    return hub_credentials(SANDBOX_KEY)
 
 
 def make_executor(tools: list[Any], hub_url: str) -> Any:
-    from toolbench.executor import Executor, ExecutorConfig
+    """The executor of ``generate calls`` (:func:`toolbench.generate.pipeline.hub_runner`) with the demo's key."""
+    from toolbench.generate.pipeline import hub_runner
 
-    return Executor(tools, ExecutorConfig(base_url_overrides=hub_overrides(tools, hub_url),
-                                          credentials=credentials()))
+    return hub_runner(tools, hub_url, SANDBOX_KEY)
 
 
 def samples(ctx: DemoContext) -> dict[str, dict[str, Any]]:
