@@ -48,6 +48,8 @@ class AstRunConfig:
         "Environment variable holding the endpoint's key (a local server needs none)."))
     runner: RunnerConfig = field(default_factory=RunnerConfig, metadata=doc("How the model is asked."))
     timeout: float = field(default=300.0, metadata=doc("Running a model: seconds to wait for one reply."))
+    max_retries: int = field(default=2, metadata=doc(
+        "Running a model: retries with backoff on connection errors, timeouts, 408, 409, 429 and 5xx."))
     cache: str | None = field(default=None, metadata=doc(
         "Running a model: record/replay cache of its replies (default <out stem>.llm_cache.sqlite); a rerun asks "
         "nothing and gives identical numbers.", path=True))
@@ -75,6 +77,8 @@ class AstRunConfig:
         if self.running and self.underscore_to_dot:
             raise ToolbenchError("--underscore-to-dot is for predictions made elsewhere; a model run here is "
                                  "offered safe names that are mapped back exactly")
+        if not isinstance(self.max_retries, int) or self.max_retries < 0:
+            raise ToolbenchError(f"--max-retries must be an integer >= 0; got {self.max_retries!r}")
         if self.limit is not None and self.limit < 1:
             raise ToolbenchError(f"--limit must be >= 1; got {self.limit}")
         if self.cache_mode not in CACHE_MODES:
@@ -90,6 +94,7 @@ class AstRunConfig:
 class AstResult:
     outcome: Outcome
     paths: dict[str, Any]  # what was written: verdicts, summary, markdown, per_api, predictions when run
+    entries: list[dict[str, Any]] = field(default_factory=list)  # the entries scored (after --limit), in order
 
 
 def run(config: AstRunConfig, on_start: Callable[[int], None] | None = None,
@@ -114,7 +119,7 @@ def run(config: AstRunConfig, on_start: Callable[[int], None] | None = None,
         outcome = predict.score_predictions(entries, answer_map, results, underscore_to_dot=config.underscore_to_dot,
                                             function_map=function_map, model=config.name)
     paths = predict.write_outcome(outcome, out, config.predictions if config.running else None)
-    return AstResult(outcome, paths)
+    return AstResult(outcome, paths, entries)
 
 
 def _run_model(config: AstRunConfig, entries: list[dict[str, Any]], answer_map: dict[str, Any],
@@ -128,7 +133,8 @@ def _run_model(config: AstRunConfig, entries: list[dict[str, Any]], answer_map: 
     stem = out.with_suffix("") if out.suffix else out
     chat = make_chat_model(config.model, base_url=config.base_url, api_key_env=config.api_key_env,
                            cache_path=config.cache or Path(f"{stem}.llm_cache.sqlite"), cache_mode=config.cache_mode,
-                           timeout=config.timeout, max_concurrency=config.runner.concurrency)
+                           timeout=config.timeout, max_retries=config.max_retries,
+                           max_concurrency=config.runner.concurrency)
     try:
         outcome = predict.evaluate(chat, entries, answer_map, config.runner, function_map=function_map,
                                    model=config.name or config.model, on_done=on_done)

@@ -1,5 +1,6 @@
-"""The demo's evaluation stages, once per model: AST accuracy on the held-out split with tiers and hallucination
-(``toolbench eval run``, ``eval tiers``) and BFCL's public categories (``toolbench eval public-bfcl``)."""
+"""The demo's evaluation stages, once per model: AST accuracy on the held-out split (``toolbench eval ast``,
+:func:`eval.ast_run.run` with :func:`ast_config`) with tiers and hallucination (``toolbench eval report``), and
+BFCL's public categories (``toolbench eval bfcl-public``)."""
 
 from __future__ import annotations
 
@@ -19,39 +20,43 @@ def predict_config(ctx: DemoContext, max_tokens: int) -> Any:
     return predict.RunnerConfig(max_tokens=max_tokens, concurrency=ctx.profile.concurrency, seed=ctx.profile.seed)
 
 
+def ast_config(ctx: DemoContext, kind: str) -> Any:
+    """``toolbench eval ast``'s config: the model ``kind`` (base or tuned, served by the demo) run on the held-out
+    split, its replies cached in ``eval/<kind>/llm_cache.sqlite``, the verdicts in ``eval/<kind>/ast/``, per-API
+    accuracy keyed by the working catalog's APIs."""
+    from eval.ast_run import AstRunConfig
+
+    folder = ctx.path("eval", kind)
+    return AstRunConfig(dataset=str(ctx.path("eval", "heldout", "questions.jsonl")),
+                        answers=str(ctx.path("eval", "heldout", "possible_answer.jsonl")),
+                        out=str(folder / "ast" / "ast.jsonl"), base_url=ctx.services.llm(kind),
+                        model=common.SERVED[kind], name=common.DISPLAY[kind],
+                        runner=predict_config(ctx, ctx.profile.eval_max_tokens), timeout=900.0, max_retries=1,
+                        cache=str(folder / "llm_cache.sqlite"), catalog=str(common.working_catalog(ctx)))
+
+
 def stage_eval(kind: str) -> Callable[[DemoContext], StageOutput]:
     def run(ctx: DemoContext) -> StageOutput:
-        from eval import ast_score, predict, tiers
+        """``toolbench eval ast`` (:func:`eval.ast_run.run`) with :func:`ast_config`, then the tier and
+        hallucination summaries of its verdicts (``toolbench eval report``)."""
+        from eval import ast_run, tiers
         from eval.leaderboard import summary_markdown
 
-        p = ctx.profile
-        entries, answers = ast_score.load_dataset(str(ctx.path("eval", "heldout", "questions.jsonl")),
-                                                  ctx.path("eval", "heldout", "possible_answer.jsonl"))
-        url = ctx.services.llm(kind)
-        folder = ctx.path("eval", kind)
-        chat = common.chat(ctx, kind, url, folder / "llm_cache.sqlite")
+        config = ast_config(ctx, kind)
         name = common.DISPLAY[kind]
-        config = predict_config(ctx, p.eval_max_tokens)
-        try:
-            with common.progress(ctx.console, f"AST {name}") as progress:
-                task = progress.add_task("entries", total=len(entries), note="")
-                correct = {"cached": 0}
+        folder = ctx.path("eval", kind)
+        with common.progress(ctx.console, f"AST {name}") as progress:
+            task = progress.add_task("entries", total=None, note="")
+            cached = {"n": 0}
 
-                def on_done(prediction: Any) -> None:
-                    correct["cached"] += prediction.cached
-                    progress.update(task, advance=1, note=f"cached {correct['cached']}")
+            def on_done(prediction: Any) -> None:
+                cached["n"] += prediction.cached
+                progress.update(task, advance=1, note=f"cached {cached['n']}")
 
-                outcome = predict.evaluate(chat, entries, answers, config,
-                                          function_map=predict.catalog_function_map(common.working_catalog(ctx)),
-                                          model=name, on_done=on_done)
-        finally:
-            chat.close()
-        from eval.public_bfcl import server_constrained_decoding
-
-        outcome.summary["constrained_decoding"] = server_constrained_decoding(url)
-        paths = predict.write_outcome(outcome, folder / "ast" / "ast.jsonl")
+            result = ast_run.run(config, on_start=lambda total: progress.update(task, total=total), on_done=on_done)
+        outcome, paths = result.outcome, result.paths
         extra: dict[str, Any] = {}
-        for summary in tiers.summaries(entries, outcome.rows, name):
+        for summary in tiers.summaries(result.entries, outcome.rows, name):
             summary_path = folder / "report" / f"{summary['kind']}.summary.json"
             write_json_atomic(summary_path, summary)
             write_text_atomic(summary_path.with_name(f"{summary['kind']}.summary.md"), summary_markdown(summary))
