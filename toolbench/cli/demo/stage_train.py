@@ -4,11 +4,6 @@ child process, resumed from its checkpoints) and the GGUF export for llama.cpp (
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
-import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -136,58 +131,20 @@ def stage_export(ctx: DemoContext) -> StageOutput:
     return StageOutput(figures, {"tuned model (GGUF)": str(target)}, note)
 
 
-_STEP = re.compile(r"(\d+)/(\d+) \[")
-
-
 def _train_subprocess(ctx: DemoContext, recipe: Path, steps: int, log: Path) -> None:
-    """``toolbench train sft --config recipe`` in a child process, its step counter shown as a progress bar (it
-    resumes from its last checkpoint by itself). Interrupted, the child is terminated."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "toolbench", "train", "sft", "--config", str(recipe)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_WAIT_POLICY": "PASSIVE"}
-    if ctx.profile.train_threads:
-        env["OMP_NUM_THREADS"] = str(ctx.profile.train_threads)
-    with log.open("a", encoding="utf-8") as handle, common.progress(ctx.console, "LoRA fine-tuning") as progress:
-        handle.write(f"\n$ {' '.join(cmd)}\n")
-        handle.flush()
+    """``toolbench train sft --config recipe`` in a child process (:func:`train.progress.run_sft_child`, as
+    ``toolbench train sft --log``), its steps and loss shown as a progress bar (it resumes from its last
+    checkpoint by itself). Interrupted, the child is terminated."""
+    from train.progress import run_sft_child, sft_command
+
+    with common.progress(ctx.console, "LoRA fine-tuning") as progress:
         task = progress.add_task("steps", total=steps, note="")
-        process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-        assert process.stdout is not None
-        losses: list[str] = []
 
-        def pump() -> None:
-            buffer = b""
-            assert process.stdout is not None
-            while True:
-                chunk = process.stdout.read1(4096) if hasattr(process.stdout, "read1") else process.stdout.read(4096)
-                if not chunk:
-                    break
-                handle.write(chunk.decode("utf-8", "replace"))
-                handle.flush()
-                buffer = (buffer + chunk)[-4096:]
-                text = buffer.decode("utf-8", "replace")
-                for match in _STEP.finditer(text):
-                    done, total = int(match.group(1)), int(match.group(2))
-                    if total == steps:
-                        progress.update(task, completed=done)
-                found = re.findall(r"'loss': '?([0-9.]+)", text)
-                if found:
-                    losses.append(found[-1])
-                    progress.update(task, note=f"loss {found[-1]}")
+        def show(now: Any) -> None:
+            progress.update(task, completed=now.step, note=f"loss {now.loss}" if now.loss else "")
 
-        reader = threading.Thread(target=pump, name="train-log", daemon=True)
-        reader.start()
-        try:
-            code = process.wait()
-        except BaseException:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-            raise
-        finally:
-            reader.join(timeout=5)
+        code = run_sft_child(sft_command(recipe), log, total=steps, threads=ctx.profile.train_threads or None,
+                             on_progress=show)
         if code != 0:
             raise DemoError(f"fine-tuning failed (exit status {code}); see {log}")
         progress.update(task, completed=steps)
