@@ -56,9 +56,11 @@ class ProgressReader:
         return (self.progress.step, self.progress.total, self.progress.loss) != before
 
 
-def sft_command(recipe: str | Path, overrides: Sequence[str] = ()) -> list[str]:
-    """``toolbench train sft --config RECIPE [--set ...]`` with this Python."""
-    command = [sys.executable, "-m", "toolbench", "train", "sft", "--config", str(recipe)]
+def sft_command(recipe: str | Path | None, overrides: Sequence[str] = ()) -> list[str]:
+    """``toolbench train sft [--config RECIPE] [--set ...]`` with this Python."""
+    command = [sys.executable, "-m", "toolbench", "train", "sft"]
+    if recipe is not None:
+        command += ["--config", str(recipe)]
     for item in overrides:
         command += ["--set", item]
     return command

@@ -34,10 +34,16 @@ def sft_cmd(
                                                                       "values are YAML, e.g. --set "
                                                                       "train_data=[a.jsonl,b.jsonl]).")] = None,
     check: bool = typer.Option(False, "--check", help="Only validate the config (and DeepSpeed JSON) and print it."),
+    log: Annotated[Path | None, typer.Option("--log", help="Train in a child process whose whole output is "
+                                                          "appended to this file, with a bar of its steps and "
+                                                          "loss here (as the demo trains).")] = None,
 ) -> None:
     """Supervised fine-tuning; writes checkpoints, final/ (servable), adapter/ (LoRA) and summary.json.
 
     Example: toolbench train sft --config train/configs/smollm2_lora_cpu.yaml --set max_steps=30
+
+    toolbench train sft --config recipe.yaml --log runs/sft/train.log (the trainer's output in the log, a
+    progress bar here; rerun to resume from the last checkpoint)
     """
     from train.config import load_config
 
@@ -46,19 +52,47 @@ def sft_cmd(
         cfg.check_paths()
         typer.echo(json.dumps(cfg.to_dict(), indent=2))
         return
-    from train.sft import main
+    if log is not None:
+        summary = _sft_child(cfg, config, overrides or [], log)
+    else:
+        from train.sft import main
 
-    result = main(cfg)
-    train = result.summary["train"]
+        summary = main(cfg).summary
+    train = summary["train"]
     figures = [f"{train['global_step']} steps", f"train loss {train['train_loss']:.4f}"
                if train["train_loss"] is not None else "", f"{train['steps_per_s'] or 0:.3f} steps/s",
-               f"{train['tokens_per_s'] or 0:.0f} tokens/s", f"peak RSS {result.summary['peak_rss_mb']:.0f} MB"]
-    if "eval_loss" in result.summary["eval"]:
-        figures.append(f"held-out loss {result.summary['eval']['eval_loss']:.4f}")
+               f"{train['tokens_per_s'] or 0:.0f} tokens/s", f"peak RSS {summary['peak_rss_mb']:.0f} MB"]
+    if "eval_loss" in summary["eval"]:
+        figures.append(f"held-out loss {summary['eval']['eval_loss']:.4f}")
     typer.echo(", ".join(f for f in figures if f))
-    if result.final_dir:
-        typer.echo(f"serve it: toolbench llm serve --model {result.final_dir}")
-    typer.echo(f"summary: {result.output_dir / 'summary.json'}")
+    if summary.get("final_dir"):
+        typer.echo(f"serve it: toolbench llm serve --model {summary['final_dir']}")
+    typer.echo(f"summary: {Path(cfg.output_dir) / 'summary.json'}")
+
+
+def _sft_child(cfg, recipe: Path | None, overrides: list[str], log: Path) -> dict:
+    """``train sft`` in a child process (:func:`train.progress.run_sft_child`) with a bar of its steps and loss;
+    its summary.json once done."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from train.progress import run_sft_child, sft_command
+
+    total = cfg.max_steps if cfg.max_steps > 0 else None
+    bar = Progress(TextColumn("train sft"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TextColumn("{task.fields[note]}"), console=Console(stderr=True))
+    with bar:
+        task = bar.add_task("steps", total=total, note=f"log {log}")
+
+        def show(now) -> None:
+            bar.update(task, completed=now.step, total=now.total,
+                       note=f"loss {now.loss}" if now.loss else f"log {log}")
+
+        code = run_sft_child(sft_command(recipe, overrides), log, total=total, on_progress=show)
+    if code != 0:
+        typer.echo(f"error: training failed (exit status {code}); see {log}", err=True)
+        raise typer.Exit(code)
+    return json.loads((Path(cfg.output_dir) / "summary.json").read_text(encoding="utf-8"))
 
 
 @app.command("convert")
