@@ -27,8 +27,8 @@ class Server:
                     head = await reader.readuntil(b"\r\n\r\n")
                 except asyncio.IncompleteReadError:
                     return
-                length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length:"))
+                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)
                 body = await reader.readexactly(length)
                 self.requests.append((head, body))
                 raw, close = self.answer(head, len(self.requests))
@@ -175,3 +175,47 @@ def test_the_chat_model_posts_through_the_direct_client_with_its_retry_policy():
     head, body = server.requests[1]
     assert b"\r\nAuthorization: Bearer sk-x\r\n" in head
     assert json.loads(body) == {"model": "m", "messages": [{"role": "user", "content": "x"}]}
+
+
+def test_under_httpx_the_transport_keeps_httpx_requests_responses_and_errors():
+    import httpx
+
+    from toolbench.llm.http11_transport import Http11Transport
+
+    def answer(head, i):
+        if head.startswith(b"HEAD "):
+            return b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", False  # a HEAD answer has no body
+        return (b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\nSet-Cookie: a=1\r\n"
+                b"Set-Cookie: b=2\r\nContent-Length: 6\r\n\r\n" + "caf\u00e9!".encode()), False
+
+    async def go():
+        async with Server(answer) as server:
+            base = server.url.removesuffix("/v1/chat/completions")
+            async with httpx.AsyncClient(transport=Http11Transport(), timeout=5) as client:
+                got = await client.get(base + "/weather", params={"city": "São Paulo", "n": 2})
+                head = await client.head(base + "/weather")
+            return server, got, head
+
+    server, got, head = run(go())
+    assert (got.status_code, got.text, got.headers.get_list("set-cookie")) == (404, "café!", ["a=1", "b=2"])
+    assert head.status_code == 200 and head.content == b""
+    request_line = server.requests[0][0].split(b"\r\n")[0]
+    assert request_line == b"GET /weather?city=S%C3%A3o+Paulo&n=2 HTTP/1.1"
+    assert b"content-length" not in server.requests[0][0].lower() and server.connections == 1
+
+    async def refused():
+        async with Server(lambda head, i: (None, True)) as server:
+            url = server.url
+        async with httpx.AsyncClient(transport=Http11Transport()) as client:
+            await client.get(url)
+
+    with pytest.raises(httpx.ConnectError):
+        run(refused())
+
+    async def silent():
+        async with Server(lambda head, i: (None, False)) as server, \
+                httpx.AsyncClient(transport=Http11Transport(), timeout=0.2) as client:
+            await client.post(server.url, json={"a": 1})
+
+    with pytest.raises(httpx.TimeoutException):
+        run(silent())

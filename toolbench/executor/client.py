@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Self
 
 import httpx
@@ -82,6 +82,9 @@ class Executor:
                 self.apis[(tool.name, api.name)] = (tool, api)
         self._client: httpx.Client | None = None
         self._aclients: dict[int, httpx.AsyncClient] = {}
+        # makes the async client's httpx transport from the executor's SSL context (campaigns:
+        # toolbench.llm.http11_transport); None: httpx's own
+        self.async_transport: Callable[[Any], httpx.AsyncBaseTransport] | None = None
         self._sems: dict[str, threading.BoundedSemaphore] = {}
         self._asems: dict[tuple[int, str], asyncio.Semaphore] = {}
         self._lock = threading.Lock()
@@ -320,8 +323,9 @@ class Executor:
         loop = id(asyncio.get_running_loop())
         if loop not in self._aclients:
             limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
+            transport = self.async_transport(self._ssl()) if self.async_transport is not None else None
             self._aclients[loop] = httpx.AsyncClient(timeout=self._timeout(), follow_redirects=False, limits=limits,
-                                                     verify=self._ssl())
+                                                     verify=self._ssl(), transport=transport)
         return self._aclients[loop]
 
     def _asem(self, host: str) -> asyncio.Semaphore:

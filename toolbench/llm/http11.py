@@ -1,4 +1,4 @@
-"""A lean HTTP/1.1 client for posting JSON to a model server: asyncio streams, keep-alive, nothing else.
+"""A lean HTTP/1.1 client for campaigns' model requests and API calls: asyncio streams, keep-alive, nothing else.
 
 An annotation campaign posts one chat completion per search step, C of them in flight. Through ``httpx2`` each
 request also runs ``httpcore2``'s connection pool (which scans every connection of the pool per request, so its
@@ -9,7 +9,8 @@ reused first: no scan), the request written with one ``write``, the head read wi
 with ``readexactly`` (``Content-Length``) or chunk by chunk (``Transfer-Encoding: chunked``).
 
 What it does not do, on purpose: proxies (:func:`direct_ok` says whether a URL may go without one), redirects,
-compression (it asks for none), HTTP/2, cookies. TLS is asyncio's, with the system's default context. Its errors
+compression (it asks for none), HTTP/2, cookies. :mod:`toolbench.llm.http11_transport` puts it under an httpx
+client (the executor's API calls in campaigns). TLS is asyncio's, with the system's default context. Its errors
 are :class:`HttpTimeout` (the whole exchange took longer than ``timeout``) and :class:`HttpError` (the
 connection failed or the answer is not HTTP/1.x); a request on a reused connection that the server had closed
 meanwhile (the keep-alive race) is sent again once on a new connection, before any byte of an answer was read.
@@ -37,6 +38,10 @@ class HttpTimeout(HttpError):
     """The exchange took longer than its timeout."""
 
 
+class HttpConnectError(HttpError):
+    """No connection could be opened (refused, unknown host, TLS handshake: the cause is chained)."""
+
+
 def direct_ok(url: str) -> bool:
     """Whether ``url`` can be reached by :class:`Http11Client`: http(s), and no proxy configured for its host
     (``HTTP(S)_PROXY`` without a matching ``NO_PROXY``)."""
@@ -52,6 +57,7 @@ class Http11Response:
     status_code: int
     headers: dict[str, str]  # names in lower case; a repeated header keeps its last value
     content: bytes
+    raw_headers: list[tuple[str, str]] = field(default_factory=list)  # as sent, repeats included
 
     @property
     def text(self) -> str:
@@ -75,26 +81,32 @@ class _Conn:
 
 
 class Http11Client:
-    """POSTs over keep-alive HTTP/1.1 connections, for one event loop. ``max_idle``: idle connections kept per
-    host (the others are closed when handed back)."""
+    """Requests over keep-alive HTTP/1.1 connections, for one event loop. ``max_idle``: idle connections kept per
+    host (the others are closed when handed back); ``ssl_context``: for https (default: the system's)."""
 
-    def __init__(self, max_idle: int = 256) -> None:
+    def __init__(self, max_idle: int = 256, ssl_context: ssl.SSLContext | None = None) -> None:
         self.max_idle = max_idle
         self._idle: dict[tuple[str, str, int], list[_Conn]] = {}
-        self._ssl: ssl.SSLContext | None = None
+        self._ssl = ssl_context
 
     async def post(self, url: str, content: bytes, headers: dict[str, str], timeout: float) -> Http11Response:
         """POST ``content`` to ``url`` with ``headers`` (Host, Content-Length and Connection are set here)."""
+        return await self.request("POST", url, content, headers, timeout)
+
+    async def request(self, method: str, url: str, content: bytes, headers: dict[str, str] | list[tuple[str, str]],
+                      timeout: float) -> Http11Response:
+        """Send one request (``timeout``: seconds for the whole exchange, connecting included)."""
         parts = urlsplit(url)
         if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
             raise HttpError(f"not an http(s) URL: {url!r}")
         key = (parts.scheme, parts.hostname, parts.port or DEFAULT_PORTS[parts.scheme])
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         host = parts.netloc.rpartition("@")[2]
-        lines = [f"POST {target} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(content)}",
-                 "Accept-Encoding: identity"]
-        for name, value in headers.items():
-            if name.lower() in ("host", "content-length", "connection", "accept-encoding"):
+        lines = [f"{method} {target} HTTP/1.1", f"Host: {host}", "Accept-Encoding: identity"]
+        if content or method not in ("GET", "HEAD", "DELETE", "OPTIONS"):
+            lines.append(f"Content-Length: {len(content)}")
+        for name, value in headers.items() if isinstance(headers, dict) else headers:
+            if name.lower() in ("host", "content-length", "connection", "accept-encoding", "transfer-encoding"):
                 continue
             if any(c in name or c in value for c in "\r\n"):
                 raise HttpError(f"header {name!r} holds a line break")
@@ -102,11 +114,11 @@ class Http11Client:
         request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + content
         try:
             async with asyncio.timeout(timeout):
-                return await self._exchange(key, request)
+                return await self._exchange(key, request, method == "HEAD")
         except TimeoutError:
             raise HttpTimeout(f"no answer from {url} within {timeout} s") from None
 
-    async def _exchange(self, key: tuple[str, str, int], request: bytes) -> Http11Response:
+    async def _exchange(self, key: tuple[str, str, int], request: bytes, head_only: bool) -> Http11Response:
         while True:
             conn = await self._connection(key)
             try:
@@ -122,18 +134,19 @@ class Http11Client:
                 conn.close()
                 raise
             try:
-                return await self._answer(key, conn, head)
+                return await self._answer(key, conn, head, head_only)
             except BaseException:
                 conn.close()
                 raise
 
-    async def _answer(self, key: tuple[str, str, int], conn: _Conn, head: bytes) -> Http11Response:
-        status, headers, version = _head(head)
+    async def _answer(self, key: tuple[str, str, int], conn: _Conn, head: bytes, head_only: bool) -> Http11Response:
+        status, raw, version = _head(head)
         while 100 <= status < 200:  # an interim answer (we send no Expect): the real one follows
-            status, headers, version = _head(await self._read(conn, conn.reader.readuntil(b"\r\n\r\n")))
+            status, raw, version = _head(await self._read(conn, conn.reader.readuntil(b"\r\n\r\n")))
+        headers = {name.lower(): value for name, value in raw}
         keep = (headers.get("connection", "").lower() != "close"
                 and (version == "HTTP/1.1" or headers.get("connection", "").lower() == "keep-alive"))
-        if status in (204, 304):
+        if status in (204, 304) or head_only:
             body = b""
         elif "chunked" in headers.get("transfer-encoding", "").lower():
             body = await self._chunked(conn)
@@ -150,7 +163,7 @@ class Http11Client:
             self._give_back(key, conn)
         else:
             conn.close()
-        return Http11Response(status, headers, body)
+        return Http11Response(status, headers, body, raw)
 
     async def _read(self, conn: _Conn, awaitable: Any) -> bytes:
         try:
@@ -189,8 +202,8 @@ class Http11Client:
             context = self._ssl
         try:
             reader, writer = await asyncio.open_connection(host, port, ssl=context, limit=MAX_HEAD)
-        except OSError as exc:
-            raise HttpError(f"cannot connect to {host}:{port}: {exc}") from None
+        except OSError as exc:  # ssl.SSLError included: chained, for whoever tells TLS failures apart
+            raise HttpConnectError(f"cannot connect to {host}:{port}: {exc}") from exc
         return _Conn(reader, writer)
 
     def _give_back(self, key: tuple[str, str, int], conn: _Conn) -> None:
@@ -214,18 +227,18 @@ class Http11Client:
                 pass
 
 
-def _head(head: bytes) -> tuple[int, dict[str, str], str]:
-    """(status, headers, version) of a response head."""
+def _head(head: bytes) -> tuple[int, list[tuple[str, str]], str]:
+    """(status, headers as sent, version) of a response head."""
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
     version, _, rest = status_line.partition(" ")
     code = rest[:3]
     if not version.startswith("HTTP/1.") or not code.isdigit():
         raise HttpError(f"not an HTTP/1.x answer: {status_line[:80]!r}")
-    headers: dict[str, str] = {}
+    headers: list[tuple[str, str]] = []
     for line in header_lines:
         if line:
             name, sep, value = line.partition(":")
             if not sep:
                 raise HttpError(f"bad header line {line[:80]!r}")
-            headers[name.strip().lower()] = value.strip()
+            headers.append((name.strip(), value.strip()))
     return int(code), headers, version
