@@ -5,21 +5,15 @@ import pytest
 from typer.testing import CliRunner
 
 import toolbench.crawl
+from tests.capture import capture_run
 from toolbench.cli import app, main
 from toolbench.crawl import CrawlConfig, CrawlConfigError, CrawlRunConfig
 
 
 @pytest.fixture
 def captured(monkeypatch):
-    seen = []
-
-    def fake_run(cfg, on_api_done=None):
-        seen.append(cfg)
-        return {"summary": {}, "apis": [], "tools": []}
-
-    monkeypatch.setattr(toolbench.crawl, "run", fake_run)
     monkeypatch.setattr(toolbench.crawl, "print_report", lambda report: None)
-    return seen
+    return capture_run(monkeypatch, toolbench.crawl, {"summary": {}, "apis": [], "tools": []})
 
 
 def test_options_config_file_and_sets_in_order(captured, tmp_path):

@@ -8,6 +8,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from tests.capture import capture_run
 from toolbench.catalog.store import write_tool
 from toolbench.cli import app, main
 from toolbench.generate import pipeline
@@ -17,14 +18,8 @@ from toolbench.hub.catalog import hub_tools
 
 @pytest.fixture
 def captured(monkeypatch):
-    seen = []
-
-    def fake_run(cfg, on_sample=None, on_resume=None):
-        seen.append(cfg)
-        return {"stages": {}, "made": 0, "failed_to_make": 0, "kept": 0, "train": 0, "heldout": 0, "rejected": 0}
-
-    monkeypatch.setattr(pipeline, "run", fake_run)
-    return seen
+    return capture_run(monkeypatch, pipeline, {"stages": {}, "made": 0, "failed_to_make": 0, "kept": 0, "train": 0,
+                                               "heldout": 0, "rejected": 0})
 
 
 def test_config_file_sets_and_options(captured, tmp_path):
