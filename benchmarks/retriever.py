@@ -207,7 +207,7 @@ def backends(n_docs: int, threads: int, length: int = 128) -> list[dict]:
 
 
 def quality(trained: str | None, steps: int, tmp: Path, synthetic_per_api: int = 0,
-            epochs: int | None = None) -> dict:
+            epochs: int | None = None, fields: dict | None = None) -> dict:
     """NDCG on the held-out API split: BM25, untrained, trained, hybrids; float vs int8 for the trained model.
     A model trained here uses the fast CPU recipe (``retriever.train.cpu_recipe``)."""
     from retriever.corpus import load_corpus
@@ -216,15 +216,17 @@ def quality(trained: str | None, steps: int, tmp: Path, synthetic_per_api: int =
     from retriever.train import TrainConfig, cpu_recipe, run
     from retriever.training_data import prepare
 
-    cfg = TrainConfig(**{**cpu_recipe(), "epochs": epochs or cpu_recipe()["epochs"]}, query_files=[str(STB)], output_dir=str(tmp / "quality"), split_by="api",
-                      test_fraction=0.2, log_every=0, max_steps=steps or None, synthetic_per_api=synthetic_per_api)
+    recipe = {**cpu_recipe(), "epochs": epochs or cpu_recipe()["epochs"]}
+    cfg = TrainConfig(**recipe, query_files=[str(STB)], output_dir=str(tmp / "quality"), split_by="api",
+                      test_fraction=0.2, log_every=0, max_steps=steps or None, synthetic_per_api=synthetic_per_api,
+                      **(fields or {}))
     data = prepare(cfg)  # the held-out split a --trained-model must have been trained with (same seed)
     source, seconds = trained, None
     if trained is None:
         result = run(cfg)
         trained, seconds = result.model_dir, result.seconds
         source = (f"trained here (CPU recipe, {cfg.epochs} epoch(s), {result.steps} steps, synthetic_per_api "
-                  f"{synthetic_per_api})")
+                  f"{synthetic_per_api}{', ' + json.dumps(fields) if fields else ''})")
     corpus = load_corpus(None, read_queries([STB]))
     built: dict = {}
 
@@ -330,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quality-steps", type=int, default=0, help="steps of the model trained here (0: all)")
     p.add_argument("--quality-epochs", type=int, help="--quality: epochs of the model trained here (default: "
                    "the CPU recipe's)")
+    p.add_argument("--quality-fields", help="--quality: more TrainConfig fields of the model trained here, as "
+                   "JSON (e.g. '{\"hard_negatives\": 1}')")
     p.add_argument("--synthetic-per-api", type=int, default=0, help="--quality: synthetic requests per API in "
                    "the training of the model trained here")
     p.add_argument("--skip-search", action="store_true")
@@ -387,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.quality:
         from eval.intervals import wilson
 
-        q = out["quality"] = quality(a.trained_model, a.quality_steps, tmp, a.synthetic_per_api, a.quality_epochs)
+        q = out["quality"] = quality(a.trained_model, a.quality_steps, tmp, a.synthetic_per_api, a.quality_epochs,
+                                     json.loads(a.quality_fields) if a.quality_fields else None)
         print(f"\nheld-out API split: {q['held_out_queries']} queries needing {q['held_out_apis']} APIs of tools "
               f"unseen in training; trained model: {q['trained']}\n")
         print("| method | NDCG@1 [95% Wilson] | NDCG@5 | vs BM25 (NDCG@1) |")
