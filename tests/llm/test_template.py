@@ -1,11 +1,12 @@
 import json
 import os
 
-from toolbench.catalog.functions import FINISH_FUNCTION
+from toolbench.catalog.functions import FINISH_FUNCTION, api_to_function, plain_description
+from toolbench.records import Api, Param
 from toolbench.llm.base import ToolCall
 from toolbench.llm.template import (
     chatml,
-    example_arguments,
+    listed_schema,
     prefill_for,
     render_prompt,
     to_plain_messages,
@@ -19,21 +20,34 @@ WEATHER = {"name": "get_weather", "description": "Weather of a city.",
 TOOLS = [{"type": "function", "function": WEATHER}, {"type": "function", "function": FINISH_FUNCTION}]
 
 
-def test_example_arguments():
-    assert example_arguments(WEATHER) == {"city": "Paris", "days": 1}
-    assert example_arguments(FINISH_FUNCTION) == {"return_type": "give_answer"}
-    assert example_arguments({"name": "now"}) == {}
+def test_the_tool_list_shows_a_compact_view_of_each_function():
+    api = Api(tool="Weather Hub", name="get weather", description="Weather of a city.",
+              required_params=[Param(name="city", type="STRING", description="City name", required=True,
+                                     default="Paris")],
+              optional_params=[Param(name="days", type="NUMBER", description="Days ahead")])
+    schema = api_to_function(api).schema
+    assert schema["description"].startswith("This is the subfunction for tool")  # ToolBench's convention
+    shown = listed_schema(schema)
+    assert shown == {"name": schema["name"], "description": "Weather of a city.", "parameters": {
+        "type": "object", "required": ["city"],
+        "properties": {"city": {"type": "string", "description": "City name"},
+                       "days": {"type": "integer", "description": "Days ahead"}}}}
+    assert schema["parameters"]["properties"]["city"]["example_value"] == "Paris"  # the schema is not changed
+    bare = api_to_function(Api(tool="T", name="ping")).schema
+    assert listed_schema(bare)["description"] == "" and plain_description("Any text.") == "Any text."
+    # a parameter that happens to be called "optional" or "example_value" stays
+    odd = {"name": "f", "parameters": {"type": "object", "properties": {"optional": {"type": "string"}}}}
+    assert listed_schema(odd)["parameters"]["properties"] == {"optional": {"type": "string"}}
 
 
-def test_tools_section_lists_tools_and_one_example():
+def test_tools_section_lists_tools_and_no_example():
     section = tools_section(TOOLS)
     lines = section.splitlines()
     start = lines.index("<tools>")
     assert [json.loads(line)["name"] for line in lines[start + 1:lines.index("</tools>")]] == ["get_weather", "Finish"]
-    assert ('For example, to call get_weather:\n<tool_call>\n{"name": "get_weather", "arguments": '
-            '{"city": "Paris", "days": 1}}\n</tool_call>') in section
+    assert lines[-1] == "</tools>" and "For example" not in section and "Paris" not in section
     assert "must call" not in section
-    assert tools_section(TOOLS, "required").endswith("You must call at least one function now.")
+    assert tools_section(TOOLS, "required").endswith("</tools>\nYou must call at least one function now.")
     named = {"type": "function", "function": {"name": "Finish"}}
     assert tools_section(TOOLS, named).endswith("You must call the function Finish now.")
 

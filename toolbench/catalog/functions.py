@@ -15,6 +15,7 @@ kept as it is, with the description added.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,17 @@ def function_description(api: Api, tool_standard_name: str, fname: str) -> str:
     if desc:
         text += f'The description of this function is: "{desc.replace(api.name, fname)[:DESCRIPTION_MAX]}"'
     return text
+
+
+_PREAMBLE = re.compile(r'This is the subfunction for tool "[^"]*", you can use this tool\.'
+                       r'(?:The description of this function is: "(?P<described>.*)")?', re.DOTALL)
+
+
+def plain_description(text: str) -> str:
+    """A function description without ToolBench's fixed preamble (the inverse of :func:`function_description`):
+    the API's own description, "" when it had none; any other text is returned as it is."""
+    match = _PREAMBLE.fullmatch(text.strip())
+    return text if match is None else (match.group("described") or "")
 
 
 @dataclass

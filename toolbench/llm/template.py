@@ -6,10 +6,15 @@ template is plain ChatML and silently ignores ``tools=`` — get our documented 
 * **Tools** are listed in the system prompt (appended to the first system message, or in a system message of
   their own): first the instruction to answer a call as ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>``
   (or in plain text when no function is needed), then one JSON function schema per line inside
-  ``<tools></tools>``, then **one worked example** built from the first tool (its required parameters filled with their ``example_value``/``default``/first
-  ``enum`` value, else a placeholder of their type). The exact text is :func:`tools_section`. The text that
-  is the same for every request comes before the tool list, so a server's prefix cache skips it (about 80
-  tokens of SmolLM2's prompt) whichever tools the next request offers.
+  ``<tools></tools>``, in a compact view (:func:`listed_schema`): ToolBench's fixed description preamble
+  ("This is the subfunction for tool ..., you can use this tool.The description of this function is: ...") is
+  cut to the API's own description, and ToolBench's ``optional`` list and ``example_value`` are left out. The
+  exact text is :func:`tools_section`. The text that is the same for every request comes before the tool list,
+  so a server's prefix cache skips it whichever tools the next request offers. There is no worked example: the
+  one the prompt used to end with (the first tool called with its example values, or placeholders such as
+  ``1.5`` and ``"text"``) was copied by the tuned model into its calls, placeholders included. On BFCL's dev
+  slice the same LoRA data scored simple_python 60% with this prompt against 30% with the old one
+  (benchmarks/README.md, "Training data and recipe against public BFCL").
 * **Assistant turns that called tools** are rendered back as their text followed by one ``<tool_call>`` block
   per call, exactly the form the model is asked to produce.
 * **Tool results** (``role: tool``, or the legacy ``role: function``) become a ``user`` turn holding one
@@ -29,12 +34,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from toolbench.catalog.functions import plain_description
 from toolbench.llm.base import Message, Tool
 from toolbench.llm.toolcalls import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, format_tool_call
 
 DEFAULT_SYSTEM = "You are a helpful assistant."
-PLACEHOLDERS: dict[str, Any] = {"string": "text", "integer": 1, "number": 1.5, "boolean": True, "array": [],
-                                "object": {}}
 
 
 @dataclass
@@ -50,33 +54,28 @@ def function_schemas(tools: list[Tool] | None) -> list[dict[str, Any]]:
     return [t["function"] if isinstance(t.get("function"), dict) else t for t in tools or []]
 
 
-def example_arguments(schema: dict[str, Any]) -> dict[str, Any]:
-    """Plausible arguments for the worked example: required parameters (else the first one) filled in."""
-    params = schema.get("parameters") or {}
-    props = params.get("properties") or {}
-    names = [n for n in params.get("required") or [] if n in props] or list(props)[:1]
-    args: dict[str, Any] = {}
-    for name in names:
-        prop = props[name] if isinstance(props[name], dict) else {}
-        for key in ("example_value", "default"):
-            if prop.get(key) not in (None, ""):
-                args[name] = prop[key]
-                break
-        else:
-            if prop.get("enum"):
-                args[name] = prop["enum"][0]
-            else:
-                kind = prop.get("type")
-                args[name] = PLACEHOLDERS.get(kind if isinstance(kind, str) else "string", "text")
-    return args
+def listed_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A function as the tool list shows it: name, description and parameters, in the compact view (see the
+    module docstring): ToolBench's fixed description preamble removed
+    (:func:`toolbench.catalog.functions.plain_description`), no ``optional`` list, no ``example_value``."""
+    out: dict[str, Any] = {k: schema[k] for k in ("name", "description", "parameters") if k in schema}
+    if isinstance(out.get("description"), str):
+        out["description"] = plain_description(out["description"])
+    params = out.get("parameters")
+    if isinstance(params, dict):
+        params = {k: v for k, v in params.items() if k != "optional"}
+        if isinstance(params.get("properties"), dict):
+            params["properties"] = {name: ({k: v for k, v in prop.items() if k != "example_value"}
+                                           if isinstance(prop, dict) else prop)
+                                    for name, prop in params["properties"].items()}
+        out["parameters"] = params
+    return out
 
 
 def tools_section(tools: list[Tool], tool_choice: Any = "auto") -> str:
     """The system-prompt section listing the tools and the call format, with one worked example."""
     schemas = function_schemas(tools)
-    listed = "\n".join(json.dumps({k: s[k] for k in ("name", "description", "parameters") if k in s},
-                                  ensure_ascii=False) for s in schemas)
-    example = schemas[0]
+    listed = "\n".join(json.dumps(listed_schema(s), ensure_ascii=False) for s in schemas)
     lines = [
         "# Tools",
         "",
@@ -89,9 +88,6 @@ def tools_section(tools: list[Tool], tool_choice: Any = "auto") -> str:
         "<tools>",
         listed,
         "</tools>",
-        "",
-        f"For example, to call {example['name']}:",
-        format_tool_call(example["name"], example_arguments(example)),
     ]
     if tool_choice == "required":
         lines.append("You must call at least one function now.")
