@@ -91,16 +91,17 @@ class DemoProfile:
     retriever_heldout_apis: float = field(default=0.2, metadata=doc(
         "Share of retriever queries held out by API (whole tools unseen in training) for its figures."))
     # -- fine-tuning --
-    train_call_examples: int = field(default=64, metadata=doc("Generated call examples (OpenAI format) in the "
-                                                                "LoRA data."))
-    train_reference_examples: int = field(default=0, metadata=doc(
+    train_call_examples: int = field(default=120, metadata=doc("Generated call examples (OpenAI format) in the "
+                                                                 "LoRA data."))
+    train_reference_examples: int = field(default=160, metadata=doc(
         "Call examples from the reference catalog's samples in the LoRA mix (`train mix --reference-call-examples`)."))
-    train_agent_examples: int = field(default=12, metadata=doc("Generated samples also written as DFSDT-style "
+    train_agent_examples: int = field(default=24, metadata=doc("Generated samples also written as DFSDT-style "
                                                                  "runs (ToolBench prompt, calls, Finish)."))
     train_max_length: int = field(default=640, metadata=doc("Longest call example in tokens (the shortest "
                                                               "are taken first: CPU time goes by tokens)."))
     train_agent_max_length: int = field(default=1280, metadata=doc("Longest DFSDT-style example in tokens."))
-    train_steps: int = field(default=48, metadata=doc("LoRA optimizer steps."))
+    train_steps: int = field(default=150, metadata=doc("LoRA optimizer steps (x train_grad_accum examples each: "
+                                                         "150 x 2 is about one pass over the full profile's mix)."))
     train_batch_size: int = field(default=1, metadata=doc("Sequences per forward pass (1: no padding, least "
                                                             "memory on CPU)."))
     train_grad_accum: int = field(default=2, metadata=doc("Forward passes per optimizer step."))
@@ -197,7 +198,7 @@ QUICK = DemoProfile(
     instruction_max_tokens=64,
     eval_entries=8, bfcl_per_category=8, dfsdt_tasks=2, dfsdt_max_steps=3, dfsdt_max_llm_calls=2,
     dfsdt_reply_tokens=80,
-    train_call_examples=24,
+    train_call_examples=24, train_reference_examples=24,
     train_agent_examples=2, train_max_length=512, train_agent_max_length=1024, train_steps=13, train_grad_accum=2)
 TINY = DemoProfile(
     name="tiny", crawl_samples=1, calls=40, reference_calls=12, heldout=0.25, zh_rate=0.0, instruction_sets=1,
@@ -205,7 +206,7 @@ TINY = DemoProfile(
     instruction_max_tokens=48, eval_entries=3, eval_max_tokens=48, bfcl_per_category=1, bfcl_max_tokens=64,
     dfsdt_tasks=1, dfsdt_width=1, compare_strategies="dfsdt",
     dfsdt_max_steps=2, dfsdt_max_llm_calls=2, dfsdt_reply_tokens=48, retriever_epochs=1, retriever_batch_size=8,
-    train_call_examples=4, train_agent_examples=1, train_steps=2, train_grad_accum=1, train_max_length=768,
+    train_call_examples=4, train_reference_examples=2, train_agent_examples=1, train_steps=2, train_grad_accum=1, train_max_length=768,
     lora_r=4)
 PROFILES: dict[str, DemoProfile] = {"tiny": TINY, "quick": QUICK, "full": FULL}
 

@@ -87,8 +87,10 @@ def stage_sft(ctx: DemoContext) -> StageOutput:
                "tokens_per_s": train["tokens_per_s"], "peak_rss_mb": summary["peak_rss_mb"],
                "trainable_parameters": summary["parameters"]["trainable"],
                "bfcl_overlap": contamination.count if contamination.checked else None}
-    note = (f"LoRA r={p.lora_r} on {mix['call_examples']} call + {mix['dfsdt_examples']} DFSDT-style examples "
-            f"({mix['tokens']:,} tokens), "
+    reference = mix.get("reference_call_examples", 0)
+    note = (f"LoRA r={p.lora_r} on {mix['call_examples']} call"
+            + (f" ({reference} from the reference catalog)" if reference else "")
+            + f" + {mix['dfsdt_examples']} DFSDT-style examples ({mix['tokens']:,} tokens), "
             f"{train['global_step']} steps, loss {train['first_logged_loss']:.3f} -> {train['last_logged_loss']:.3f}"
             if train["first_logged_loss"] is not None else f"{train['global_step']} steps")
     note += f"; BFCL overlap {contamination.count}" if contamination.checked else "; BFCL overlap not checked"
