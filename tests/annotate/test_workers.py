@@ -72,25 +72,8 @@ def test_kill_minus_nine_of_a_worker_then_resume_loses_and_repeats_nothing(tmp_p
     """Two workers; the first to make a call once 8 are journaled freezes right after making it (before journaling
     it) and is killed by its pid; the other worker finishes its share and the command fails naming the dead one.
     The same command then resumes: no journaled call is made again, the one in flight is made once more."""
-    queries = doubles.write_queries(tmp_path / "q.json", 12)
-    run, log = tmp_path / "run", tmp_path / "api.log"
-    env = dict(os.environ, TOOLBENCH_ANNOTATE_TEST_DOUBLES="tests.annotate.doubles:build",
-               **{doubles.API_LOG_ENV: str(log), doubles.DELAY_ENV: "0.01"},
-               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    command = [sys.executable, "-m", "toolbench", "annotate", "--queries", str(queries), "--out", str(run),
-               "--strategy", "dfsdt", "--width", "2", "--max-steps", "12", "--concurrency", "2", "--workers", "2",
-               "--no-progress"]
-    process = subprocess.Popen(command, env={**env, doubles.FREEZE_ENV: "8"}, cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
-    mark = run / doubles.FROZEN_MARK
-    deadline = time.monotonic() + 120
-    while not (mark.exists() and mark.read_text()):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            _, stderr = process.communicate()
-            pytest.fail(f"no worker reached the freeze point: {stderr.decode()[-2000:]}")
-        time.sleep(0.02)
-    worker = int(mark.read_text())
+    queries, run, log, env, command, process = _start_frozen(tmp_path, 12, freeze_at=8)
+    worker = int((run / doubles.FROZEN_MARK).read_text())
     assert worker != process.pid
     os.kill(worker, signal.SIGKILL)
     _, stderr = process.communicate(timeout=120)
@@ -112,6 +95,31 @@ def test_kill_minus_nine_of_a_worker_then_resume_loses_and_repeats_nothing(tmp_p
     assert _answers(run) == _answers(tmp_path / "clean")
 
 
+def _start_frozen(tmp_path: Path, n: int, *, freeze_at: int):
+    """A ``--workers 2`` DFSDT campaign over ``n`` queries whose first worker to make a call once ``freeze_at``
+    are journaled freezes right after making it; returns once that worker has frozen (its pid in the run's mark):
+    (queries, run folder, API log, env, command, the running process)."""
+    queries = doubles.write_queries(tmp_path / "q.json", n)
+    run, log = tmp_path / "run", tmp_path / "api.log"
+    env = dict(os.environ, TOOLBENCH_ANNOTATE_TEST_DOUBLES="tests.annotate.doubles:build",
+               **{doubles.API_LOG_ENV: str(log), doubles.DELAY_ENV: "0.01"},
+               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    command = [sys.executable, "-m", "toolbench", "annotate", "--queries", str(queries), "--out", str(run),
+               "--strategy", "dfsdt", "--width", "2", "--max-steps", "12", "--concurrency", "2", "--workers", "2",
+               "--no-progress"]
+    process = subprocess.Popen(command, env={**env, doubles.FREEZE_ENV: str(freeze_at)}, cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    mark = run / doubles.FROZEN_MARK
+    deadline = time.monotonic() + 120
+    while not (mark.exists() and mark.read_text()):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            _, stderr = process.communicate()
+            pytest.fail(f"no worker reached the freeze point: {stderr.decode()[-2000:]}")
+        time.sleep(0.02)
+    return queries, run, log, env, command, process
+
+
 def _children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(c) for c in path.read_text().split()] if path.exists() else []
@@ -130,26 +138,9 @@ def test_kill_minus_nine_of_the_command_takes_its_workers_and_the_rerun_does_eve
     """``kill -9`` of a ``--workers 2`` command mid-run (one worker frozen right after a call it has not journaled,
     the other running): both workers die with it, and the rerun leaves every query answered exactly once, no
     journaled call made again and the answers of a clean run."""
-    queries = doubles.write_queries(tmp_path / "q.json", 16)
-    run, log = tmp_path / "run", tmp_path / "api.log"
-    env = dict(os.environ, TOOLBENCH_ANNOTATE_TEST_DOUBLES="tests.annotate.doubles:build",
-               **{doubles.API_LOG_ENV: str(log), doubles.DELAY_ENV: "0.01"},
-               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    command = [sys.executable, "-m", "toolbench", "annotate", "--queries", str(queries), "--out", str(run),
-               "--strategy", "dfsdt", "--width", "2", "--max-steps", "12", "--concurrency", "2", "--workers", "2",
-               "--no-progress"]
-    process = subprocess.Popen(command, env={**env, doubles.FREEZE_ENV: "10"}, cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
-    mark = run / doubles.FROZEN_MARK
-    deadline = time.monotonic() + 120
-    while not (mark.exists() and mark.read_text()):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            _, stderr = process.communicate()
-            pytest.fail(f"no worker reached the freeze point: {stderr.decode()[-2000:]}")
-        time.sleep(0.02)
+    queries, run, log, env, command, process = _start_frozen(tmp_path, 16, freeze_at=10)
     workers = _children(process.pid)
-    assert len(workers) == 2 and int(mark.read_text()) in workers
+    assert len(workers) == 2 and int((run / doubles.FROZEN_MARK).read_text()) in workers
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)
     deadline = time.monotonic() + 30
