@@ -298,6 +298,21 @@ def test_cli_help_and_a_replayed_run(tmp_path, capsys, small_sample):
     assert summary["sample"]["size"] == 30 and summary["constrained_decoding"] == "unknown"
     assert summary["categories"]["multiple"]["correct"] == 6
 
+    # the same run from a config file (PublicBfclConfig's fields) and --set; the options given win over both
+    cfg = tmp_path / "public.yaml"
+    cfg.write_text(f"model: smol\nbase_url: http://127.0.0.1:9/v1\nout: {tmp_path / 'other'}\nper_category: '1'\n"
+                   "cache_mode: replay\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", "bfcl-public", "--config", str(cfg), "--set", "per_category='6'", "--out", str(out)])
+    assert exit_info.value.code == 0
+    assert public_bfcl.load_summary(out)["sample"]["size"] == 30
+    capsys.readouterr()
+    for bad, message in ((["--split", "train"], "--split must be one of"), ([], "needs --model")):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["eval", "bfcl-public", "--out", str(tmp_path / "bad"), *bad] + (["--model", "m"] if bad else []))
+        assert exit_info.value.code != 0
+        assert message in " ".join(capsys.readouterr().err.split())
+
     # `eval ast --dataset bfcl:<category>` still works
     preds = tmp_path / "preds.jsonl"
     preds.write_text('{"id": "multiple_0", "result": []}\n')

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from eval.ast_run import AstRunConfig  # light: the options are built from it
+from eval.public_run import PublicBfclConfig
 from toolbench.cli.eval_judge import judge_app
 from toolbench.config import options
 from toolbench.errors import ToolbenchError
@@ -108,43 +109,16 @@ def _progress(label: str):
 # -- the public BFCL block ---------------------------------------------------------------------------------------------
 
 @app.command("bfcl-public")
+@options(PublicBfclConfig)
 def bfcl_public_command(
-    model: Annotated[str, typer.Option(help="The model name sent to --base-url (or to OpenAI's API).")],
-    out: Annotated[Path, typer.Option(help="Run folder: sample.json, result/BFCL_v4_<category>_result.json "
-                                      "(predictions), verdicts/<category>.jsonl, public_bfcl.summary.json/.md, "
-                                      "llm_cache.sqlite.")],
-    base_url: Annotated[str | None, typer.Option(help="The model's OpenAI-compatible endpoint (with /v1; "
-                                                 "`toolbench llm serve`, vLLM, a hosted API).")] = None,
-    categories: Annotated[str | None, typer.Option(help="Comma-separated BFCL categories (default simple_python,"
-                                                   "multiple,parallel,parallel_multiple,irrelevance; live_simple "
-                                                   "and live_multiple are options).")] = None,
-    per_category: Annotated[str | None, typer.Option(help="Entries per category: N, or 'all' (default: a third of "
-                                                     "each category, at least 60, at most 150; 415 entries for "
-                                                     "the five default categories).")] = None,
-    sample: Annotated[Path | None, typer.Option(help="Reuse the ids of a sample.json (e.g. the base model's run "
-                                                "folder) instead of drawing them; --categories/--per-category/"
-                                                "--seed are then ignored.")] = None,
-    seed: Annotated[int, typer.Option(help="Sample seed (the ids are a hash of seed and id: the same everywhere)."
-                                      )] = 0,
-    split: Annotated[str, typer.Option(help="The slice sampled from: test (four fifths of each category, the "
-                                       "headline), dev (the declared fifth to compare recipes on) or all.")]
-    = "test",
-    tool_choice: Annotated[str, typer.Option(help="auto (the headline: the model decides whether to call) or "
-                                             "required (a call is forced: a separate, labelled figure).")] = "auto",
-    constrained_decoding: Annotated[str | None, typer.Option(help="Record this as the run's constrained decoding "
-                                                             "(default: what the server reports in GET /health, "
-                                                             "else 'unknown').")] = None,
-    name: Annotated[str | None, typer.Option(help="The model's name in the summary (default --model).")] = None,
-    api_key_env: Annotated[str, typer.Option(help="Environment variable holding the endpoint's key.")]
-    = "OPENAI_API_KEY",
-    max_tokens: Annotated[int, typer.Option(help="Largest reply in tokens.")] = 256,
-    concurrency: Annotated[int, typer.Option(help="Requests in flight at once.")] = 4,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for one reply.")] = 300.0,
-    cache_mode: Annotated[str, typer.Option(help="Reply cache: read-write, replay (no model needed) or off.")]
-    = "read-write",
+    settings: dict,  # one option per PublicBfclConfig field
+    config: Annotated[Path | None, typer.Option(help="YAML/TOML/JSON file of PublicBfclConfig fields.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="field=value (a YAML value) over the --config "
+                                                   "file, e.g. --set per_category=20; repeatable.")] = None,
 ) -> None:
     """The public BFCL block: a model on a fixed, stratified sample of BFCL's public categories, with 95%
-    intervals, ours and "BFCL would report" figures, and every prediction kept for BFCL's own checker.
+    intervals, ours and "BFCL would report" figures, and every prediction kept for BFCL's own checker. Settings
+    come from the defaults, then --config, then --set, then the options given.
 
     Examples: toolbench eval bfcl-public --base-url http://127.0.0.1:8000/v1 --model smollm2-135m-instruct
     --out runs/public_bfcl/base
@@ -158,36 +132,24 @@ def bfcl_public_command(
     toolbench eval bfcl-public --base-url URL --model M --out runs/public_bfcl/all --categories
     simple_python,live_simple --per-category all --tool-choice required
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from eval import public_bfcl
+    from eval.public_run import PublicConfigError, run
+    from toolbench.config import from_command
 
-    from eval import predict, public_bfcl
-    from toolbench.llm.cache import CACHE_MODES
+    cfg = from_command(PublicBfclConfig, settings, config, set_, error=PublicConfigError,
+                       example="per_category=20")
+    progress = _progress(f"bfcl-public {cfg.name or cfg.model}")
+    state: dict[str, Any] = {}
 
-    if cache_mode not in CACHE_MODES:
-        raise ToolbenchError(f"--cache-mode must be one of {', '.join(CACHE_MODES)}; got {cache_mode!r}")
-    if tool_choice not in public_bfcl.TOOL_CHOICES:
-        raise ToolbenchError(f"--tool-choice must be auto or required; got {tool_choice!r}")
-    if sample is not None:
-        drawn = public_bfcl.PublicSample.read(sample)
-    else:
-        names = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
-        drawn = public_bfcl.public_sample(names, public_bfcl.parse_per_category(per_category), seed=seed,
-                                          split=split)
-    config = predict.RunnerConfig(max_tokens=max_tokens, concurrency=concurrency)
-    progress = Progress(TextColumn(f"bfcl-public {name or model}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=Console(stderr=True))
-    total = sum(len(ids) for c, ids in drawn.ids.items()
-                if not (tool_choice == "required" and c in public_bfcl.ABSTENTION))
-    task = progress.add_task("entries", total=total)
+    def on_start(sample: Any, total: int) -> None:
+        state["sample"] = sample
+        state["task"] = progress.add_task("entries", total=total, note="")
+
     with progress:
-        summary = public_bfcl.run_public_bfcl(
-            sample=drawn, out_dir=out, base_url=base_url, model=model, name=name, tool_choice=tool_choice,
-            config=config, constrained_decoding=constrained_decoding, api_key_env=api_key_env,
-            cache_mode=cache_mode, timeout=timeout, on_done=lambda _: progress.update(task, advance=1))
+        summary = run(cfg, on_start=on_start, on_done=lambda _: progress.update(state["task"], advance=1))
     typer.echo(public_bfcl.summary_markdown(summary))
-    typer.echo(f"Wrote {drawn.size} entries' predictions and verdicts under {out} "
-               f"(summary: {out / (public_bfcl.SUMMARY_NAME + '.json')})")
+    typer.echo(f"Wrote {state['sample'].size} entries' predictions and verdicts under {cfg.out} "
+               f"(summary: {Path(cfg.out) / (public_bfcl.SUMMARY_NAME + '.json')})")
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
