@@ -48,7 +48,7 @@ def test_calls_command_writes_every_export_and_resumes(tmp_path):
 
 
 def test_instructions_command(tmp_path, monkeypatch):
-    from toolbench.cli import generate as cli
+    from toolbench.generate import pipeline
 
     def scripted(base_url, model, cache, what):
         def reply(messages, tools, params):
@@ -57,7 +57,7 @@ def test_instructions_command(tmp_path, monkeypatch):
                                 "relevant APIs": [[d["tool"], d["api"]] for d in docs[:2]]}])
         return ScriptedChatModel([reply], repeat_last=True)
 
-    monkeypatch.setattr(cli, "_chat_model", scripted)
+    monkeypatch.setattr(pipeline, "chat_model", scripted)
     out = tmp_path / "G1_query.json"
     result = runner.invoke(app, ["generate", "instructions", "--catalog", str(catalog_dir(tmp_path)), "--group",
                                  "G1", "--n", "4", "--model", "m", "--mode", "llm", "--out", str(out)])

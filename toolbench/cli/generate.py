@@ -12,6 +12,7 @@ from rich.console import Console
 from toolbench.config import options
 from toolbench.errors import ToolbenchError
 from toolbench.generate.calls_config import CallsRunConfig  # light: the options are built from it
+from toolbench.generate.instructions_config import InstructionsRunConfig  # light, as above
 
 app = typer.Typer(
     help="Generate tasks from a catalog.\n\n"
@@ -36,18 +37,6 @@ def _group() -> None:
     """Generate tasks from a catalog."""
 
 
-def _tools(catalog_dir: Path):
-    from toolbench.generate.pipeline import catalog_tools
-
-    return catalog_tools(catalog_dir)
-
-
-def _chat_model(base_url: str | None, model: str | None, cache: Path | None, what: str):
-    from toolbench.generate.pipeline import chat_model
-
-    return chat_model(base_url, model, cache, what)
-
-
 def _progress():
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -55,58 +44,41 @@ def _progress():
                     TextColumn("{task.fields[note]}"), console=console, transient=False)
 
 
+INSTRUCTIONS_CONFIG_HELP = ("YAML/TOML/JSON file of InstructionsRunConfig fields (the filters' settings flat or "
+                            "under 'instructions').")
+INSTRUCTIONS_SET_HELP = "field=value (a YAML value) over the --config file, e.g. --set queries_per_set=3; repeatable."
+
+
 @app.command("instructions")
+@options(InstructionsRunConfig)
 def instructions_command(
-    catalog: Annotated[Path, typer.Option(help="Catalog folder (<Category>/<tool>.json).")],
-    group: Annotated[str, typer.Option(help="G1 (one tool), G2 (one category) or G3 (one collection, or "
-                                            "across categories).")],
-    n: Annotated[int, typer.Option(help="Queries to keep.")],
-    out: Annotated[Path, typer.Option(help="ToolBench query file to write (e.g. runs/gen/G1_query.json); "
-                                           "<stem>.journal.jsonl, .rejected.json and .stats.json go next to it.")],
-    model: Annotated[str | None, typer.Option(help="Model name at --base-url.")] = None,
-    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint, e.g. "
-                                                         "http://127.0.0.1:8000/v1.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the API-set sampling and of the requests.")] = 0,
-    per_set: Annotated[int, typer.Option(help="Queries asked for each sampled API set.")] = 5,
-    cache: Annotated[Path | None, typer.Option(help="Record/replay cache of the LLM requests (SQLite).")] = None,
-    json_schema: Annotated[bool, typer.Option("--json-schema/--no-json-schema", help=(
-        "Send the reply's JSON schema as response_format (a server with constrained decoding then answers only "
-        "well-formed JSON: the entries naming the set's APIs, or the composed query's {\"query\"}); "
-        "--no-json-schema for endpoints that reject it."))] = True,
-    mode: Annotated[str, typer.Option(help=(
-        "compose (default): each query's APIs and argument values are drawn from the set, phrased by rule, and "
-        "the model (if given) rewrites it, kept only when the rewrite passes the filters; works with a small "
-        "model or none. llm: the model writes whole queries (ToolBench's prompt), for capable models."))]
-        = "compose",
-    max_tokens: Annotated[int | None, typer.Option(help="Token budget of one model reply (default: 2048; a "
-                                                        "compose rewrite asks for about the draft's length).")]
-        = None,
+    settings: dict,  # one option per InstructionsRunConfig / InstructionConfig field
+    config: Annotated[Path | None, typer.Option(help=INSTRUCTIONS_CONFIG_HELP)] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help=INSTRUCTIONS_SET_HELP)] = None,
 ) -> None:
     """Sample API sets of a group, write queries for them (composed, or by an LLM), keep those that pass the
     filters (sampled APIs only, 2-5 of them, two tools for G2/G3, values stated, no API name, no duplicate).
+
+    Settings come from the defaults, then --config, then --set, then the options given.
 
     Examples: toolbench generate instructions --catalog data/tools --group G2 --n 50 --base-url
     http://127.0.0.1:8000/v1 --model smollm2 --out runs/gen/G2_query.json
 
     toolbench generate instructions --catalog data/tools --group G1 --n 20 --mode llm --model gpt-4o-mini
     --out runs/gen/G1_query.json
-    """
-    from toolbench.generate.instructions import InstructionConfig, InstructionRun
 
-    tools = _tools(catalog)
-    try:
-        config = InstructionConfig(queries_per_set=per_set, json_schema=json_schema, mode=mode,
-                                   **({"max_tokens": max_tokens} if max_tokens else {}))
-    except ToolbenchError as exc:
-        raise ToolbenchError(f"--mode/--per-set: {exc}") from None
-    run = InstructionRun(out=out, group=group, n=n, seed=seed, config=config)
-    if mode == "compose" and model is None:
-        chat = None
+    toolbench generate instructions --config g3.yaml --set n=20 --set min_relevant=3
+    """
+    from toolbench.config import from_command
+    from toolbench.generate.instructions import run
+    from toolbench.generate.instructions_config import InstructionsConfigError
+
+    cfg = from_command(InstructionsRunConfig, settings, config, set_, error=InstructionsConfigError,
+                       example="queries_per_set=3")
+    if cfg.phrased_by_rule:
         console.print("no --model: every query is phrased by rule")
-    else:
-        chat = _chat_model(base_url, model, cache, "generate instructions --mode llm")
     with _progress() as progress:
-        task = progress.add_task(f"{run.group} queries", total=n, note="")
+        task = progress.add_task(f"{cfg.group} queries", total=cfg.n, note="")
         rejected: dict[str, int] = {}
 
         def on_set(result, kept: int) -> None:
@@ -114,10 +86,10 @@ def instructions_command(
                 rejected[r.reason] = rejected.get(r.reason, 0) + 1
             progress.update(task, completed=kept, note=f"set {result.api_set.index}, rejected {sum(rejected.values())}")
 
-        stats = run.run(chat, tools, on_set)
-    console.print(f"kept {stats['kept']}/{n} queries -> {out}; rejected {stats['rejected']}: "
+        stats = run(cfg, on_set)
+    console.print(f"kept {stats['kept']}/{cfg.n} queries -> {cfg.out}; rejected {stats['rejected']}: "
                   + json.dumps(stats["rejected_by_reason"]) + f"; phrased by {json.dumps(stats['phrased_by'])}")
-    if stats["kept"] < n:
+    if stats["kept"] < cfg.n:
         console.print("[yellow]fewer queries than asked: the set budget ran out (see the rejections)[/yellow]")
 
 

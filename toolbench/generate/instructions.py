@@ -25,6 +25,10 @@ Every query that does not pass is kept with its reason (:class:`Rejected`):
 
 A run is journaled (one JSON line per API set, written once the set is done), so an interrupted run resumes where
 it stopped: sets already in the journal are skipped and their queries count towards ``n``.
+
+:func:`run` is the whole command as a function (the CLI, the demo or a notebook call it) with an
+:class:`~toolbench.generate.instructions_config.InstructionsRunConfig`: the catalog read, the model made (none in
+compose mode without ``model``), the queries written, filtered and journaled.
 """
 
 from __future__ import annotations
@@ -43,51 +47,18 @@ from toolbench.generate import composer
 from toolbench.generate.api_sets import ApiSet, ApiSetSampler, SamplingConfig, derive_rng
 from toolbench.generate.dedup import DedupIndex
 from toolbench.generate.errors import GenerateError
+from toolbench.generate.instructions_config import (  # noqa: F401 (MODES: the import path kept)
+    MODES,
+    InstructionConfig,
+    InstructionsRunConfig,
+)
 from toolbench.generate.replies import ReplyFormatError, extract_json
 from toolbench.llm.base import ChatModel, LLMError, Message
 from toolbench.records import Api, Query, Tool
 
 REJECT_REASONS = ("malformed_reply", "malformed_entry", "not_in_sample", "too_few_apis", "too_many_apis",
                   "single_tool", "api_name", "unsampleable", "unphrasable", "duplicate", "near_duplicate")
-MODES = ("compose", "llm")
 _RELEVANT_KEYS = ("relevant APIs", "relevant_apis", "relevant apis", "related apis", "related_apis", "apis")
-
-
-@dataclass(frozen=True)
-class InstructionConfig:
-    """How queries are asked for and filtered."""
-
-    mode: str = field(default="compose", metadata={
-        "help": "compose: the query's APIs and values drawn by program, phrased by the model (kept only when its "
-                "text passes the filters, else by rule), for small models; llm: the model writes whole queries "
-                "(ToolBench's prompt), for capable models."})
-    queries_per_set: int = field(default=5, metadata={"help": "Queries asked of the model for each API set."})
-    min_relevant: int = field(default=2, metadata={"help": "Fewest relevant APIs a query must name."})
-    max_relevant: int = field(default=5, metadata={"help": "Most relevant APIs a query may name."})
-    near_duplicate: float = field(default=0.8, metadata={
-        "help": "Character 3-gram Jaccard similarity from which a query is a near-duplicate of a kept one."})
-    min_chars: int = field(default=15, metadata={"help": "Shortest acceptable query text, in characters."})
-    temperature: float = field(default=0.9, metadata={"help": "Sampling temperature of the writer model."})
-    optional_rate: float = field(default=0.3, metadata={
-        "help": "compose: how often an optional parameter gets a value in the query."})
-    max_tokens: int = field(default=2048, metadata={"help": "Token budget of one reply."})
-    max_sets_factor: int = field(default=4, metadata={
-        "help": "Give up after n * factor / queries_per_set + 10 API sets if n queries have not been kept."})
-    json_schema: bool = field(default=True, metadata={
-        "help": "Send the reply's JSON schema as response_format (json_schema; the set's [tool, api] pairs as an "
-                "enum), so a server with constrained decoding can only answer well-formed entries; false for an "
-                "endpoint that rejects response_format."})
-
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise GenerateError(f"instructions.mode must be one of {', '.join(MODES)}, got {self.mode!r}")
-        if self.queries_per_set < 1:
-            raise GenerateError(f"instructions.queries_per_set must be at least 1, got {self.queries_per_set}")
-        if not 1 <= self.min_relevant <= self.max_relevant:
-            raise GenerateError("instructions.min_relevant must be at least 1 and at most max_relevant, got "
-                                f"{self.min_relevant}..{self.max_relevant}")
-        if not 0.0 < self.near_duplicate <= 1.0:
-            raise GenerateError(f"instructions.near_duplicate must be in (0, 1], got {self.near_duplicate}")
 
 
 @dataclass
@@ -459,3 +430,24 @@ class InstructionRun:
         }
         write_json_atomic(self.out.with_name(self.out.stem + ".stats.json"), stats)
         return stats
+
+
+def run(config: InstructionsRunConfig, on_set: Callable[[SetResult, int], None] | None = None, *,
+        chat: ChatModel | None = None) -> dict[str, Any]:
+    """``toolbench generate instructions``: ``config.n`` queries of ``config.group`` for the catalog's API sets,
+    written to ``config.out`` (resuming from its journal); returns the stats (``<stem>.stats.json``).
+    ``on_set(result, kept so far)`` after each API set. ``chat``: the model to ask instead of the one
+    ``config.model`` names (the demo's one client shared by its three groups; the caller closes it); without
+    either, compose mode phrases every query by rule."""
+    from toolbench.generate.pipeline import catalog_tools, chat_model
+
+    tools = catalog_tools(config.catalog)
+    own = None
+    if chat is None and not config.phrased_by_rule:
+        chat = own = chat_model(config.base_url, config.model, config.cache, "generate instructions --mode llm")
+    try:
+        return InstructionRun(out=Path(config.out), group=config.group, n=config.n, seed=config.seed,
+                              config=config.instructions).run(chat, tools, on_set)
+    finally:
+        if own is not None and hasattr(own, "close"):
+            own.close()
