@@ -10,6 +10,10 @@ An LLM pass (:func:`propose_schemas`) proposes a tighter schema per API from its
 responses: the keys an agent needs, as a ToolBench template. The proposal is checked against the responses
 (keys no response has are dropped and listed), so a model cannot invent fields; prompt building and reply
 checking are pure (:func:`schema_proposal_messages`, :func:`parse_schema_proposal`).
+
+:func:`run` is ``toolbench compress`` as a function (the CLI, the demo or a notebook call it) with a
+:class:`CompressRunConfig` (the command builds its options from it): the report over a response cache, with the
+LLM's proposals made (``propose_schema``) or read back (``schemas``).
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from toolbench.config import ConfigError, doc
 from toolbench.errors import ToolbenchError
 
 _SCHEMA_TYPES = {"object", "array", "string", "number", "integer", "boolean", "null"}
@@ -34,17 +40,59 @@ class CompressError(ToolbenchError):
 class CompressConfig:
     """How far responses are cut. Zero disables a limit."""
 
-    max_list_items: int = field(default=5, metadata={"help": "Items kept per list (ToolBench templates show 2-5)."})
-    max_string_chars: int = field(default=300, metadata={"help": "Characters kept per string value."})
-    max_total_chars: int = field(default=2048, metadata={
-        "help": "Cap on the whole response text (ToolBench: 2048, then 1024 when a prompt gets too long)."})
-    drop_empty: bool = field(default=True, metadata={"help": "Drop null, empty strings, empty lists and objects."})
-    prune_by_schema: bool = field(default=True, metadata={"help": "Keep only the keys the response schema has."})
+    max_list_items: int = field(default=5, metadata=doc(
+        "Items kept per list (0: all; ToolBench templates show 2-5)."))
+    max_string_chars: int = field(default=300, metadata=doc("Characters kept per string value (0: all)."))
+    max_total_chars: int = field(default=2048, metadata=doc(
+        "Cap on the whole response text (0: none; ToolBench: 2048, then 1024 when a prompt gets too long)."))
+    drop_empty: bool = field(default=True, metadata=doc("Drop null, empty strings, empty lists and objects."))
+    prune_by_schema: bool = field(default=True, metadata=doc("Keep only the keys the response schema has."))
 
     def __post_init__(self) -> None:
         for name in ("max_list_items", "max_string_chars", "max_total_chars"):
             if getattr(self, name) < 0:
                 raise CompressError(f"{name}: must be >= 0 (0 disables the limit)")
+
+
+class CompressConfigError(CompressError, ConfigError):
+    """A ``compress`` config file or ``--set`` item is wrong (the message names it and the field)."""
+
+
+@dataclass
+class CompressRunConfig:
+    """One ``toolbench compress`` run: the response cache, the catalog whose schemas prune, how far responses are
+    cut (``compress``, its fields flat on the command line), and the LLM's schema proposals."""
+
+    cache: str = field(metadata=doc("SQLite response cache (from the executor or a crawl).", path=True))
+    catalog: str = field(default="data/tools", metadata=doc("Catalog whose response schemas drive the pruning.",
+                                                            path=True))
+    compress: CompressConfig = field(default_factory=CompressConfig, metadata=doc("How far responses are cut."))
+    out: str | None = field(default=None, metadata=doc("Write the report as JSON here.", path=True,
+                                                       option=("--out", "-o")))
+    schemas: str | None = field(default=None, metadata=doc(
+        "Proposed schemas (a file written by --propose-schema) used instead of the catalog's for the APIs they "
+        "cover.", path=True))
+    propose_schema: bool = field(default=False, metadata=doc(
+        "Ask an LLM for a compressed response schema per API (checked against the recorded responses).",
+        option="--propose-schema"))
+    base_url: str | None = field(default=None, metadata=doc(
+        "OpenAI-compatible endpoint (.../v1) for --propose-schema, e.g. http://127.0.0.1:8000/v1 "
+        "(toolbench llm serve)."))
+    model: str = field(default="smollm2-135m-instruct", metadata=doc("Model name for --propose-schema."))
+    api_key_env: str = field(default="OPENAI_API_KEY", metadata=doc("Variable holding the LLM's key."))
+    llm_cache: str | None = field(default=None, metadata=doc("Record/replay cache of the LLM's replies.", path=True))
+    schemas_out: str | None = field(default=None, metadata=doc(
+        "Where --propose-schema writes its proposals (default: <cache>.schemas.json).", path=True))
+
+    def __post_init__(self) -> None:
+        if isinstance(self.compress, dict):
+            self.compress = CompressConfig(**self.compress)
+
+    @property
+    def proposals_path(self) -> Path:
+        """Where ``propose_schema`` writes the proposals."""
+        cache = Path(self.cache)
+        return Path(self.schemas_out) if self.schemas_out else cache.with_name(cache.name + ".schemas.json")
 
 
 def _as_schema(schema: Any) -> Any:
@@ -310,3 +358,70 @@ def propose_schemas(model: Any, entries: Iterable[dict], apis: dict[tuple[str, s
         out.append(propose_schema(model, tool, api, getattr(record, "description", ""),
                                   getattr(record, "response_schema", None), texts, max_examples))
     return out
+
+
+# -- the command as a function ---------------------------------------------------------------------------
+
+@dataclass
+class CompressResult:
+    """What :func:`run` gives: the report (``compression_report``'s, with ``proposed`` and each API's
+    ``proposed_ratio`` when schemas were proposed or read), and the proposals made with where they went."""
+
+    report: dict
+    proposals: list[SchemaProposal] = field(default_factory=list)
+    proposals_file: Path | None = None
+
+
+def read_proposals(path: str | Path) -> dict[tuple[str, str], Any]:
+    """(tool, api) -> proposed schema from a file written by ``--propose-schema`` (unusable proposals left out)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return {(p["tool"], p["api"]): p["schema"] for p in data["proposals"] if p.get("schema") is not None}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CompressError(f"{path}: not a proposals file written by --propose-schema ({exc})") from None
+
+
+def run(config: CompressRunConfig, chat: Any = None) -> CompressResult:
+    """``toolbench compress``: the compression report of the responses in ``config.cache`` (written to
+    ``config.out`` when given). With ``propose_schema``, ``chat`` (default: ``config.model`` at
+    ``config.base_url``) proposes a schema per API, written to ``config.proposals_path``; with ``schemas``, the
+    proposals of such a file are read back. Either way the report compares the catalog's schemas with them."""
+    from toolbench.cache import ResponseCache
+    from toolbench.catalog.store import load_catalog
+    from toolbench.formats.atomic import write_json_atomic
+
+    cache = Path(config.cache)
+    if not cache.exists():
+        raise CompressError(f"{cache}: no such cache file; record responses first (executor or crawl)")
+    apis = {(t.name, a.name): a for t in load_catalog(config.catalog).tools for a in t.apis}
+    catalog_schemas = {key: a.response_schema for key, a in apis.items()}
+    store = ResponseCache(cache)
+    try:
+        entries = list(store.entries())
+    finally:
+        store.close()
+    result = CompressResult({})
+    proposed: dict[tuple[str, str], Any] = {}
+    if config.propose_schema:
+        if chat is None:
+            from toolbench.llm.factory import make_chat_model
+
+            chat = make_chat_model(config.model, base_url=config.base_url, api_key_env=config.api_key_env,
+                                   cache_path=config.llm_cache)
+        result.proposals = propose_schemas(chat, entries, apis)
+        result.proposals_file = write_json_atomic(config.proposals_path, {
+            "model": config.model, "proposals": [p.to_dict() for p in result.proposals]})
+        proposed = {(p.tool, p.api): p.schema for p in result.proposals if p.schema is not None}
+    elif config.schemas is not None:
+        proposed = read_proposals(config.schemas)
+    report = compression_report(entries, catalog_schemas, config.compress)
+    if proposed:
+        with_proposals = compression_report(entries, {**catalog_schemas, **proposed}, config.compress)
+        report["proposed"] = with_proposals
+        ratios = {(r["tool"], r["api"]): r for r in with_proposals["apis"]}
+        for row in report["apis"]:
+            row["proposed_ratio"] = ratios[(row["tool"], row["api"])]["ratio"]
+    if config.out is not None:
+        write_json_atomic(config.out, report)
+    result.report = report
+    return result

@@ -8,7 +8,7 @@ from typing import Any
 
 from toolbench.cli.demo import stage_common as common
 from toolbench.cli.demo.stage_runner import DemoContext, StageOutput
-from toolbench.formats.atomic import atomic_dir, write_json_atomic
+from toolbench.formats.atomic import atomic_dir
 
 COMMITTED_CATALOG = Path("data/tools")  # relative to the current directory; absent: no comparison
 
@@ -73,27 +73,25 @@ def stage_crawl(ctx: DemoContext) -> StageOutput:
 
 
 def compress_config(ctx: DemoContext) -> Any:
-    from toolbench.compress import CompressConfig
+    """``toolbench compress``'s config: the crawl's response cache against the working catalog, cut to the
+    profile's observation size, the report into ``compress/report.json``."""
+    from toolbench.compress import CompressConfig, CompressRunConfig
 
-    return CompressConfig(max_total_chars=ctx.profile.observation_chars)
+    return CompressRunConfig(cache=str(ctx.path("crawl", "cache.sqlite")), catalog=str(common.working_catalog(ctx)),
+                             compress=CompressConfig(max_total_chars=ctx.profile.observation_chars),
+                             out=str(ctx.path("compress", "report.json")))
 
 
 def stage_compress(ctx: DemoContext) -> StageOutput:
-    from toolbench.cache import ResponseCache
-    from toolbench.compress import compression_report
+    """``toolbench compress`` (:func:`toolbench.compress.run`) with :func:`compress_config`."""
+    from toolbench.compress import run
 
-    tools = common.catalog_tools(ctx)
-    schemas = {(t.name, a.name): a.response_schema for t in tools for a in t.apis}
-    cache = ResponseCache(ctx.path("crawl", "cache.sqlite"))
-    try:
-        report = compression_report(cache.entries(), schemas, compress_config(ctx))
-    finally:
-        cache.close()
-    path = ctx.path("compress", "report.json")
-    write_json_atomic(path, report)
+    cfg = compress_config(ctx)
+    report = run(cfg).report
+    path = cfg.out
     overall = report["overall"]
     figures = {"responses": overall["responses"], "original_chars": overall["original_chars"],
                "compressed_chars": overall["compressed_chars"], "ratio": overall["ratio"]}
-    return StageOutput(figures, {"compression report": str(path)},
+    return StageOutput(figures, {"compression report": path},
                        f"{overall['responses']} responses, {overall['original_chars']:,} -> "
                        f"{overall['compressed_chars']:,} chars (ratio {overall['ratio']:.3f})")
