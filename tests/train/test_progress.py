@@ -77,9 +77,15 @@ def test_an_interruption_terminates_the_child(tmp_path):
             time.sleep(0.05)
         signal.pthread_kill(main_thread, signal.SIGINT)
 
-    threading.Thread(target=interrupt, daemon=True).start()
-    with pytest.raises(KeyboardInterrupt):
-        run_sft_child(command, tmp_path / "train.log")
+    # a process started in the background by a non-interactive shell inherits SIGINT ignored (POSIX), and Python
+    # then keeps ignoring it: the test installs Python's own handler, as an interactive run has it
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        threading.Thread(target=interrupt, daemon=True).start()
+        with pytest.raises(KeyboardInterrupt):
+            run_sft_child(command, tmp_path / "train.log")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     with pytest.raises(ProcessLookupError):
         os.kill(int(pid_file.read_text()), 0)  # terminated and reaped
 
