@@ -73,7 +73,7 @@ def listed_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def tools_section(tools: list[Tool], tool_choice: Any = "auto") -> str:
-    """The system-prompt section listing the tools and the call format, with one worked example."""
+    """The system-prompt section: the call format, then the tools in the compact view (:func:`listed_schema`)."""
     schemas = function_schemas(tools)
     listed = "\n".join(json.dumps(listed_schema(s), ensure_ascii=False) for s in schemas)
     lines = [
