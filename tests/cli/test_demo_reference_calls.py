@@ -46,3 +46,14 @@ def test_a_missing_reference_file_names_the_field_and_none_skips(tmp_path):
         reference_calls(_ctx(tmp_path, reference_catalog=str(tmp_path / "nope.json")))
     assert reference_calls(_ctx(tmp_path, reference_catalog=None)) is None
     assert not (tmp_path / "demo" / "reference").exists()
+
+
+def test_the_mix_reads_reference_calls_only_when_the_call_stage_made_them(tmp_path):
+    from toolbench.cli.demo.stage_train import mix_config
+
+    made = mix_config(_ctx(tmp_path, reference_catalog=str(G1), reference_calls=10, train_reference_examples=5),
+                      tmp_path / "mix")
+    assert made.reference_calls == str(tmp_path / "demo" / "reference" / "calls") and made.reference_call_examples == 5
+    for changes in ({"reference_catalog": None}, {"reference_calls": 0}):
+        none = mix_config(_ctx(tmp_path, train_reference_examples=5, **changes), tmp_path / "mix")
+        assert none.reference_calls is None and none.reference_call_examples == 0

@@ -18,12 +18,13 @@ def mix_config(ctx: DemoContext, out: Path) -> Any:
     from train.mix import MixConfig
 
     p = ctx.profile
+    reference = bool(p.reference_catalog and p.reference_calls)  # the call-data stage made reference/calls
     return MixConfig(calls=str(ctx.path("calls")), catalog=str(common.working_catalog(ctx)), out=str(out),
                      call_examples=p.train_call_examples, agent_examples=p.train_agent_examples,
                      max_length=p.train_max_length, agent_max_length=p.train_agent_max_length,
                      observation_chars=p.observation_chars,
-                     reference_calls=str(ctx.path("reference", "calls")) if p.reference_catalog else None,
-                     reference_call_examples=p.train_reference_examples if p.reference_catalog else 0)
+                     reference_calls=str(ctx.path("reference", "calls")) if reference else None,
+                     reference_call_examples=p.train_reference_examples if reference else 0)
 
 
 def training_mix(ctx: DemoContext, out: Path) -> dict[str, Any]:
