@@ -42,6 +42,18 @@ def give_up(content: str | None = None):
     return call("Finish", {"return_type": "give_up_and_restart"}, content)
 
 
+class Killed(Exception):
+    """A crash at a chosen point of a search (the resume tests raise it)."""
+
+
+def replies() -> ScriptedChatModel:
+    """A model that calls the weather, then the forecast (both for Paris), then answers."""
+    def respond(messages, tools, params):
+        done = sum(1 for m in messages if m["role"] == "tool")
+        return [call(F_WEATHER, {"city": "Paris"}), call(F_FORECAST, {"city": "Paris"}), answer()][done]
+    return ScriptedChatModel([respond], repeat_last=True)
+
+
 def search(model, runner=None, config: SearchConfig | None = None, **ctx: Any):
     """Run one search of QUERY; returns (tree, runner)."""
     config = config or SearchConfig()

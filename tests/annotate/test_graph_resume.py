@@ -12,20 +12,16 @@ from annotate.checkpoints import InlineSqliteSaver
 from annotate.graph import SearchContext, SearchState, build_graph, run_search
 from annotate.prompts import opening_messages
 from annotate.runner import ScriptedRunner
-from tests.annotate.helpers import F_FORECAST, F_WEATHER, QUERY, answer, call, functions, search
-from toolbench.llm.scripted import ScriptedChatModel
+from tests.annotate.helpers import (
+    F_FORECAST,
+    F_WEATHER,
+    QUERY,
+    Killed,
+    functions,
+    replies,
+    search,
+)
 from toolbench.toolstep import MemoryJournal, PendingCall, call_tool
-
-
-class Killed(Exception):
-    pass
-
-
-def replies():
-    def respond(messages, tools, params):
-        done = sum(1 for m in messages if m["role"] == "tool")
-        return [call(F_WEATHER, {"city": "Paris"}), call(F_FORECAST, {"city": "Paris"}), answer()][done]
-    return ScriptedChatModel([respond], repeat_last=True)
 
 
 def old_graph(saver, pending: str):
