@@ -326,7 +326,15 @@ def _field_value(f: dataclasses.Field, kind: Any, value: Any) -> Any:
     """An option's value as its field's."""
     option = _names(f.metadata.get("option", "--" + f.name.replace("_", "-")))[0]
     if typing.get_origin(kind) is dict and not isinstance(value, Mapping):
-        return parse_pairs(value, option, f.metadata.get("form", "KEY=VALUE"), f.metadata.get("example"))
+        pairs = parse_pairs(value, option, f.metadata.get("form", "KEY=VALUE"), f.metadata.get("example"))
+        number = (typing.get_args(kind) or (str, str))[-1]
+        if number in (int, float):  # dict[str, float]: KEY=0.5
+            for key, raw in pairs.items():
+                try:
+                    pairs[key] = number(raw)
+                except ValueError:
+                    raise ToolbenchError(f"{option} {key}={raw}: the value must be a number") from None
+        return pairs
     if f.metadata.get("path") and value is not None:
         return str(value)
     if kind is dt.date and isinstance(value, str):

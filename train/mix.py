@@ -66,6 +66,10 @@ class MixConfig:
         "join the mix as `ref-<id>`.", path=True))
     reference_call_examples: int = field(default=0, metadata=doc("Call examples taken from --reference-calls "
                                                                  "(the shortest first, categories interleaved)."))
+    category_weights: dict[str, float] = field(default_factory=dict, metadata=doc(
+        "How often a category comes up as the call examples are interleaved: category -> examples per turn "
+        "(1 when not named, 0 leaves it out), e.g. irrelevance=2 doubles the share of no-call examples while "
+        "there are enough of them.", option="--category-weight", form="CATEGORY=WEIGHT", example="irrelevance=2"))
 
     def check(self) -> None:
         for name in ("calls", "catalog", "out"):
@@ -75,6 +79,9 @@ class MixConfig:
                      "reference_call_examples"):
             if getattr(self, name) < 0:
                 raise MixError(f"{name}: must be >= 0, got {getattr(self, name)}")
+        for category, weight in self.category_weights.items():
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+                raise MixError(f"category_weights.{category}: must be a number >= 0, got {weight!r}")
 
 
 @dataclass
@@ -181,12 +188,14 @@ def build_mix(rows: list[dict[str, Any]], queries: list[dict[str, Any]], samples
     from toolbench.records import Observation
     from toolbench.toolstep import observation_text
 
-    def shortest(items: list[dict[str, Any]], k: int, limit: int) -> list[dict[str, Any]]:
+    def shortest(items: list[dict[str, Any]], k: int, limit: int,
+                 weights: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
         fitting = sorted((i for i in items if i["tokens"] <= limit), key=lambda i: (i["tokens"], i["id"]))
-        return round_robin(fitting, key=lambda i: i["category"], order=TASK_CATEGORIES)[:k]
+        return round_robin(fitting, key=lambda i: i["category"], order=TASK_CATEGORIES, weights=weights)[:k]
 
-    chosen_calls = shortest(call_items(rows, queries, length, where), cfg.call_examples, cfg.max_length)
-    chosen_calls += shortest(reference or [], cfg.reference_call_examples, cfg.max_length)
+    weights = cfg.category_weights
+    chosen_calls = shortest(call_items(rows, queries, length, where), cfg.call_examples, cfg.max_length, weights)
+    chosen_calls += shortest(reference or [], cfg.reference_call_examples, cfg.max_length, weights)
 
     apis = {(t.name, a.name): a for t in tools for a in t.apis}
     standard = {t.name: t.standardized_name for t in tools}

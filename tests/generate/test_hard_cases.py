@@ -185,7 +185,7 @@ def test_parallel_calls_sometimes_vary_two_values():
 
 # -- abstaining ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kind", ["missing_capability", "other_category", "off_topic"])
+@pytest.mark.parametrize("kind", ["missing_capability", "same_arguments", "other_category", "off_topic"])
 def test_irrelevance_kinds_have_no_call_and_say_why(hub_catalog, kind):
     gen = CallGenerator(hub_catalog, seed=8, config=CallsConfig(weights={"irrelevance": 1.0},
                                                                 irrelevance_kinds={kind: 1.0}, zh_rate=0.3))
@@ -213,6 +213,8 @@ def test_irrelevance_kinds_have_no_call_and_say_why(hub_catalog, kind):
         categories = {apis[k].category for k in offered}
         if kind == "missing_capability":
             assert all(apis[k].tool == target.tool or apis[k].category == target.category for k in offered)
+        elif kind == "same_arguments":  # every offered function needs a parameter the target takes, by name
+            assert all({p.name for p in apis[k].required_params} & {p.name for p in target.params} for k in offered)
         else:
             assert target.category not in categories
     assert kind != "off_topic" or len(texts) >= 15  # composed, not a handful of fixed sentences

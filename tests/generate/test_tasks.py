@@ -31,6 +31,15 @@ def test_round_robin_and_seeded_pick_are_stable():
     assert round_robin(items, key=lambda s: s[0], order=["c"]) == ["c1", "a1", "b1", "c2", "a2"]
 
 
+def test_round_robin_weights_change_how_often_a_group_comes_up():
+    items = [f"{g}{i}" for g in "abc" for i in range(6)]
+    assert round_robin(items, key=lambda s: s[0], weights={"a": 2}) == [
+        "a0", "a1", "b0", "c0", "a2", "a3", "b1", "c1", "a4", "a5", "b2", "c2", "b3", "c3", "b4", "c4", "b5", "c5"]
+    assert round_robin(items, key=lambda s: s[0], weights={"a": 0.5, "c": 0})[:6] == ["b0", "a0", "b1", "b2",
+                                                                                     "a1", "b3"]
+    assert round_robin(items, key=lambda s: s[0], weights={"a": 1, "b": 1.0}) == round_robin(items, lambda s: s[0])
+
+
 @pytest.fixture
 def calls_dir(tmp_path):
     folder = tmp_path / "calls"

@@ -135,6 +135,22 @@ def test_train_mix_command_writes_train_and_mix(tmp_path, capsys):
     assert stats["tokens"] > 0 and "3 " not in printed.err and "DFSDT-style examples" in printed.out
 
 
+def test_category_weights_change_the_mix_and_are_checked(tmp_path, capsys):
+    calls = _calls_folder(tmp_path)
+    args = ["train", "mix", "--calls", str(calls), "--catalog", str(ROOT / "data" / "tools"), "--out",
+            str(tmp_path / "mix"), "--call-examples", "2", "--agent-examples", "1"]
+    with pytest.raises(SystemExit) as done:
+        main(args + ["--category-weight", "simple=0"])  # the call examples are all simple: none is left
+    assert not done.value.code
+    stats = json.loads((tmp_path / "mix" / "mix.json").read_text(encoding="utf-8"))
+    assert (stats["call_examples"], stats["dfsdt_examples"]) == (0, 1)
+    for bad, says in (("simple=lots", "the value must be a number"), ("simple=-1", "must be a number >= 0")):
+        with pytest.raises(SystemExit) as exc:
+            main(args + ["--category-weight", bad])
+        assert exc.value.code != 0
+        assert says in " ".join(capsys.readouterr().err.split())
+
+
 def test_train_mix_requires_its_folders(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["train", "mix", "--out", "somewhere"])

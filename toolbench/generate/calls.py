@@ -12,7 +12,9 @@ Categories (:data:`toolbench.generate.call_samples.CATEGORIES`), each with its s
 - ``irrelevance``: no offered function can serve the request; the answer is a text reply saying so and why
   (:mod:`toolbench.generate.abstain`). Kinds (``irrelevance_kinds``): ``missing_capability`` (the request is for
   an API of the same tool or category that is not offered, the offered ones are its neighbours),
-  ``other_category`` (functions of another category offered) and ``off_topic`` (a request no API serves);
+  ``same_arguments`` (the offered functions take a parameter the request gives a value for, under the same name,
+  but do something else: the values fit, the purpose does not), ``other_category`` (functions of another
+  category offered) and ``off_topic`` (a request no API serves);
 - ``hallucination``: the request names an entity that does not exist (a made-up company, movie, order...) where
   the function needs its identifier; the answer is a text reply asking for it. Neighbours that need the same
   identifier may be offered beside it. The sample keeps a ``probe`` call with a made-up identifier, which the
@@ -357,16 +359,20 @@ class CallGenerator:
             reply = abstain.cannot_reply(kind, None, [a.name for a in offered], language, rng)
             return self._sample("irrelevance", language, offered, [Step(request.text, [], reply=reply)], rng,
                                 target=None, kind=kind, topic=sorted(request.topic))
+        call = self._call(target, sampler) if kind == "same_arguments" else None
         if kind == "missing_capability":
             pool = list({a.key: a for a in self.by_category[target.category] + self.by_tool[target.tool]}.values())
+        elif call is not None:  # same_arguments: functions that would take the request's values, for another use
+            given = set(call.arguments)
+            pool = [a for a in self._candidates(rng, target) if {p.name for p in a.required_params} & given]
         else:
             pool = [a for a in self._some(rng) if self.category_of.get(a.tool) != self.category_of.get(target.tool)]
         pool = [a for a in pool if a.key != target.key and not could_serve(a.name, target.name, _fields(a))]
         if not pool:
             raise _Retry(f"{target.name}: no {kind.replace('_', ' ')} functions to offer")
-        near = 1.0 if kind == "missing_capability" else 0.0
+        near = 0.0 if kind == "other_category" else 1.0
         offered = pick_distractors(rng, target, pool, rng.randint(1, self.config.max_offered), near)
-        call = self._call(target, sampler)
+        call = call or self._call(target, sampler)
         text = render.request(target, call.arguments, language, rng)
         reply = abstain.cannot_reply(kind, target.name, [a.name for a in offered], language, rng)
         return self._sample("irrelevance", language, offered, [Step(text, [], reply=reply)], rng,

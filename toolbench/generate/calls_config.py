@@ -14,8 +14,9 @@ from toolbench.generate.errors import GenerateError
 
 DEFAULT_WEIGHTS: dict[str, float] = {"simple": 0.14, "multiple": 0.22, "parallel": 0.14, "parallel_multiple": 0.14,
                                      "irrelevance": 0.14, "hallucination": 0.07, "multi_turn": 0.15}
-IRRELEVANCE_KINDS = ("missing_capability", "other_category", "off_topic")
-DEFAULT_IRRELEVANCE: dict[str, float] = {"missing_capability": 0.5, "other_category": 0.3, "off_topic": 0.2}
+IRRELEVANCE_KINDS = ("missing_capability", "same_arguments", "other_category", "off_topic")
+DEFAULT_IRRELEVANCE: dict[str, float] = {"missing_capability": 0.5, "same_arguments": 0.0, "other_category": 0.3,
+                                         "off_topic": 0.2}
 
 
 def _check_mix(name: str, mix: dict[str, float], allowed: tuple[str, ...]) -> None:
@@ -39,7 +40,8 @@ class CallsConfig:
         "whole mix.", option="--mix", form="CATEGORY=WEIGHT", example="multiple=0.3"))
     irrelevance_kinds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_IRRELEVANCE), metadata=doc(
         "Irrelevance samples by kind -> relative weight: missing_capability (neighbours of the API asked for "
-        "offered), other_category, off_topic; --irrelevance-kind KIND=WEIGHT changes only the kinds it names.",
+        "offered), same_arguments (functions that take the request's values but do something else), "
+        "other_category, off_topic; --irrelevance-kind KIND=WEIGHT changes only the kinds it names.",
         option="--irrelevance-kind", form="KIND=WEIGHT", example="off_topic=0"))
     zh_rate: float = field(default=0.3, metadata={"help": "Share of requests written in Chinese."})
     min_offered: int = field(default=3, metadata={
