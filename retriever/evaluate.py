@@ -137,11 +137,9 @@ def _label(metric: str, depth: int) -> str:
     return {"ndcg": "NDCG", "recall": "Recall"}.get(name, name) + f"@{k}"
 
 
-def evaluate(queries: Sequence[Query], corpus: Corpus, methods: Mapping[str, RankerFactory], *, depth: int = 100,
-             ndcg_ks: Sequence[int] = DEFAULT_NDCG_KS, recall_ks: Sequence[int] = DEFAULT_RECALL_KS,
-             query_files: Sequence[str] = (), split: str | None = None,
-             progress: Callable[[str], None] | None = None) -> EvalReport:
-    """Rank the corpus for every query with every method and average the metrics."""
+def judged(queries: Sequence[Query], corpus: Corpus) -> tuple[dict[str, set[str]], dict[str, str], int, int]:
+    """What can be scored: (query key -> relevant doc ids, query key -> text, queries skipped because none of
+    their relevant APIs is in the corpus, relevant (query, API) pairs missing from the corpus)."""
     qrels: dict[str, set[str]] = {}
     texts: dict[str, str] = {}
     skipped = missing = 0
@@ -153,6 +151,15 @@ def evaluate(queries: Sequence[Query], corpus: Corpus, methods: Mapping[str, Ran
             continue
         qrels[query_key(q)] = set(rel)
         texts[query_key(q)] = q.text
+    return qrels, texts, skipped, missing
+
+
+def evaluate(queries: Sequence[Query], corpus: Corpus, methods: Mapping[str, RankerFactory], *, depth: int = 100,
+             ndcg_ks: Sequence[int] = DEFAULT_NDCG_KS, recall_ks: Sequence[int] = DEFAULT_RECALL_KS,
+             query_files: Sequence[str] = (), split: str | None = None,
+             progress: Callable[[str], None] | None = None) -> EvalReport:
+    """Rank the corpus for every query with every method and average the metrics."""
+    qrels, texts, skipped, missing = judged(queries, corpus)
     if not qrels:
         raise RetrieverError("no query has a relevant API in the corpus: nothing to evaluate; check that the "
                              "corpus holds the queries' APIs")

@@ -80,10 +80,21 @@ def mean_metrics(rankings: Mapping[str, Sequence[str]], qrels: Mapping[str, Coll
     if not rankings:
         raise ValueError("no rankings to score")
     totals = dict.fromkeys(metric_names(ndcg_ks, recall_ks), 0.0)
+    for scores in per_query_metrics(rankings, qrels, ndcg_ks=ndcg_ks, recall_ks=recall_ks).values():
+        for name, value in scores.items():
+            totals[name] += value
+    return {name: total / len(rankings) for name, total in totals.items()}
+
+
+def per_query_metrics(rankings: Mapping[str, Sequence[str]], qrels: Mapping[str, Collection[str]], *,
+                      ndcg_ks: Sequence[int] = DEFAULT_NDCG_KS,
+                      recall_ks: Sequence[int] = DEFAULT_RECALL_KS) -> dict[str, dict[str, float]]:
+    """Query key -> every metric of that query (what :func:`mean_metrics` averages, and what paired
+    comparisons of two methods pair); the same rule on ``qrels``."""
+    out = {}
     for key, ranked in rankings.items():
         relevant = qrels.get(key)
         if not relevant:
             raise ValueError(f"query {key!r} has no relevant documents; leave it out of the rankings")
-        for name, value in query_metrics(ranked, relevant, ndcg_ks=ndcg_ks, recall_ks=recall_ks).items():
-            totals[name] += value
-    return {name: total / len(rankings) for name, total in totals.items()}
+        out[key] = query_metrics(ranked, relevant, ndcg_ks=ndcg_ks, recall_ks=recall_ks)
+    return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -164,9 +164,69 @@ def split_by_api(queries: Sequence[Query], *, test_fraction: float,
         held.add(tool)
     test = [q for q in queries if any(t in held for t, _ in q.relevant)]
     train = [q for q in queries if not any(t in held for t, _ in q.relevant)]
-    held_docs = {doc_id(a.tool, a.name) for q in queries for a in q.apis if a.tool in held}
-    held_docs |= {doc_id(t, a) for q in queries for t, a in q.relevant if t in held}
-    return train, test, held_docs
+    return train, test, tool_docs(queries, held)
+
+
+def tool_docs(queries: Iterable[Query], tools: Collection[str]) -> set[str]:
+    """Document ids of every API of ``tools`` that the queries offer (``api_list``) or need."""
+    queries = list(queries)
+    docs = {doc_id(a.tool, a.name) for q in queries for a in q.apis if a.tool in tools}
+    return docs | {doc_id(t, a) for q in queries for t, a in q.relevant if t in tools}
+
+
+def tool_groups(queries: Sequence[Query]) -> list[list[Query]]:
+    """The queries grouped so that no two groups need an API of the same tool: tools needed together by a
+    query are joined (union-find), and each group holds every query needing one of its tools. A query with no
+    relevant API is a group of its own. Groups come sorted by their first tool name (or query key)."""
+    parent: dict[str, str] = {}
+
+    def find(t: str) -> str:
+        while parent.setdefault(t, t) != t:
+            parent[t] = parent[parent[t]]
+            t = parent[t]
+        return t
+
+    for q in queries:
+        tools = sorted({t for t, _ in q.relevant})
+        for t in tools:
+            find(t)
+        for t in tools[1:]:
+            a, b = find(tools[0]), find(t)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    groups: dict[str, list[Query]] = {}
+    for q in queries:
+        tools = sorted({t for t, _ in q.relevant})
+        key = "tool:" + find(tools[0]) if tools else "query:" + query_key(q)
+        groups.setdefault(key, []).append(q)
+    return [groups[k] for k in sorted(groups)]
+
+
+def api_folds(queries: Sequence[Query], *, folds: int,
+              seed: int) -> list[tuple[list[Query], list[Query], set[str]]]:
+    """K-fold split by API: every query is held out in exactly one of ``folds`` folds, and a fold's held-out
+    queries need only APIs of tools that none of its training queries needs (whole tools held out, as in
+    :func:`split_by_api`; tools needed together by one query stay in one fold, :func:`tool_groups`). The
+    groups are shuffled (seeded, from their sorted order) and each goes to the fold with the fewest queries so
+    far. Returns, per fold, (train, test, held-out document ids) like :func:`split_by_api`; each part keeps the
+    input order."""
+    if folds < 2:
+        raise RetrieverError(f"folds must be at least 2, got {folds}")
+    groups = tool_groups(queries)
+    if len(groups) < folds:
+        raise RetrieverError(f"{len(groups)} groups of tools cannot fill {folds} folds; use fewer folds")
+    random.Random(seed).shuffle(groups)
+    members: list[list[Query]] = [[] for _ in range(folds)]
+    for group in groups:
+        min(members, key=len).extend(group)  # the first of the smallest folds
+    out = []
+    for held_queries in members:
+        test_keys = {query_key(q) for q in held_queries}
+        held_tools = {t for q in held_queries for t, _ in q.relevant}
+        test = [q for q in queries if query_key(q) in test_keys]
+        train = [q for q in queries if query_key(q) not in test_keys]
+        out.append((train, test, tool_docs(queries, held_tools)))
+    return out
 
 
 def add_sibling_negatives(pairs: Sequence[Pair], corpus: Corpus, relevant: dict[str, set[str]], *,

@@ -51,6 +51,10 @@ class TrainConfig:
         "Share of queries held out for evaluation (never split by pair); 0 trains on all."))
     split_by: str = field(default="api", metadata=doc(
         "'api': hold out whole tools, so held-out queries need APIs unseen in training; 'query': queries only."))
+    folds: int = field(default=0, metadata=doc(
+        "K-fold split by API instead of test_fraction (split_by 'api'): the queries fall into this many folds "
+        "of whole tools (retriever.pairs.api_folds) and fold --fold is held out; 0: off."))
+    fold: int = field(default=0, metadata=doc("The held-out fold (0 .. folds-1) when folds is set."))
     train_files: list[str] = field(default_factory=list, metadata=doc(
         "More query files used for training only (e.g. generated *_query.json); never held out."))
     catalogs: list[str] = field(default_factory=list, metadata=doc(
@@ -122,6 +126,13 @@ class TrainConfig:
             raise ConfigError("model", "give 'packaged' or a sentence-transformers model folder")
         if not 0.0 <= self.test_fraction < 1.0:
             raise ConfigError("test_fraction", f"must be in [0, 1), got {self.test_fraction}")
+        if self.folds:
+            if self.folds < 2:
+                raise ConfigError("folds", f"must be 0 (off) or at least 2, got {self.folds}")
+            if self.split_by != "api":
+                raise ConfigError("folds", "folds hold out whole tools: use split_by 'api'")
+        if not (0 <= self.fold < max(self.folds, 1)):
+            raise ConfigError("fold", f"must be in 0..{max(self.folds, 1) - 1} (folds {self.folds}), got {self.fold}")
         for name in ("epochs", "batch_size", "max_seq_length", "query_max_seq_length"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ConfigError(name, f"must be a positive integer, got {getattr(self, name)!r}")
@@ -256,7 +267,7 @@ def run(cfg: TrainConfig) -> TrainResult:
     save_pairs(pairs, out / "pairs.jsonl")
     (out / "split.json").write_text(json.dumps({
         "query_files": cfg.query_files, "seed": cfg.seed, "test_fraction": cfg.test_fraction,
-        "split_by": cfg.split_by, "train": [query_key(q) for q in train_q], "test": [query_key(q) for q in test_q],
+        "split_by": cfg.split_by, "folds": cfg.folds, "fold": cfg.fold, "train": [query_key(q) for q in train_q], "test": [query_key(q) for q in test_q],
         "held_out_apis": sorted(data.held_out_apis), "counts": data.counts}, indent=1) + "\n")
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
 

@@ -1,7 +1,9 @@
 """What a training run learns from: the split, the pairs (human, generated and synthetic) and their negatives.
 
 - The split (``split_by``): ``api`` holds out whole tools, so held-out queries ask for APIs never seen in
-  training (:func:`retriever.pairs.split_by_api`); ``query`` holds out queries only.
+  training (:func:`retriever.pairs.split_by_api`); ``query`` holds out queries only; ``folds`` (K > 0) holds
+  out fold ``fold`` of a K-fold split by tool (:func:`retriever.pairs.api_folds`, as ``toolbench retriever
+  crossval`` does for every fold).
 - ``train_files``: more query files used for training only (e.g. the demo's generated ``*_query.json``); their
   keys are prefixed ``train:`` so their ids never clash with the evaluated files'.
 - Synthetic queries (:mod:`retriever.synthetic`) for every API of the training corpus and of ``catalogs``,
@@ -15,12 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from retriever.corpus import Corpus, load_corpus
+from retriever.corpus import Corpus, load_corpus, split_doc_id
 from retriever.errors import RetrieverError
 from retriever.pairs import (
     Pair,
     add_hard_negatives,
     add_sibling_negatives,
+    api_folds,
     make_pairs,
     query_key,
     read_queries,
@@ -58,13 +61,17 @@ def prepare(cfg: TrainConfig) -> TrainingData:
     """Split, make pairs, add synthetic queries and negatives, as ``cfg`` says."""
     queries = read_queries(cfg.query_files)
     corpus = load_corpus(cfg.corpus, queries)
-    if cfg.split_by == "api":
+    if cfg.folds:
+        train_q, test_q, held = api_folds(queries, folds=cfg.folds, seed=cfg.seed)[cfg.fold]
+    elif cfg.split_by == "api":
         train_q, test_q, held = split_by_api(queries, test_fraction=cfg.test_fraction, seed=cfg.seed)
     else:
         (train_q, test_q), held = split_queries(queries, test_fraction=cfg.test_fraction, seed=cfg.seed), set()
     extra = _train_only(cfg.train_files)
     catalogs = [load_corpus(c) for c in cfg.catalogs]
     documents = Corpus.from_apis(catalog_apis([corpus, *catalogs, Corpus.from_queries(extra)]))
+    held_tools = {split_doc_id(d)[0] for d in held}
+    held |= {d.id for d in documents if d.tool in held_tools}  # a held-out tool's APIs in other catalogs too
     synthetic: list[Query] = []
     if cfg.synthetic_per_api or cfg.synthetic_multi:
         synthetic = synthetic_queries(catalog_apis([corpus, *catalogs]), per_api=cfg.synthetic_per_api,

@@ -1,0 +1,301 @@
+"""K-fold evaluation on held-out APIs: every query is held out once, by a model that never saw its tool.
+
+The queries fall into K folds of whole tools (:func:`retriever.pairs.api_folds`: a fold's queries need only APIs
+of tools no other fold's query needs). For each fold a model is trained (:func:`retriever.train.run`, the CPU
+recipe by default) on the other folds' queries plus synthetic requests for every API *not* of the held-out
+fold's tools (the training data's ``held_out_apis``: the fold's tools' APIs in the corpus and in every catalog
+are never phrased, nor used as negatives), and the fold's queries are ranked against the whole corpus by
+
+- ``bm25``, ``untrained`` (the starting model) and ``untrained+bm25`` (reciprocal rank fusion): these learn
+  nothing, so they rank every query once;
+- ``trained`` and ``trained+bm25``: the fold's model, on the fold's queries only.
+
+The per-query scores of all folds are pooled (each query scored once per method), and every method is compared
+with BM25 query by query: the mean NDCG@1 difference with a seeded paired bootstrap interval and an exact sign
+test (:func:`eval.intervals.paired_comparison`; NDCG@1 is 0 or 1 a query, so the sign test is McNemar's exact
+test on first hits won and lost). NDCG@1 itself gets a Wilson interval (a share of queries). The bootstrap
+redraws queries of the pool; it does not redraw the training of the K models, so it is the uncertainty of
+these models on these queries, not of the recipe over all possible trainings.
+
+A run folder holds ``fold<i>/`` (each fold's training run: model/, split.json, ...; a finished fold whose
+training settings did not change is reused on a rerun), ``results.json`` (settings, folds, pooled figures,
+comparisons and every query's scores) and ``results.md`` (the tables).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from retriever.errors import ConfigError, RetrieverError
+from toolbench.config import doc
+
+BASELINE = "bm25"
+METHODS = ("bm25", "untrained", "untrained+bm25", "trained", "trained+bm25")
+RECIPES = ("cpu", "toolbench")
+REPORTED = ("ndcg@1", "ndcg@5")
+
+
+@dataclass
+class CrossValConfig:
+    """A K-fold held-out-API evaluation; checked in ``__post_init__`` before any model loads."""
+
+    query_files: list[str] = field(default_factory=list, metadata=doc(
+        "ToolBench query files; every query is held out in one fold and evaluated there."))
+    corpus: str | None = field(default=None, metadata=doc(
+        "corpus.jsonl or a ToolBench tools folder; default: the union of the query files' api_lists."))
+    output_dir: str = field(default="runs/retriever-crossval", metadata=doc(
+        "Run folder: fold<i>/ (each fold's training run), results.json, results.md.", option="--out"))
+    folds: int = field(default=5, metadata=doc("K: folds of whole tools; each is held out once."))
+    seed: int = field(default=42, metadata=doc("Seed of the folds and of each fold's training."))
+    model: str = field(default="packaged", metadata=doc(
+        "Starting model (the 'untrained' method too): 'packaged' (all-MiniLM-L6-v2) or a sentence-transformers "
+        "folder."))
+    recipe: str = field(default="cpu", metadata=doc(
+        "Training recipe: 'cpu' (retriever.train.cpu_recipe: plain loss, no dropout, bf16 where native, lr 1e-4) "
+        "or 'toolbench' (TrainConfig's defaults: cached loss, lr 2e-5, 5 epochs)."))
+    epochs: int | None = field(default=1, metadata=doc(
+        "Training epochs per fold (default 1, the recipe chosen on the dev split with synthetic requests; none: "
+        "the recipe's)."))
+    learning_rate: float | None = field(default=None, metadata=doc("Peak learning rate; default: the recipe's."))
+    batch_size: int = field(default=32, metadata=doc("Pairs per training batch (in-batch negatives)."))
+    synthetic_per_api: int = field(default=1, metadata=doc(
+        "Synthetic requests per API in each fold's training, for every API not of the fold's held-out tools."))
+    synthetic_multi: int = field(default=0, metadata=doc("Synthetic multi-API requests per API on average."))
+    catalogs: list[str] = field(default_factory=list, metadata=doc(
+        "More catalogs whose APIs get synthetic requests (never the held-out fold's tools)."))
+    hard_negatives: int = field(default=0, metadata=doc("BM25-mined hard negatives per training pair."))
+    sibling_negatives: int = field(default=0, metadata=doc("Same-tool sibling negatives per training pair."))
+    train_max_seq_length: int = field(default=128, metadata=doc("Tokens kept of each API document in training."))
+    max_steps: int | None = field(default=None, metadata=doc("Stop each fold's training after this many steps."))
+    backend: str = field(default="torch", metadata=doc(
+        "Encoder backend of the dense methods: torch, torch-bf16, onnx or onnx-int8."))
+    max_seq_length: int = field(default=128, metadata=doc("Tokens kept of each text by the dense methods."))
+    encode_batch_size: int = field(default=64, metadata=doc("Encoding batch size."))
+    depth: int = field(default=100, metadata=doc("Documents ranked per query (MRR is MRR@depth)."))
+    device: str = field(default="cpu", metadata=doc("'cpu', 'cuda', 'cuda:N' or 'auto' (training and encoding)."))
+    replicates: int = field(default=2000, metadata=doc("Paired bootstrap replicates."))
+    bootstrap_seed: int = field(default=0, metadata=doc("Seed of the paired bootstrap."))
+    reuse: bool = field(default=True, metadata=doc(
+        "Reuse a fold's finished model when its training settings are unchanged (a rerun resumes)."))
+
+    def __post_init__(self) -> None:
+        for name in ("query_files", "catalogs"):
+            value = getattr(self, name)
+            setattr(self, name, [str(value)] if isinstance(value, (str, Path)) else [str(p) for p in value])
+        if not self.query_files:
+            raise ConfigError("query_files", "give at least one ToolBench query file")
+        for name in ("query_files", "catalogs"):
+            for p in getattr(self, name):
+                if not Path(p).exists():
+                    raise ConfigError(name, f"{p}: no such file or folder")
+        if self.corpus is not None and not Path(self.corpus).exists():
+            raise ConfigError("corpus", f"{self.corpus}: no such file or folder")
+        if self.folds < 2:
+            raise ConfigError("folds", f"must be at least 2, got {self.folds}")
+        if self.recipe not in RECIPES:
+            raise ConfigError("recipe", f"use one of {', '.join(RECIPES)}, got {self.recipe!r}")
+        from retriever.encoder import BACKENDS
+
+        if self.backend not in BACKENDS:
+            raise ConfigError("backend", f"use one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        for name in ("batch_size", "train_max_seq_length", "max_seq_length", "encode_batch_size", "depth",
+                     "replicates"):
+            if getattr(self, name) < 1:
+                raise ConfigError(name, f"must be a positive integer, got {getattr(self, name)}")
+        for name in ("synthetic_per_api", "synthetic_multi", "hard_negatives", "sibling_negatives"):
+            if getattr(self, name) < 0:
+                raise ConfigError(name, f"must be >= 0, got {getattr(self, name)}")
+        self.train_config(0)  # the training settings are checked too, before any model loads
+
+    def train_config(self, fold: int) -> Any:
+        """The :class:`~retriever.train.TrainConfig` of fold ``fold``'s training run."""
+        from retriever.train import TrainConfig, cpu_recipe
+
+        recipe = cpu_recipe() if self.recipe == "cpu" else {}
+        if self.epochs is not None:
+            recipe["epochs"] = self.epochs
+        if self.learning_rate is not None:
+            recipe["learning_rate"] = self.learning_rate
+        try:
+            return TrainConfig(**recipe, query_files=self.query_files, corpus=self.corpus, split_by="api",
+                               folds=self.folds, fold=fold, seed=self.seed, model=self.model,
+                               output_dir=str(Path(self.output_dir) / f"fold{fold}"), batch_size=self.batch_size,
+                               synthetic_per_api=self.synthetic_per_api, synthetic_multi=self.synthetic_multi,
+                               catalogs=self.catalogs, hard_negatives=self.hard_negatives,
+                               sibling_negatives=self.sibling_negatives, max_seq_length=self.train_max_seq_length,
+                               max_steps=self.max_steps, device=self.device, log_every=0)
+        except ConfigError as exc:
+            raise ConfigError(exc.field, f"(a fold's training) {exc}") from exc
+
+
+@dataclass
+class CrossValReport:
+    """Pooled held-out figures of every method, their comparison with BM25, the folds and each query's scores."""
+
+    query_files: list[str]
+    folds: list[dict[str, Any]]
+    queries: int
+    skipped_queries: int
+    corpus_size: int
+    settings: dict[str, Any]
+    methods: dict[str, dict[str, Any]] = field(default_factory=dict)
+    per_query: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_markdown(self) -> str:
+        n = self.queries
+        lines = ["| method | NDCG@1 [95% CI] | NDCG@5 | NDCG@1 vs BM25 [95% CI] | first hits won / lost | sign test p |",
+                 "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        for name, m in self.methods.items():
+            low, high = m["ndcg@1_interval"]
+            row = f"| {name} | {100 * m['ndcg@1']:.1f} [{100 * low:.1f}, {100 * high:.1f}] | {100 * m['ndcg@5']:.1f} | "
+            c = m.get("vs_bm25")
+            if c is None:
+                row += "- | - | - |"
+            else:
+                row += (f"{100 * c['difference']:+.1f} [{100 * c['interval'][0]:+.1f}, {100 * c['interval'][1]:+.1f}] | "
+                        f"{c['wins']} / {c['losses']} | {_p(c['p'])} |")
+            lines.append(row)
+        lines.append("")
+        k = len(self.folds)
+        lines.append(f"{n} queries from {', '.join(self.query_files)}, each held out once in {k} folds of whole "
+                     f"tools (no training query of its fold needs an API of its tool), ranked against {self.corpus_size}"
+                     " APIs; figures in %. NDCG@1: Wilson interval; vs BM25: mean per-query difference, paired "
+                     f"bootstrap ({self.settings['replicates']} replicates, seed {self.settings['bootstrap_seed']}) "
+                     "and the exact two-sided sign test on the queries whose first hit differs."
+                     + (f" {self.skipped_queries} queries without a relevant API in the corpus were left out."
+                        if self.skipped_queries else ""))
+        lines.append("")
+        names = list(self.methods)
+        lines.append("| fold | training queries | held-out queries | held-out tools | pairs | steps | train (s) | "
+                     + " | ".join(f"{m} NDCG@1" for m in names) + " |")
+        lines.append("|" + " ---: |" * (7 + len(names)))
+        for f in self.folds:
+            lines.append(f"| {f['fold']} | {f['train_queries']} | {f['test_queries']} | {f['held_out_tools']} | "
+                         f"{f['pairs']} | {f['steps']} | {f['train_seconds']:.0f}{' (reused)' if f['reused'] else ''} | "
+                         + " | ".join(f"{100 * f['ndcg@1'][m]:.1f}" for m in names) + " |")
+        return "\n".join(lines) + "\n"
+
+    def save(self, folder: str | Path) -> tuple[Path, Path]:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        j, m = folder / "results.json", folder / "results.md"
+        j.write_text(json.dumps(self.to_dict(), indent=1) + "\n", encoding="utf-8")
+        m.write_text(self.to_markdown(), encoding="utf-8")
+        return j, m
+
+
+def _p(p: float) -> str:
+    return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
+
+
+def _train_fold(cfg: CrossValConfig, fold: int, echo: Callable[[str], None]) -> tuple[str, dict[str, Any], bool]:
+    """Train fold ``fold`` (or reuse its finished run): (model folder, what the run did, reused?)."""
+    from retriever.train import run as train
+
+    tcfg = cfg.train_config(fold)
+    folder = Path(tcfg.output_dir)
+    done = folder / "done.json"
+    settings = json.loads(json.dumps(asdict(tcfg)))
+    if cfg.reuse and done.is_file():
+        record = json.loads(done.read_text(encoding="utf-8"))
+        if record.get("config") == settings and (folder / "model").is_dir():
+            echo(f"fold {fold}: reusing {folder / 'model'} (same training settings)")
+            return str(folder / "model"), record["result"], True
+    done.unlink(missing_ok=True)
+    echo(f"fold {fold}: training ({tcfg.epochs} epoch(s), synthetic {tcfg.synthetic_per_api} per API)...")
+    result = train(tcfg)
+    info = {"steps": result.steps, "pairs": result.pairs, "train_queries": result.train_queries,
+            "test_queries": result.test_queries, "seconds": round(result.seconds, 1)}
+    done.write_text(json.dumps({"config": settings, "result": info}, indent=1) + "\n", encoding="utf-8")
+    return result.model_dir, info, False
+
+
+def run(cfg: CrossValConfig, *, echo: Callable[[str], None] = print) -> CrossValReport:
+    """Train and evaluate every fold, pool, compare with BM25, print the tables, save results.json/.md."""
+    from eval.intervals import paired_comparison, wilson
+    from retriever.corpus import load_corpus
+    from retriever.evaluate import bm25_factory, dense_factory, judged
+    from retriever.fusion import HybridRanker
+    from retriever.metrics import per_query_metrics
+    from retriever.pairs import api_folds, query_key, read_queries
+
+    queries = read_queries(cfg.query_files)
+    corpus = load_corpus(cfg.corpus, queries)
+    splits = api_folds(queries, folds=cfg.folds, seed=cfg.seed)
+    qrels, texts, skipped, _ = judged(queries, corpus)
+    if not qrels:
+        raise RetrieverError("no query has a relevant API in the corpus: nothing to evaluate")
+    keys = list(qrels)
+    fold_of = {query_key(q): i for i, (_, test, _) in enumerate(splits) for q in test}
+    depth = min(cfg.depth, len(corpus))
+    rankings: dict[str, dict[str, list[str]]] = {m: {} for m in METHODS}
+
+    def rank(ranker: Any, ks: list[str]) -> dict[str, list[str]]:
+        ranked = ranker.rank([texts[k] for k in ks], depth)
+        return {k: [d for d, _ in r] for k, r in zip(ks, ranked, strict=True)}
+
+    def dense(model: str | None) -> Any:
+        return dense_factory(None if model in (None, "packaged") else model, device=cfg.device,
+                             max_seq_length=cfg.max_seq_length, batch_size=cfg.encode_batch_size,
+                             backend=cfg.backend)(corpus)
+
+    started = time.monotonic()
+    echo(f"{len(keys)} queries in {cfg.folds} folds of whole tools, corpus of {len(corpus)} APIs; BM25 and the "
+         "untrained model rank every query")
+    bm25 = bm25_factory()(corpus)
+    base = dense(cfg.model)
+    rankings["bm25"] = rank(bm25, keys)
+    rankings["untrained"] = rank(base, keys)
+    rankings["untrained+bm25"] = rank(HybridRanker([bm25, base]), keys)
+    del base
+    folds: list[dict[str, Any]] = []
+    for i, (train_q, test_q, held) in enumerate(splits):
+        fold_keys = [k for k in keys if fold_of[k] == i]
+        model_dir, info, reused = _train_fold(cfg, i, echo)
+        split = json.loads((Path(model_dir).parent / "split.json").read_text(encoding="utf-8"))
+        if set(split["test"]) != {query_key(q) for q in test_q}:  # the training held out another fold
+            raise RetrieverError(f"fold {i}: the training run's held-out queries are not the fold's; rerun with "
+                                 "reuse off")
+        trained = dense(model_dir)
+        rankings["trained"] |= rank(trained, fold_keys)
+        rankings["trained+bm25"] |= rank(HybridRanker([bm25, trained]), fold_keys)
+        del trained
+        folds.append({"fold": i, "train_queries": len(train_q), "test_queries": len(test_q),
+                      "scored_queries": len(fold_keys), "held_out_tools": len({t for q in test_q for t, _ in q.relevant}),
+                      "held_out_apis": len(held), "pairs": info["pairs"], "steps": info["steps"],
+                      "train_seconds": info["seconds"], "reused": reused, "model": model_dir})
+        echo(f"fold {i}: {len(fold_keys)} held-out queries scored")
+    scores = {m: per_query_metrics(rankings[m], qrels) for m in METHODS}
+    base_scores = [scores[BASELINE][k]["ndcg@1"] for k in keys]
+    methods: dict[str, dict[str, Any]] = {}
+    for m in METHODS:
+        col = {name: [scores[m][k][name] for k in keys] for name in scores[m][keys[0]]}
+        means = {name: sum(v) / len(v) for name, v in col.items()}
+        hits = sum(1 for v in col["ndcg@1"] if v >= 1.0)  # NDCG@1 is 0 or 1 a query
+        methods[m] = {**means, "ndcg@1_interval": list(wilson(hits, len(keys)))}
+        if m != BASELINE:
+            methods[m]["vs_bm25"] = paired_comparison(col["ndcg@1"], base_scores, replicates=cfg.replicates,
+                                                      seed=cfg.bootstrap_seed)
+            methods[m]["ndcg@5_vs_bm25"] = means["ndcg@5"] - methods[BASELINE]["ndcg@5"]
+    for f in folds:
+        ks = [k for k in keys if fold_of[k] == f["fold"]]
+        f["ndcg@1"] = {m: sum(scores[m][k]["ndcg@1"] for k in ks) / len(ks) if ks else 0.0 for m in METHODS}
+    per_query = {k: {"fold": fold_of[k], **{m: {n: scores[m][k][n] for n in REPORTED} for m in METHODS}}
+                 for k in keys}
+    settings = {**asdict(cfg), "seconds": round(time.monotonic() - started, 1),
+                "load": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None}
+    report = CrossValReport(query_files=cfg.query_files, folds=folds, queries=len(keys), skipped_queries=skipped,
+                            corpus_size=len(corpus), settings=settings, methods=methods, per_query=per_query)
+    echo(report.to_markdown())
+    j, md = report.save(cfg.output_dir)
+    echo(f"saved {j} and {md}")
+    return report
