@@ -58,3 +58,44 @@ def test_macro_bootstrap_is_seeded_and_brackets_the_mean():
     # nothing varies: the bootstrap cannot widen the point (documented)
     assert intervals.macro_bootstrap({"a": (0, 10), "b": (0, 20)}) == (0.0, 0.0)
     assert intervals.macro_bootstrap({}) == (0.0, 1.0)
+
+
+# Sign test worked by hand: 10 wins, 0 losses: 2 * (1/2)^10 = 0.001953125; 6 vs 4: 2 * (1 + 10 + 45 + 120 +
+# 210) / 1024 = 772/1024 = 0.75390625; 12 vs 0: 2/4096.
+@pytest.mark.parametrize(("wins", "losses", "p"), [(10, 0, 0.001953125), (0, 10, 0.001953125), (6, 4, 0.75390625),
+                                                   (12, 0, 2 / 4096), (5, 5, 1.0), (0, 0, 1.0)])
+def test_sign_test_on_worked_examples(wins, losses, p):
+    assert intervals.sign_test(wins, losses) == pytest.approx(p)
+
+
+def test_paired_comparison_significant_and_not():
+    # 30 queries scored 0/1 (e.g. NDCG@1): the method wins 12 first hits, loses none, ties 18: +0.4, and both the
+    # paired bootstrap and the sign test say it is no accident
+    base = [0.0] * 12 + [1.0] * 10 + [0.0] * 8
+    better = [1.0] * 12 + [1.0] * 10 + [0.0] * 8
+    got = intervals.paired_comparison(better, base)
+    assert got["difference"] == pytest.approx(0.4) and (got["wins"], got["losses"], got["ties"]) == (12, 0, 18)
+    assert 0.0 < got["interval"][0] < 0.4 < got["interval"][1] and got["p"] == pytest.approx(2 / 4096)
+    # 3 wins and 2 losses: +1/30, the interval spans 0 and p = 1
+    close = [1.0] * 3 + [0.0] * 2 + [1.0] * 10 + [0.0] * 15
+    base = [0.0] * 3 + [1.0] * 2 + [1.0] * 10 + [0.0] * 15
+    got = intervals.paired_comparison(close, base)
+    assert got["difference"] == pytest.approx(1 / 30) and (got["wins"], got["losses"]) == (3, 2)
+    assert got["interval"][0] < 0.0 < got["interval"][1] and got["p"] == 1.0
+    # pairs are redrawn together: scores that vary a lot between items but always differ by 0.1 give exactly 0.1
+    spread = [0.05 * i for i in range(20)]
+    assert intervals.paired_bootstrap([x + 0.1 for x in spread], spread) == pytest.approx((0.1, 0.1))
+    noisy = [(i * 7919 % 13) / 13 for i in range(20)]
+    assert intervals.paired_bootstrap(noisy, spread) == intervals.paired_bootstrap(noisy, spread, seed=0)
+    assert intervals.paired_bootstrap(noisy, spread) != intervals.paired_bootstrap(noisy, spread, seed=1)
+
+
+def test_paired_statistics_errors():
+    with pytest.raises(ToolbenchError, match="paired"):
+        intervals.paired_bootstrap([1.0], [1.0, 0.0])
+    with pytest.raises(ToolbenchError, match="no items"):
+        intervals.paired_bootstrap([], [])
+    with pytest.raises(ToolbenchError, match="paired"):
+        intervals.paired_comparison([1.0], [])
+    with pytest.raises(ToolbenchError, match="sign_test"):
+        intervals.sign_test(-1, 2)

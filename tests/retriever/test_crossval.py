@@ -1,0 +1,177 @@
+"""K-fold held-out APIs: folds of whole tools cover every query once, a fold's training data never touches its
+tools (human, synthetic or negative), and `toolbench retriever crossval` end to end with a tiny model."""
+
+import json
+from pathlib import Path
+
+import pytest
+from retriever_fakes import build_tiny_model, make_query
+
+from retriever.corpus import split_doc_id
+from retriever.crossval import METHODS, CrossValConfig
+from retriever.errors import ConfigError, RetrieverError
+from retriever.pairs import api_folds, query_key, read_queries, split_by_api, tool_groups
+from retriever.train import TrainConfig
+from retriever.training_data import prepare
+from toolbench.cli import main
+
+STB = Path(__file__).parents[2] / "data" / "reference" / "stabletoolbench" / "G1_instruction.json"
+
+# Two queries per toy tool, and one needing two tools at once (Weatherly and Recipes), which must keep both
+# tools in one fold.
+TOY_QUERIES = [
+    ("0", "is it raining in Oslo right now", [("Weatherly", "current weather")]),
+    ("1", "will it be sunny next week in Rome", [("Weatherly", "forecast")]),
+    ("2", "how many yen is 50 euros", [("Moneybox", "convert currency")]),
+    ("3", "dollar to pound rates over the last year", [("Moneybox", "exchange history")]),
+    ("4", "which year did Alien come out and who played in it", [("Filmography", "search movies")]),
+    ("5", "tell me about the life of Meryl Streep", [("Filmography", "actor details")]),
+    ("6", "a dish I can cook with leeks", [("Recipes", "find recipe")]),
+    ("7", "calories of a banana", [("Recipes", "nutrition facts")]),
+    ("8", "a soup recipe for tomorrow's cold weather", [("Weatherly", "forecast"), ("Recipes", "find recipe")]),
+]
+
+
+def toy_queries():
+    return [make_query(i, t, rel) for i, t, rel in TOY_QUERIES]
+
+
+def _tools(queries):
+    return {t for q in queries for t, _ in q.relevant}
+
+
+def _check_folds(queries, folds):
+    held_keys = [query_key(q) for _, test, _ in folds for q in test]
+    assert sorted(held_keys) == sorted(query_key(q) for q in queries)  # every query held out exactly once
+    for train, test, held in folds:
+        assert {query_key(q) for q in train} | {query_key(q) for q in test} == {query_key(q) for q in queries}
+        assert not _tools(train) & _tools(test)  # no training query needs a tool of the held-out fold
+        assert {split_doc_id(d)[0] for d in held} == _tools(test)
+        assert not {f"{t}\t{a}" for q in train for t, a in q.relevant} & held
+
+
+def test_tool_groups_join_tools_needed_together():
+    groups = tool_groups(toy_queries())
+    assert sorted(sorted(q.id for q in g) for g in groups) == [["0", "1", "6", "7", "8"], ["2", "3"], ["4", "5"]]
+
+
+def test_api_folds_hold_out_whole_tools_and_cover_every_query_once():
+    queries = toy_queries()
+    folds = api_folds(queries, folds=2, seed=0)
+    _check_folds(queries, folds)
+    assert api_folds(list(reversed(queries)), folds=2, seed=0)[0][1] != []  # any order works
+    assert [{query_key(q) for q in test} for _, test, _ in api_folds(list(reversed(queries)), folds=2, seed=0)] == \
+        [{query_key(q) for q in test} for _, test, _ in folds]  # and gives the same folds
+    assert sorted(len(test) for _, test, _ in api_folds(queries, folds=3, seed=1)) == [2, 2, 5]
+    with pytest.raises(RetrieverError, match="3 groups of tools cannot fill 4 folds"):
+        api_folds(queries, folds=4, seed=0)
+    with pytest.raises(RetrieverError, match="at least 2"):
+        api_folds(queries, folds=1, seed=0)
+
+
+def test_api_folds_on_the_reference_queries():
+    queries = read_queries([STB])
+    folds = api_folds(queries, folds=5, seed=42)
+    _check_folds(queries, folds)
+    assert sorted(len(test) for _, test, _ in folds) == [32, 32, 33, 33, 33]  # balanced
+    # the existing one-off split holds out tools the same way (its figures stay what they were)
+    train, test, _ = split_by_api(queries, test_fraction=0.2, seed=42)
+    assert len(test) == 33 and not _tools(train) & _tools(test)
+
+
+def _write(tmp_path, queries):
+    path = tmp_path / "G1_toy.json"
+    path.write_text(json.dumps([q.to_dict() for q in queries]))
+    return path
+
+
+def test_a_fold_s_training_data_never_names_its_tools(tmp_path):
+    queries = toy_queries()
+    path = _write(tmp_path, queries)
+    folds = api_folds(queries, folds=2, seed=7)
+    for fold, (_, test, _) in enumerate(folds):
+        cfg = TrainConfig(query_files=[str(path)], folds=2, fold=fold, seed=7, synthetic_per_api=2, synthetic_multi=1,
+                          sibling_negatives=1, hard_negatives=1, hard_negative_depth=3)
+        data = prepare(cfg)
+        held_tools = _tools(test)
+        assert {query_key(q) for q in data.test} == {query_key(q) for q in test}
+        assert data.counts["synthetic_queries"] > 0
+        named = {split_doc_id(d)[0] for p in data.pairs for d in (p.positive, *p.negatives)}
+        assert named and not named & held_tools  # positives (human and synthetic) and negatives alike
+        assert {split_doc_id(d)[0] for d in data.held_out_apis} == held_tools
+        # without the exclusion the synthetic requests would name them: the check above can fail
+        unfolded = prepare(TrainConfig(query_files=[str(path)], test_fraction=0.0, seed=7, synthetic_per_api=2))
+        assert {split_doc_id(p.positive)[0] for p in unfolded.pairs} & held_tools
+
+
+def test_fold_options_are_checked(tmp_path):
+    path = _write(tmp_path, toy_queries())
+    with pytest.raises(ConfigError, match="folds"):
+        TrainConfig(query_files=[str(path)], folds=1)
+    with pytest.raises(ConfigError, match="fold"):
+        TrainConfig(query_files=[str(path)], folds=3, fold=3)
+    with pytest.raises(ConfigError, match="split_by 'api'"):
+        TrainConfig(query_files=[str(path)], folds=3, split_by="query")
+    with pytest.raises(ConfigError, match="folds"):
+        CrossValConfig(query_files=[str(path)], folds=1)
+    with pytest.raises(ConfigError, match="recipe"):
+        CrossValConfig(query_files=[str(path)], recipe="gpu")
+    with pytest.raises(ConfigError, match="a fold's training.*learning_rate"):
+        CrossValConfig(query_files=[str(path)], learning_rate=-1.0)
+
+
+def _run(argv, capsys):
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_crossval_command_with_a_tiny_model(tmp_path, capsys):
+    queries = toy_queries()
+    path = _write(tmp_path, queries)
+    tiny = build_tiny_model(tmp_path / "tiny")
+    out = tmp_path / "cv"
+    argv = ["retriever", "crossval", str(path), "--model", str(tiny), "--folds", "2", "--seed", "3", "--max-steps",
+            "1", "--batch-size", "4", "--synthetic-per-api", "1", "--max-seq-length", "64", "--replicates", "200",
+            "--out", str(out)]
+    code, printed, err = _run(argv, capsys)
+    assert code == 0, err + printed
+    assert "| method | NDCG@1 [95% CI] | NDCG@5 | NDCG@1 vs BM25 [95% CI] |" in printed
+    assert "| bm25 |" in printed and "| trained+bm25 |" in printed and "9 queries" in printed
+    results = json.loads((out / "results.json").read_text())
+    assert results["queries"] == len(queries) and list(results["methods"]) == list(METHODS)
+    per_query = results["per_query"]
+    assert set(per_query) == {query_key(q) for q in queries}
+    folds = api_folds(queries, folds=2, seed=3)
+    for fold, (_, test, _) in enumerate(folds):
+        assert {k for k, v in per_query.items() if v["fold"] == fold} == {query_key(q) for q in test}
+        split = json.loads((out / f"fold{fold}" / "split.json").read_text())
+        assert set(split["test"]) == {query_key(q) for q in test} and split["folds"] == 2
+    # pooled figures are the means of the per-query scores; BM25 against itself is not compared
+    for name, m in results["methods"].items():
+        mean = sum(v[name]["ndcg@1"] for v in per_query.values()) / len(per_query)
+        assert m["ndcg@1"] == pytest.approx(mean)
+        assert m["ndcg@1_interval"][0] <= m["ndcg@1"] <= m["ndcg@1_interval"][1]
+    assert "vs_bm25" not in results["methods"]["bm25"]
+    vs = results["methods"]["trained"]["vs_bm25"]
+    assert vs["n"] == 9 and vs["wins"] + vs["losses"] + vs["ties"] == 9 and 0 < vs["p"] <= 1
+    assert [f["reused"] for f in results["folds"]] == [False, False]
+    assert (out / "results.md").read_text().startswith("| method |")
+
+
+
+def test_crossval_rerun_reuses_finished_folds_only_with_the_same_settings(tmp_path, capsys):
+    path = _write(tmp_path, toy_queries())
+    tiny = build_tiny_model(tmp_path / "tiny")
+    out = tmp_path / "cv"
+    argv = ["retriever", "crossval", str(path), "--model", str(tiny), "--folds", "2", "--max-steps", "1",
+            "--batch-size", "4", "--synthetic-per-api", "0", "--max-seq-length", "64", "--replicates", "50",
+            "--out", str(out)]
+    for extra, reused in (([], False), ([], True), (["--learning-rate", "5e-4"], False)):
+        code, _, err = _run([*argv, *extra], capsys)
+        assert code == 0, err
+        assert [f["reused"] for f in json.loads((out / "results.json").read_text())["folds"]] == [reused, reused]
