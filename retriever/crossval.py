@@ -10,6 +10,11 @@ are never phrased, nor used as negatives), and the fold's queries are ranked aga
   nothing, so they rank every query once;
 - ``trained`` and ``trained+bm25``: the fold's model, on the fold's queries only.
 
+With ``tune_fusion`` both hybrids are also scored with BM25's fusion weight chosen per fold without its
+held-out queries (:func:`choose_weight`): the untrained hybrid's on the fold's training queries, the trained
+one's on a nested dev split (``TrainConfig.inner_fold``: a model trained on the fold's training data minus an
+inner fold of its tools, scored on that inner fold).
+
 The per-query scores of all folds are pooled (each query scored once per method), and every method is compared
 with BM25 query by query: the mean NDCG@1 difference with a seeded paired bootstrap interval and an exact sign
 test (:func:`eval.intervals.paired_comparison`; NDCG@1 is 0 or 1 a query, so the sign test is McNemar's exact
@@ -37,6 +42,7 @@ from toolbench.config import doc
 
 BASELINE = "bm25"
 METHODS = ("bm25", "untrained", "untrained+bm25", "trained", "trained+bm25")
+TUNED = ("untrained+bm25, tuned weight", "trained+bm25, tuned weight")  # with tune_fusion
 RECIPES = ("cpu", "toolbench")
 REPORTED = ("ndcg@1", "ndcg@5")
 
@@ -81,6 +87,13 @@ class CrossValConfig:
     device: str = field(default="cpu", metadata=doc("'cpu', 'cuda', 'cuda:N' or 'auto' (training and encoding)."))
     replicates: int = field(default=2000, metadata=doc("Paired bootstrap replicates."))
     bootstrap_seed: int = field(default=0, metadata=doc("Seed of the paired bootstrap."))
+    tune_fusion: bool = field(default=False, metadata=doc(
+        "Also score both hybrids with BM25's weight in reciprocal rank fusion chosen per fold from fusion_weights "
+        "without the fold's held-out queries: for untrained+bm25 on the fold's training queries (the untrained "
+        "model never saw them), for trained+bm25 on a nested dev split (a model trained on the fold's training "
+        "data minus its inner fold 0, scored on that inner fold)."))
+    fusion_weights: list[float] = field(default_factory=lambda: [0.5, 1.0, 1.5, 2.0, 3.0, 5.0], metadata=doc(
+        "BM25 weights tried by tune_fusion (the dense ranking's weight is 1; 1 is plain RRF)."))
     reuse: bool = field(default=True, metadata=doc(
         "Reuse a fold's finished model when its training settings are unchanged (a rerun resumes)."))
 
@@ -111,10 +124,16 @@ class CrossValConfig:
         for name in ("synthetic_per_api", "synthetic_multi", "hard_negatives", "sibling_negatives"):
             if getattr(self, name) < 0:
                 raise ConfigError(name, f"must be >= 0, got {getattr(self, name)}")
+        self.fusion_weights = [float(w) for w in self.fusion_weights]
+        if not self.fusion_weights or any(not w > 0 for w in self.fusion_weights):
+            raise ConfigError("fusion_weights", f"give positive weights, got {self.fusion_weights}")
+        if self.tune_fusion and self.folds < 3:
+            raise ConfigError("tune_fusion", "the nested dev split needs folds >= 3")
         self.train_config(0)  # the training settings are checked too, before any model loads
 
-    def train_config(self, fold: int) -> Any:
-        """The :class:`~retriever.train.TrainConfig` of fold ``fold``'s training run."""
+    def train_config(self, fold: int, inner_fold: int | None = None) -> Any:
+        """The :class:`~retriever.train.TrainConfig` of fold ``fold``'s training run (with ``inner_fold``: the
+        run of its nested dev split, in ``fold<i>/dev<j>``)."""
         from retriever.train import TrainConfig, cpu_recipe
 
         recipe = cpu_recipe() if self.recipe == "cpu" else {}
@@ -124,8 +143,10 @@ class CrossValConfig:
             recipe["learning_rate"] = self.learning_rate
         try:
             return TrainConfig(**recipe, query_files=self.query_files, corpus=self.corpus, split_by="api",
-                               folds=self.folds, fold=fold, seed=self.seed, model=self.model,
-                               output_dir=str(Path(self.output_dir) / f"fold{fold}"), batch_size=self.batch_size,
+                               folds=self.folds, fold=fold, inner_fold=inner_fold, seed=self.seed, model=self.model,
+                               output_dir=str(Path(self.output_dir) / f"fold{fold}"
+                                              / (f"dev{inner_fold}" if inner_fold is not None else "")),
+                               batch_size=self.batch_size,
                                synthetic_per_api=self.synthetic_per_api, synthetic_multi=self.synthetic_multi,
                                catalogs=self.catalogs, hard_negatives=self.hard_negatives,
                                sibling_negatives=self.sibling_negatives, max_seq_length=self.train_max_seq_length,
@@ -175,13 +196,19 @@ class CrossValReport:
                         if self.skipped_queries else ""))
         lines.append("")
         names = list(self.methods)
+        weights = any("bm25_weight" in f for f in self.folds)
         lines.append("| fold | training queries | held-out queries | held-out tools | pairs | steps | train (s) | "
+                     + ("BM25 weight (untrained / trained; dev queries) | " if weights else "")
                      + " | ".join(f"{m} NDCG@1" for m in names) + " |")
-        lines.append("|" + " ---: |" * (7 + len(names)))
+        lines.append("|" + " ---: |" * (7 + weights + len(names)))
         for f in self.folds:
+            w = ""
+            if weights:
+                chosen = list(f.get("bm25_weight", {}).values())
+                w = " / ".join(f"{x:g}" for x in chosen) + f"; {f.get('dev_queries', 0)} | "
             lines.append(f"| {f['fold']} | {f['train_queries']} | {f['test_queries']} | {f['held_out_tools']} | "
                          f"{f['pairs']} | {f['steps']} | {f['train_seconds']:.0f}{' (reused)' if f['reused'] else ''} | "
-                         + " | ".join(f"{100 * f['ndcg@1'][m]:.1f}" for m in names) + " |")
+                         + w + " | ".join(f"{100 * f['ndcg@1'][m]:.1f}" for m in names) + " |")
         return "\n".join(lines) + "\n"
 
     def save(self, folder: str | Path) -> tuple[Path, Path]:
@@ -197,11 +224,13 @@ def _p(p: float) -> str:
     return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
 
 
-def _train_fold(cfg: CrossValConfig, fold: int, echo: Callable[[str], None]) -> tuple[str, dict[str, Any], bool]:
-    """Train fold ``fold`` (or reuse its finished run): (model folder, what the run did, reused?)."""
+def _train_fold(cfg: CrossValConfig, fold: int, echo: Callable[[str], None],
+                inner_fold: int | None = None) -> tuple[str, dict[str, Any], bool]:
+    """Train fold ``fold`` (or its nested dev split ``inner_fold``), or reuse its finished run: (model folder,
+    what the run did, reused?)."""
     from retriever.train import run as train
 
-    tcfg = cfg.train_config(fold)
+    tcfg = cfg.train_config(fold, inner_fold)
     folder = Path(tcfg.output_dir)
     done = folder / "done.json"
     settings = json.loads(json.dumps(asdict(tcfg)))
@@ -211,12 +240,37 @@ def _train_fold(cfg: CrossValConfig, fold: int, echo: Callable[[str], None]) -> 
             echo(f"fold {fold}: reusing {folder / 'model'} (same training settings)")
             return str(folder / "model"), record["result"], True
     done.unlink(missing_ok=True)
-    echo(f"fold {fold}: training ({tcfg.epochs} epoch(s), synthetic {tcfg.synthetic_per_api} per API)...")
+    what = f"fold {fold}" + (f", dev split {inner_fold}" if inner_fold is not None else "")
+    echo(f"{what}: training ({tcfg.epochs} epoch(s), synthetic {tcfg.synthetic_per_api} per API)...")
     result = train(tcfg)
     info = {"steps": result.steps, "pairs": result.pairs, "train_queries": result.train_queries,
             "test_queries": result.test_queries, "seconds": round(result.seconds, 1)}
     done.write_text(json.dumps({"config": settings, "result": info}, indent=1) + "\n", encoding="utf-8")
     return result.model_dir, info, False
+
+
+def fuse(first: list[str], second: list[str], weight: float, depth: int) -> list[str]:
+    """``first`` (BM25) and ``second`` (dense) fused by reciprocal rank fusion with ``first`` weighted
+    ``weight`` and ``second`` 1: what :class:`~retriever.fusion.HybridRanker` ranks from the same lists."""
+    from retriever.fusion import reciprocal_rank_fusion
+
+    return [d for d, _ in reciprocal_rank_fusion([first, second], weights=[weight, 1.0])[:depth]]
+
+
+def choose_weight(bm25: dict[str, list[str]], dense: dict[str, list[str]], qrels: dict[str, set[str]],
+                  weights: list[float], depth: int) -> tuple[float, dict[float, float]]:
+    """The BM25 weight (of ``weights``) whose fusion scores the best mean NDCG@1 on the queries of ``dense``;
+    ties go to the better NDCG@5, then to the weight closest to 1 (plain RRF). Returns it and each weight's
+    NDCG@1."""
+    from retriever.metrics import mean_metrics
+
+    scored = {}
+    for w in weights:
+        fused = {k: fuse(bm25[k], ranked, w, depth) for k, ranked in dense.items()}
+        m = mean_metrics(fused, qrels, ndcg_ks=(1, 5), recall_ks=())
+        scored[w] = (m["ndcg@1"], m["ndcg@5"], -abs(w - 1.0))
+    best = max(weights, key=lambda w: scored[w])
+    return best, {w: v[0] for w, v in scored.items()}
 
 
 def run(cfg: CrossValConfig, *, echo: Callable[[str], None] = print) -> CrossValReport:
@@ -237,7 +291,8 @@ def run(cfg: CrossValConfig, *, echo: Callable[[str], None] = print) -> CrossVal
     keys = list(qrels)
     fold_of = {query_key(q): i for i, (_, test, _) in enumerate(splits) for q in test}
     depth = min(cfg.depth, len(corpus))
-    rankings: dict[str, dict[str, list[str]]] = {m: {} for m in METHODS}
+    methods_run = [*METHODS, *(TUNED if cfg.tune_fusion else ())]
+    rankings: dict[str, dict[str, list[str]]] = {m: {} for m in methods_run}
 
     def rank(ranker: Any, ks: list[str]) -> dict[str, list[str]]:
         ranked = ranker.rank([texts[k] for k in ks], depth)
@@ -268,16 +323,41 @@ def run(cfg: CrossValConfig, *, echo: Callable[[str], None] = print) -> CrossVal
         trained = dense(model_dir)
         rankings["trained"] |= rank(trained, fold_keys)
         rankings["trained+bm25"] |= rank(HybridRanker([bm25, trained]), fold_keys)
-        del trained
+        tuned: dict[str, Any] = {}
+        if cfg.tune_fusion:
+            trained_lists = rank(trained, fold_keys)
+            del trained
+            train_keys = [k for k in keys if fold_of[k] != i]
+            w_untrained, grid_untrained = choose_weight(rankings["bm25"], {k: rankings["untrained"][k]
+                                                                           for k in train_keys}, qrels,
+                                                        cfg.fusion_weights, depth)
+            dev_dir, _, _ = _train_fold(cfg, i, echo, inner_fold=0)
+            dev_split = json.loads((Path(dev_dir).parent / "split.json").read_text(encoding="utf-8"))
+            dev_keys = [k for k in keys if k in set(dev_split["test"])]
+            if set(dev_keys) & set(fold_keys):
+                raise RetrieverError(f"fold {i}: its dev split holds held-out queries")
+            dev_model = dense(dev_dir)
+            w_trained, grid_trained = choose_weight(rankings["bm25"], rank(dev_model, dev_keys), qrels,
+                                                    cfg.fusion_weights, depth)
+            del dev_model
+            for k in fold_keys:
+                rankings[TUNED[0]][k] = fuse(rankings["bm25"][k], rankings["untrained"][k], w_untrained, depth)
+                rankings[TUNED[1]][k] = fuse(rankings["bm25"][k], trained_lists[k], w_trained, depth)
+            tuned = {"bm25_weight": {TUNED[0]: w_untrained, TUNED[1]: w_trained}, "dev_queries": len(dev_keys),
+                     "dev_ndcg@1": {TUNED[0]: grid_untrained, TUNED[1]: grid_trained}}
+            echo(f"fold {i}: BM25 weight {w_untrained:g} (untrained, chosen on {len(train_keys)} training queries), "
+                 f"{w_trained:g} (trained, chosen on {len(dev_keys)} dev queries)")
+        else:
+            del trained
         folds.append({"fold": i, "train_queries": len(train_q), "test_queries": len(test_q),
                       "scored_queries": len(fold_keys), "held_out_tools": len({t for q in test_q for t, _ in q.relevant}),
                       "held_out_apis": len(held), "pairs": info["pairs"], "steps": info["steps"],
-                      "train_seconds": info["seconds"], "reused": reused, "model": model_dir})
+                      "train_seconds": info["seconds"], "reused": reused, "model": model_dir, **tuned})
         echo(f"fold {i}: {len(fold_keys)} held-out queries scored")
-    scores = {m: per_query_metrics(rankings[m], qrels) for m in METHODS}
+    scores = {m: per_query_metrics(rankings[m], qrels) for m in methods_run}
     base_scores = [scores[BASELINE][k]["ndcg@1"] for k in keys]
     methods: dict[str, dict[str, Any]] = {}
-    for m in METHODS:
+    for m in methods_run:
         col = {name: [scores[m][k][name] for k in keys] for name in scores[m][keys[0]]}
         means = {name: sum(v) / len(v) for name, v in col.items()}
         hits = sum(1 for v in col["ndcg@1"] if v >= 1.0)  # NDCG@1 is 0 or 1 a query
@@ -288,8 +368,8 @@ def run(cfg: CrossValConfig, *, echo: Callable[[str], None] = print) -> CrossVal
             methods[m]["ndcg@5_vs_bm25"] = means["ndcg@5"] - methods[BASELINE]["ndcg@5"]
     for f in folds:
         ks = [k for k in keys if fold_of[k] == f["fold"]]
-        f["ndcg@1"] = {m: sum(scores[m][k]["ndcg@1"] for k in ks) / len(ks) if ks else 0.0 for m in METHODS}
-    per_query = {k: {"fold": fold_of[k], **{m: {n: scores[m][k][n] for n in REPORTED} for m in METHODS}}
+        f["ndcg@1"] = {m: sum(scores[m][k]["ndcg@1"] for k in ks) / len(ks) if ks else 0.0 for m in methods_run}
+    per_query = {k: {"fold": fold_of[k], **{m: {n: scores[m][k][n] for n in REPORTED} for m in methods_run}}
                  for k in keys}
     settings = {**asdict(cfg), "seconds": round(time.monotonic() - started, 1),
                 "load": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None}

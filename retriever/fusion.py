@@ -32,16 +32,19 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], *, k: int = RRF_K,
 class HybridRanker:
     """Ranks with every ranker and fuses their lists by reciprocal rank fusion."""
 
-    def __init__(self, rankers: Sequence[_Ranker], *, k: int = RRF_K, pool: int = 100):
+    def __init__(self, rankers: Sequence[_Ranker], *, k: int = RRF_K, pool: int = 100,
+                 weights: Sequence[float] | None = None):
         self.rankers = list(rankers)
         self.k = k
         self.pool = pool
+        self.weights = list(weights) if weights is not None else None
 
     def rank(self, texts: Sequence[str], k: int | None = None) -> list[list[tuple[str, float]]]:
         depth = max(k or self.pool, self.pool)
         per_ranker = [r.rank(texts, depth) for r in self.rankers]
         out = []
         for i in range(len(texts)):
-            fused = reciprocal_rank_fusion([[d for d, _ in ranked[i]] for ranked in per_ranker], k=self.k)
+            fused = reciprocal_rank_fusion([[d for d, _ in ranked[i]] for ranked in per_ranker], k=self.k,
+                                           weights=self.weights)
             out.append(fused[:k] if k else fused)
         return out

@@ -55,6 +55,10 @@ class TrainConfig:
         "K-fold split by API instead of test_fraction (split_by 'api'): the queries fall into this many folds "
         "of whole tools (retriever.pairs.api_folds) and fold --fold is held out; 0: off."))
     fold: int = field(default=0, metadata=doc("The held-out fold (0 .. folds-1) when folds is set."))
+    inner_fold: int | None = field(default=None, metadata=doc(
+        "A nested dev split inside fold --fold's training data: its held-out queries are left out entirely and "
+        "inner fold N (0 .. folds-2) of the remaining ones (api_folds with folds-1 folds) is held out instead: "
+        "what recipes are chosen on, never the held-out fold."))
     train_files: list[str] = field(default_factory=list, metadata=doc(
         "More query files used for training only (e.g. generated *_query.json); never held out."))
     catalogs: list[str] = field(default_factory=list, metadata=doc(
@@ -131,6 +135,9 @@ class TrainConfig:
                 raise ConfigError("folds", f"must be 0 (off) or at least 2, got {self.folds}")
             if self.split_by != "api":
                 raise ConfigError("folds", "folds hold out whole tools: use split_by 'api'")
+        if self.inner_fold is not None and not (self.folds >= 3 and 0 <= self.inner_fold < self.folds - 1):
+            raise ConfigError("inner_fold", f"needs folds >= 3 and must be in 0..folds-2; got inner_fold "
+                                            f"{self.inner_fold} with folds {self.folds}")
         if not (0 <= self.fold < max(self.folds, 1)):
             raise ConfigError("fold", f"must be in 0..{max(self.folds, 1) - 1} (folds {self.folds}), got {self.fold}")
         for name in ("epochs", "batch_size", "max_seq_length", "query_max_seq_length"):
@@ -267,7 +274,8 @@ def run(cfg: TrainConfig) -> TrainResult:
     save_pairs(pairs, out / "pairs.jsonl")
     (out / "split.json").write_text(json.dumps({
         "query_files": cfg.query_files, "seed": cfg.seed, "test_fraction": cfg.test_fraction,
-        "split_by": cfg.split_by, "folds": cfg.folds, "fold": cfg.fold, "train": [query_key(q) for q in train_q], "test": [query_key(q) for q in test_q],
+        "split_by": cfg.split_by, "folds": cfg.folds, "fold": cfg.fold,
+        "inner_fold": cfg.inner_fold, "train": [query_key(q) for q in train_q], "test": [query_key(q) for q in test_q],
         "held_out_apis": sorted(data.held_out_apis), "counts": data.counts}, indent=1) + "\n")
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
 

@@ -3,7 +3,8 @@
 - The split (``split_by``): ``api`` holds out whole tools, so held-out queries ask for APIs never seen in
   training (:func:`retriever.pairs.split_by_api`); ``query`` holds out queries only; ``folds`` (K > 0) holds
   out fold ``fold`` of a K-fold split by tool (:func:`retriever.pairs.api_folds`, as ``toolbench retriever
-  crossval`` does for every fold).
+  crossval`` does for every fold); ``inner_fold`` then leaves that fold out entirely and holds out an inner
+  fold of the rest instead (a dev split to choose settings on).
 - ``train_files``: more query files used for training only (e.g. the demo's generated ``*_query.json``); their
   keys are prefixed ``train:`` so their ids never clash with the evaluated files'.
 - Synthetic queries (:mod:`retriever.synthetic`) for every API of the training corpus and of ``catalogs``,
@@ -63,6 +64,9 @@ def prepare(cfg: TrainConfig) -> TrainingData:
     corpus = load_corpus(cfg.corpus, queries)
     if cfg.folds:
         train_q, test_q, held = api_folds(queries, folds=cfg.folds, seed=cfg.seed)[cfg.fold]
+        if cfg.inner_fold is not None:  # a dev split of the training data; the held-out fold stays unseen
+            train_q, test_q, inner = api_folds(train_q, folds=cfg.folds - 1, seed=cfg.seed)[cfg.inner_fold]
+            held |= inner
     elif cfg.split_by == "api":
         train_q, test_q, held = split_by_api(queries, test_fraction=cfg.test_fraction, seed=cfg.seed)
     else:

@@ -175,3 +175,62 @@ def test_crossval_rerun_reuses_finished_folds_only_with_the_same_settings(tmp_pa
         code, _, err = _run([*argv, *extra], capsys)
         assert code == 0, err
         assert [f["reused"] for f in json.loads((out / "results.json").read_text())["folds"]] == [reused, reused]
+
+
+def test_nested_dev_split_leaves_the_held_out_fold_out(tmp_path):
+    queries = read_queries([STB])
+    path = STB
+    outer = api_folds(queries, folds=5, seed=42)
+    train, test, _ = outer[1]
+    data = prepare(TrainConfig(query_files=[str(path)], folds=5, fold=1, inner_fold=0, synthetic_per_api=1))
+    dev = {query_key(q) for q in data.test}
+    assert dev == {query_key(q) for q in api_folds(train, folds=4, seed=42)[0][1]}
+    assert not dev & {query_key(q) for q in test}
+    trained_on = {query_key(q) for q in data.train}
+    assert not trained_on & ({query_key(q) for q in test} | dev)  # neither the held-out fold nor the dev split
+    named = {split_doc_id(d)[0] for p in data.pairs for d in (p.positive, *p.negatives)}
+    assert not named & (_tools(test) | _tools(data.test))
+    with pytest.raises(ConfigError, match="inner_fold"):
+        TrainConfig(query_files=[str(path)], folds=5, fold=1, inner_fold=4)
+
+
+def test_choose_weight_picks_the_best_first_hit_then_plain_rrf():
+    from retriever.crossval import choose_weight, fuse
+
+    # two queries; BM25 gets q1's first hit, the dense model q2's; weight 3 on BM25 keeps q1 and loses q2 only if
+    # the dense ranking's lead is small
+    bm25 = {"q1": ["a", "b", "c"], "q2": ["b", "a", "c"]}
+    dense = {"q1": ["b", "a", "c"], "q2": ["a", "c", "b"]}
+    qrels = {"q1": {"a"}, "q2": {"a"}}
+    assert fuse(bm25["q1"], dense["q1"], 1.0, 3)[0] == "a"  # tie at weight 1: first seen (BM25's) wins
+    assert fuse(bm25["q1"], dense["q1"], 0.5, 3)[0] == "b"
+    best, grid = choose_weight(bm25, dense, qrels, [0.5, 1.0, 3.0], 3)
+    assert grid == {0.5: 0.5, 1.0: 1.0, 3.0: 0.5} and best == 1.0
+    best, grid = choose_weight(bm25, {"q1": dense["q1"]}, qrels, [0.5, 2.0, 3.0], 3)
+    assert best == 2.0 and grid[0.5] == 0.0  # only q1 counts; 2 and 3 tie, 2 is closer to plain RRF
+
+
+def test_crossval_tune_fusion_with_a_tiny_model(tmp_path, capsys):
+    queries = toy_queries()
+    path = _write(tmp_path, queries)
+    tiny = build_tiny_model(tmp_path / "tiny")
+    out = tmp_path / "cv"
+    argv = ["retriever", "crossval", str(path), "--model", str(tiny), "--folds", "3", "--max-steps", "1",
+            "--batch-size", "4", "--synthetic-per-api", "0", "--max-seq-length", "64", "--replicates", "50",
+            "--tune-fusion", "--fusion-weights", "1", "--out", str(out)]
+    code, printed, err = _run(argv, capsys)
+    assert code == 0, err + printed
+    results = json.loads((out / "results.json").read_text())
+    methods = results["methods"]
+    # with weight 1 only, the tuned hybrids are plain RRF: fusing the stored lists ranks as HybridRanker does
+    for plain in ("untrained+bm25", "trained+bm25"):
+        tuned = f"{plain}, tuned weight"
+        assert all(v[tuned] == v[plain] for v in results["per_query"].values())
+        assert methods[tuned]["ndcg@5"] == pytest.approx(methods[plain]["ndcg@5"])
+    for f in results["folds"]:
+        assert set(f["bm25_weight"].values()) == {1.0} and f["dev_queries"] > 0
+        assert (out / f"fold{f['fold']}" / "dev0" / "model").is_dir()
+        dev = set(json.loads((out / f"fold{f['fold']}" / "dev0" / "split.json").read_text())["test"])
+        held = {k for k, v in results["per_query"].items() if v["fold"] == f["fold"]}
+        assert dev and not dev & held
+    assert "BM25 weight (untrained / trained; dev queries)" in printed
