@@ -2,8 +2,9 @@
 
 Each query gives one pair per relevant API (ToolBench's ``relevant APIs``). The train/test split is made over
 queries, never over pairs, so no held-out query has been seen in training; it is a seeded shuffle of the query
-keys, so the same files and seed always give the same split. Optional hard negatives are the best-ranked BM25
-documents that are not relevant to the query.
+keys, so the same files and seed always give the same split. :func:`split_by_api` holds out whole tools
+instead, and :func:`api_folds` makes K such folds, each query held out in exactly one. Optional hard negatives
+are the best-ranked BM25 documents that are not relevant to the query.
 """
 
 from __future__ import annotations
