@@ -323,10 +323,9 @@ def run(cfg: CrossValConfig, *, echo: Callable[[str], None] = print) -> CrossVal
         trained = dense(model_dir)
         rankings["trained"] |= rank(trained, fold_keys)
         rankings["trained+bm25"] |= rank(HybridRanker([bm25, trained]), fold_keys)
+        del trained
         tuned: dict[str, Any] = {}
         if cfg.tune_fusion:
-            trained_lists = rank(trained, fold_keys)
-            del trained
             train_keys = [k for k in keys if fold_of[k] != i]
             w_untrained, grid_untrained = choose_weight(rankings["bm25"], {k: rankings["untrained"][k]
                                                                            for k in train_keys}, qrels,
@@ -342,13 +341,11 @@ def run(cfg: CrossValConfig, *, echo: Callable[[str], None] = print) -> CrossVal
             del dev_model
             for k in fold_keys:
                 rankings[TUNED[0]][k] = fuse(rankings["bm25"][k], rankings["untrained"][k], w_untrained, depth)
-                rankings[TUNED[1]][k] = fuse(rankings["bm25"][k], trained_lists[k], w_trained, depth)
+                rankings[TUNED[1]][k] = fuse(rankings["bm25"][k], rankings["trained"][k], w_trained, depth)
             tuned = {"bm25_weight": {TUNED[0]: w_untrained, TUNED[1]: w_trained}, "dev_queries": len(dev_keys),
                      "dev_ndcg@1": {TUNED[0]: grid_untrained, TUNED[1]: grid_trained}}
             echo(f"fold {i}: BM25 weight {w_untrained:g} (untrained, chosen on {len(train_keys)} training queries), "
                  f"{w_trained:g} (trained, chosen on {len(dev_keys)} dev queries)")
-        else:
-            del trained
         folds.append({"fold": i, "train_queries": len(train_q), "test_queries": len(test_q),
                       "scored_queries": len(fold_keys), "held_out_tools": len({t for q in test_q for t, _ in q.relevant}),
                       "held_out_apis": len(held), "pairs": info["pairs"], "steps": info["steps"],
