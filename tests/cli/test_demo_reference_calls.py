@@ -57,3 +57,21 @@ def test_the_mix_reads_reference_calls_only_when_the_call_stage_made_them(tmp_pa
     for changes in ({"reference_catalog": None}, {"reference_calls": 0}):
         none = mix_config(_ctx(tmp_path, train_reference_examples=5, **changes), tmp_path / "mix")
         assert none.reference_calls is None and none.reference_call_examples == 0
+
+
+def test_profile_settings_reach_the_generator_and_the_mix(tmp_path):
+    from toolbench.cli.demo.stage_train import mix_config
+
+    ctx = _ctx(tmp_path, reference_catalog=str(G1), reference_calls=12, reference_max_offered=4,
+               reference_max_parallel=4, irrelevance_kinds={"same_arguments": 1.0},
+               train_category_weights={"irrelevance": 2.0})
+    reference_calls(ctx)
+    samples = [json.loads(line) for line in ctx.path("reference", "calls", "samples.jsonl").read_text().splitlines()]
+    kinds = {s["meta"]["kind"] for s in samples if s["category"] == "irrelevance"}
+    assert kinds == {"same_arguments"}
+    assert max(len(s["functions"]) for s in samples) > 2  # reference_max_offered, not max_offered (2)
+    assert mix_config(ctx, tmp_path / "mix").category_weights == {"irrelevance": 2.0}
+    with pytest.raises(Exception, match="irrelevance_kinds"):
+        dataclasses.replace(TINY, irrelevance_kinds={"no_such_kind": 1.0})
+    with pytest.raises(Exception, match="train_category_weights"):
+        dataclasses.replace(TINY, train_category_weights={"irrelevance": -1})

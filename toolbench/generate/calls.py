@@ -376,7 +376,7 @@ class CallGenerator:
         text = render.request(target, call.arguments, language, rng)
         reply = abstain.cannot_reply(kind, target.name, [a.name for a in offered], language, rng)
         return self._sample("irrelevance", language, offered, [Step(text, [], reply=reply)], rng,
-                            target=[target.tool, target.name], kind=kind,
+                            target=[target.tool, target.name], kind=kind, arguments=call.arguments,
                             distractors=[{"tool": a.tool, "api": a.name, "similarity": similarity(target, a),
                                           "same_tool": a.tool == target.tool} for a in offered])
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toolbench.config import ConfigError, doc, load_config
+from toolbench.generate.calls_config import DEFAULT_IRRELEVANCE, IRRELEVANCE_KINDS
 
 
 class ProfileError(ConfigError):
@@ -49,6 +50,14 @@ class DemoProfile:
         "backend, so its samples are verified by format and meaning). Relative to the working directory; null: "
         "the hub's catalog only."))
     reference_calls: int = field(default=600, metadata=doc("Call samples generated from reference_catalog."))
+    reference_max_offered: int = field(default=2, metadata=doc(
+        "Most functions offered in one reference-catalog sample (>= 2; BFCL offers 2-4). Those samples train the "
+        "model and are not scored by the demo's held-out AST stage, so eval_max_tokens does not bound them."))
+    reference_max_parallel: int = field(default=2, metadata=doc(
+        "Most calls in a parallel reference-catalog sample (>= 2; BFCL asks for 2-4)."))
+    irrelevance_kinds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_IRRELEVANCE), metadata=doc(
+        "Irrelevance samples by kind -> weight, for both catalogs (`generate calls --irrelevance-kind`: "
+        "missing_capability, same_arguments, other_category, off_topic)."))
     zh_rate: float = field(default=0.0, metadata=doc("Share of requests written in Chinese (generate's default "
                                                        "is 0.3; SmolLM2 is an English model, so the demo uses 0)."))
     instruction_sets: int = field(default=1, metadata=doc("API sets sampled per group (G1, G2, G3) for the "
@@ -97,6 +106,9 @@ class DemoProfile:
         "Call examples from the reference catalog's samples in the LoRA mix (`train mix --reference-call-examples`)."))
     train_agent_examples: int = field(default=24, metadata=doc("Generated samples also written as DFSDT-style "
                                                                  "runs (ToolBench prompt, calls, Finish)."))
+    train_category_weights: dict[str, float] = field(default_factory=dict, metadata=doc(
+        "How often each category comes up in the LoRA mix (`train mix --category-weight`; 1 when not named), "
+        "e.g. {irrelevance: 2, hallucination: 0.5}."))
     train_max_length: int = field(default=640, metadata=doc("Longest call example in tokens (the shortest "
                                                               "are taken first: CPU time goes by tokens)."))
     train_agent_max_length: int = field(default=1280, metadata=doc("Longest DFSDT-style example in tokens."))
@@ -158,7 +170,17 @@ class DemoProfile:
         if self.train_threads is not None and (not isinstance(self.train_threads, int) or self.train_threads < 1):
             raise ProfileError(f"profile field 'train_threads' must be an integer >= 1 or null; got "
                                f"{self.train_threads!r}")
-        for name in ("max_offered", "max_parallel"):
+        for name, kinds in (("irrelevance_kinds", IRRELEVANCE_KINDS), ("train_category_weights", None)):
+            value = getattr(self, name)
+            if not isinstance(value, dict) or any(isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0
+                                                  for w in value.values()):
+                raise ProfileError(f"profile field '{name}' must map names to numbers >= 0; got {value!r}")
+            unknown = sorted(set(value) - set(kinds)) if kinds else []
+            if unknown:
+                raise ProfileError(f"profile field '{name}': unknown {unknown}; use {', '.join(kinds)}")
+        if not any(w > 0 for w in self.irrelevance_kinds.values()):
+            raise ProfileError("profile field 'irrelevance_kinds' needs at least one weight > 0")
+        for name in ("max_offered", "max_parallel", "reference_max_offered", "reference_max_parallel"):
             if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), int) or getattr(self, name) < 2:
                 raise ProfileError(f"profile field '{name}' must be an integer >= 2; got {getattr(self, name)!r}")
         for name in ("heldout", "zh_rate", "retriever_heldout_apis"):

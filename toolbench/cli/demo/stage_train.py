@@ -24,7 +24,8 @@ def mix_config(ctx: DemoContext, out: Path) -> Any:
                      max_length=p.train_max_length, agent_max_length=p.train_agent_max_length,
                      observation_chars=p.observation_chars,
                      reference_calls=str(ctx.path("reference", "calls")) if reference else None,
-                     reference_call_examples=p.train_reference_examples if reference else 0)
+                     reference_call_examples=p.train_reference_examples if reference else 0,
+                     category_weights=dict(p.train_category_weights))
 
 
 def training_mix(ctx: DemoContext, out: Path) -> dict[str, Any]:
