@@ -17,3 +17,16 @@ def capture_run(monkeypatch: Any, owner: Any, result: Any, name: str = "run") ->
 
     monkeypatch.setattr(owner, name, fake_run)
     return seen
+
+
+def run_cli(argv: list[str], capsys: Any) -> tuple[int, str, str]:
+    """``toolbench ARGV`` in this process: (exit code, standard output, standard error)."""
+    from toolbench.cli import main
+
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

@@ -7,20 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from toolbench.cli import main
+from tests.capture import run_cli as run
 
 REF = Path(__file__).parents[2] / "data" / "reference"
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "toolbench_tools"
-
-
-def run(argv, capsys):
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_import_list_show_validate(tmp_path, capsys):

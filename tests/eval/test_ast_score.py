@@ -9,7 +9,7 @@ import pytest
 
 from eval import ast_score
 from eval.ast_check import AstCheckError
-from toolbench.cli import main
+from tests.capture import run_cli as run
 
 ADD = {
     "name": "add",
@@ -101,16 +101,6 @@ def test_java_categories_are_refused():
 def write_jsonl(path, rows):
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     return str(path)
-
-
-def run(argv, capsys):
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def ast_argv(**options):

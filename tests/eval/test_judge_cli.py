@@ -10,23 +10,13 @@ import pytest
 from judge_fakes import judge_model
 
 from eval import metrics
+from tests.capture import run_cli as run
 from toolbench.cli import eval_judge as eval_cli
-from toolbench.cli import main
 from toolbench.llm.cache import CachedChatModel
 
 STB = Path(__file__).parents[1] / "fixtures" / "stabletoolbench" / "data_example"
 COT = STB / "model_predictions_converted" / "virtual_chatgpt_cot" / "G1_instruction.json"
 DFS = STB / "answer" / "virtual_chatgpt_dfs" / "G1_instruction"  # ToolBench answer files
-
-
-def run(argv, capsys):
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def answers(question, messages, params):

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from eval import leaderboard, schema_cost, tiers
-from toolbench.cli import main
+from tests.capture import run_cli as run
 
 WEATHER = {"name": "get_weather", "description": "Weather of a city.",
            "parameters": {"type": "dict", "properties": {
@@ -100,16 +100,6 @@ def test_schema_cost_with_a_counter():
 def write_jsonl(path, rows):
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     return str(path)
-
-
-def run(argv, capsys):
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_end_to_end(tmp_path, capsys):

@@ -13,7 +13,7 @@ from retriever.errors import ConfigError, RetrieverError
 from retriever.pairs import api_folds, query_key, read_queries, split_by_api, tool_groups
 from retriever.train import TrainConfig
 from retriever.training_data import prepare
-from toolbench.cli import main
+from tests.capture import run_cli as _run
 
 STB = Path(__file__).parents[2] / "data" / "reference" / "stabletoolbench" / "G1_instruction.json"
 
@@ -120,16 +120,6 @@ def test_fold_options_are_checked(tmp_path):
         CrossValConfig(query_files=[str(path)], learning_rate=-1.0)
 
 
-def _run(argv, capsys):
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 def test_crossval_command_with_a_tiny_model(tmp_path, capsys):
     queries = toy_queries()
     path = _write(tmp_path, queries)
@@ -161,7 +151,6 @@ def test_crossval_command_with_a_tiny_model(tmp_path, capsys):
     assert vs["n"] == 9 and vs["wins"] + vs["losses"] + vs["ties"] == 9 and 0 < vs["p"] <= 1
     assert [f["reused"] for f in results["folds"]] == [False, False]
     assert (out / "results.md").read_text().startswith("| method |")
-
 
 
 def test_crossval_rerun_reuses_finished_folds_only_with_the_same_settings(tmp_path, capsys):

@@ -6,21 +6,11 @@ from pathlib import Path
 import pytest
 from retriever_fakes import build_tiny_model
 
-from toolbench.cli import main
+from tests.capture import run_cli as run
 
 REF = Path(__file__).parents[2] / "data" / "reference"
 G1 = REF / "toolbench" / "instruction" / "G1_query.json"
 STB = REF / "stabletoolbench" / "G1_instruction.json"
-
-
-def run(argv, capsys):
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_help_has_worked_examples(capsys):

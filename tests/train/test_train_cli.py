@@ -12,20 +12,10 @@ from pathlib import Path
 import pytest
 from train_tiny import save_tiny_checkpoint, write_short_data
 
-from toolbench.cli import main
+from tests.capture import run_cli as run
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSWERS = ROOT / "data" / "reference" / "toolbench" / "answer"
-
-
-def run(argv, capsys):
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_sft_check_prints_the_config(capsys, tmp_path):
