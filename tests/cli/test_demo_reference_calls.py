@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from toolbench.cli.demo.profile import TINY
+from toolbench.cli.demo.profile import TINY, ProfileError
 from toolbench.cli.demo.stage_calls import reference_calls
 from toolbench.cli.demo.stage_runner import DemoContext, DemoError
 
@@ -62,16 +62,22 @@ def test_the_mix_reads_reference_calls_only_when_the_call_stage_made_them(tmp_pa
 def test_profile_settings_reach_the_generator_and_the_mix(tmp_path):
     from toolbench.cli.demo.stage_train import mix_config
 
-    ctx = _ctx(tmp_path, reference_catalog=str(G1), reference_calls=12, reference_max_offered=4,
-               reference_max_parallel=4, irrelevance_kinds={"same_arguments": 1.0},
-               train_category_weights={"irrelevance": 2.0})
+    ctx = _ctx(tmp_path, reference_catalog=str(G1), reference_calls=12, train_category_weights={"irrelevance": 2.0},
+               reference_generation={"max_offered": 4, "max_parallel": 4, "weights": {"irrelevance": 0.5},
+                                     "irrelevance_kinds": {"same_arguments": 1.0, "missing_capability": 0,
+                                                           "other_category": 0, "off_topic": 0}})
+    settings = ctx.profile.reference_calls_config()
+    assert settings.weights["irrelevance"] == 0.5 and settings.weights["simple"] > 0  # merged over the defaults
+    assert (settings.max_offered, settings.zh_rate) == (4, TINY.zh_rate)
     reference_calls(ctx)
     samples = [json.loads(line) for line in ctx.path("reference", "calls", "samples.jsonl").read_text().splitlines()]
     kinds = {s["meta"]["kind"] for s in samples if s["category"] == "irrelevance"}
     assert kinds == {"same_arguments"}
-    assert max(len(s["functions"]) for s in samples) > 2  # reference_max_offered, not max_offered (2)
+    assert max(len(s["functions"]) for s in samples) > 2  # reference max_offered, not the profile's (2)
     assert mix_config(ctx, tmp_path / "mix").category_weights == {"irrelevance": 2.0}
-    with pytest.raises(Exception, match="irrelevance_kinds"):
-        dataclasses.replace(TINY, irrelevance_kinds={"no_such_kind": 1.0})
-    with pytest.raises(Exception, match="train_category_weights"):
+    for bad, says in (({"max_offerd": 4}, "unknown settings"), ({"irrelevance_kinds": {"nope": 1}}, "unknown"),
+                      ({"max_parallel": 1}, "at least 2")):
+        with pytest.raises(ProfileError, match="reference_generation.*" + says):
+            dataclasses.replace(TINY, reference_generation=bad)
+    with pytest.raises(ProfileError, match="train_category_weights"):
         dataclasses.replace(TINY, train_category_weights={"irrelevance": -1})

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toolbench.config import ConfigError, doc, load_config
-from toolbench.generate.calls_config import DEFAULT_IRRELEVANCE, IRRELEVANCE_KINDS
+from toolbench.generate.calls_config import CallsConfig
+from toolbench.generate.errors import GenerateError
 
 
 class ProfileError(ConfigError):
@@ -24,6 +25,15 @@ class ProfileError(ConfigError):
     def __init__(self, message: str) -> None:
         super().__init__(None, message)
 
+
+
+# The reference-catalog samples and the mix of the full profile, chosen on BFCL's dev slice (benchmarks/README.md,
+# "Session 7"): up to 4 offered functions and 4 parallel calls as BFCL asks, more irrelevance samples, mostly of the
+# same_arguments kind (BFCL's shape: the offered function takes the request's values but does something else).
+REFERENCE_GENERATION: dict[str, Any] = {
+    "max_offered": 4, "max_parallel": 4, "weights": {"irrelevance": 0.25},
+    "irrelevance_kinds": {"same_arguments": 0.6, "missing_capability": 0.3, "other_category": 0.0, "off_topic": 0.1}}
+TRAIN_CATEGORY_WEIGHTS: dict[str, float] = {"irrelevance": 2.0, "hallucination": 0.5}
 
 
 @dataclass(frozen=True)
@@ -49,15 +59,13 @@ class DemoProfile:
         "folder (`catalog import-toolbench`; default: the G1 reference file's 815 real RapidAPI signatures, no "
         "backend, so its samples are verified by format and meaning). Relative to the working directory; null: "
         "the hub's catalog only."))
-    reference_calls: int = field(default=600, metadata=doc("Call samples generated from reference_catalog."))
-    reference_max_offered: int = field(default=2, metadata=doc(
-        "Most functions offered in one reference-catalog sample (>= 2; BFCL offers 2-4). Those samples train the "
-        "model and are not scored by the demo's held-out AST stage, so eval_max_tokens does not bound them."))
-    reference_max_parallel: int = field(default=2, metadata=doc(
-        "Most calls in a parallel reference-catalog sample (>= 2; BFCL asks for 2-4)."))
-    irrelevance_kinds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_IRRELEVANCE), metadata=doc(
-        "Irrelevance samples by kind -> weight, for both catalogs (`generate calls --irrelevance-kind`: "
-        "missing_capability, same_arguments, other_category, off_topic)."))
+    reference_calls: int = field(default=800, metadata=doc("Call samples generated from reference_catalog."))
+    reference_generation: dict[str, Any] = field(default_factory=lambda: dict(REFERENCE_GENERATION), metadata=doc(
+        "How the reference-catalog samples are made: `generate calls` settings (CallsConfig fields: max_offered, "
+        "max_parallel, weights, irrelevance_kinds, near_miss_rate...) over the demo's (zh_rate, max_offered, "
+        "max_parallel); weights and irrelevance_kinds change only the entries they name. Those samples only "
+        "train, so BFCL's 2-4 offered functions and calls fit. Default: up to 4 functions and 4 parallel calls, "
+        "more irrelevance samples, most of them same_arguments (chosen on BFCL's dev slice, benchmarks/README.md)."))
     zh_rate: float = field(default=0.0, metadata=doc("Share of requests written in Chinese (generate's default "
                                                        "is 0.3; SmolLM2 is an English model, so the demo uses 0)."))
     instruction_sets: int = field(default=1, metadata=doc("API sets sampled per group (G1, G2, G3) for the "
@@ -102,18 +110,20 @@ class DemoProfile:
     # -- fine-tuning --
     train_call_examples: int = field(default=120, metadata=doc("Generated call examples (OpenAI format) in the "
                                                                  "LoRA data."))
-    train_reference_examples: int = field(default=160, metadata=doc(
+    train_reference_examples: int = field(default=400, metadata=doc(
         "Call examples from the reference catalog's samples in the LoRA mix (`train mix --reference-call-examples`)."))
     train_agent_examples: int = field(default=24, metadata=doc("Generated samples also written as DFSDT-style "
                                                                  "runs (ToolBench prompt, calls, Finish)."))
-    train_category_weights: dict[str, float] = field(default_factory=dict, metadata=doc(
-        "How often each category comes up in the LoRA mix (`train mix --category-weight`; 1 when not named), "
-        "e.g. {irrelevance: 2, hallucination: 0.5}."))
+    train_category_weights: dict[str, float] = field(default_factory=lambda: dict(TRAIN_CATEGORY_WEIGHTS),
+                                                     metadata=doc(
+        "How often each category comes up in the LoRA mix (`train mix --category-weight`; 1 when not named). "
+        "Default: twice the no-call irrelevance examples, half the hallucination traps (whose 'give me its id' "
+        "replies the model repeated on BFCL's multiple entries)."))
     train_max_length: int = field(default=640, metadata=doc("Longest call example in tokens (the shortest "
                                                               "are taken first: CPU time goes by tokens)."))
     train_agent_max_length: int = field(default=1280, metadata=doc("Longest DFSDT-style example in tokens."))
-    train_steps: int = field(default=150, metadata=doc("LoRA optimizer steps (x train_grad_accum examples each: "
-                                                         "150 x 2 is about one pass over the full profile's mix)."))
+    train_steps: int = field(default=272, metadata=doc("LoRA optimizer steps (x train_grad_accum examples each: "
+                                                         "272 x 2 is one pass over the full profile's 544 examples)."))
     train_batch_size: int = field(default=1, metadata=doc("Sequences per forward pass (1: no padding, least "
                                                             "memory on CPU)."))
     train_grad_accum: int = field(default=2, metadata=doc("Forward passes per optimizer step."))
@@ -170,17 +180,12 @@ class DemoProfile:
         if self.train_threads is not None and (not isinstance(self.train_threads, int) or self.train_threads < 1):
             raise ProfileError(f"profile field 'train_threads' must be an integer >= 1 or null; got "
                                f"{self.train_threads!r}")
-        for name, kinds in (("irrelevance_kinds", IRRELEVANCE_KINDS), ("train_category_weights", None)):
-            value = getattr(self, name)
-            if not isinstance(value, dict) or any(isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0
-                                                  for w in value.values()):
-                raise ProfileError(f"profile field '{name}' must map names to numbers >= 0; got {value!r}")
-            unknown = sorted(set(value) - set(kinds)) if kinds else []
-            if unknown:
-                raise ProfileError(f"profile field '{name}': unknown {unknown}; use {', '.join(kinds)}")
-        if not any(w > 0 for w in self.irrelevance_kinds.values()):
-            raise ProfileError("profile field 'irrelevance_kinds' needs at least one weight > 0")
-        for name in ("max_offered", "max_parallel", "reference_max_offered", "reference_max_parallel"):
+        weights = self.train_category_weights
+        if not isinstance(weights, dict) or any(isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0
+                                                for w in weights.values()):
+            raise ProfileError(f"profile field 'train_category_weights' must map categories to numbers >= 0; got "
+                               f"{weights!r}")
+        for name in ("max_offered", "max_parallel"):
             if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), int) or getattr(self, name) < 2:
                 raise ProfileError(f"profile field '{name}' must be an integer >= 2; got {getattr(self, name)!r}")
         for name in ("heldout", "zh_rate", "retriever_heldout_apis"):
@@ -195,6 +200,27 @@ class DemoProfile:
             raise ProfileError("profile field 'heldout' must be > 0: the headline is measured on the held-out split")
         if not isinstance(self.learning_rate, (int, float)) or self.learning_rate <= 0:
             raise ProfileError(f"profile field 'learning_rate' must be > 0; got {self.learning_rate!r}")
+        self.reference_calls_config()  # checks reference_generation
+
+    def reference_calls_config(self) -> CallsConfig:
+        """The ``generate calls`` settings of the reference-catalog samples: the demo's, then
+        ``reference_generation`` (its weights and irrelevance_kinds over the defaults)."""
+        extra = self.reference_generation
+        if not isinstance(extra, dict):
+            raise ProfileError(f"profile field 'reference_generation' must be a mapping of generate-calls settings; "
+                               f"got {extra!r}")
+        base = CallsConfig(zh_rate=self.zh_rate, max_offered=self.max_offered, max_parallel=self.max_parallel)
+        known = {f.name for f in dataclasses.fields(CallsConfig)}
+        unknown = sorted(set(extra) - known)
+        if unknown:
+            raise ProfileError(f"profile field 'reference_generation': unknown settings {unknown}; use "
+                               f"{', '.join(sorted(known))}")
+        merged = {k: ({**getattr(base, k), **v} if isinstance(getattr(base, k), dict) and isinstance(v, dict) else v)
+                  for k, v in extra.items()}
+        try:
+            return dataclasses.replace(base, **merged)
+        except (GenerateError, TypeError, ValueError) as exc:
+            raise ProfileError(f"profile field 'reference_generation': {exc}") from None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

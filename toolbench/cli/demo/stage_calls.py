@@ -19,8 +19,7 @@ def calls_config(ctx: DemoContext) -> Any:
 
     p = ctx.profile
     return CallsRunConfig(catalog=str(common.working_catalog(ctx)), n=p.calls, out=str(ctx.path("calls")),
-                          calls=CallsConfig(zh_rate=p.zh_rate, max_offered=p.max_offered, max_parallel=p.max_parallel,
-                                            irrelevance_kinds=dict(p.irrelevance_kinds)),
+                          calls=CallsConfig(zh_rate=p.zh_rate, max_offered=p.max_offered, max_parallel=p.max_parallel),
                           seed=p.seed, heldout=p.heldout, verify=True, hub_url=ctx.services.hub().url)
 
 
@@ -69,7 +68,6 @@ def reference_calls(ctx: DemoContext) -> dict[str, Any] | None:
     from toolbench.catalog.importer import import_toolbench
     from toolbench.catalog.store import load_catalog
     from toolbench.generate import pipeline
-    from toolbench.generate.calls import CallsConfig
     from toolbench.generate.calls_config import CallsRunConfig
 
     p = ctx.profile
@@ -84,9 +82,7 @@ def reference_calls(ctx: DemoContext) -> dict[str, Any] | None:
         with atomic_dir(catalog, clear_leftovers=True) as folder:
             import_toolbench(source, folder)
     config = CallsRunConfig(catalog=str(catalog), n=p.reference_calls, out=str(ctx.path("reference", "calls")),
-                            calls=CallsConfig(zh_rate=p.zh_rate, max_offered=p.reference_max_offered,
-                                              max_parallel=p.reference_max_parallel,
-                                              irrelevance_kinds=dict(p.irrelevance_kinds)),
+                            calls=p.reference_calls_config(),
                             seed=p.seed, heldout=0.0, verify=True)
     with common.progress(ctx.console, "reference calls") as progress:
         task = progress.add_task("samples", total=p.reference_calls, note="")
