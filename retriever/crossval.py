@@ -212,12 +212,9 @@ class CrossValReport:
         return "\n".join(lines) + "\n"
 
     def save(self, folder: str | Path) -> tuple[Path, Path]:
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        j, m = folder / "results.json", folder / "results.md"
-        j.write_text(json.dumps(self.to_dict(), indent=1) + "\n", encoding="utf-8")
-        m.write_text(self.to_markdown(), encoding="utf-8")
-        return j, m
+        from retriever.evaluate import save_results
+
+        return save_results(folder, self.to_dict(), self.to_markdown())
 
 
 def _p(p: float) -> str:

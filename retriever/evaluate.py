@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from retriever.corpus import Corpus, load_corpus
 from retriever.errors import ConfigError, RetrieverError
@@ -121,12 +121,17 @@ class EvalReport:
         return "\n".join(lines) + "\n"
 
     def save(self, folder: str | Path) -> tuple[Path, Path]:
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        j, m = folder / "results.json", folder / "results.md"
-        j.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-        m.write_text(self.to_markdown(), encoding="utf-8")
-        return j, m
+        return save_results(folder, self.to_dict(), self.to_markdown())
+
+
+def save_results(folder: str | Path, data: dict[str, Any], markdown: str) -> tuple[Path, Path]:
+    """An evaluation's ``results.json`` and ``results.md`` in ``folder`` (made if missing); their paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    j, m = folder / "results.json", folder / "results.md"
+    j.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    m.write_text(markdown, encoding="utf-8")
+    return j, m
 
 
 def _label(metric: str, depth: int) -> str:
