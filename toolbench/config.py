@@ -67,15 +67,21 @@ def field_help(cls: type) -> dict[str, str]:
 # -- repeatable KEY=VALUE options -----------------------------------------------------------------------
 
 def parse_pairs(specs: Iterable[str] | None, option: str, form: str = "KEY=VALUE",
-                example: str | None = None) -> dict[str, str]:
+                example: str | None = None, number: Callable[[str], Any] | None = None) -> dict[str, Any]:
     """``["a=b"]`` -> ``{"a": "b"}``; a spec without ``=`` or with an empty side is a :class:`ToolbenchError`
-    naming ``option``."""
-    out: dict[str, str] = {}
+    naming ``option``. ``number`` (``float``, ``int``) converts each value, a value it refuses is an error too."""
+    out: dict[str, Any] = {}
     for spec in specs or []:
         key, sep, value = spec.partition("=")
         if not sep or not key or not value:
             raise ToolbenchError(f"{option} {spec!r}: write {form}" + (f", e.g. {example}" if example else ""))
-        out[key] = value
+        if number is not None:
+            try:
+                out[key] = number(value)
+            except ValueError:
+                raise ToolbenchError(f"{option} {key}={value}: the value must be a number") from None
+        else:
+            out[key] = value
     return out
 
 
@@ -326,15 +332,9 @@ def _field_value(f: dataclasses.Field, kind: Any, value: Any) -> Any:
     """An option's value as its field's."""
     option = _names(f.metadata.get("option", "--" + f.name.replace("_", "-")))[0]
     if typing.get_origin(kind) is dict and not isinstance(value, Mapping):
-        pairs = parse_pairs(value, option, f.metadata.get("form", "KEY=VALUE"), f.metadata.get("example"))
         number = (typing.get_args(kind) or (str, str))[-1]
-        if number in (int, float):  # dict[str, float]: KEY=0.5
-            for key, raw in pairs.items():
-                try:
-                    pairs[key] = number(raw)
-                except ValueError:
-                    raise ToolbenchError(f"{option} {key}={raw}: the value must be a number") from None
-        return pairs
+        return parse_pairs(value, option, f.metadata.get("form", "KEY=VALUE"), f.metadata.get("example"),
+                           number=number if number in (int, float) else None)
     if f.metadata.get("path") and value is not None:
         return str(value)
     if kind is dt.date and isinstance(value, str):

@@ -167,13 +167,7 @@ def _weights(specs: list[str] | None, option: str, defaults: dict[str, float]) -
     """Repeated NAME=WEIGHT options over the defaults."""
     from toolbench.config import parse_pairs
 
-    out = dict(defaults)
-    for name, value in parse_pairs(specs, option, "NAME=WEIGHT", "multiple=0.3").items():
-        try:
-            out[name] = float(value)
-        except ValueError:
-            raise ToolbenchError(f"{option} {name}={value}: the weight must be a number") from None
-    return out
+    return {**defaults, **parse_pairs(specs, option, "NAME=WEIGHT", "multiple=0.3", number=float)}
 
 
 def _print_stats(stats: dict, out: Path) -> None:
