@@ -19,12 +19,13 @@ the step. That saves serialising the search tree and a commit per step (~7 % of 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.sqlite import SqliteSaver
+
+from toolbench.sqlite import connect
 
 
 class InlineSqliteSaver(SqliteSaver):
@@ -36,9 +37,7 @@ class InlineSqliteSaver(SqliteSaver):
     def open(cls, path: str | Path, timeout: float = 60.0, task_writes: bool = True) -> InlineSqliteSaver:
         """A saver on the SQLite file ``path`` (WAL, ``synchronous=NORMAL``: survives a killed process); close it
         with :meth:`close`. ``task_writes``: see the module docstring."""
-        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=timeout)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn = connect(path, timeout, check_same_thread=False)
         saver = cls(conn)
         saver.task_writes = task_writes
         return saver

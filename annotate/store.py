@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ from annotate import tree as T
 from annotate.config import CampaignError
 from toolbench.formats.jsonl import read_jsonl
 from toolbench.records import Observation
+from toolbench.sqlite import connect
 from toolbench.toolstep import CallState, PendingCall
 
 DONE_STATUSES = (T.SOLVED, T.EXHAUSTED, T.BUDGET)
@@ -36,10 +36,8 @@ class SettingsStore:
     def __init__(self, path: Path, schema: str) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30.0)
+        self._db = connect(path, check_same_thread=False)  # durable when the process is killed, as needed here
         with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")  # durable when the process is killed, as needed here
             self._db.executescript("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
                                    + schema)
             self._db.commit()

@@ -25,6 +25,7 @@ from typing import Any
 
 from toolbench.errors import ToolbenchError
 from toolbench.records import Observation
+from toolbench.sqlite import connect
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -104,10 +105,7 @@ class ResponseCache:
         if conn is not None and self._local.pid == os.getpid():
             return conn
         try:
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+            conn = connect(self.path, self.timeout, isolation_level=None)
             conn.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise CacheError(f"{self.path}: cannot open the response cache ({exc}); check the path, or move a "

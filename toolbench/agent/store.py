@@ -26,7 +26,6 @@ Nothing secret is stored: API keys live in the environment and are read by the e
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from toolbench.records import Observation
+from toolbench.sqlite import connect
 from toolbench.toolstep import CallState, PendingCall
 
 APPROVED = "approved"
@@ -118,9 +118,7 @@ class AgentStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.executescript(_SCHEMA)
         for table, column, definition in _ADDED_COLUMNS:
             present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}

@@ -10,6 +10,7 @@ from typing import Any
 
 from toolbench.cache import canonical_json
 from toolbench.crawl.config import CrawlError
+from toolbench.sqlite import connect
 
 STATE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -60,9 +61,7 @@ class CrawlStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn = connect(self.path, isolation_level=None, check_same_thread=False)
             self.conn.executescript(STATE_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise CrawlError(f"{self.path}: cannot open the crawl state ({exc}); move it aside to start over") from None

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 from toolbench.errors import ToolbenchError
 from toolbench.llm.base import ChatReply, LLMError, Message, Tool
 from toolbench.llm.payload import build_request
+from toolbench.sqlite import connect
 
 CACHE_MODES = ("read-write", "replay", "off")
 
@@ -66,10 +66,8 @@ class ChatCache:
                                  "run (record one with cache mode 'read-write')")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30.0)
+        self._conn = connect(self.path, check_same_thread=False)
         with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute(
                 "CREATE TABLE IF NOT EXISTS chat_cache (key TEXT PRIMARY KEY, model TEXT NOT NULL, "
                 "request TEXT NOT NULL, reply TEXT NOT NULL, created REAL NOT NULL)")
