@@ -6,7 +6,8 @@
   crossval`` does for every fold); ``inner_fold`` then leaves that fold out entirely and holds out an inner
   fold of the rest instead (a dev split to choose settings on).
 - ``train_files``: more query files used for training only (e.g. the demo's generated ``*_query.json``); their
-  keys are prefixed ``train:`` so their ids never clash with the evaluated files'.
+  keys are prefixed ``train:`` so their ids never clash with the evaluated files', and a query of theirs that
+  names an API of a held-out tool is left out (counted as ``train_file_queries_held_out``).
 - Synthetic queries (:mod:`retriever.synthetic`) for every API of the training corpus and of ``catalogs``,
   never for a held-out API.
 - Hard negatives: BM25-mined (``hard_negatives``) and same-tool siblings (``sibling_negatives``), never a
@@ -76,6 +77,8 @@ def prepare(cfg: TrainConfig) -> TrainingData:
     documents = Corpus.from_apis(catalog_apis([corpus, *catalogs, Corpus.from_queries(extra)]))
     held_tools = {split_doc_id(d)[0] for d in held}
     held |= {d.id for d in documents if d.tool in held_tools}  # a held-out tool's APIs in other catalogs too
+    named_held = [q for q in extra if any(split_doc_id(d)[0] in held_tools for d in relevant_ids(q))]
+    extra = [q for q in extra if q not in named_held]  # a held-out tool is unseen in training, whatever the file
     synthetic: list[Query] = []
     if cfg.synthetic_per_api or cfg.synthetic_multi:
         synthetic = synthetic_queries(catalog_apis([corpus, *catalogs]), per_api=cfg.synthetic_per_api,
@@ -91,6 +94,7 @@ def prepare(cfg: TrainConfig) -> TrainingData:
     if cfg.sibling_negatives:
         pairs = add_sibling_negatives(pairs, documents, relevant, per_pair=cfg.sibling_negatives, seed=cfg.seed,
                                       exclude=held)
-    counts = {"human_queries": len(train_q), "train_file_queries": len(extra), "synthetic_queries": len(synthetic)}
+    counts = {"human_queries": len(train_q), "train_file_queries": len(extra),
+              "train_file_queries_held_out": len(named_held), "synthetic_queries": len(synthetic)}
     return TrainingData(corpus=corpus, documents=documents, train=train_q, test=test_q, held_out_apis=held,
                         pairs=pairs, missing=len(missing), relevant=relevant, counts=counts)

@@ -6,12 +6,13 @@ import json
 import pytest
 from retriever_fakes import TOY_APIS, build_tiny_model, make_api, make_query, toy_corpus
 
-from retriever.corpus import doc_id
+from retriever.corpus import doc_id, split_doc_id
 from retriever.fusion import HybridRanker, reciprocal_rank_fusion
 from retriever.pairs import Pair, add_sibling_negatives, split_by_api
 from retriever.synthetic import synthetic_queries
 from retriever.train import TrainConfig
 from retriever.train import run as main
+from retriever.training_data import prepare
 from toolbench.records import Query
 
 
@@ -113,3 +114,20 @@ def test_cached_negatives_give_the_loss_of_the_whole_batch(tmp_path):
     # Same batch, same weights: the cached loss is the full-batch loss (up to dropout draws, ~0.1%); a loss over
     # mini-batches of 2 alone would be about ln 2 instead of ln 8.
     assert first[0] == pytest.approx(first[1], rel=1e-2)
+
+
+def test_train_file_queries_that_name_a_held_out_tool_are_left_out(tmp_path):
+    queries = _queries()
+    path = tmp_path / "G1_toy.json"
+    path.write_text(json.dumps([q.to_dict() for q in queries]))
+    extra = tmp_path / "G1_query.json"  # one generated query per API: some name the tools the split holds out
+    extra.write_text(json.dumps([make_query(f"x{i}", f"please: {q.text}", list(q.relevant)).to_dict()
+                                 for i, q in enumerate(queries)]))
+    data = prepare(TrainConfig(query_files=[str(path)], train_files=[str(extra)], output_dir=str(tmp_path / "run"),
+                               test_fraction=0.25, split_by="api", synthetic_per_api=0))
+    held_tools = {split_doc_id(d)[0] for d in data.held_out_apis}
+    naming_held = sum(1 for q in queries if q.relevant[0][0] in held_tools)
+    assert naming_held >= 2  # a whole tool (two APIs) is held out
+    assert data.counts["train_file_queries_held_out"] == naming_held
+    assert data.counts["train_file_queries"] == len(queries) - naming_held
+    assert not {p.positive for p in data.pairs} & data.held_out_apis
