@@ -169,18 +169,24 @@ def test_parallel_sizes(hub_catalog, max_parallel):
         assert max(sizes) == max_parallel
 
 
-def test_parallel_calls_sometimes_vary_two_values():
+@pytest.mark.parametrize(("rate", "required"), [(None, True), (0.0, True), (1.0, True), (1.0, False)])
+def test_parallel_calls_vary_more_values_at_parallel_values_rate(rate, required):
+    """Two values differ per call at ``parallel_values_rate`` (default 0.3), drawn among the other required
+    parameters, else among the optional ones the sample gives."""
     city = Param("city", "STRING", "City name", "Paris", required=True)
-    days = Param("days", "NUMBER", "Days ahead", 3, required=True, schema={"type": "integer", "minimum": 1,
-                                                                         "maximum": 14})
-    tools = [_tool("Sky", "Weather", [Api("", "get_forecast", "Daily forecast", required_params=[city, days])])]
-    gen = CallGenerator(tools, seed=0, config=only("parallel", zh_rate=0.0))
+    days = Param("days", "NUMBER", "Days ahead", 3, required=required, schema={"type": "integer", "minimum": 1,
+                                                                             "maximum": 14})
+    api = Api("", "get_forecast", "Daily forecast", required_params=[city, days] if required else [city],
+              optional_params=[] if required else [days])
+    tools = [_tool("Sky", "Weather", [api])]
+    settings = {} if rate is None else {"parallel_values_rate": rate}
+    gen = CallGenerator(tools, seed=0, config=only("parallel", zh_rate=0.0, optional_rate=1.0, **settings))
     two = 0
     for i in range(30):
         sample = gen.generate(i)
         assert Verifier(tools).verify(sample).status == "passed", sample.to_dict()
-        two += all(len({json.dumps(c.arguments[k]) for c in sample.calls}) > 1 for k in ("city", "days"))
-    assert 0 < two < 30
+        two += all(len({json.dumps(c.arguments.get(k)) for c in sample.calls}) > 1 for k in ("city", "days"))
+    assert {None: 0 < two < 30, 0.0: two == 0, 1.0: two == 30}[rate], two
 
 
 # -- abstaining ------------------------------------------------------------------------------------------------

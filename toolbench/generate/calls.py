@@ -293,9 +293,11 @@ class CallGenerator:
         varying = scalar or varying  # a list or an object per call is hard to tell apart in one sentence
         first = rng.choice([p for p in varying if p.required] or varying)
         params = [first]
-        second = [p for p in varying if p.name != first.name and p.required]
-        if second and rng.random() < 0.3:  # now and then two values vary per call ("Paris for 3 days, Rome for 5")
-            params.append(rng.choice(second))
+        others = [p for p in varying if p.name != first.name]
+        pool = [p for p in others if p.required] or others
+        while pool and len(params) < 3 and rng.random() < self.config.parallel_values_rate:
+            params.append(second := rng.choice(pool))  # more values vary per call ("Paris for 3 days, Rome for 5")
+            pool.remove(second)
         for p in params:  # the first call states the varying values too
             if p.name not in base:
                 base[p.name] = sampler.param_value(p)
@@ -307,7 +309,7 @@ class CallGenerator:
                 break
             values = {p.name: sampler.param_value(p) for p in params}
             key = json.dumps([values[p.name] for p in params], sort_keys=True, default=str)
-            if key not in seen and all(values[p.name] != c.arguments.get(p.name) for c in calls for p in params[:1]):
+            if key not in seen and all(values[p.name] != c.arguments.get(p.name) for c in calls for p in params):
                 seen.add(key)
                 calls.append(ExpectedCall("", {**base, **values}, api.tool, api.name))
         if len(calls) < 2:

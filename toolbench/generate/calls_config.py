@@ -48,6 +48,9 @@ class CallsConfig:
         "help": "Fewest functions offered in a multiple sample (at most max_offered)."})
     max_offered: int = field(default=6, metadata={"help": "Most functions offered in one sample."})
     max_parallel: int = field(default=4, metadata={"help": "Most calls in a parallel or parallel_multiple sample."})
+    parallel_values_rate: float = field(default=0.3, metadata={
+        "help": "In a parallel sample, the chance that one more argument (up to three) differs from call to call "
+                "(BFCL's 'base 10 and height 5, base 15 and height 7') besides the first."})
     near_miss_rate: float = field(default=0.75, metadata={
         "help": "Share of distractors drawn among the nearest APIs (same tool, similar names) rather than at "
                 "random."})
@@ -65,7 +68,7 @@ class CallsConfig:
                 raise GenerateError(f"calls.today {self.today!r}: write a date as YYYY-MM-DD") from None
         _check_mix("weights", self.weights, CATEGORIES)
         _check_mix("irrelevance_kinds", self.irrelevance_kinds, IRRELEVANCE_KINDS)
-        for name in ("zh_rate", "optional_rate", "paraphrase_rate", "near_miss_rate"):
+        for name in ("zh_rate", "optional_rate", "paraphrase_rate", "near_miss_rate", "parallel_values_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise GenerateError(f"calls.{name} must be in [0, 1], got {getattr(self, name)}")
         if self.max_offered < 2 or self.max_parallel < 2 or self.min_offered < 2:
