@@ -20,7 +20,12 @@ TOOLS = Path(__file__).parents[2] / "data" / "tools"
 
 
 @pytest.mark.slow
-def test_stage_reports_held_out_tools_with_intervals(tmp_path, monkeypatch):
+@pytest.mark.parametrize("folds", [2, 0])
+def test_stage_reports_held_out_tools_with_intervals(tmp_path, monkeypatch, folds):
+    """K folds: every query held out once, each method against BM25, the index from a model trained on every
+    query; 0 folds: one split of held-out tools, the index from that split's model."""
+    import dataclasses
+
     import retriever.encoder
     from toolbench.cli.demo.profile import TINY
     from toolbench.cli.demo.stage_retriever import stage_retriever
@@ -31,25 +36,39 @@ def test_stage_reports_held_out_tools_with_intervals(tmp_path, monkeypatch):
     run = tmp_path / "run"
     shutil.copytree(TOOLS, run / "catalog")
     apis = [d.api for d in Corpus.from_tool_dir(TOOLS)]
+    total = 0
     for part, seed in (("train", 1), ("heldout", 2)):
         qs = synthetic_queries(apis, per_api=1, multi=0, seed=seed)
         for q in qs:
             q.group = ""
             q.id = f"{part}{q.id}"
+        total += len(qs)
         (run / "calls" / part).mkdir(parents=True)
         (run / "calls" / part / "queries.json").write_text(json.dumps([q.to_dict() for q in qs]))
-    ctx = DemoContext(run, TINY, services=None, console=Console(file=io.StringIO()))
+    profile = dataclasses.replace(TINY, retriever_folds=folds)
+    ctx = DemoContext(run, profile, services=None, console=Console(file=io.StringIO()))
     out = stage_retriever(ctx)
     figures = out.figures
-    assert figures["split"] == "api" and figures["heldout_queries"] > 0
-    assert set(figures["methods"]) == {"bm25", "untrained", "trained", "trained+bm25"}
+    assert figures["heldout_queries"] > 0 and figures["folds"] == folds
     for m in figures["methods"].values():
         low, high = m["ndcg@1_95ci"]
         assert 0 <= low <= m["ndcg@1"] <= high <= 1
     split = json.loads((run / "retriever" / "split.json").read_text())
-    assert split["held_out_apis"] and split["counts"]["synthetic_queries"] > 0
+    assert split["counts"]["synthetic_queries"] > 0
+    if folds:
+        assert figures["heldout_queries"] == total  # every query held out once
+        assert set(figures["methods"]) == {"bm25", "untrained", "untrained+bm25", "trained", "trained+bm25"}
+        c = figures["methods"]["trained+bm25"]["ndcg@1_vs_bm25"]
+        assert c["interval"][0] <= c["difference"] <= c["interval"][1] and 0 <= c["p"] <= 1
+        assert "bm25" not in {k for k, m in figures["methods"].items() if "ndcg@1_vs_bm25" in m}
+        assert not split["held_out_apis"] and not split["test"]  # the indexed model saw every query
+        assert (run / "retriever" / "crossval" / "results.md").is_file()
+        assert "each held out once in 2 folds" in out.note and "vs BM25" in out.note
+    else:
+        assert figures["split"] == "api" and split["held_out_apis"]
+        assert set(figures["methods"]) == {"bm25", "untrained", "trained", "trained+bm25"}
+        assert "held-out tools" in out.note
     assert json.loads((run / "retriever" / "index" / "meta.json").read_text())["backend"] == "onnx-int8"
-    assert "held-out tools" in out.note
     used = json.loads((run / "retriever" / "config.json").read_text())  # the fast CPU recipe, the profile's epochs
     assert (used["mini_batch_size"], used["dropout"], used["learning_rate"]) == (0, 0.0, 1e-4)
     assert used["epochs"] == TINY.retriever_epochs
@@ -65,3 +84,6 @@ def test_profile_checks_the_retriever_fields():
     with pytest.raises(ProfileError, match="retriever_synthetic_per_api"):
         dataclasses.replace(TINY, retriever_synthetic_per_api=-1)
     assert dataclasses.replace(TINY, retriever_synthetic_per_api=0).retriever_synthetic_per_api == 0
+    for bad in (1, -2, True, 2.5):
+        with pytest.raises(ProfileError, match="retriever_folds"):
+            dataclasses.replace(TINY, retriever_folds=bad)

@@ -108,6 +108,10 @@ class DemoProfile:
                                                                       "64; ToolBench: 256)."))
     retriever_synthetic_per_api: int = field(default=1, metadata=doc(
         "Synthetic requests per catalog API in retriever training (retriever/synthetic.py)."))
+    retriever_folds: int = field(default=5, metadata=doc(
+        "K folds of whole tools for the retriever's held-out figures (`retriever crossval`: every query held out "
+        "once, a model per fold, each method against BM25 with a paired interval); the index then uses a model "
+        "trained on every query. 0: one split of retriever_heldout_apis instead."))
     retriever_heldout_apis: float = field(default=0.2, metadata=doc(
         "Share of retriever queries held out by API (whole tools unseen in training) for its figures."))
     # -- fine-tuning --
@@ -199,6 +203,10 @@ class DemoProfile:
                 or self.retriever_synthetic_per_api < 0:
             raise ProfileError("profile field 'retriever_synthetic_per_api' must be an integer >= 0; got "
                                f"{self.retriever_synthetic_per_api!r}")
+        if isinstance(self.retriever_folds, bool) or not isinstance(self.retriever_folds, int) \
+                or self.retriever_folds < 0 or self.retriever_folds == 1:
+            raise ProfileError("profile field 'retriever_folds' must be 0 (one split) or an integer >= 2; got "
+                               f"{self.retriever_folds!r}")
         if self.heldout <= 0:
             raise ProfileError("profile field 'heldout' must be > 0: the headline is measured on the held-out split")
         if not isinstance(self.learning_rate, (int, float)) or self.learning_rate <= 0:
@@ -245,7 +253,7 @@ class DemoProfile:
 
 FULL = DemoProfile()
 QUICK = DemoProfile(
-    name="quick", crawl_samples=1, calls=120, reference_calls=120, heldout=0.15, instruction_queries=2,
+    name="quick", crawl_samples=1, calls=120, reference_calls=120, heldout=0.15, instruction_queries=2, retriever_folds=2,
     instruction_max_tokens=64,
     eval_entries=8, bfcl_per_category=8, dfsdt_tasks=2, dfsdt_max_steps=3, dfsdt_max_llm_calls=2,
     dfsdt_reply_tokens=80,
@@ -257,6 +265,7 @@ TINY = DemoProfile(
     instruction_max_tokens=48, eval_entries=3, eval_max_tokens=48, bfcl_per_category=1, bfcl_max_tokens=64,
     dfsdt_tasks=1, dfsdt_width=1, compare_strategies="dfsdt",
     dfsdt_max_steps=2, dfsdt_max_llm_calls=2, dfsdt_reply_tokens=48, retriever_epochs=1, retriever_batch_size=8,
+    retriever_folds=2,
     train_call_examples=4, train_reference_examples=2, train_agent_examples=1, train_steps=2, train_grad_accum=1, train_max_length=768,
     lora_r=4)
 PROFILES: dict[str, DemoProfile] = {"tiny": TINY, "quick": QUICK, "full": FULL}

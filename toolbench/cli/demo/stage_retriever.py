@@ -22,15 +22,28 @@ def query_files(ctx: DemoContext) -> list[str]:
 
 def train_config(ctx: DemoContext) -> Any:
     """``toolbench retriever train``'s config from the profile: the fast CPU recipe (``cpu_recipe``: plain loss,
-    no dropout, bf16 where native, lr 1e-4), whole tools held out, synthetic requests added."""
+    no dropout, bf16 where native, lr 1e-4), synthetic requests added; whole tools held out
+    (``retriever_heldout_apis``) when the figures come from this one split, none when they come from K folds."""
     from retriever.train import TrainConfig, cpu_recipe
 
     p = ctx.profile
     return TrainConfig(**{**cpu_recipe(), "epochs": p.retriever_epochs}, query_files=query_files(ctx),
                        output_dir=str(ctx.path("retriever")), corpus=str(common.working_catalog(ctx)), split_by="api",
-                       test_fraction=p.retriever_heldout_apis, seed=p.seed, batch_size=p.retriever_batch_size,
-                       max_seq_length=p.retriever_max_seq_length, synthetic_per_api=p.retriever_synthetic_per_api,
-                       sibling_negatives=1, log_every=0)
+                       test_fraction=0.0 if p.retriever_folds else p.retriever_heldout_apis, seed=p.seed,
+                       batch_size=p.retriever_batch_size, max_seq_length=p.retriever_max_seq_length,
+                       synthetic_per_api=p.retriever_synthetic_per_api, sibling_negatives=1, log_every=0)
+
+
+def crossval_config(ctx: DemoContext) -> Any:
+    """``toolbench retriever crossval``'s config: the same recipe, one model per fold of whole tools."""
+    from retriever.crossval import CrossValConfig
+
+    p = ctx.profile
+    return CrossValConfig(query_files=query_files(ctx), corpus=str(common.working_catalog(ctx)),
+                          output_dir=str(ctx.path("retriever", "crossval")), folds=p.retriever_folds, seed=p.seed,
+                          epochs=p.retriever_epochs, batch_size=p.retriever_batch_size,
+                          synthetic_per_api=p.retriever_synthetic_per_api, sibling_negatives=1,
+                          train_max_seq_length=p.retriever_max_seq_length, max_seq_length=p.retriever_max_seq_length)
 
 
 def eval_config(ctx: DemoContext, model_dir: str) -> Any:
@@ -52,6 +65,7 @@ def stage_retriever(ctx: DemoContext) -> StageOutput:
     catalog with the int8 ONNX encoder."""
     from eval.intervals import wilson
     from retriever.corpus import load_corpus
+    from retriever.crossval import run as crossval
     from retriever.encoder import load_encoder
     from retriever.evaluate import run as evaluate
     from retriever.index import ApiRetriever
@@ -60,12 +74,26 @@ def stage_retriever(ctx: DemoContext) -> StageOutput:
     p = ctx.profile
     catalog = str(common.working_catalog(ctx))
     folder = ctx.path("retriever")
-    with ctx.console.status("training the retriever (CPU recipe: plain in-batch negatives, bf16, held-out tools)..."):
-        result = train(train_config(ctx))
     lines: list[str] = []
     methods: dict[str, dict] = {}
     queries = 0
-    if result.test_queries:
+    if p.retriever_folds:
+        with ctx.console.status(f"{p.retriever_folds}-fold held-out tools: a retriever per fold, then BM25, "
+                                "untrained, trained and hybrid on each fold's queries..."):
+            folds = crossval(crossval_config(ctx), echo=lines.append)
+        queries = folds.queries
+        for name, m in folds.methods.items():
+            methods[name] = {k: round(m[k], 4) for k in ("ndcg@1", "ndcg@5")}
+            methods[name]["ndcg@1_95ci"] = [round(x, 4) for x in m["ndcg@1_interval"]]
+            if "vs_bm25" in m:
+                c = m["vs_bm25"]
+                methods[name]["ndcg@1_vs_bm25"] = {"difference": round(c["difference"], 4),
+                                                   "interval": [round(x, 4) for x in c["interval"]],
+                                                   "wins": c["wins"], "losses": c["losses"], "p": round(c["p"], 4)}
+    with ctx.console.status("training the retriever (CPU recipe: plain in-batch negatives, bf16"
+                            + (", on every query" if p.retriever_folds else ", held-out tools") + ")..."):
+        result = train(train_config(ctx))
+    if result.test_queries and not p.retriever_folds:
         with ctx.console.status("evaluating BM25, untrained, trained and hybrid on the held-out tools' queries..."):
             report = evaluate(eval_config(ctx, result.model_dir), echo=lines.append)
         queries = report.queries
@@ -80,10 +108,19 @@ def stage_retriever(ctx: DemoContext) -> StageOutput:
     figures = {"steps": result.steps, "pairs": result.pairs, "seconds": round(result.seconds, 1),
                "first_loss": result.losses[0] if result.losses else None,
                "last_loss": result.losses[-1] if result.losses else None, "heldout_queries": queries,
-               "split": "api", "methods": methods}
+               "split": f"{p.retriever_folds} folds of tools" if p.retriever_folds else "api",
+               "folds": p.retriever_folds, "methods": methods}
     ndcg = ", ".join(f"{name} {100 * m['ndcg@1']:.1f} [{100 * m['ndcg@1_95ci'][0]:.1f}, "
                      f"{100 * m['ndcg@1_95ci'][1]:.1f}]" for name, m in methods.items()) or "no held-out tool"
+    evaluation = folder / "crossval" / "results.md" if p.retriever_folds else folder / "eval" / "results.md"
+    if p.retriever_folds:
+        where = f"{queries} queries, each held out once in {p.retriever_folds} folds of whole tools"
+        best = methods.get("trained+bm25", {}).get("ndcg@1_vs_bm25")
+        if best:
+            ndcg += (f"; trained+bm25 vs BM25 {100 * best['difference']:+.1f} [{100 * best['interval'][0]:+.1f}, "
+                     f"{100 * best['interval'][1]:+.1f}] (sign test p {best['p']:.2g})")
+    else:
+        where = f"{queries} queries of held-out tools"
     return StageOutput(figures, {"retriever model": result.model_dir, "retriever index": str(folder / "index"),
-                                 "retriever evaluation": str(folder / "eval" / "results.md")},
-                       f"{result.steps} steps on {result.pairs} pairs; NDCG@1 (95% CI) on {queries} queries of "
-                       f"held-out tools: {ndcg}")
+                                 "retriever evaluation": str(evaluation)},
+                       f"{result.steps} steps on {result.pairs} pairs; NDCG@1 (95% CI) on {where}: {ndcg}")

@@ -14,7 +14,7 @@ Run folder (``<out>/``)::
     instructions/         G1/G2/G3_query.json: composed queries phrased by the local model (ToolBench query
                           files, rejections, stats)
     compare/{base,tuned}/ ReACT, ReACT@N and DFSDT on equal budgets (ToolBench answer files, SQLite state)
-    retriever/            trained retriever (model/), its evaluation (eval/results.md) and faiss index (index/)
+    retriever/            trained retriever (model/), its K-fold evaluation (crossval/results.md) and faiss index (index/)
     sft/                  data/train.jsonl (the LoRA mix), recipe.yaml, run/ (checkpoints, adapter/, final/),
                           tuned.<quant>.gguf (final/ exported for llama.cpp)
     eval/{base,tuned}/    AST verdicts, predictions, per-API accuracy, tiers, hallucination, pass rate
