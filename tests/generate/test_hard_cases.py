@@ -169,10 +169,11 @@ def test_parallel_sizes(hub_catalog, max_parallel):
         assert max(sizes) == max_parallel
 
 
-@pytest.mark.parametrize(("rate", "required"), [(None, True), (0.0, True), (1.0, True), (1.0, False)])
-def test_parallel_calls_vary_more_values_at_parallel_values_rate(rate, required):
+@pytest.mark.parametrize(("rate", "required", "optional_rate"),
+                         [(None, True, 1.0), (0.0, True, 1.0), (1.0, True, 1.0), (1.0, False, 1.0), (1.0, False, 0.0)])
+def test_parallel_calls_vary_more_values_at_parallel_values_rate(rate, required, optional_rate):
     """Two values differ per call at ``parallel_values_rate`` (default 0.3), drawn among the other required
-    parameters, else among the optional ones the sample gives."""
+    parameters, else the optional ones the sample gives, else another optional one."""
     city = Param("city", "STRING", "City name", "Paris", required=True)
     days = Param("days", "NUMBER", "Days ahead", 3, required=required, schema={"type": "integer", "minimum": 1,
                                                                              "maximum": 14})
@@ -180,7 +181,7 @@ def test_parallel_calls_vary_more_values_at_parallel_values_rate(rate, required)
               optional_params=[] if required else [days])
     tools = [_tool("Sky", "Weather", [api])]
     settings = {} if rate is None else {"parallel_values_rate": rate}
-    gen = CallGenerator(tools, seed=0, config=only("parallel", zh_rate=0.0, optional_rate=1.0, **settings))
+    gen = CallGenerator(tools, seed=0, config=only("parallel", zh_rate=0.0, optional_rate=optional_rate, **settings))
     two = 0
     for i in range(30):
         sample = gen.generate(i)

@@ -76,7 +76,7 @@ from toolbench.generate.errors import GenerateError
 from toolbench.generate.fakes import entity_kind, fake_name
 from toolbench.generate.off_topic import off_topic_request, servable_by
 from toolbench.llm.base import ChatModel, LLMError
-from toolbench.records import Api, Observation, Tool
+from toolbench.records import Api, Observation, Param, Tool
 
 __all__ = ["DEFAULT_IRRELEVANCE", "DEFAULT_WEIGHTS", "CallGenerator", "CallRunner", "CallsConfig", "Chain",
            "Paraphraser", "find_chains", "find_key", "mentions_action", "response_keys", "value_mentions"]
@@ -284,20 +284,26 @@ class CallGenerator:
         return sample
 
     def _parallel(self, rng: random.Random, sampler: ValueSampler, language: str) -> CallSample:
-        api = rng.choice([a for a in self.apis if a.params] or self.apis)
+        def scalars(params: list[Param]) -> list[Param]:  # a list or an object per call is hard to tell apart
+            return [p for p in params if param_schema_for_sampling(p).get("type") not in ("array", "object")]
+
+        more = rng.random() < self.config.parallel_values_rate  # more than one value varies per call
+        apis = [a for a in self.apis if len(scalars(a.params)) >= 2] if more else []
+        api = rng.choice(apis or [a for a in self.apis if a.params] or self.apis)
         base = sampler.arguments(api)
         varying = [p for p in api.params if p.name in base] or api.params
         if not varying:
             raise _Retry(f"{api.name}: no parameter to vary")
-        scalar = [p for p in varying if param_schema_for_sampling(p).get("type") not in ("array", "object")]
-        varying = scalar or varying  # a list or an object per call is hard to tell apart in one sentence
+        varying = scalars(varying) or varying
         first = rng.choice([p for p in varying if p.required] or varying)
         params = [first]
-        others = [p for p in varying if p.name != first.name]
-        pool = [p for p in others if p.required] or others
-        while pool and len(params) < 3 and rng.random() < self.config.parallel_values_rate:
-            params.append(second := rng.choice(pool))  # more values vary per call ("Paris for 3 days, Rome for 5")
-            pool.remove(second)
+        others = [p for p in scalars(api.params) if p.name != first.name]
+        pool = ([p for p in others if p.required] or [p for p in others if p.name in base]  # given ones first
+                or others)
+        while more and pool and len(params) < 3:  # "Paris for 3 days, Rome for 5"
+            params.append(extra := rng.choice(pool))
+            pool.remove(extra)
+            more = rng.random() < self.config.parallel_values_rate
         for p in params:  # the first call states the varying values too
             if p.name not in base:
                 base[p.name] = sampler.param_value(p)

@@ -49,8 +49,10 @@ class CallsConfig:
     max_offered: int = field(default=6, metadata={"help": "Most functions offered in one sample."})
     max_parallel: int = field(default=4, metadata={"help": "Most calls in a parallel or parallel_multiple sample."})
     parallel_values_rate: float = field(default=0.3, metadata={
-        "help": "In a parallel sample, the chance that one more argument (up to three) differs from call to call "
-                "(BFCL's 'base 10 and height 5, base 15 and height 7') besides the first."})
+        "help": "Share of parallel samples where more than one argument differs from call to call (BFCL's "
+                "'base 10 and height 5, base 15 and height 7'), on a function with two or more scalar parameters; "
+                "a third one varies at the same rate. The extra ones: required parameters, else optional ones the "
+                "sample gives, else other optional ones."})
     near_miss_rate: float = field(default=0.75, metadata={
         "help": "Share of distractors drawn among the nearest APIs (same tool, similar names) rather than at "
                 "random."})
