@@ -50,6 +50,28 @@ def test_call_function_maps_names_and_reports_hallucinations(make_executor, tool
     assert error_kind(wrong) == "invalid_arguments" and "ticker" in wrong.error
 
 
+def test_a_function_call_is_validated_once_sync_and_async(make_executor, tools, monkeypatch):
+    import toolbench.catalog.arguments as arguments
+    import toolbench.executor.client as client
+
+    seen = []
+    original = arguments.validate_arguments
+
+    def counting(api, args):
+        seen.append(api.name)
+        return original(api, args)
+
+    monkeypatch.setattr(arguments, "validate_arguments", counting)  # validate_call's
+    monkeypatch.setattr(client, "validate_arguments", counting)  # the executor's own check of a direct call
+    ex = make_executor()
+    fs = FunctionSet.from_apis([a for t in tools for a in t.apis])
+    assert ex.call_function(fs, "get_quote_for_stockquotes", {"ticker": "CNTS"}).ok
+    assert asyncio.run(ex.acall_function(fs, "get_quote_for_stockquotes", {"ticker": "CNTS"})).ok
+    assert seen == ["get_quote", "get_quote"]
+    assert ex.call("StockQuotes", "get_quote", {"ticker": "CNTS"}).ok and len(seen) == 3  # a direct call: checked
+    assert error_kind(ex.call("StockQuotes", "get_quote", {"ticker": "CNTS", "extra": 1})) == "invalid_arguments"
+
+
 def test_rate_limit_is_retried_then_succeeds(make_executor, admin):
     admin.fault("rate_limit", 2, "/fx/currencies")
     before = admin.requests("/fx/currencies")

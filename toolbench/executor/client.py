@@ -135,14 +135,15 @@ class Executor:
                         "only catalog APIs can be called")
         return found
 
-    def _precheck(self, tool_name: str, api_name: str, args: Any) -> tuple[Tool, Api, str | None] | Observation:
+    def _precheck(self, tool_name: str, api_name: str, args: Any,
+                  validated: bool = False) -> tuple[Tool, Api, str | None] | Observation:
         found = self._lookup(tool_name, api_name)
         if isinstance(found, Observation):
             return found
         tool, api = found
         if not isinstance(args, dict):
             return _obs(INVALID_ARGUMENTS, f"the arguments must be a JSON object, not {type(args).__name__}")
-        problems = validate_arguments(api, args)
+        problems = [] if validated else validate_arguments(api, args)
         if problems:
             return _obs(INVALID_ARGUMENTS, "; ".join(map(str, problems)))
         return tool, api, None
@@ -237,11 +238,13 @@ class Executor:
                 self._sems[host] = threading.BoundedSemaphore(self.config.max_concurrency_per_host)
             return self._sems[host]
 
-    def _ready(self, tool_name: str, api_name: str, args: dict[str, Any]) -> Observation | tuple[Any, Any]:
+    def _ready(self, tool_name: str, api_name: str, args: dict[str, Any],
+               validated: bool = False) -> Observation | tuple[Any, Any]:
         """What :meth:`call` and :meth:`acall` do before sending: the (tool, api) to send, or the observation that
-        answers without sending (a refused call, a cached response, an unexpected error while checking)."""
+        answers without sending (a refused call, a cached response, an unexpected error while checking).
+        ``validated``: the arguments were checked against the API's schema already (:meth:`call_function`)."""
         try:
-            checked = self._precheck(tool_name, api_name, args)
+            checked = self._precheck(tool_name, api_name, args, validated)
         except Exception as exc:  # noqa: BLE001 - a call never raises
             return _unexpected(exc, "checking the arguments")
         if isinstance(checked, Observation):
@@ -250,10 +253,11 @@ class Executor:
         hit = self._cached(tool, api, args)
         return hit if hit is not None else (tool, api)
 
-    def call(self, tool_name: str, api_name: str, args: dict[str, Any] | None = None) -> Observation:
+    def call(self, tool_name: str, api_name: str, args: dict[str, Any] | None = None,
+             *, _validated: bool = False) -> Observation:
         """Call one catalog API with arguments keyed by its own parameter names."""
         args = {} if args is None else args
-        ready = self._ready(tool_name, api_name, args)
+        ready = self._ready(tool_name, api_name, args, _validated)
         if isinstance(ready, Observation):
             return ready
         tool, api = ready
@@ -295,7 +299,7 @@ class Executor:
         prepared = self._resolve_function(functions, name, arguments)
         if isinstance(prepared, Observation):
             return prepared
-        return self.call(*prepared)
+        return self.call(*prepared, _validated=True)  # validate_call checked the arguments
 
     def _resolve_function(self, functions: FunctionSet, name: str, arguments: Any
                           ) -> Observation | tuple[str, str, dict[str, Any]]:
@@ -334,10 +338,11 @@ class Executor:
             self._asems[key] = asyncio.Semaphore(self.config.max_concurrency_per_host)
         return self._asems[key]
 
-    async def acall(self, tool_name: str, api_name: str, args: dict[str, Any] | None = None) -> Observation:
+    async def acall(self, tool_name: str, api_name: str, args: dict[str, Any] | None = None,
+                    *, _validated: bool = False) -> Observation:
         """Async :meth:`call`. The cache is SQLite (fast, local); it is used inline."""
         args = {} if args is None else args
-        ready = self._ready(tool_name, api_name, args)
+        ready = self._ready(tool_name, api_name, args, _validated)
         if isinstance(ready, Observation):
             return ready
         tool, api = ready
@@ -378,7 +383,7 @@ class Executor:
         prepared = self._resolve_function(functions, name, arguments)
         if isinstance(prepared, Observation):
             return prepared
-        return await self.acall(*prepared)
+        return await self.acall(*prepared, _validated=True)  # validate_call checked the arguments
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def close(self) -> None:
