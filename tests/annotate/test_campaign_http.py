@@ -19,11 +19,9 @@ def executor_transport(monkeypatch, proxy):
     _, executor = _default_runner_factory(cfg, _Catalog(cfg.catalog))
 
     async def transport():
-        client = executor._async_client()
-        try:
-            return type(client._transport)
-        finally:
-            await executor.aclose()
+        if executor.async_transport is None:
+            return type(executor._async_client()._transport)
+        return type(executor.async_transport(None))
 
     return asyncio.run(transport())
 

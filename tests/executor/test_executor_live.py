@@ -5,6 +5,8 @@ import json
 import logging
 import time
 
+import pytest
+
 from toolbench.cache import ResponseCache
 from toolbench.catalog.functions import FunctionSet
 from toolbench.executor import Executor, ExecutorConfig, error_kind
@@ -176,8 +178,18 @@ def test_transient_failures_are_not_cached(make_executor, admin, tmp_path):
     assert len(cache) == 1
 
 
-def test_async_calls_and_per_host_limit(make_executor, admin):
-    ex = make_executor(max_concurrency_per_host=2)
+def _lean(ex, on):
+    """The campaign's way of sending async calls: straight through the lean HTTP/1.1 transport."""
+    from toolbench.llm.http11 import Http11Client
+    from toolbench.llm.http11_transport import Http11Transport
+
+    ex.async_transport = (lambda context: Http11Transport(Http11Client(ssl_context=context))) if on else None
+    return ex
+
+
+@pytest.mark.parametrize("lean", [False, True])
+def test_async_calls_and_per_host_limit(make_executor, admin, lean):
+    ex = _lean(make_executor(max_concurrency_per_host=2), lean)
 
     async def main():
         ok = await asyncio.gather(*[ex.acall("StockQuotes", "get_quote", {"ticker": t})
@@ -194,9 +206,10 @@ def test_async_calls_and_per_host_limit(make_executor, admin):
     assert all(o.ok for o in slow) and elapsed >= 0.95
 
 
-def test_async_function_call_and_faults(make_executor, admin, tools):
+@pytest.mark.parametrize("lean", [False, True])
+def test_async_function_call_and_faults(make_executor, admin, tools, lean):
     fs = FunctionSet.from_apis([a for t in tools for a in t.apis])
-    ex = make_executor(timeout=0.3)
+    ex = _lean(make_executor(timeout=0.3, connect_timeout=0.1), lean)  # the lean transport: one limit, 0.4 s
 
     async def main():
         admin.fault("rate_limit", 1, "/fx/currencies")
@@ -209,6 +222,27 @@ def test_async_function_call_and_faults(make_executor, admin, tools):
 
     a, b, c = asyncio.run(main())
     assert a.ok and error_kind(b) == "hallucinated_function" and error_kind(c) == "timeout"
+
+
+@pytest.mark.parametrize("lean", [False, True])
+def test_async_bodies_queries_and_refusals(make_executor, lean):
+    ex = _lean(make_executor(), lean)
+    unkeyed = _lean(make_executor(credentials={}), lean)
+    closed = _lean(make_executor(base_url_overrides={PUBLIC_URL: "http://127.0.0.1:9"}), lean)
+
+    async def main():
+        body = await ex.acall("TableFinder", "search_restaurants", {"location": {"city": "Rome"}, "limit": 2})
+        query = await ex.acall("StockQuotes", "get_market_movers", {"limit": 3})
+        refused, down = await unkeyed.acall(*FX), await closed.acall(*FX)
+        for executor in (ex, unkeyed, closed):
+            await executor.aclose()
+        return body, query, refused, down
+
+    body, query, refused, down = asyncio.run(main())
+    assert body.ok and json.loads(body.response)["count"] <= 2, body  # a JSON body
+    assert query.ok and len(json.loads(query.response)["quotes"]) == 3, query  # a query string
+    assert error_kind(refused) == "unauthorized" and refused.status == 401
+    assert error_kind(down) == "not_working", down
 
 
 def test_virtual_service_transport(hub, tools):

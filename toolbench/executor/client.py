@@ -82,8 +82,10 @@ class Executor:
                 self.apis[(tool.name, api.name)] = (tool, api)
         self._client: httpx.Client | None = None
         self._aclients: dict[int, httpx.AsyncClient] = {}
-        # makes the async client's httpx transport from the executor's SSL context (campaigns:
-        # toolbench.llm.http11_transport); None: httpx's own
+        self._atransports: dict[int, httpx.AsyncBaseTransport] = {}
+        # makes the httpx transport the async calls are sent through from the executor's SSL context (campaigns:
+        # toolbench.llm.http11_transport), directly: no httpx client around it (no cookie jar, redirect or auth
+        # handling, which the executor does not use); None: an httpx.AsyncClient with its own transport
         self.async_transport: Callable[[Any], httpx.AsyncBaseTransport] | None = None
         self._sems: dict[str, threading.BoundedSemaphore] = {}
         self._asems: dict[tuple[int, str], asyncio.Semaphore] = {}
@@ -327,10 +329,24 @@ class Executor:
         loop = id(asyncio.get_running_loop())
         if loop not in self._aclients:
             limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
-            transport = self.async_transport(self._ssl()) if self.async_transport is not None else None
             self._aclients[loop] = httpx.AsyncClient(timeout=self._timeout(), follow_redirects=False, limits=limits,
-                                                     verify=self._ssl(), transport=transport)
+                                                     verify=self._ssl())
         return self._aclients[loop]
+
+    async def _arequest(self, req: PreparedRequest) -> httpx.Response:
+        """Send ``req`` once, through :attr:`async_transport` when one is set, else the async client."""
+        if self.async_transport is None:
+            return await self._async_client().request(req.method, req.url, params=req.params or None,
+                                                      headers=req.headers, json=req.json)
+        loop = id(asyncio.get_running_loop())
+        transport = self._atransports.get(loop)
+        if transport is None:
+            transport = self._atransports[loop] = self.async_transport(self._ssl())
+        request = httpx.Request(req.method, req.url, params=req.params or None, headers=req.headers, json=req.json,
+                                extensions={"timeout": self._timeout().as_dict()})
+        response = await transport.handle_async_request(request)
+        await response.aread()
+        return response
 
     def _asem(self, host: str) -> asyncio.Semaphore:
         key = (id(asyncio.get_running_loop()), host)
@@ -357,7 +373,6 @@ class Executor:
         req = self._prepare(tool, api, args)
         if isinstance(req, Observation):
             return req
-        client = self._async_client()
         started = time.monotonic()
         obs = Observation()
         for attempt in range(self.config.max_retries + 1):
@@ -365,8 +380,7 @@ class Executor:
             async with self._asem(req.host):
                 t0 = time.monotonic()
                 try:
-                    resp = await client.request(req.method, req.url, params=req.params or None,
-                                                headers=req.headers, json=req.json)
+                    resp = await self._arequest(req)
                     headers = resp.headers
                     obs = self._interpret(resp, time.monotonic() - t0)
                 except Exception as exc:  # noqa: BLE001 - every failure is an observation
@@ -395,6 +409,9 @@ class Executor:
         client = self._aclients.pop(id(asyncio.get_running_loop()), None)
         if client is not None:
             await client.aclose()
+        transport = self._atransports.pop(id(asyncio.get_running_loop()), None)
+        if transport is not None:
+            await transport.aclose()
 
     def __enter__(self) -> Self:
         return self
