@@ -253,7 +253,7 @@ def test_the_demo_prints_and_writes_the_comparison_of_both_models(tmp_path):
 
     from toolbench.cli.demo.profile import TINY
     from toolbench.cli.demo.stage_annotate import compare_config
-    from toolbench.cli.demo.stage_pass_rate import comparison
+    from toolbench.cli.demo.stage_pass_rate import stage_pass_rate
 
     def path(*parts):
         target = tmp_path.joinpath(*parts)
@@ -265,13 +265,17 @@ def test_the_demo_prints_and_writes_the_comparison_of_both_models(tmp_path):
     path("tasks", "dfsdt_tasks.json").write_text(json.dumps(tasks))
     out = io.StringIO()
     profile = dataclasses.replace(TINY, compare_strategies="react,dfsdt", dfsdt_max_llm_calls=4)
-    ctx = SimpleNamespace(profile=profile, path=path, figures=lambda name: {}, console=Console(file=out, width=200))
+    ctx = SimpleNamespace(profile=profile, path=path, figures=lambda name: {}, console=Console(file=out, width=200),
+                          judge=None)
     for kind, model in (("base", fresh_cities()), ("tuned", solve_with_paris)):
         cfg = dataclasses.replace(compare_config(ctx, kind), catalog=None)
         run(cfg, ScriptedChatModel([model], repeat_last=True))
-    artefacts: dict = {}
-    figures = comparison(ctx, artefacts)
+    stage = stage_pass_rate(ctx)
+    figures, artefacts = stage.figures["comparison"], stage.artefacts
     assert figures["base/dfsdt"]["passed"] == 0 and figures["tuned/dfsdt"]["passed"] == 2
+    # the headline's DFSDT pass rate scores the comparison's DFSDT answers (both models answered every task)
+    assert (stage.figures["tuned"]["passed"], stage.figures["tuned"]["n"]) == (2, 2)
+    assert stage.figures["base"]["passed"] == 0 and "no answer for this query" not in stage.figures["base"]["failures"]
     assert figures["tuned/react"]["n"] == 2 and set(figures) == {"base/react", "base/dfsdt", "tuned/react",
                                                                   "tuned/dfsdt"}
     text = (tmp_path / "eval" / "comparison.md").read_text()

@@ -28,8 +28,10 @@ def stage_pass_rate(ctx: DemoContext) -> StageOutput:
     ids = list(expectations)
     figures: dict[str, Any] = {}
     artefacts: dict[str, str] = {}
+    from annotate.compare import FOLDERS
+
     for kind in ("base", "tuned"):
-        folder = ctx.path("compare", kind, "dfsdt", "answers")
+        folder = Path(compare_config(ctx, kind).out) / kind / FOLDERS["dfsdt"] / "answers"  # the comparison's DFSDT
         predictions = answers.read_predictions(folder) if folder.is_dir() and any(folder.iterdir()) else {}
         rows = [j.to_dict() for j in judge.rule_pass_rate(predictions, expectations, group=RULES_GROUP)]
         summary = judge.rule_pass_summary(rows, common.DISPLAY[kind])
