@@ -220,6 +220,40 @@ def test_the_grammar_of_calls_names_every_function_once():
     assert grammar.count('\\"add\\"') == 1
 
 
+TICKET = {"type": "function", "function": {
+    "name": "create_ticket", "description": "Open a support ticket.",
+    "parameters": {"type": "object", "required": ["subject", "tags"], "properties": {
+        "subject": {"type": "string", "minLength": 1, "maxLength": 200},
+        "body": {"type": "string", "maxLength": 5000},
+        "code": {"type": "string", "minLength": 2, "maxLength": 6},
+        "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 100}}}}}
+
+
+def test_length_bounds_above_the_limit_are_left_out_of_the_grammar():
+    from toolbench.llm.llamacpp_lib import GRAMMAR_MAX_BOUND, grammar_schema
+
+    schema = TICKET["function"]["parameters"]
+    kept = grammar_schema(schema)
+    assert "maxLength" not in kept["properties"]["subject"] and kept["properties"]["subject"]["minLength"] == 1
+    assert (kept["properties"]["code"]["maxLength"], GRAMMAR_MAX_BOUND) == (6, 32)
+    assert "maxItems" not in kept["properties"]["tags"] and "maxLength" not in kept["properties"]["body"]
+    named = {"type": "object", "properties": {"maxLength": {"type": "integer"}}}  # a parameter named like a bound
+    assert grammar_schema(named) == named
+    if not AVAILABLE:
+        pytest.skip(WHY)
+    assert len(gbnf_for(constraint_for([TICKET], "auto", None))) < 3000  # 200 nested rules made it 15x larger
+
+
+@needs_engine
+def test_a_tool_with_long_length_bounds_is_served(engine):
+    """llama.cpp refused the grammar of a tool with a 200-character bound: every request offering it failed."""
+    request, prefill = request_for(engine, messages=[{"role": "user", "content": "Open a ticket: printer is down."}],
+                                   tools=[TICKET], tool_choice="required", max_tokens=60)
+    result = engine.generate(request)
+    _content, calls = parse_tool_calls(prefill + result.texts[0], allowed_names={"create_ticket"})
+    assert result.finish_reasons == ["length"] or (calls and calls[0].parse_error is None), result.texts[0]
+
+
 # ---- through the app: the same OpenAI surface as the transformers engine ----
 
 def test_openai_surface_through_the_app(engine):

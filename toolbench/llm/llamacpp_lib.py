@@ -109,6 +109,23 @@ def _gbnf_literal(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+# Length bounds above this are left to the caller's own validation: the schema converter writes a bound of n as n
+# nested optional rules, and llama.cpp refuses such a grammar (a tool with a 200-character title did, failing
+# every request that offered it).
+GRAMMAR_MAX_BOUND = 32
+_BOUNDS = ("maxLength", "minLength", "maxItems", "minItems")
+
+
+def grammar_schema(schema: Any) -> Any:
+    """``schema`` without length and item-count bounds above :data:`GRAMMAR_MAX_BOUND`, at any depth."""
+    if isinstance(schema, list):
+        return [grammar_schema(v) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {k: grammar_schema(v) for k, v in schema.items()
+            if not (k in _BOUNDS and isinstance(v, int) and v > GRAMMAR_MAX_BOUND)}
+
+
 @functools.lru_cache(maxsize=256)
 def gbnf_for(constraint: Constraint) -> str:
     """The GBNF grammar (root rule ``root``) of a constraint. Calls: the exact layout of
@@ -117,14 +134,14 @@ def gbnf_for(constraint: Constraint) -> str:
 
     converter = SchemaConverter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
     if constraint.kind == "json":
-        schema = constraint.schema or {"type": "object"}
+        schema = grammar_schema(constraint.schema or {"type": "object"})
         schema = converter.resolve_refs(schema, "schema")
         converter.visit(schema, "answer")
         rules = converter.format_grammar()
         return f"root ::= answer\n{rules}"
     alternatives = []
     for i, (name, schema) in enumerate(constraint.function_schemas()):
-        schema = converter.resolve_refs(schema, f"fn{i}")
+        schema = converter.resolve_refs(grammar_schema(schema), f"fn{i}")
         rule = converter.visit(schema, f"args{i}")
         alternatives.append(f"{_gbnf_literal(json.dumps(name, ensure_ascii=False) + CALL_MIDDLE)} {rule}")
     if not alternatives:
