@@ -172,7 +172,7 @@ def test_parallel_sizes(hub_catalog, max_parallel):
 @pytest.mark.parametrize(("rate", "required", "optional_rate"),
                          [(None, True, 1.0), (0.0, True, 1.0), (1.0, True, 1.0), (1.0, False, 1.0), (1.0, False, 0.0)])
 def test_parallel_calls_vary_more_values_at_parallel_values_rate(rate, required, optional_rate):
-    """Two values differ per call at ``parallel_values_rate`` (default 0.3), drawn among the other required
+    """Two values differ per call at ``parallel_values_rate`` (default 0.1), drawn among the other required
     parameters, else the optional ones the sample gives, else another optional one."""
     city = Param("city", "STRING", "City name", "Paris", required=True)
     days = Param("days", "NUMBER", "Days ahead", 3, required=required, schema={"type": "integer", "minimum": 1,

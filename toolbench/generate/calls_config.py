@@ -48,7 +48,7 @@ class CallsConfig:
         "help": "Fewest functions offered in a multiple sample (at most max_offered)."})
     max_offered: int = field(default=6, metadata={"help": "Most functions offered in one sample."})
     max_parallel: int = field(default=4, metadata={"help": "Most calls in a parallel or parallel_multiple sample."})
-    parallel_values_rate: float = field(default=0.3, metadata={
+    parallel_values_rate: float = field(default=0.1, metadata={
         "help": "Share of parallel samples where more than one argument differs from call to call (BFCL's "
                 "'base 10 and height 5, base 15 and height 7'), on a function with two or more scalar parameters; "
                 "a third one varies at the same rate. The extra ones: required parameters, else optional ones the "
