@@ -25,7 +25,9 @@ Issue 20's figures, each against a baseline in the same run (``--threads 2`` for
   model, its int8 encoding and the hybrids on a held-out split of APIs (whole tools unseen in training) of the
   reference queries; ``--trained-model`` evaluates a model trained with ``toolbench retriever train ...
   --split-by api``, else one is trained here with the CPU recipe (``--synthetic-per-api``,
-  ``--quality-epochs``, ``--quality-steps``).
+  ``--quality-epochs``, ``--quality-steps``). ``--folds K`` replaces the one-off split by K folds of whole
+  tools (``toolbench retriever crossval``: every reference query held out once, one model a fold trained with the
+  CPU recipe, each method against BM25 with a paired bootstrap interval and a sign test).
 """
 
 from __future__ import annotations
@@ -334,8 +336,10 @@ def main(argv: list[str] | None = None) -> int:
                    "the CPU recipe's)")
     p.add_argument("--quality-fields", help="--quality: more TrainConfig fields of the model trained here, as "
                    "JSON (e.g. '{\"hard_negatives\": 1}')")
-    p.add_argument("--synthetic-per-api", type=int, default=0, help="--quality: synthetic requests per API in "
-                   "the training of the model trained here")
+    p.add_argument("--synthetic-per-api", type=int, help="--quality: synthetic requests per API in the training "
+                   "of the model trained here (default: 0; with --folds 1, crossval's recipe)")
+    p.add_argument("--folds", type=int, default=0, help="--quality: K folds of whole tools instead of the one-off "
+                   "split (retriever crossval; 0: the one-off split)")
     p.add_argument("--skip-search", action="store_true")
     p.add_argument("--_train-child", help=argparse.SUPPRESS)
     p.add_argument("--_out", type=Path, help=argparse.SUPPRESS)
@@ -388,10 +392,24 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {r['encoder']} | {r['docs_per_s']:.1f} | x{r['docs_per_s'] / rows[0]['docs_per_s']:.2f} | "
                   f"{r['docs_per_cpu_s']:.1f} | x{r['docs_per_cpu_s'] / rows[0]['docs_per_cpu_s']:.2f} | "
                   f"{r['min_cos_vs_float']:.4f} | {r['load']:.1f} |")
-    if a.quality:
+    if a.quality and a.folds:
+        from retriever.crossval import CrossValConfig
+        from retriever.crossval import run as crossval
+
+        started = time.perf_counter()
+        synthetic = 1 if a.synthetic_per_api is None else a.synthetic_per_api
+        report = crossval(CrossValConfig(query_files=[str(STB)], folds=a.folds, output_dir=str(tmp / "crossval"),
+                                         synthetic_per_api=synthetic, epochs=a.quality_epochs or 1,
+                                         max_steps=a.quality_steps or None), echo=lambda _: None)
+        out["quality_folds"] = {"seconds": time.perf_counter() - started, **report.to_dict()}
+        out["quality_folds"].pop("per_query")
+        print(f"\n{a.folds}-fold held-out APIs over {report.queries} queries ({time.perf_counter() - started:.0f} s, "
+              f"load {os.getloadavg()[0]:.1f}):\n")
+        print(report.to_markdown())
+    elif a.quality:
         from eval.intervals import wilson
 
-        q = out["quality"] = quality(a.trained_model, a.quality_steps, tmp, a.synthetic_per_api, a.quality_epochs,
+        q = out["quality"] = quality(a.trained_model, a.quality_steps, tmp, a.synthetic_per_api or 0, a.quality_epochs,
                                      json.loads(a.quality_fields) if a.quality_fields else None)
         print(f"\nheld-out API split: {q['held_out_queries']} queries needing {q['held_out_apis']} APIs of tools "
               f"unseen in training; trained model: {q['trained']}\n")
