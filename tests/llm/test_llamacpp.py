@@ -226,10 +226,11 @@ TICKET = {"type": "function", "function": {
         "subject": {"type": "string", "minLength": 1, "maxLength": 200},
         "body": {"type": "string", "maxLength": 5000},
         "code": {"type": "string", "minLength": 2, "maxLength": 6},
+        "email": {"type": "string", "pattern": "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$"},
         "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 100}}}}}
 
 
-def test_length_bounds_above_the_limit_are_left_out_of_the_grammar():
+def test_patterns_and_long_length_bounds_are_left_out_of_the_grammar():
     from toolbench.llm.llamacpp_lib import GRAMMAR_MAX_BOUND, grammar_schema
 
     schema = TICKET["function"]["parameters"]
@@ -237,6 +238,7 @@ def test_length_bounds_above_the_limit_are_left_out_of_the_grammar():
     assert "maxLength" not in kept["properties"]["subject"] and kept["properties"]["subject"]["minLength"] == 1
     assert (kept["properties"]["code"]["maxLength"], GRAMMAR_MAX_BOUND) == (6, 32)
     assert "maxItems" not in kept["properties"]["tags"] and "maxLength" not in kept["properties"]["body"]
+    assert kept["properties"]["email"] == {"type": "string"}
     named = {"type": "object", "properties": {"maxLength": {"type": "integer"}}}  # a parameter named like a bound
     assert grammar_schema(named) == named
     if not AVAILABLE:
@@ -245,8 +247,8 @@ def test_length_bounds_above_the_limit_are_left_out_of_the_grammar():
 
 
 @needs_engine
-def test_a_tool_with_long_length_bounds_is_served(engine):
-    """llama.cpp refused the grammar of a tool with a 200-character bound: every request offering it failed."""
+def test_a_tool_with_a_pattern_and_long_length_bounds_is_served(engine):
+    """llama.cpp refused the grammar of a tool with an email pattern: every request offering it failed."""
     request, prefill = request_for(engine, messages=[{"role": "user", "content": "Open a ticket: printer is down."}],
                                    tools=[TICKET], tool_choice="required", max_tokens=60)
     result = engine.generate(request)

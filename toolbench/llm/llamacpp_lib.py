@@ -109,21 +109,24 @@ def _gbnf_literal(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-# Length bounds above this are left to the caller's own validation: the schema converter writes a bound of n as n
-# nested optional rules, and llama.cpp refuses such a grammar (a tool with a 200-character title did, failing
-# every request that offered it).
+# What the grammar leaves to the caller's own validation of the arguments (the executor checks the full schema):
+# a string ``pattern`` (the schema converter copies regex escapes such as ``\s`` into character classes, which
+# llama.cpp's grammar parser refuses: an email pattern failed every request offering the tool with a 500), and
+# length or item-count bounds above GRAMMAR_MAX_BOUND (written as that many nested rules: a grammar 15x larger).
 GRAMMAR_MAX_BOUND = 32
 _BOUNDS = ("maxLength", "minLength", "maxItems", "minItems")
 
 
 def grammar_schema(schema: Any) -> Any:
-    """``schema`` without length and item-count bounds above :data:`GRAMMAR_MAX_BOUND`, at any depth."""
+    """``schema`` without string patterns and without length and item-count bounds above
+    :data:`GRAMMAR_MAX_BOUND`, at any depth."""
     if isinstance(schema, list):
         return [grammar_schema(v) for v in schema]
     if not isinstance(schema, dict):
         return schema
     return {k: grammar_schema(v) for k, v in schema.items()
-            if not (k in _BOUNDS and isinstance(v, int) and v > GRAMMAR_MAX_BOUND)}
+            if not (k in _BOUNDS and isinstance(v, int) and v > GRAMMAR_MAX_BOUND)
+            and not (k == "pattern" and isinstance(v, str))}
 
 
 @functools.lru_cache(maxsize=256)
