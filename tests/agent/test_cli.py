@@ -12,21 +12,14 @@ from pathlib import Path
 import pytest
 
 from tests.agent.helpers import ADDRESS, CREATE
-from toolbench.cli import main
+from tests.capture import run_cli
 from toolbench.hub.catalog import export_catalog
 from toolbench.hub.settings import PUBLIC_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def cli(argv, capsys):
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
+cli = run_cli
 
 
 @pytest.fixture(scope="module")

@@ -314,16 +314,10 @@ def test_lora_adapter_is_merged_before_export(llama_cpp, tiny, tmp_path):
 
 
 def test_cli_exports_and_names_bad_input(tiny, tmp_path, capsys):
-    from toolbench.cli import main
+    from tests.capture import run_cli
 
     def run(argv):
-        try:
-            main(argv)
-            code = 0
-        except SystemExit as exc:
-            code = exc.code or 0
-        out = capsys.readouterr()
-        return code, out.out, out.err
+        return run_cli(argv, capsys)
 
     code, out, _ = run(["train", "export-gguf", str(tiny), str(tmp_path / "m.gguf"), "--quant", "f16",
                         "--no-verify", "--base-gguf", "none"])
