@@ -15,6 +15,13 @@ held-out queries (:func:`choose_weight`): the untrained hybrid's on the fold's t
 one's on a nested dev split (``TrainConfig.inner_fold``: a model trained on the fold's training data minus an
 inner fold of its tools, scored on that inner fold).
 
+With ``candidates`` (other training recipes, each a few of this config's training fields changed), each fold
+chooses its recipe on the same nested dev split: every recipe's dev model is scored there, and the recipe whose
+BM25 + dense hybrid gets the best dev NDCG@1 (then NDCG@5; ties keep the earlier recipe, this run's own first)
+trains the fold's model for ``trained, chosen recipe`` and ``trained+bm25, chosen recipe``. A recipe is thus
+chosen per fold without its held-out queries, and the pooled figures of the chosen recipe are an honest
+estimate of choosing that way.
+
 The per-query scores of all folds are pooled (each query scored once per method), and every method is compared
 with BM25 query by query: the mean NDCG@1 difference with a seeded paired bootstrap interval and an exact sign
 test (:func:`eval.intervals.paired_comparison`; NDCG@1 is 0 or 1 a query, so the sign test is McNemar's exact
@@ -33,7 +40,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +50,11 @@ from toolbench.config import doc
 BASELINE = "bm25"
 METHODS = ("bm25", "untrained", "untrained+bm25", "trained", "trained+bm25")
 TUNED = ("untrained+bm25, tuned weight", "trained+bm25, tuned weight")  # with tune_fusion
+CHOSEN = ("trained, chosen recipe", "trained+bm25, chosen recipe")  # with candidates
+BASE_RECIPE = "base"  # this run's own training settings, the first recipe a fold may choose
+# The training fields a candidate recipe may change.
+CANDIDATE_FIELDS = ("recipe", "epochs", "learning_rate", "batch_size", "synthetic_per_api", "synthetic_multi",
+                    "hard_negatives", "sibling_negatives", "train_max_seq_length", "max_steps")
 RECIPES = ("cpu", "toolbench")
 REPORTED = ("ndcg@1", "ndcg@5")
 
@@ -94,6 +106,11 @@ class CrossValConfig:
         "data minus its inner fold 0, scored on that inner fold)."))
     fusion_weights: list[float] = field(default_factory=lambda: [0.5, 1.0, 1.5, 2.0, 3.0, 5.0], metadata=doc(
         "BM25 weights tried by tune_fusion (the dense ranking's weight is 1; 1 is plain RRF)."))
+    candidates: list[str] = field(default_factory=list, metadata=doc(
+        "Other training recipes each fold chooses from on its nested dev split, each 'field=value[,field=value]' "
+        f"over this run's training settings ({', '.join(CANDIDATE_FIELDS)}), e.g. synthetic_multi=1 or "
+        "'hard_negatives=1,epochs=2'; the chosen recipe's fold model is scored as 'trained, chosen recipe' and "
+        "'trained+bm25, chosen recipe'. Each recipe's runs go to <out>/candidate-<recipe>/.", option="--candidate"))
     reuse: bool = field(default=True, metadata=doc(
         "Reuse a fold's finished model when its training settings are unchanged (a rerun resumes)."))
 
@@ -129,7 +146,34 @@ class CrossValConfig:
             raise ConfigError("fusion_weights", f"give positive weights, got {self.fusion_weights}")
         if self.tune_fusion and self.folds < 3:
             raise ConfigError("tune_fusion", "the nested dev split needs folds >= 3")
+        self.candidates = [str(c) for c in ([self.candidates] if isinstance(self.candidates, str) else self.candidates)]
+        if self.candidates and self.folds < 3:
+            raise ConfigError("candidates", "the nested dev split needs folds >= 3")
         self.train_config(0)  # the training settings are checked too, before any model loads
+        for c in self.candidates:
+            self.candidate(c)
+
+    def candidate(self, spec: str) -> CrossValConfig:
+        """This config with candidate recipe ``spec`` ('field=value[,field=value]', YAML values) applied, its runs
+        in ``<output_dir>/candidate-<spec>``; a bad spec raises :class:`ConfigError` naming it."""
+        import yaml
+
+        changes: dict[str, Any] = {}
+        for part in (p.strip() for p in spec.split(",")):
+            name, sep, value = part.partition("=")
+            name = name.strip()
+            if not sep or name not in CANDIDATE_FIELDS:
+                raise ConfigError("candidates", f"{spec!r}: {part!r} is not field=value with a field of "
+                                                f"{', '.join(CANDIDATE_FIELDS)}")
+            try:
+                changes[name] = yaml.safe_load(value)
+            except yaml.YAMLError as exc:
+                raise ConfigError("candidates", f"{spec!r}: {name}: {value!r} is not a value ({exc})") from exc
+        slug = "".join(ch if ch.isalnum() or ch in "._=+-" else "_" for ch in spec.replace(",", "+"))
+        try:
+            return replace(self, **changes, candidates=[], output_dir=str(Path(self.output_dir) / f"candidate-{slug}"))
+        except (ConfigError, TypeError, ValueError) as exc:
+            raise ConfigError("candidates", f"{spec!r}: {exc}") from exc
 
     def train_config(self, fold: int, inner_fold: int | None = None) -> Any:
         """The :class:`~retriever.train.TrainConfig` of fold ``fold``'s training run (with ``inner_fold``: the
@@ -197,15 +241,21 @@ class CrossValReport:
         lines.append("")
         names = list(self.methods)
         weights = any("bm25_weight" in f for f in self.folds)
+        recipes = any("recipe" in f for f in self.folds)
         lines.append("| fold | training queries | held-out queries | held-out tools | pairs | steps | train (s) | "
                      + ("BM25 weight (untrained / trained; dev queries) | " if weights else "")
+                     + ("recipe chosen (dev hybrid NDCG@1 of each) | " if recipes else "")
                      + " | ".join(f"{m} NDCG@1" for m in names) + " |")
-        lines.append("|" + " ---: |" * (7 + weights + len(names)))
+        lines.append("|" + " ---: |" * (7 + weights + recipes + len(names)))
         for f in self.folds:
             w = ""
             if weights:
                 chosen = list(f.get("bm25_weight", {}).values())
                 w = " / ".join(f"{x:g}" for x in chosen) + f"; {f.get('dev_queries', 0)} | "
+            if recipes:
+                dev = f.get("recipe_dev_scores", {})
+                w += (f"{f.get('recipe', '-')} ("
+                      + ", ".join(f"{n}: {100 * v['ndcg@1']:.1f}" for n, v in dev.items()) + ") | ")
             lines.append(f"| {f['fold']} | {f['train_queries']} | {f['test_queries']} | {f['held_out_tools']} | "
                          f"{f['pairs']} | {f['steps']} | {f['train_seconds']:.0f}{' (reused)' if f['reused'] else ''} | "
                          + w + " | ".join(f"{100 * f['ndcg@1'][m]:.1f}" for m in names) + " |")
@@ -233,7 +283,7 @@ def _train_fold(cfg: CrossValConfig, fold: int, echo: Callable[[str], None],
     settings = json.loads(json.dumps(asdict(tcfg)))
     if cfg.reuse and done.is_file():
         record = json.loads(done.read_text(encoding="utf-8"))
-        if record.get("config") == settings and (folder / "model").is_dir():
+        if _same_training(record.get("config"), settings) and (folder / "model").is_dir():
             echo(f"fold {fold}: reusing {folder / 'model'} (same training settings)")
             return str(folder / "model"), record["result"], True
     done.unlink(missing_ok=True)
@@ -244,6 +294,47 @@ def _train_fold(cfg: CrossValConfig, fold: int, echo: Callable[[str], None],
             "test_queries": result.test_queries, "seconds": round(result.seconds, 1)}
     done.write_text(json.dumps({"config": settings, "result": info}, indent=1) + "\n", encoding="utf-8")
     return result.model_dir, info, False
+
+
+def _dev_rankings(cfg: CrossValConfig, fold: int, keys: list[str], fold_keys: list[str], rank: Callable,
+                  dense: Callable, echo: Callable[[str], None]) -> tuple[list[str], dict[str, list[str]]]:
+    """Fold ``fold``'s nested dev split under ``cfg``'s recipe: its dev queries and the dev model's rankings."""
+    dev_dir, _, _ = _train_fold(cfg, fold, echo, inner_fold=0)
+    dev_split = json.loads((Path(dev_dir).parent / "split.json").read_text(encoding="utf-8"))
+    dev = set(dev_split["test"])
+    ks = [k for k in keys if k in dev]
+    if dev & set(fold_keys):
+        raise RetrieverError(f"fold {fold}: its dev split holds held-out queries")
+    model = dense(dev_dir)
+    ranked = rank(model, ks)
+    del model
+    return ks, ranked
+
+
+def _same_training(recorded: Any, settings: dict[str, Any]) -> bool:
+    """Whether a finished run's recorded settings are ``settings``, wherever its folder is now (a run folder moved
+    or copied elsewhere is still reused)."""
+    if not isinstance(recorded, dict):
+        return False
+    return ({k: v for k, v in recorded.items() if k != "output_dir"}
+            == {k: v for k, v in settings.items() if k != "output_dir"})
+
+
+def dev_score(bm25: dict[str, list[str]], dense: dict[str, list[str]], qrels: dict[str, set[str]],
+              depth: int) -> dict[str, float]:
+    """NDCG@1 and NDCG@5 of the BM25 + dense hybrid (plain RRF) on the queries of ``dense``: what a candidate
+    recipe is chosen by."""
+    from retriever.metrics import mean_metrics
+
+    fused = {k: fuse(bm25[k], ranked, 1.0, depth) for k, ranked in dense.items()}
+    m = mean_metrics(fused, qrels, ndcg_ks=(1, 5), recall_ks=())
+    return {"ndcg@1": m["ndcg@1"], "ndcg@5": m["ndcg@5"]}
+
+
+def choose_recipe(scores: dict[str, dict[str, float]]) -> str:
+    """The recipe with the best dev NDCG@1, then NDCG@5; a tie keeps the earlier one (this run's own first)."""
+    names = list(scores)
+    return max(names, key=lambda n: (scores[n]["ndcg@1"], scores[n]["ndcg@5"], -names.index(n)))
 
 
 def fuse(first: list[str], second: list[str], weight: float, depth: int) -> list[str]:
@@ -288,7 +379,7 @@ def run(cfg: CrossValConfig, *, echo: Callable[[str], None] = print) -> CrossVal
     keys = list(qrels)
     fold_of = {query_key(q): i for i, (_, test, _) in enumerate(splits) for q in test}
     depth = min(cfg.depth, len(corpus))
-    methods_run = [*METHODS, *(TUNED if cfg.tune_fusion else ())]
+    methods_run = [*METHODS, *(TUNED if cfg.tune_fusion else ()), *(CHOSEN if cfg.candidates else ())]
     rankings: dict[str, dict[str, list[str]]] = {m: {} for m in methods_run}
 
     def rank(ranker: Any, ks: list[str]) -> dict[str, list[str]]:
@@ -322,20 +413,16 @@ def run(cfg: CrossValConfig, *, echo: Callable[[str], None] = print) -> CrossVal
         rankings["trained+bm25"] |= rank(HybridRanker([bm25, trained]), fold_keys)
         del trained
         tuned: dict[str, Any] = {}
+        dev_keys: list[str] = []
+        dev_ranked: dict[str, list[str]] = {}
+        if cfg.tune_fusion or cfg.candidates:
+            dev_keys, dev_ranked = _dev_rankings(cfg, i, keys, fold_keys, rank, dense, echo)
         if cfg.tune_fusion:
             train_keys = [k for k in keys if fold_of[k] != i]
             w_untrained, grid_untrained = choose_weight(rankings["bm25"], {k: rankings["untrained"][k]
                                                                            for k in train_keys}, qrels,
                                                         cfg.fusion_weights, depth)
-            dev_dir, _, _ = _train_fold(cfg, i, echo, inner_fold=0)
-            dev_split = json.loads((Path(dev_dir).parent / "split.json").read_text(encoding="utf-8"))
-            dev_keys = [k for k in keys if k in set(dev_split["test"])]
-            if set(dev_keys) & set(fold_keys):
-                raise RetrieverError(f"fold {i}: its dev split holds held-out queries")
-            dev_model = dense(dev_dir)
-            w_trained, grid_trained = choose_weight(rankings["bm25"], rank(dev_model, dev_keys), qrels,
-                                                    cfg.fusion_weights, depth)
-            del dev_model
+            w_trained, grid_trained = choose_weight(rankings["bm25"], dev_ranked, qrels, cfg.fusion_weights, depth)
             for k in fold_keys:
                 rankings[TUNED[0]][k] = fuse(rankings["bm25"][k], rankings["untrained"][k], w_untrained, depth)
                 rankings[TUNED[1]][k] = fuse(rankings["bm25"][k], rankings["trained"][k], w_trained, depth)
@@ -343,6 +430,29 @@ def run(cfg: CrossValConfig, *, echo: Callable[[str], None] = print) -> CrossVal
                      "dev_ndcg@1": {TUNED[0]: grid_untrained, TUNED[1]: grid_trained}}
             echo(f"fold {i}: BM25 weight {w_untrained:g} (untrained, chosen on {len(train_keys)} training queries), "
                  f"{w_trained:g} (trained, chosen on {len(dev_keys)} dev queries)")
+        if cfg.candidates:
+            dev_scores = {BASE_RECIPE: dev_score(rankings["bm25"], dev_ranked, qrels, depth)}
+            for spec in cfg.candidates:
+                spec_keys, spec_ranked = _dev_rankings(cfg.candidate(spec), i, keys, fold_keys, rank, dense, echo)
+                if spec_keys != dev_keys:
+                    raise RetrieverError(f"fold {i}: recipe {spec!r} held out another dev split; rerun with reuse off")
+                dev_scores[spec] = dev_score(rankings["bm25"], spec_ranked, qrels, depth)
+            chosen = choose_recipe(dev_scores)
+            if chosen == BASE_RECIPE:
+                chosen_ranked = {k: rankings["trained"][k] for k in fold_keys}
+            else:
+                chosen_dir, _, _ = _train_fold(cfg.candidate(chosen), i, echo)
+                chosen_split = json.loads((Path(chosen_dir).parent / "split.json").read_text(encoding="utf-8"))
+                if set(chosen_split["test"]) != {query_key(q) for q in test_q}:
+                    raise RetrieverError(f"fold {i}: {chosen_dir} held out another fold; rerun with reuse off")
+                chosen_model = dense(chosen_dir)
+                chosen_ranked = rank(chosen_model, fold_keys)
+                del chosen_model
+            rankings[CHOSEN[0]] |= chosen_ranked
+            rankings[CHOSEN[1]] |= {k: fuse(rankings["bm25"][k], chosen_ranked[k], 1.0, depth) for k in fold_keys}
+            tuned |= {"recipe": chosen, "dev_queries": len(dev_keys), "recipe_dev_scores": dev_scores}
+            echo(f"fold {i}: recipe {chosen!r} chosen on {len(dev_keys)} dev queries (hybrid NDCG@1 "
+                 + ", ".join(f"{n}: {100 * v['ndcg@1']:.1f}" for n, v in dev_scores.items()) + ")")
         folds.append({"fold": i, "train_queries": len(train_q), "test_queries": len(test_q),
                       "scored_queries": len(fold_keys), "held_out_tools": len({t for q in test_q for t, _ in q.relevant}),
                       "held_out_apis": len(held), "pairs": info["pairs"], "steps": info["steps"],

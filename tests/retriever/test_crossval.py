@@ -223,3 +223,102 @@ def test_crossval_tune_fusion_with_a_tiny_model(tmp_path, capsys):
         held = {k for k, v in results["per_query"].items() if v["fold"] == f["fold"]}
         assert dev and not dev & held
     assert "BM25 weight (untrained / trained; dev queries)" in printed
+
+
+def test_candidate_recipes_are_checked_and_named(tmp_path):
+    path = _write(tmp_path, toy_queries())
+    cfg = CrossValConfig(query_files=[str(path)], folds=3, candidates=["synthetic_multi=1", "hard_negatives=1,epochs=2"],
+                         output_dir=str(tmp_path / "cv"))
+    multi = cfg.candidate("synthetic_multi=1")
+    assert multi.synthetic_multi == 1 and multi.candidates == [] and multi.hard_negatives == cfg.hard_negatives
+    assert multi.output_dir == str(tmp_path / "cv" / "candidate-synthetic_multi=1")
+    both = cfg.candidate("hard_negatives=1,epochs=2")
+    assert (both.hard_negatives, both.epochs) == (1, 2) and both.output_dir.endswith("candidate-hard_negatives=1+epochs=2")
+    for bad, message in (("dropout=0", "not field=value with a field of"), ("epochs", "not field=value"),
+                         ("epochs=-1", "epochs.*positive"), ("synthetic_multi=[1", "is not a value")):
+        with pytest.raises(ConfigError, match=message):
+            CrossValConfig(query_files=[str(path)], folds=3, candidates=[bad])
+    with pytest.raises(ConfigError, match="candidates.*folds >= 3"):
+        CrossValConfig(query_files=[str(path)], folds=2, candidates=["synthetic_multi=1"])
+
+
+def test_choose_recipe_takes_the_best_dev_first_hit_then_ndcg5_then_the_earlier():
+    from retriever.crossval import choose_recipe
+
+    assert choose_recipe({"base": {"ndcg@1": 0.5, "ndcg@5": 0.9}, "b": {"ndcg@1": 0.6, "ndcg@5": 0.1}}) == "b"
+    assert choose_recipe({"base": {"ndcg@1": 0.5, "ndcg@5": 0.7}, "b": {"ndcg@1": 0.5, "ndcg@5": 0.8}}) == "b"
+    assert choose_recipe({"base": {"ndcg@1": 0.5, "ndcg@5": 0.8}, "b": {"ndcg@1": 0.5, "ndcg@5": 0.8}}) == "base"
+
+
+def test_dev_score_is_the_plain_rrf_hybrid_on_the_dev_queries():
+    from retriever.crossval import dev_score
+
+    bm25 = {"q1": ["a", "b", "c"], "q2": ["b", "a", "c"]}
+    dense = {"q1": ["b", "a", "c"]}  # only q1 is a dev query here
+    score = dev_score(bm25, dense, {"q1": {"a"}, "q2": {"c"}}, 3)
+    assert score["ndcg@1"] == 1.0  # tie at weight 1: BM25's first wins, and it is relevant
+    assert dev_score(bm25, dense, {"q1": {"b"}, "q2": {"c"}}, 3)["ndcg@1"] == 0.0
+
+
+def test_crossval_chooses_a_recipe_per_fold_on_its_dev_split(tmp_path, capsys):
+    from retriever.crossval import CHOSEN
+
+    queries = toy_queries()
+    path = _write(tmp_path, queries)
+    tiny = build_tiny_model(tmp_path / "tiny")
+    out = tmp_path / "cv"
+    argv = ["retriever", "crossval", str(path), "--model", str(tiny), "--folds", "3", "--seed", "1", "--max-steps",
+            "1", "--batch-size", "4", "--synthetic-per-api", "0", "--max-seq-length", "64", "--replicates", "50",
+            "--candidate", "synthetic_per_api=1", "--out", str(out)]
+    code, printed, err = _run(argv, capsys)
+    assert code == 0, err + printed
+    results = json.loads((out / "results.json").read_text())
+    assert list(results["methods"]) == [*METHODS, *CHOSEN]
+    assert "recipe chosen (dev hybrid NDCG@1 of each)" in printed
+    cand = out / "candidate-synthetic_per_api=1"
+    per_query = results["per_query"]
+    for f in results["folds"]:
+        i = f["fold"]
+        assert set(f["recipe_dev_scores"]) == {"base", "synthetic_per_api=1"}
+        assert f["recipe"] in f["recipe_dev_scores"] and f["dev_queries"] > 0
+        # both recipes' dev models held out the same dev split, never the fold's own queries
+        dev = json.loads((out / f"fold{i}" / "dev0" / "split.json").read_text())["test"]
+        assert json.loads((cand / f"fold{i}" / "dev0" / "split.json").read_text())["test"] == dev
+        assert not set(dev) & {k for k, v in per_query.items() if v["fold"] == i}
+        # the candidate's full fold model is trained only where the fold chose it
+        assert (cand / f"fold{i}" / "model").is_dir() == (f["recipe"] != "base")
+        if f["recipe"] == "base":
+            for k, v in per_query.items():
+                if v["fold"] == i:
+                    assert v[CHOSEN[0]] == v["trained"] and v[CHOSEN[1]] == v["trained+bm25"]
+
+
+def test_a_moved_run_folder_is_still_reused(tmp_path, capsys):
+    path = _write(tmp_path, toy_queries())
+    tiny = build_tiny_model(tmp_path / "tiny")
+    argv = ["retriever", "crossval", str(path), "--model", str(tiny), "--folds", "2", "--max-steps", "1",
+            "--batch-size", "4", "--synthetic-per-api", "0", "--max-seq-length", "64", "--replicates", "50"]
+    code, _, err = _run([*argv, "--out", str(tmp_path / "a")], capsys)
+    assert code == 0, err
+    (tmp_path / "a").rename(tmp_path / "b")
+    code, _, err = _run([*argv, "--out", str(tmp_path / "b")], capsys)
+    assert code == 0, err
+    assert [f["reused"] for f in json.loads((tmp_path / "b" / "results.json").read_text())["folds"]] == [True, True]
+
+
+def test_a_fold_that_chooses_the_candidate_scores_the_candidate_s_fold_model(tmp_path, monkeypatch):
+    import retriever.crossval as crossval
+
+    path = _write(tmp_path, toy_queries())
+    tiny = build_tiny_model(tmp_path / "tiny")
+    monkeypatch.setattr(crossval, "choose_recipe", lambda scores: list(scores)[-1])  # always the candidate
+    cfg = CrossValConfig(query_files=[str(path)], model=str(tiny), folds=3, seed=1, max_steps=1, batch_size=4,
+                         synthetic_per_api=0, max_seq_length=64, replicates=50, candidates=["learning_rate=0.5"],
+                         output_dir=str(tmp_path / "cv"))
+    report = crossval.run(cfg, echo=lambda _: None)
+    cand = tmp_path / "cv" / "candidate-learning_rate=0.5"
+    assert [f["recipe"] for f in report.folds] == ["learning_rate=0.5"] * 3
+    assert all((cand / f"fold{i}" / "model").is_dir() for i in range(3))
+    # lr 0.5 for a step wrecks the tiny model: its rankings are not the base model's
+    differs = [k for k, v in report.per_query.items() if v[crossval.CHOSEN[0]] != v["trained"]]
+    assert differs

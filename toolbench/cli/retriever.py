@@ -119,6 +119,10 @@ def crossval_cmd(
     Example (5 folds, the CPU recipe with one synthetic request per API, 1 epoch):
     toolbench retriever crossval data/reference/stabletoolbench/G1_instruction.json --folds 5
     --out runs/retriever-crossval
+
+    Each fold choosing between that recipe and one with multi-API synthetic requests, on a nested dev split:
+    toolbench retriever crossval data/reference/stabletoolbench/G1_instruction.json --folds 5
+    --out runs/retriever-crossval --candidate synthetic_multi=1
     """
     from retriever.crossval import run
 
