@@ -53,8 +53,8 @@ def test_call_function_maps_names_and_reports_hallucinations(make_executor, tool
 
 
 def test_a_function_call_is_validated_once_sync_and_async(make_executor, tools, monkeypatch):
-    import toolbench.catalog.arguments as arguments
-    import toolbench.executor.client as client
+    from toolbench.catalog import arguments
+    from toolbench.executor import client
 
     seen = []
     original = arguments.validate_arguments

@@ -2,7 +2,6 @@ import json
 import os
 
 from toolbench.catalog.functions import FINISH_FUNCTION, api_to_function, plain_description
-from toolbench.records import Api, Param
 from toolbench.llm.base import ToolCall
 from toolbench.llm.template import (
     chatml,
@@ -12,6 +11,7 @@ from toolbench.llm.template import (
     to_plain_messages,
     tools_section,
 )
+from toolbench.records import Api, Param
 
 WEATHER = {"name": "get_weather", "description": "Weather of a city.",
            "parameters": {"type": "object", "properties": {"city": {"type": "string", "example_value": "Paris"},

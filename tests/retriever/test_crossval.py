@@ -288,7 +288,7 @@ def test_crossval_chooses_a_recipe_per_fold_on_its_dev_split(tmp_path, capsys):
         # the candidate's full fold model is trained only where the fold chose it
         assert (cand / f"fold{i}" / "model").is_dir() == (f["recipe"] != "base")
         if f["recipe"] == "base":
-            for k, v in per_query.items():
+            for v in per_query.values():
                 if v["fold"] == i:
                     assert v[CHOSEN[0]] == v["trained"] and v[CHOSEN[1]] == v["trained+bm25"]
 
@@ -307,7 +307,7 @@ def test_a_moved_run_folder_is_still_reused(tmp_path, capsys):
 
 
 def test_a_fold_that_chooses_the_candidate_scores_the_candidate_s_fold_model(tmp_path, monkeypatch):
-    import retriever.crossval as crossval
+    from retriever import crossval
 
     path = _write(tmp_path, toy_queries())
     tiny = build_tiny_model(tmp_path / "tiny")
