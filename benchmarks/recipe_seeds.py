@@ -14,7 +14,8 @@ seed the script runs, each step skipped when its output already exists (a killed
 3. ``toolbench llm serve`` (llama.cpp, constrained decoding) on a loopback port, and
    ``toolbench eval bfcl-public --split dev --per-category N`` against it (the same ids for every run).
 
-Dev slice only: the test slice is the headline's and no recipe is chosen on it. Figures in ``OUT/results.md`` and
+``--report`` only tabulates the runs already scored (recipes may then have different numbers of seeds). Dev
+slice only: the test slice is the headline's and no recipe is chosen on it. Figures in ``OUT/results.md`` and
 ``OUT/results.json``.
 
     .venv/bin/python benchmarks/recipe_seeds.py --recipe demo=runs/demo/sft/recipe.yaml \\
@@ -171,6 +172,8 @@ def main() -> None:
     parser.add_argument("--sample-seed", type=int, default=0, help="seed of the dev sample (the same ids every run)")
     parser.add_argument("--max-tokens", type=int, default=160, help="longest reply (default 160, the demo's)")
     parser.add_argument("--threads", type=int, default=2, help="threads for training and the server (default 2)")
+    parser.add_argument("--report", action="store_true",
+                        help="only tabulate the (recipe, seed) runs already scored in --out; train nothing")
     args = parser.parse_args()
     recipes = [parse_recipe(s) for s in args.recipe]
     if len({n for n, _, _ in recipes}) != len(recipes):
@@ -178,7 +181,15 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     results: dict[str, dict[int, dict[str, float]]] = {}
     for name, config, overrides in recipes:
+        if args.report:
+            done = [seed for seed in seeds if (Path(args.out) / name / f"seed-{seed}" / "dev" /
+                                                "public_bfcl.summary.json").is_file()]
+            if done:
+                results[name] = {seed: one_run(name, config, overrides, seed, args) for seed in done}
+            continue
         results[name] = {seed: one_run(name, config, overrides, seed, args) for seed in seeds}
+    if not results:
+        raise SystemExit(f"no scored run in {args.out}")
     text = table(results)
     print(text)
     out = Path(args.out)
