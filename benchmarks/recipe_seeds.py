@@ -27,11 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# Run as a script, this file's folder comes first on sys.path and "annotate" would be benchmarks/annotate.py.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 
 CATEGORIES = ("simple_python", "multiple", "parallel", "parallel_multiple", "irrelevance")
 COLUMNS = (*CATEGORIES, "micro")
@@ -53,12 +55,6 @@ def parse_recipe(spec: str) -> tuple[str, Path, list[str]]:
     return name, path, overrides
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def run(cmd: list[str], log: Path, env: dict[str, str]) -> None:
     with log.open("w", encoding="utf-8") as f:
         code = subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT, env=env)
@@ -67,40 +63,22 @@ def run(cmd: list[str], log: Path, env: dict[str, str]) -> None:
 
 
 def evaluate(gguf: Path, out: Path, args: argparse.Namespace, env: dict[str, str]) -> None:
-    """Serve ``gguf`` on loopback and score BFCL's dev slice against it."""
-    port = free_port()
-    toolbench = [sys.executable, "-m", "toolbench"]
-    serve_log = out.parent / "serve.log"
-    with serve_log.open("w", encoding="utf-8") as f:
-        server = subprocess.Popen([*toolbench, "llm", "serve", "--model", str(gguf), "--host", "127.0.0.1", "--port",
-                                   str(port), "--served-model-name", "tuned", "--engine", "llamacpp", "--threads",
-                                   str(args.threads), "--default-max-tokens", str(args.max_tokens), "--log-level",
-                                   "warning"], stdout=f, stderr=subprocess.STDOUT, env=env)
-    try:
-        import httpx
+    """Serve ``gguf`` on loopback (the demo's :class:`LLMServer`) and score BFCL's dev slice against it."""
+    from toolbench.cli.demo.services import LLMServer, ServiceError
 
-        deadline = time.monotonic() + 300
-        while True:
-            if server.poll() is not None:
-                raise SystemExit(f"the server stopped ({server.returncode}); see {serve_log}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"the server did not answer in 300 s; see {serve_log}")
-            time.sleep(1)
-        run([*toolbench, "eval", "bfcl-public", "--base-url", f"http://127.0.0.1:{port}/v1", "--model", "tuned",
-             "--split", "dev", "--per-category", str(args.per_category), "--seed", str(args.sample_seed),
+    server = LLMServer(str(gguf), "tuned", out.parent / "serve.log", default_max_tokens=args.max_tokens,
+                       threads=args.threads, engine="llamacpp")
+    try:
+        server.start()
+    except ServiceError as exc:
+        raise SystemExit(str(exc)) from exc
+    try:
+        run([sys.executable, "-m", "toolbench", "eval", "bfcl-public", "--base-url", str(server.url), "--model",
+             "tuned", "--split", "dev", "--per-category", str(args.per_category), "--seed", str(args.sample_seed),
              "--max-tokens", str(args.max_tokens), "--concurrency", "2", "--out", str(out)],
             out.parent / "eval.log", env)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        server.stop()
 
 
 def one_run(name: str, config: Path, overrides: list[str], seed: int, args: argparse.Namespace) -> dict[str, float]:

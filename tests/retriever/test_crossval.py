@@ -85,6 +85,12 @@ def _write(tmp_path, queries):
     return path
 
 
+def _cv_argv(path, tiny, *options):
+    """`toolbench retriever crossval` on the toy queries with a tiny model, one step a fold, and ``options``."""
+    return ["retriever", "crossval", str(path), "--model", str(tiny), "--max-steps", "1", "--batch-size", "4",
+            "--max-seq-length", "64", *options]
+
+
 def test_a_fold_s_training_data_never_names_its_tools(tmp_path):
     queries = toy_queries()
     path = _write(tmp_path, queries)
@@ -125,9 +131,8 @@ def test_crossval_command_with_a_tiny_model(tmp_path, capsys):
     path = _write(tmp_path, queries)
     tiny = build_tiny_model(tmp_path / "tiny")
     out = tmp_path / "cv"
-    argv = ["retriever", "crossval", str(path), "--model", str(tiny), "--folds", "2", "--seed", "3", "--max-steps",
-            "1", "--batch-size", "4", "--synthetic-per-api", "1", "--max-seq-length", "64", "--replicates", "200",
-            "--out", str(out)]
+    argv = _cv_argv(path, tiny, "--folds", "2", "--seed", "3", "--synthetic-per-api", "1", "--replicates", "200",
+                    "--out", str(out))
     code, printed, err = _run(argv, capsys)
     assert code == 0, err + printed
     assert "| method | NDCG@1 [95% CI] | NDCG@5 | NDCG@1 vs BM25 [95% CI] |" in printed
@@ -157,9 +162,7 @@ def test_crossval_rerun_reuses_finished_folds_only_with_the_same_settings(tmp_pa
     path = _write(tmp_path, toy_queries())
     tiny = build_tiny_model(tmp_path / "tiny")
     out = tmp_path / "cv"
-    argv = ["retriever", "crossval", str(path), "--model", str(tiny), "--folds", "2", "--max-steps", "1",
-            "--batch-size", "4", "--synthetic-per-api", "0", "--max-seq-length", "64", "--replicates", "50",
-            "--out", str(out)]
+    argv = _cv_argv(path, tiny, "--folds", "2", "--synthetic-per-api", "0", "--replicates", "50", "--out", str(out))
     for extra, reused in (([], False), ([], True), (["--learning-rate", "5e-4"], False)):
         code, _, err = _run([*argv, *extra], capsys)
         assert code == 0, err
@@ -204,9 +207,8 @@ def test_crossval_tune_fusion_with_a_tiny_model(tmp_path, capsys):
     path = _write(tmp_path, queries)
     tiny = build_tiny_model(tmp_path / "tiny")
     out = tmp_path / "cv"
-    argv = ["retriever", "crossval", str(path), "--model", str(tiny), "--folds", "3", "--max-steps", "1",
-            "--batch-size", "4", "--synthetic-per-api", "0", "--max-seq-length", "64", "--replicates", "50",
-            "--tune-fusion", "--fusion-weights", "1", "--out", str(out)]
+    argv = _cv_argv(path, tiny, "--folds", "3", "--synthetic-per-api", "0", "--replicates", "50", "--tune-fusion",
+                    "--fusion-weights", "1", "--out", str(out))
     code, printed, err = _run(argv, capsys)
     assert code == 0, err + printed
     results = json.loads((out / "results.json").read_text())
@@ -267,9 +269,8 @@ def test_crossval_chooses_a_recipe_per_fold_on_its_dev_split(tmp_path, capsys):
     path = _write(tmp_path, queries)
     tiny = build_tiny_model(tmp_path / "tiny")
     out = tmp_path / "cv"
-    argv = ["retriever", "crossval", str(path), "--model", str(tiny), "--folds", "3", "--seed", "1", "--max-steps",
-            "1", "--batch-size", "4", "--synthetic-per-api", "0", "--max-seq-length", "64", "--replicates", "50",
-            "--candidate", "synthetic_per_api=1", "--out", str(out)]
+    argv = _cv_argv(path, tiny, "--folds", "3", "--seed", "1", "--synthetic-per-api", "0", "--replicates", "50",
+                    "--candidate", "synthetic_per_api=1", "--out", str(out))
     code, printed, err = _run(argv, capsys)
     assert code == 0, err + printed
     results = json.loads((out / "results.json").read_text())
@@ -296,8 +297,7 @@ def test_crossval_chooses_a_recipe_per_fold_on_its_dev_split(tmp_path, capsys):
 def test_a_moved_run_folder_is_still_reused(tmp_path, capsys):
     path = _write(tmp_path, toy_queries())
     tiny = build_tiny_model(tmp_path / "tiny")
-    argv = ["retriever", "crossval", str(path), "--model", str(tiny), "--folds", "2", "--max-steps", "1",
-            "--batch-size", "4", "--synthetic-per-api", "0", "--max-seq-length", "64", "--replicates", "50"]
+    argv = _cv_argv(path, tiny, "--folds", "2", "--synthetic-per-api", "0", "--replicates", "50")
     code, _, err = _run([*argv, "--out", str(tmp_path / "a")], capsys)
     assert code == 0, err
     (tmp_path / "a").rename(tmp_path / "b")
