@@ -173,3 +173,50 @@ def test_a_schema_less_parameter_is_drawn_as_the_function_offers_it(kind):
         assert is_valid(value, {"type": offered["type"]}), (kind, value, offered)
         assert not validate_arguments(api, {"things": value}), (kind, value)
     assert param_schema_for_sampling(param).get("type") == offered["type"]
+
+
+@pytest.mark.parametrize(("example", "name", "shape"), [
+    ("56c467cb7b0d464811a42017", "guid", r"[0-9a-f]{24}"),  # a hex id stays hex, same length
+    ("G1822", "symbol", r"G\d{4}"),  # a code keeps its letter prefix
+    ("tt0111161", "tconst", r"tt\d{7}"),
+    ("X7k9P2", "key", r"[A-Z]\d[a-z]\d[A-Z]\d"),  # letters between digits are random: redrawn, case kept
+    ("ab-12", "key", r"ab-\d\d"),  # other letters are the code's fixed part
+    ("40.7128", "latitude", r"-?\d{1,2}\.\d{4}"),  # the name's range, the example's decimals
+    ("02134", "zip", r"\d{5}"),  # zero-padded: the width stays
+    ("apify.com", "domain", r"[a-z.]+\.[a-z]{2,6}"),
+])
+def test_a_free_string_is_shaped_like_its_example(example, name, shape):
+    """A string whose name picks no pool gets a new value of its example's kind (not a search keyword)."""
+    from toolbench.catalog.values import shaped_like
+
+    rng = random.Random(3)
+    draws = [shaped_like(example, name, rng) for _ in range(30)]
+    assert all(re.fullmatch(shape, d) for d in draws), draws
+    assert len(set(draws)) > 1  # a new value, not the example every time
+    if name == "latitude":
+        assert all(-90 <= float(d) <= 90 for d in draws)
+
+
+@pytest.mark.parametrize("example", ["json", "NATO Air Policing", "2023-01-05", "10:30"])
+def test_a_word_phrase_date_or_time_example_is_kept(example):
+    from toolbench.catalog.values import shaped_like
+
+    assert shaped_like(example, "format", random.Random(0)) == example
+
+
+def test_a_toolbench_default_shapes_the_value_of_a_parameter_no_pool_knows():
+    """A ToolBench STRING parameter with a documented default: every draw is like it, never a search keyword
+    (which the sampler used to give: "guid": "home gardening")."""
+    from toolbench.catalog.pools import KEYWORDS
+    from toolbench.records import Param
+
+    guid = Param("guid", "STRING", "The article's GUID.", ".xml.2023.06.09.114935064", required=True)
+    fmt = Param("format", "STRING", "Response format.", "json", required=True)
+    sampler = ValueSampler(random.Random(0))
+    guids = [sampler.param_value(guid) for _ in range(40)]
+    assert all(re.fullmatch(r"\.xml\.\d{4}\.\d\d\.\d\d\.\d{9}", g) for g in guids), guids
+    assert {sampler.param_value(fmt) for _ in range(20)} == {"json"}
+    blank = Param("sort", "STRING", "Sort order.", "string", required=True)  # a placeholder is no example:
+    assert sampler.param_value(blank) in KEYWORDS  # the keyword pool, as before
+    per_page = Param("per_page", "STRING", "Results per page.", "", required=True)  # a count offered as a string
+    assert all(1 <= int(sampler.param_value(per_page)) <= 50 for _ in range(20))

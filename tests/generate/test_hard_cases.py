@@ -98,6 +98,19 @@ def test_refusals_name_what_was_asked_and_what_is_offered():
     assert "取消订单" in zh and "创建订单" in zh
 
 
+def test_refusals_and_clarifications_come_in_several_wordings():
+    """Many wordings, each naming what it must: a tuned model learns when to refuse, not one sentence."""
+    rng = random.Random(0)
+    missing = {abstain.cannot_reply("missing_capability", "cancel_order", ["track_order"], "en", rng)
+               for _ in range(60)}
+    off = {abstain.cannot_reply("off_topic", None, ["track_order"], "en", rng) for _ in range(60)}
+    ask = {abstain.clarify_reply("Acme Inc", "company ID", "en", rng) for _ in range(60)}
+    assert len(missing) >= 5 and len(off) >= 4 and len(ask) >= 3
+    assert all("cancel order" in r and '"track order"' in r for r in missing)
+    assert all('"track order"' in r for r in off)
+    assert all("Acme Inc" in r and "company ID" in r for r in ask)
+
+
 def test_multiple_offers_three_to_six_with_near_misses(hub_catalog):
     gen = CallGenerator(hub_catalog, seed=4, config=only("multiple", zh_rate=0.3))
     verifier = Verifier(hub_catalog)
@@ -194,6 +207,8 @@ def test_parallel_calls_vary_more_values_at_parallel_values_rate(rate, required,
 
 @pytest.mark.parametrize("kind", ["missing_capability", "same_arguments", "other_category", "off_topic"])
 def test_irrelevance_kinds_have_no_call_and_say_why(hub_catalog, kind):
+    from eval.parse import is_refusal
+
     gen = CallGenerator(hub_catalog, seed=8, config=CallsConfig(weights={"irrelevance": 1.0},
                                                                 irrelevance_kinds={kind: 1.0}, zh_rate=0.3))
     verifier = Verifier(hub_catalog)
@@ -205,7 +220,7 @@ def test_irrelevance_kinds_have_no_call_and_say_why(hub_catalog, kind):
         assert checked.status == "passed", (sample.to_dict(), checked.verdicts)
         assert sample.meta["kind"] == kind and sample.calls == [] and len(sample.steps) == 1
         reply = sample.steps[0].reply
-        assert reply and ("can't" in reply or "没法" in reply)
+        assert reply and is_refusal(reply)
         offered = [tuple(v) for v in sample.function_map.values()]
         if kind == "off_topic":
             assert sample.meta["target"] is None and sample.meta["topic"]

@@ -158,13 +158,14 @@ class ValueSampler:
             raise ValueSamplingError(f"{name or 'value'}: the schema is `false`; no value can satisfy it")
         if schema is True:
             schema = {}
-        candidates = [v for v in (*_examples(schema), *extra_examples) if is_valid(v, schema)]
+        candidates = [v for v in (*_examples(schema), *extra_examples)
+                      if is_valid(v, schema) and not (isinstance(v, str) and v.strip().lower() in _PLACEHOLDERS)]
         rate = self.identifier_example_rate if is_identifier(name) else self.example_rate
         if candidates and self.rng.random() < rate:
             return self.rng.choice(candidates)
         for _ in range(_ATTEMPTS):
             try:
-                value = self._gen(schema, name, description, 0)
+                value = self._gen(schema, name, description, 0, tuple(extra_examples))
             except _Unsatisfiable:
                 continue
             ordered = order_pairs(value)
@@ -200,7 +201,10 @@ class ValueSampler:
 
     # generation ---------------------------------------------------------------------------------------------
 
-    def _gen(self, schema: dict[str, Any], name: str, description: str, depth: int) -> Any:
+    def _gen(self, schema: dict[str, Any], name: str, description: str, depth: int,
+             examples: tuple[Any, ...] = ()) -> Any:
+        """A value for ``schema``; ``examples`` are the parameter's examples from outside its schema (a
+        ToolBench ``default``), which a free string is shaped after (:func:`shaped_like`)."""
         rng = self.rng
         if "const" in schema:
             return schema["const"]
@@ -214,14 +218,14 @@ class ValueSampler:
             for part in schema["allOf"]:
                 if isinstance(part, dict):
                     merged = _merge(merged, part)
-            return self._gen(merged, name, description, depth)
+            return self._gen(merged, name, description, depth, examples)
         for key in ("oneOf", "anyOf"):
             if key in schema:
                 branches = [b for b in schema[key] if isinstance(b, dict)]
                 non_null = [b for b in branches if b.get("type") != "null"]
                 pick = rng.choice(non_null if non_null and rng.random() < 0.95 else branches or [{}])
                 base = {k: v for k, v in schema.items() if k != key}
-                return self._gen(_merge(base, pick), name, description, depth)
+                return self._gen(_merge(base, pick), name, description, depth, examples)
         kind = schema.get("type")
         if isinstance(kind, list):
             non_null = [k for k in kind if k != "null"]
@@ -240,9 +244,9 @@ class ValueSampler:
             return self._array(schema, name, description, depth)
         if kind == "object":
             return self._object(schema, name, description, depth)
-        return self._string(schema, name, description)
+        return self._string(schema, name, description, examples)
 
-    def _string(self, schema: dict[str, Any], name: str, description: str) -> str:
+    def _string(self, schema: dict[str, Any], name: str, description: str, examples: tuple[Any, ...] = ()) -> str:
         rng = self.rng
         fmt = schema.get("format", "")
         key = snake(name)
@@ -278,8 +282,16 @@ class ValueSampler:
             text = f"{rng.randrange(8, 22):02d}:{rng.choice(['00', '15', '30', '45'])}"
         else:
             pool = pool_for(name, description)
+            shapes = [e for e in (*_examples(schema), *examples)
+                      if isinstance(e, str) and e.strip() and e.strip().lower() not in _PLACEHOLDERS]
+            counted = next((r for p, r in _NUMBER_HINTS if re.search(p, key)), None)
             if pool is not None:
                 text = rng.choice(pool_values(pool, self.language))
+            elif shapes:  # a value like the documented one: a GUID for a GUID, a domain for a domain
+                pick = rng.choice(shapes)
+                text = self._date(description).isoformat() if _ISO_DATE.fullmatch(pick) else shaped_like(pick, name, rng)
+            elif counted is not None:  # a number offered as a string ("per_page", "year")
+                text = str(rng.randint(math.ceil(counted[0]), math.floor(counted[1])))
             elif is_identifier(name):
                 text = f"{rng.choice(string.ascii_uppercase)}{rng.randrange(1000, 99999)}"
             else:
@@ -398,6 +410,70 @@ class ValueSampler:
             out[f"extra_{n}"] = self._gen({} if extra is True else extra, "value", "", depth + 1)
             n += 1
         return out
+
+
+# Documented "examples" that only say a string goes here (ToolBench's default "string").
+_PLACEHOLDERS = frozenset({"string", "str", "text", "value", "example", "none", "null", "undefined", "test", "xxx"})
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CLOCK = re.compile(r"\d{4}-\d{2}-\d{2}[T ].*|\d{1,2}:\d{2}(:\d{2})?")
+_INTEGER = re.compile(r"-?\d+")
+_DECIMAL = re.compile(r"-?\d+\.\d+")
+_DOMAIN = re.compile(r"(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,6}", re.IGNORECASE)
+_CODE = re.compile(r"[A-Za-z0-9_:.+-]*\d[A-Za-z0-9_:.+-]*")
+
+
+def shaped_like(example: str, name: str, rng: random.Random) -> str:
+    """A new value of the same kind as a parameter's documented ``example`` where that kind is clear, else the
+    example itself. Used for a free string whose name picks no pool, so that a ``guid`` gets a GUID and a
+    ``domain`` a domain rather than a search keyword:
+
+    - a number (``"40.71"``, ``"-3"``): another number of the same form, in the range the name suggests
+      (latitude, page, year ...) or near the example;
+    - a domain (``"apify.com"``): one of the pool's domains;
+    - a code with digits (``"56c467cb7b0d"``, ``"G1822"``, ``".xml.2023.06.09.114935064"``): every digit redrawn;
+      letters redrawn in their class when they are the code's random body (between digits, or a hex code of 8 or more), else
+      kept as its fixed part (``G``, ``.xml.``); length, case and separators stay;
+    - anything else (a word, an enum-like ``"json"``, a phrase): the example, which a generated request then
+      quotes the way a person would.
+    """
+    text = example.strip()
+    key = snake(name)
+    if _CLOCK.fullmatch(text) or _ISO_DATE.fullmatch(text):  # dates and times: kept (the caller draws dates)
+        return text
+    if _DECIMAL.fullmatch(text) or _INTEGER.fullmatch(text):
+        decimals = len(text.split(".")[1]) if "." in text else 0
+        hint = next((r for p, r in _NUMBER_HINTS if re.search(p, key)), None)
+        if hint is None:
+            magnitude = abs(float(text)) or 10.0
+            lo, hi = (-magnitude * 1.5, magnitude * 1.5) if text.startswith("-") else (magnitude * 0.5, magnitude * 1.5)
+        else:
+            lo, hi = hint
+        if decimals:
+            return f"{rng.uniform(lo, hi):.{decimals}f}"
+        width = len(text.lstrip("-"))
+        if text.lstrip("-").startswith("0") and width > 1:  # a zero-padded code (a ZIP code): keep the width
+            return "".join(rng.choice(string.digits) for _ in range(width))
+        return str(rng.randint(math.ceil(lo), max(math.ceil(lo), math.floor(hi))))
+    if _DOMAIN.fullmatch(text) and not any(c.isdigit() for c in text):
+        return rng.choice(DOMAINS)
+    if _CODE.fullmatch(text) and len(text) >= 3:
+        # letters are part of the code's random body when they sit between digits or the code is hex; else
+        # they are its fixed part (a prefix "tt", a ".xml." infix) and stay
+        body = [c for c in text if c.isalnum()]
+        hexish = len(body) >= 8 and all(c in string.hexdigits for c in body)
+        random_letters = hexish or bool(re.search(r"\d[A-Za-z]+\d", text))
+        out = []
+        for c in text:
+            if c.isdigit():
+                out.append(rng.choice(string.digits))
+            elif not c.isalpha() or not random_letters:
+                out.append(c)
+            elif hexish:
+                out.append(rng.choice("abcdef" if c.islower() else "ABCDEF"))
+            else:
+                out.append(rng.choice(string.ascii_lowercase if c.islower() else string.ascii_uppercase))
+        return "".join(out)
+    return text
 
 
 class _Unsatisfiable(Exception):

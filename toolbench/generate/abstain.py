@@ -41,22 +41,43 @@ def cannot_reply(kind: str, asked: str | None, offered: list[str], language: str
     quoted = [f'"{a}"' for a in acts]
     can = f"the available functions only cover {_listed(quoted, language)}" if acts else "no function is available"
     if asked is None:
-        return rng.choice((
-            f"I can't help with that using these tools: {can}, and none of them answers this request.",
-            f"That request is outside what these tools do ({can}), so I can't do it with them."))
+        return rng.choice(_OFF_TOPIC).format(can=can, Can=can[:1].upper() + can[1:])
     act = render.action(asked, language)
     doing = act if _verb_phrase(asked) else f'give you "{act}"'
-    return rng.choice((
-        f"I can't {doing} with these tools: {can}, and none of them does that.",
-        f"None of the available functions can {doing}; {can}. I can't do this with these tools."))
+    return rng.choice(_MISSING).format(doing=doing, can=can, Can=can[:1].upper() + can[1:])
+
+
+# Several wordings of each refusal, so that a model trained on them learns when to refuse rather than one
+# sentence to repeat (session 9 saw a tuned model answer call requests with a memorised refusal). Every wording
+# must read as a refusal to eval's rule (eval.parse.is_refusal; tests/generate/test_hard_cases.py checks).
+_OFF_TOPIC = (
+    "I can't help with that using these tools: {can}, and none of them answers this request.",
+    "That request is outside what these tools do ({can}), so I can't do it with them.",
+    "Sorry, none of the tools I have here can answer that. {Can}.",
+    "I don't have a function for this. {Can}, which has nothing to do with your request.",
+    "I'm unable to look that up with the functions provided: {can}.",
+)
+_MISSING = (
+    "I can't {doing} with these tools: {can}, and none of them does that.",
+    "None of the available functions can {doing}; {can}. I can't do this with these tools.",
+    "Sorry, there is no tool here to {doing}. {Can}.",
+    "To {doing} I would need a tool for it, and there is no suitable function here: {can}.",
+    "I'm not able to {doing} with what I have: {can}, so calling one of them would not answer you.",
+    "None of the tools offered here can {doing}. {Can}.",
+)
 
 
 def clarify_reply(entity: str, label: str, language: str, rng: random.Random) -> str:
     """The reply to a trap: the name alone does not identify the entity; ask for its identifier."""
     if language == "zh":
         return f"我无法仅凭名称确定“{entity}”，这些函数需要它的{label}。能告诉我它的准确{label}吗？"
-    return rng.choice((
-        (f"I can't find {entity} with the information given: these functions need its {label}. "
-         f"Could you tell me its exact {label}?"),
-        (f"I don't have a way to look up {entity} by name, and I won't guess its {label}. "
-         f"What is its exact {label}?")))
+    return rng.choice(_CLARIFY).format(entity=entity, label=label)
+
+
+_CLARIFY = (
+    "I can't find {entity} with the information given: these functions need its {label}. "
+    "Could you tell me its exact {label}?",
+    "I don't have a way to look up {entity} by name, and I won't guess its {label}. What is its exact {label}?",
+    "I'm unable to do that with just the name {entity}: I need its {label}. Can you give me the {label}?",
+    "I can't use these functions without the {label} of {entity}, and I won't guess it. Which {label} should I use?",
+)
