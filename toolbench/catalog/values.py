@@ -289,7 +289,8 @@ class ValueSampler:
                 text = rng.choice(pool_values(pool, self.language))
             elif shapes:  # a value like the documented one: a GUID for a GUID, a domain for a domain
                 pick = rng.choice(shapes)
-                text = self._date(description).isoformat() if _ISO_DATE.fullmatch(pick) else shaped_like(pick, name, rng)
+                dated = _ISO_DATE.fullmatch(pick)
+                text = self._date(description).isoformat() if dated else shaped_like(pick, name, rng)
             elif counted is not None:  # a number offered as a string ("per_page", "year")
                 text = str(rng.randint(math.ceil(counted[0]), math.floor(counted[1])))
             elif is_identifier(name):
@@ -419,6 +420,7 @@ _CLOCK = re.compile(r"\d{4}-\d{2}-\d{2}[T ].*|\d{1,2}:\d{2}(:\d{2})?")
 _INTEGER = re.compile(r"-?\d+")
 _DECIMAL = re.compile(r"-?\d+\.\d+")
 _DOMAIN = re.compile(r"(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,6}", re.IGNORECASE)
+_FILE = re.compile(r"\.(json|xml|csv|txt|pdf|html?|png|jpe?g|gif|svg|mp3|mp4|wav|zip)$", re.IGNORECASE)
 _CODE = re.compile(r"[A-Za-z0-9_:.+-]*\d[A-Za-z0-9_:.+-]*")
 
 
@@ -429,10 +431,10 @@ def shaped_like(example: str, name: str, rng: random.Random) -> str:
 
     - a number (``"40.71"``, ``"-3"``): another number of the same form, in the range the name suggests
       (latitude, page, year ...) or near the example;
-    - a domain (``"apify.com"``): one of the pool's domains;
-    - a code with digits (``"56c467cb7b0d"``, ``"G1822"``, ``".xml.2023.06.09.114935064"``): every digit redrawn;
-      letters redrawn in their class when they are the code's random body (between digits, or a hex code of 8 or more), else
-      kept as its fixed part (``G``, ``.xml.``); length, case and separators stay;
+    - a domain (``"apify.com"``, not a file name such as ``"logo.png"``): one of the pool's domains;
+    - a code with digits (``"56c467cb7b0d"``, ``"G1822"``, ``".xml.2023.06.09.114935064"``): every digit
+      redrawn; letters redrawn in their class when they are the code's random body (between digits, or a hex
+      code of 8 or more), else kept as its fixed part (``G``, ``.xml.``); length, case and separators stay;
     - anything else (a word, an enum-like ``"json"``, a phrase): the example, which a generated request then
       quotes the way a person would.
     """
@@ -454,7 +456,7 @@ def shaped_like(example: str, name: str, rng: random.Random) -> str:
         if text.lstrip("-").startswith("0") and width > 1:  # a zero-padded code (a ZIP code): keep the width
             return "".join(rng.choice(string.digits) for _ in range(width))
         return str(rng.randint(math.ceil(lo), max(math.ceil(lo), math.floor(hi))))
-    if _DOMAIN.fullmatch(text) and not any(c.isdigit() for c in text):
+    if _DOMAIN.fullmatch(text) and not any(c.isdigit() for c in text) and not _FILE.search(text):
         return rng.choice(DOMAINS)
     if _CODE.fullmatch(text) and len(text) >= 3:
         # letters are part of the code's random body when they sit between digits or the code is hex; else

@@ -75,8 +75,8 @@ def clarify_reply(entity: str, label: str, language: str, rng: random.Random) ->
 
 
 _CLARIFY = (
-    "I can't find {entity} with the information given: these functions need its {label}. "
-    "Could you tell me its exact {label}?",
+    ("I can't find {entity} with the information given: these functions need its {label}. "
+     "Could you tell me its exact {label}?"),
     "I don't have a way to look up {entity} by name, and I won't guess its {label}. What is its exact {label}?",
     "I'm unable to do that with just the name {entity}: I need its {label}. Can you give me the {label}?",
     "I can't use these functions without the {label} of {entity}, and I won't guess it. Which {label} should I use?",
