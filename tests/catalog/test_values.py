@@ -220,3 +220,14 @@ def test_a_toolbench_default_shapes_the_value_of_a_parameter_no_pool_knows():
     assert sampler.param_value(blank) in KEYWORDS  # the keyword pool, as before
     per_page = Param("per_page", "STRING", "Results per page.", "", required=True)  # a count offered as a string
     assert all(1 <= int(sampler.param_value(per_page)) <= 50 for _ in range(20))
+
+
+def test_a_pattern_keeps_the_value_the_name_picks_when_it_fits():
+    """An email with a pattern reads like an email (the pattern accepts the pool's), and a pattern the named value
+    does not fit is still honoured (the regex sampler)."""
+    sampler = ValueSampler(random.Random(0))
+    email = {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"}
+    draws = [sampler.value(email, "email") for _ in range(20)]
+    assert all(re.fullmatch(r"[a-z]+\.[a-z]+@[a-z.]+", d) for d in draws), draws
+    code = {"type": "string", "pattern": r"^[A-Z]{2}\d{3}$"}
+    assert all(re.fullmatch(r"[A-Z]{2}\d{3}", sampler.value(code, "city")) for _ in range(20))

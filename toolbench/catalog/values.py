@@ -274,8 +274,8 @@ class ValueSampler:
             text = ":".join(f"{rng.randrange(65536):x}" for _ in range(8))
         elif fmt in ("hostname", "idn-hostname"):
             text = f"api.{rng.choice(DOMAINS)}"
-        elif "pattern" in schema:
-            text = sample_regex(schema["pattern"], rng)
+        elif "pattern" in schema:  # the value the name picks when it fits the pattern (a readable email), else a draw
+            text = self._named_match(schema, name, description, examples) or sample_regex(schema["pattern"], rng)
         elif re.search(r"(^|_)(phone|mobile|telephone|tel)$", key):
             text = f"+1-555-01{rng.randrange(100):02d}"
         elif re.search(r"(^|_)time$", key):
@@ -298,6 +298,15 @@ class ValueSampler:
             else:
                 text = rng.choice(pool_values("keyword", self.language))
         return _fit_length(text, schema, rng)
+
+    def _named_match(self, schema: dict[str, Any], name: str, description: str, examples: tuple[Any, ...]) -> str | None:
+        """What the parameter's name would pick without the schema's ``pattern``, if the pattern accepts it."""
+        unpatterned = {k: v for k, v in schema.items() if k != "pattern"}
+        text = self._string(unpatterned, name, description, examples)
+        try:
+            return text if re.search(schema["pattern"], text) else None
+        except (re.error, TypeError):
+            return None
 
     def _date(self, description: str = "") -> dt.date:
         """A date near ``today``: before it when the description says "past", after it for "future"."""
