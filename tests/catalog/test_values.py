@@ -187,7 +187,7 @@ def test_a_schema_less_parameter_is_drawn_as_the_function_offers_it(kind):
 ])
 def test_a_free_string_is_shaped_like_its_example(example, name, shape):
     """A string whose name picks no pool gets a new value of its example's kind (not a search keyword)."""
-    from toolbench.catalog.values import shaped_like
+    from toolbench.catalog.value_shapes import shaped_like
 
     rng = random.Random(3)
     draws = [shaped_like(example, name, rng) for _ in range(30)]
@@ -199,7 +199,7 @@ def test_a_free_string_is_shaped_like_its_example(example, name, shape):
 
 @pytest.mark.parametrize("example", ["json", "NATO Air Policing", "2023-01-05", "10:30"])
 def test_a_word_phrase_date_or_time_example_is_kept(example):
-    from toolbench.catalog.values import shaped_like
+    from toolbench.catalog.value_shapes import shaped_like
 
     assert shaped_like(example, "format", random.Random(0)) == example
 

@@ -45,6 +45,7 @@ from toolbench.catalog.pools import (
     snake,
 )
 from toolbench.catalog.regex_sample import sample_regex
+from toolbench.catalog.value_shapes import ISO_DATE, NUMBER_HINTS, PLACEHOLDERS, shaped_like
 from toolbench.errors import ToolbenchError
 from toolbench.records import Api, Param
 
@@ -58,23 +59,6 @@ DEFAULT_TODAY = dt.date(2025, 1, 15)
 _MAX_DEPTH = 5
 _ATTEMPTS = 25
 
-# Default ranges for unbounded numbers, by parameter name.
-_NUMBER_HINTS: tuple[tuple[str, tuple[float, float]], ...] = (
-    (r"(^|_)(lat|latitude)$", (-90, 90)),
-    (r"(^|_)(lon|lng|long|longitude)$", (-180, 180)),
-    (r"(^|_)year$", (1990, 2025)),
-    (r"(^|_)month$", (1, 12)),
-    (r"(^|_)(day|weekday)$", (1, 28)),
-    (r"(^|_)age$", (18, 90)),
-    (r"(^|_)(page|offset|skip)$", (1, 10)),
-    (r"(^|_)(limit|size|count|per_page|page_size|top|n|max_results|results)$", (1, 50)),
-    (r"(^|_)(days|nights|hours|duration)$", (1, 14)),
-    (r"(^|_)(quantity|qty|guests|party_size|people|adults|seats|rooms)$", (1, 8)),
-    (r"(^|_)(price|amount|total|budget|cost|salary|min_price|max_price)$", (5, 500)),
-    (r"(^|_)(rating|stars|score)$", (1, 5)),
-    (r"(^|_)(percent|percentage|discount)$", (0, 100)),
-    (r"(^|_)(radius|distance)$", (1, 50)),
-)
 # What a parameter without a JSON schema is drawn from, by its ToolBench type. Only the types a function offers as
 # something other than a string (toolbench.catalog.functions.TOOLBENCH_TYPE_MAP) are drawn as such: an ARRAY or
 # OBJECT without a schema is offered as a string (ToolBench does the same), so its value is a string too.
@@ -159,7 +143,7 @@ class ValueSampler:
         if schema is True:
             schema = {}
         candidates = [v for v in (*_examples(schema), *extra_examples)
-                      if is_valid(v, schema) and not (isinstance(v, str) and v.strip().lower() in _PLACEHOLDERS)]
+                      if is_valid(v, schema) and not (isinstance(v, str) and v.strip().lower() in PLACEHOLDERS)]
         rate = self.identifier_example_rate if is_identifier(name) else self.example_rate
         if candidates and self.rng.random() < rate:
             return self.rng.choice(candidates)
@@ -283,13 +267,13 @@ class ValueSampler:
         else:
             pool = pool_for(name, description)
             shapes = [e for e in (*_examples(schema), *examples)
-                      if isinstance(e, str) and e.strip() and e.strip().lower() not in _PLACEHOLDERS]
-            counted = next((r for p, r in _NUMBER_HINTS if re.search(p, key)), None)
+                      if isinstance(e, str) and e.strip() and e.strip().lower() not in PLACEHOLDERS]
+            counted = next((r for p, r in NUMBER_HINTS if re.search(p, key)), None)
             if pool is not None:
                 text = rng.choice(pool_values(pool, self.language))
             elif shapes:  # a value like the documented one: a GUID for a GUID, a domain for a domain
                 pick = rng.choice(shapes)
-                dated = _ISO_DATE.fullmatch(pick)
+                dated = ISO_DATE.fullmatch(pick)
                 text = self._date(description).isoformat() if dated else shaped_like(pick, name, rng)
             elif counted is not None:  # a number offered as a string ("per_page", "year")
                 text = str(rng.randint(math.ceil(counted[0]), math.floor(counted[1])))
@@ -328,7 +312,7 @@ class ValueSampler:
             hi = schema["maximum"]
         if "exclusiveMaximum" in schema and not isinstance(schema["exclusiveMaximum"], bool):
             hi = min(hi, schema["exclusiveMaximum"] - step)
-        hint = next((r for p, r in _NUMBER_HINTS if re.search(p, snake(name))), (0, 1000))
+        hint = next((r for p, r in NUMBER_HINTS if re.search(p, snake(name))), (0, 1000))
         h_lo, h_hi = max(lo, hint[0]), min(hi, hint[1])
         if h_lo <= h_hi:
             return h_lo, h_hi
@@ -420,71 +404,6 @@ class ValueSampler:
             out[f"extra_{n}"] = self._gen({} if extra is True else extra, "value", "", depth + 1)
             n += 1
         return out
-
-
-# Documented "examples" that only say a string goes here (ToolBench's default "string").
-_PLACEHOLDERS = frozenset({"string", "str", "text", "value", "example", "none", "null", "undefined", "test", "xxx"})
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_CLOCK = re.compile(r"\d{4}-\d{2}-\d{2}[T ].*|\d{1,2}:\d{2}(:\d{2})?")
-_INTEGER = re.compile(r"-?\d+")
-_DECIMAL = re.compile(r"-?\d+\.\d+")
-_DOMAIN = re.compile(r"(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,6}", re.IGNORECASE)
-_FILE = re.compile(r"\.(json|xml|csv|txt|pdf|html?|png|jpe?g|gif|svg|mp3|mp4|wav|zip)$", re.IGNORECASE)
-_CODE = re.compile(r"[A-Za-z0-9_:.+-]*\d[A-Za-z0-9_:.+-]*")
-
-
-def shaped_like(example: str, name: str, rng: random.Random) -> str:
-    """A new value of the same kind as a parameter's documented ``example`` where that kind is clear, else the
-    example itself. Used for a free string whose name picks no pool, so that a ``guid`` gets a GUID and a
-    ``domain`` a domain rather than a search keyword:
-
-    - a number (``"40.71"``, ``"-3"``): another number of the same form, in the range the name suggests
-      (latitude, page, year ...) or near the example;
-    - a domain (``"apify.com"``, not a file name such as ``"logo.png"``): one of the pool's domains;
-    - a code with digits (``"56c467cb7b0d"``, ``"G1822"``, ``".xml.2023.06.09.114935064"``): every digit
-      redrawn; letters redrawn in their class when they are the code's random body (between digits, or a hex
-      code of 8 or more), else kept as its fixed part (``G``, ``.xml.``); length, case and separators stay;
-    - anything else (a word, an enum-like ``"json"``, a phrase): the example, which a generated request then
-      quotes the way a person would.
-    """
-    text = example.strip()
-    key = snake(name)
-    if _CLOCK.fullmatch(text) or _ISO_DATE.fullmatch(text):  # dates and times: kept (the caller draws dates)
-        return text
-    if _DECIMAL.fullmatch(text) or _INTEGER.fullmatch(text):
-        decimals = len(text.split(".")[1]) if "." in text else 0
-        hint = next((r for p, r in _NUMBER_HINTS if re.search(p, key)), None)
-        if hint is None:
-            magnitude = abs(float(text)) or 10.0
-            lo, hi = (-magnitude * 1.5, magnitude * 1.5) if text.startswith("-") else (magnitude * 0.5, magnitude * 1.5)
-        else:
-            lo, hi = hint
-        if decimals:
-            return f"{rng.uniform(lo, hi):.{decimals}f}"
-        width = len(text.lstrip("-"))
-        if text.lstrip("-").startswith("0") and width > 1:  # a zero-padded code (a ZIP code): keep the width
-            return "".join(rng.choice(string.digits) for _ in range(width))
-        return str(rng.randint(math.ceil(lo), max(math.ceil(lo), math.floor(hi))))
-    if _DOMAIN.fullmatch(text) and not any(c.isdigit() for c in text) and not _FILE.search(text):
-        return rng.choice(DOMAINS)
-    if _CODE.fullmatch(text) and len(text) >= 3:
-        # letters are part of the code's random body when they sit between digits or the code is hex; else
-        # they are its fixed part (a prefix "tt", a ".xml." infix) and stay
-        body = [c for c in text if c.isalnum()]
-        hexish = len(body) >= 8 and all(c in string.hexdigits for c in body)
-        random_letters = hexish or bool(re.search(r"\d[A-Za-z]+\d", text))
-        out = []
-        for c in text:
-            if c.isdigit():
-                out.append(rng.choice(string.digits))
-            elif not c.isalpha() or not random_letters:
-                out.append(c)
-            elif hexish:
-                out.append(rng.choice("abcdef" if c.islower() else "ABCDEF"))
-            else:
-                out.append(rng.choice(string.ascii_lowercase if c.islower() else string.ascii_uppercase))
-        return "".join(out)
-    return text
 
 
 class _Unsatisfiable(Exception):

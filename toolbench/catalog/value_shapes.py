@@ -1,0 +1,93 @@
+"""Values shaped like a parameter's documented example (:func:`shaped_like`), and the ranges a parameter's name
+suggests for a number (:data:`NUMBER_HINTS`); :class:`toolbench.catalog.values.ValueSampler` draws with both."""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import string
+
+from toolbench.catalog.pools import DOMAINS, snake
+
+# Default ranges for unbounded numbers, by parameter name.
+NUMBER_HINTS: tuple[tuple[str, tuple[float, float]], ...] = (
+    (r"(^|_)(lat|latitude)$", (-90, 90)),
+    (r"(^|_)(lon|lng|long|longitude)$", (-180, 180)),
+    (r"(^|_)year$", (1990, 2025)),
+    (r"(^|_)month$", (1, 12)),
+    (r"(^|_)(day|weekday)$", (1, 28)),
+    (r"(^|_)age$", (18, 90)),
+    (r"(^|_)(page|offset|skip)$", (1, 10)),
+    (r"(^|_)(limit|size|count|per_page|page_size|top|n|max_results|results)$", (1, 50)),
+    (r"(^|_)(days|nights|hours|duration)$", (1, 14)),
+    (r"(^|_)(quantity|qty|guests|party_size|people|adults|seats|rooms)$", (1, 8)),
+    (r"(^|_)(price|amount|total|budget|cost|salary|min_price|max_price)$", (5, 500)),
+    (r"(^|_)(rating|stars|score)$", (1, 5)),
+    (r"(^|_)(percent|percentage|discount)$", (0, 100)),
+    (r"(^|_)(radius|distance)$", (1, 50)),
+)
+
+# Documented "examples" that only say a string goes here (ToolBench's default "string").
+PLACEHOLDERS = frozenset({"string", "str", "text", "value", "example", "none", "null", "undefined", "test", "xxx"})
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CLOCK = re.compile(r"\d{4}-\d{2}-\d{2}[T ].*|\d{1,2}:\d{2}(:\d{2})?")
+_INTEGER = re.compile(r"-?\d+")
+_DECIMAL = re.compile(r"-?\d+\.\d+")
+_DOMAIN = re.compile(r"(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,6}", re.IGNORECASE)
+_FILE = re.compile(r"\.(json|xml|csv|txt|pdf|html?|png|jpe?g|gif|svg|mp3|mp4|wav|zip)$", re.IGNORECASE)
+_CODE = re.compile(r"[A-Za-z0-9_:.+-]*\d[A-Za-z0-9_:.+-]*")
+
+
+def shaped_like(example: str, name: str, rng: random.Random) -> str:
+    """A new value of the same kind as a parameter's documented ``example`` where that kind is clear, else the
+    example itself. Used for a free string whose name picks no pool, so that a ``guid`` gets a GUID and a
+    ``domain`` a domain rather than a search keyword:
+
+    - a number (``"40.71"``, ``"-3"``): another number of the same form, in the range the name suggests
+      (latitude, page, year ...) or near the example;
+    - a domain (``"apify.com"``, not a file name such as ``"logo.png"``): one of the pool's domains;
+    - a code with digits (``"56c467cb7b0d"``, ``"G1822"``, ``".xml.2023.06.09.114935064"``): every digit
+      redrawn; letters redrawn in their class when they are the code's random body (between digits, or a hex
+      code of 8 or more), else kept as its fixed part (``G``, ``.xml.``); length, case and separators stay;
+    - anything else (a word, an enum-like ``"json"``, a phrase): the example, which a generated request then
+      quotes the way a person would.
+    """
+    text = example.strip()
+    key = snake(name)
+    if _CLOCK.fullmatch(text) or ISO_DATE.fullmatch(text):  # dates and times: kept (the caller draws dates)
+        return text
+    if _DECIMAL.fullmatch(text) or _INTEGER.fullmatch(text):
+        decimals = len(text.split(".")[1]) if "." in text else 0
+        hint = next((r for p, r in NUMBER_HINTS if re.search(p, key)), None)
+        if hint is None:
+            magnitude = abs(float(text)) or 10.0
+            lo, hi = (-magnitude * 1.5, magnitude * 1.5) if text.startswith("-") else (magnitude * 0.5, magnitude * 1.5)
+        else:
+            lo, hi = hint
+        if decimals:
+            return f"{rng.uniform(lo, hi):.{decimals}f}"
+        width = len(text.lstrip("-"))
+        if text.lstrip("-").startswith("0") and width > 1:  # a zero-padded code (a ZIP code): keep the width
+            return "".join(rng.choice(string.digits) for _ in range(width))
+        return str(rng.randint(math.ceil(lo), max(math.ceil(lo), math.floor(hi))))
+    if _DOMAIN.fullmatch(text) and not any(c.isdigit() for c in text) and not _FILE.search(text):
+        return rng.choice(DOMAINS)
+    if _CODE.fullmatch(text) and len(text) >= 3:
+        # letters are part of the code's random body when they sit between digits or the code is hex; else
+        # they are its fixed part (a prefix "tt", a ".xml." infix) and stay
+        body = [c for c in text if c.isalnum()]
+        hexish = len(body) >= 8 and all(c in string.hexdigits for c in body)
+        random_letters = hexish or bool(re.search(r"\d[A-Za-z]+\d", text))
+        out = []
+        for c in text:
+            if c.isdigit():
+                out.append(rng.choice(string.digits))
+            elif not c.isalpha() or not random_letters:
+                out.append(c)
+            elif hexish:
+                out.append(rng.choice("abcdef" if c.islower() else "ABCDEF"))
+            else:
+                out.append(rng.choice(string.ascii_lowercase if c.islower() else string.ascii_uppercase))
+        return "".join(out)
+    return text
