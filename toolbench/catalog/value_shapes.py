@@ -28,6 +28,13 @@ NUMBER_HINTS: tuple[tuple[str, tuple[float, float]], ...] = (
     (r"(^|_)(radius|distance)$", (1, 50)),
 )
 
+
+def number_hint(name: str) -> tuple[float, float] | None:
+    """The range a parameter's name suggests for a number (``latitude``: -90..90), or None."""
+    key = snake(name)
+    return next((r for p, r in NUMBER_HINTS if re.search(p, key)), None)
+
+
 # Documented "examples" that only say a string goes here (ToolBench's default "string").
 PLACEHOLDERS = frozenset({"string", "str", "text", "value", "example", "none", "null", "undefined", "test", "xxx"})
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -54,12 +61,11 @@ def shaped_like(example: str, name: str, rng: random.Random) -> str:
       quotes the way a person would.
     """
     text = example.strip()
-    key = snake(name)
     if _CLOCK.fullmatch(text) or ISO_DATE.fullmatch(text):  # dates and times: kept (the caller draws dates)
         return text
     if _DECIMAL.fullmatch(text) or _INTEGER.fullmatch(text):
         decimals = len(text.split(".")[1]) if "." in text else 0
-        hint = next((r for p, r in NUMBER_HINTS if re.search(p, key)), None)
+        hint = number_hint(name)
         if hint is None:
             magnitude = abs(float(text)) or 10.0
             lo, hi = (-magnitude * 1.5, magnitude * 1.5) if text.startswith("-") else (magnitude * 0.5, magnitude * 1.5)

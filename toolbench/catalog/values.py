@@ -45,7 +45,7 @@ from toolbench.catalog.pools import (
     snake,
 )
 from toolbench.catalog.regex_sample import sample_regex
-from toolbench.catalog.value_shapes import ISO_DATE, NUMBER_HINTS, PLACEHOLDERS, shaped_like
+from toolbench.catalog.value_shapes import ISO_DATE, PLACEHOLDERS, number_hint, shaped_like
 from toolbench.errors import ToolbenchError
 from toolbench.records import Api, Param
 
@@ -268,7 +268,7 @@ class ValueSampler:
             pool = pool_for(name, description)
             shapes = [e for e in (*_examples(schema), *examples)
                       if isinstance(e, str) and e.strip() and e.strip().lower() not in PLACEHOLDERS]
-            counted = next((r for p, r in NUMBER_HINTS if re.search(p, key)), None)
+            counted = number_hint(name)
             if pool is not None:
                 text = rng.choice(pool_values(pool, self.language))
             elif shapes:  # a value like the documented one: a GUID for a GUID, a domain for a domain
@@ -312,7 +312,7 @@ class ValueSampler:
             hi = schema["maximum"]
         if "exclusiveMaximum" in schema and not isinstance(schema["exclusiveMaximum"], bool):
             hi = min(hi, schema["exclusiveMaximum"] - step)
-        hint = next((r for p, r in NUMBER_HINTS if re.search(p, snake(name))), (0, 1000))
+        hint = number_hint(name) or (0, 1000)
         h_lo, h_hi = max(lo, hint[0]), min(hi, hint[1])
         if h_lo <= h_hi:
             return h_lo, h_hi
