@@ -5,6 +5,12 @@ return_schema: {...}``, with the parameters and response schema as JSON, so the 
 and a 256-token limit cuts the response schema before anything else. A document's id is ``tool<TAB>api``: it
 depends on the names only, so ids stay the same whatever order or file the APIs come from.
 
+A dense model may read documents in another style (:data:`DOC_STYLES`): ``compact`` reads ``category, tool,
+api: description. parameters: name (description); ... returns: field, field, ...``, the parameter and response
+field names as words, without JSON's keys, types and examples, so a 128-token limit keeps what a request talks
+about (the fields it wants back) where the ToolBench style cuts half of the documents before their response
+schema. BM25 always reads the ToolBench style. A trained model records its style (``retriever.encoder``).
+
 A corpus is saved as JSON lines, one document a line, keeping each API's query-file entry so that a search hit
 can hand back a full :class:`~toolbench.records.Api`.
 """
@@ -13,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +30,8 @@ from toolbench.formats import jsonl
 from toolbench.records import Api, Query, RecordError
 
 SEP = "\t"
+DOC_STYLES = ("toolbench", "compact")
+COMPACT_FIELDS = 24  # response fields named in a compact document
 
 
 def doc_id(tool: str, api: str) -> str:
@@ -59,6 +68,50 @@ def document_text(api: Api) -> str:
     )
 
 
+def _words(name: str) -> str:
+    """``venueName`` / ``venue_name`` / ``venue-name`` -> ``venue name``."""
+    return re.sub(r"[_\-\s]+", " ", re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)).strip().lower()
+
+
+def _field_names(schema: Any, out: list[str], depth: int = 0) -> None:
+    """The keys of a ToolBench response schema, breadth first down to three levels (``_list_length`` and
+    ``$oid``-style keys left out); a JSON string is parsed, anything else is ignored."""
+    if isinstance(schema, str):
+        try:
+            schema = json.loads(schema)
+        except ValueError:
+            return
+    if isinstance(schema, list) and schema:
+        _field_names(schema[0], out, depth)
+    elif isinstance(schema, dict):
+        for key in schema:
+            if isinstance(key, str) and key and key[0] not in "_$" and _words(key) not in out:
+                out.append(_words(key))
+        if depth < 2:
+            for value in schema.values():
+                _field_names(value, out, depth + 1)
+
+
+def compact_text(api: Api) -> str:
+    """An API as the ``compact`` style renders it: names and descriptions as words, the response's field
+    names, no JSON."""
+    parts = [f"{api.category}, {api.tool}, {api.name}: {api.description.strip()}"]
+    params = [_words(p.name) + (f" ({p.description.strip()})" if p.description.strip() else "") for p in api.params]
+    if params:
+        parts.append("parameters: " + "; ".join(params))
+    fields: list[str] = []
+    _field_names(api.response_schema, fields)
+    if fields:
+        parts.append("returns: " + ", ".join(fields[:COMPACT_FIELDS]))
+    return ". ".join(parts)
+
+
+def check_doc_style(style: str) -> str:
+    if style not in DOC_STYLES:
+        raise RetrieverError(f"unknown document style {style!r}; use one of {', '.join(DOC_STYLES)}")
+    return style
+
+
 @dataclass(frozen=True)
 class Document:
     """One API's document: its id, its text, and the API it was made from."""
@@ -74,6 +127,10 @@ class Document:
     @property
     def name(self) -> str:
         return self.api.name
+
+    def text_as(self, style: str) -> str:
+        """The document in a style of :data:`DOC_STYLES` (``toolbench``: its text as built or saved)."""
+        return self.text if check_doc_style(style) == "toolbench" else compact_text(self.api)
 
     @classmethod
     def from_api(cls, api: Api) -> Document:
@@ -122,6 +179,11 @@ class Corpus:
     @property
     def texts(self) -> list[str]:
         return [d.text for d in self.docs]
+
+    def texts_as(self, style: str) -> list[str]:
+        """Every document's text in a style of :data:`DOC_STYLES`, in index order."""
+        check_doc_style(style)
+        return [d.text_as(style) for d in self.docs]
 
     # -- building ------------------------------------------------------------------------------------
     @classmethod

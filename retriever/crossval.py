@@ -40,7 +40,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ CHOSEN = ("trained, chosen recipe", "trained+bm25, chosen recipe")  # with candi
 BASE_RECIPE = "base"  # this run's own training settings, the first recipe a fold may choose
 # The training fields a candidate recipe may change.
 CANDIDATE_FIELDS = ("recipe", "epochs", "learning_rate", "batch_size", "synthetic_per_api", "synthetic_multi",
-                    "hard_negatives", "sibling_negatives", "train_max_seq_length", "max_steps")
+                    "hard_negatives", "sibling_negatives", "train_max_seq_length", "max_steps", "doc_style")
 RECIPES = ("cpu", "toolbench")
 REPORTED = ("ndcg@1", "ndcg@5")
 
@@ -88,6 +88,9 @@ class CrossValConfig:
     catalogs: list[str] = field(default_factory=list, metadata=doc(
         "More catalogs whose APIs get synthetic requests (never the held-out fold's tools)."))
     hard_negatives: int = field(default=0, metadata=doc("BM25-mined hard negatives per training pair."))
+    doc_style: str = field(default="toolbench", metadata=doc(
+        "How the trained model reads API documents: 'toolbench' or 'compact' (retriever.corpus.DOC_STYLES); "
+        "BM25 and the untrained model read the ToolBench style."))
     sibling_negatives: int = field(default=0, metadata=doc("Same-tool sibling negatives per training pair."))
     train_max_seq_length: int = field(default=128, metadata=doc("Tokens kept of each API document in training."))
     max_steps: int | None = field(default=None, metadata=doc("Stop each fold's training after this many steps."))
@@ -194,7 +197,8 @@ class CrossValConfig:
                                synthetic_per_api=self.synthetic_per_api, synthetic_multi=self.synthetic_multi,
                                catalogs=self.catalogs, hard_negatives=self.hard_negatives,
                                sibling_negatives=self.sibling_negatives, max_seq_length=self.train_max_seq_length,
-                               max_steps=self.max_steps, device=self.device, log_every=0)
+                               max_steps=self.max_steps, doc_style=self.doc_style, device=self.device,
+                               log_every=0)
         except ConfigError as exc:
             raise ConfigError(exc.field, f"(a fold's training) {exc}") from exc
 
@@ -316,6 +320,11 @@ def _same_training(recorded: Any, settings: dict[str, Any]) -> bool:
     or copied elsewhere is still reused)."""
     if not isinstance(recorded, dict):
         return False
+    from retriever.train import TrainConfig
+
+    # a setting added since the run was recorded counts at its default
+    added = {f.name: f.default for f in fields(TrainConfig) if f.name not in recorded and f.default is not MISSING}
+    recorded = {**added, **recorded}
     return ({k: v for k, v in recorded.items() if k != "output_dir"}
             == {k: v for k, v in settings.items() if k != "output_dir"})
 

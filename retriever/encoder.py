@@ -3,11 +3,16 @@
 An :class:`Encoder` turns texts into L2-normalised float32 rows, so an inner product is a cosine similarity.
 Everything that scores with embeddings (evaluation, the faiss index) takes an Encoder, so tests pass a
 deterministic fake instead of a model.
+
+An encoder also says in which style (:data:`retriever.corpus.DOC_STYLES`) it reads API documents: a model
+trained by ``toolbench retriever train`` records its style in ``toolbench_retriever.json`` in its folder
+(:func:`save_doc_style`); a model without that file (the packaged one) reads the ToolBench style.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +29,7 @@ PACKAGED_ALIASES = ("packaged", PACKAGED, f"sentence-transformers/{PACKAGED}")
 # Encoder backends: sentence-transformers in float32 or bfloat16 weights (fast where the CPU has AMX/AVX512-BF16),
 # ONNX Runtime float or int8 (retriever.onnx_backend).
 BACKENDS = ("torch", "torch-bf16", "onnx", "onnx-int8")
+STYLE_FILE = "toolbench_retriever.json"  # in a trained model's folder: {"doc_style": ...}
 
 
 @runtime_checkable
@@ -111,6 +117,8 @@ class SentenceTransformerEncoder:
     """An :class:`Encoder` over a loaded ``SentenceTransformer``; ``bf16`` casts its weights to bfloat16 (the
     ``torch-bf16`` backend: rows come back float32 and re-normalised)."""
 
+    doc_style = "toolbench"
+
     def __init__(self, model: Any, name: str, *, bf16: bool = False):
         self.model = model
         self.name = name
@@ -144,6 +152,28 @@ class SentenceTransformerEncoder:
         return np.ascontiguousarray(out, dtype=np.float32)
 
 
+def save_doc_style(model_dir: str | os.PathLike, style: str) -> None:
+    """Record in a model folder the document style it was trained on."""
+    from retriever.corpus import check_doc_style
+
+    (Path(model_dir) / STYLE_FILE).write_text(json.dumps({"doc_style": check_doc_style(style)}) + "\n")
+
+
+def doc_style_of(name: str | os.PathLike | None) -> str:
+    """The document style a model reads: the one its folder records, else ``toolbench``."""
+    from retriever.corpus import check_doc_style
+
+    path = Path(resolve_model(name)) / STYLE_FILE
+    if not path.is_file():
+        return "toolbench"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        style = data["doc_style"]
+        return check_doc_style(style)
+    except (ValueError, KeyError, TypeError, RetrieverError) as exc:
+        raise RetrieverError(f"{path}: expected {{\"doc_style\": one of toolbench, compact}} ({exc})") from None
+
+
 def load_encoder(name: str | os.PathLike | None = None, *, backend: str = "torch", device: str = "cpu",
                  max_seq_length: int | None = None, threads: int | None = None) -> Encoder:
     """An :class:`Encoder` for a model on a backend: ``torch`` (sentence-transformers), ``torch-bf16`` (its
@@ -151,13 +181,16 @@ def load_encoder(name: str | os.PathLike | None = None, *, backend: str = "torch
     files are exported on first use and cached (see :mod:`retriever.onnx_backend`)."""
     if backend not in BACKENDS:
         raise RetrieverError(f"unknown encoder backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    style = doc_style_of(name)
     if backend in ("torch", "torch-bf16"):
         if threads:
             import torch
 
             torch.set_num_threads(threads)
-        return SentenceTransformerEncoder.load(name, device=device, max_seq_length=max_seq_length,
-                                               bf16=backend == "torch-bf16")
+        encoder: Any = SentenceTransformerEncoder.load(name, device=device, max_seq_length=max_seq_length,
+                                                       bf16=backend == "torch-bf16")
+        encoder.doc_style = style
+        return encoder
     from retriever.onnx_backend import OnnxEncoder
 
     _offline()
@@ -166,5 +199,7 @@ def load_encoder(name: str | os.PathLike | None = None, *, backend: str = "torch
         raise RetrieverError(f"model {str(path)!r}: the ONNX backend needs a local sentence-transformers folder")
     if device != "cpu":
         raise RetrieverError(f"the ONNX backends run on the CPU; got device {device!r} (use --backend torch)")
-    return OnnxEncoder(path, name=model_label(name), quantize=backend == "onnx-int8", max_seq_length=max_seq_length,
-                       threads=threads)
+    encoder = OnnxEncoder(path, name=model_label(name), quantize=backend == "onnx-int8",
+                          max_seq_length=max_seq_length, threads=threads)
+    encoder.doc_style = style
+    return encoder

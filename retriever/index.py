@@ -137,7 +137,9 @@ class ApiRetriever:
             raise RetrieverError(f"unknown index kind {kind!r}; use one of {', '.join(INDEX_KINDS)}")
         if len(corpus) == 0:
             raise RetrieverError("the corpus is empty: nothing to index")
-        vectors = np.ascontiguousarray(encoder.encode(corpus.texts, batch_size=batch_size), dtype=np.float32)
+        style = getattr(encoder, "doc_style", "toolbench")  # the style the model was trained on
+        vectors = np.ascontiguousarray(encoder.encode(corpus.texts_as(style), batch_size=batch_size),
+                                       dtype=np.float32)
         n, dim = vectors.shape
         if n != len(corpus):
             raise RetrieverError(f"the encoder returned {n} vectors for {len(corpus)} documents")
@@ -151,6 +153,7 @@ class ApiRetriever:
                          hnsw_m=hnsw_m if kind == "hnsw" else 0, ef_search=ef_search if kind == "hnsw" else 0,
                          max_seq_length=max_seq_length)
         meta.extra["backend"] = getattr(encoder, "backend", "torch")
+        meta.extra["doc_style"] = style
         return cls(corpus, index, encoder, meta)
 
     # -- files -----------------------------------------------------------------------------------------

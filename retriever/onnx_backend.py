@@ -153,6 +153,8 @@ def export_onnx(model_dir: str | os.PathLike, *, quantize: bool = False) -> Path
 class OnnxEncoder:
     """An :class:`~retriever.encoder.Encoder` running an exported model with ONNX Runtime."""
 
+    doc_style = "toolbench"  # set by retriever.encoder.load_encoder from the model folder
+
     def __init__(self, model_dir: str | os.PathLike, *, name: str, quantize: bool = False,
                  max_seq_length: int | None = 256, threads: int | None = None):
         import onnxruntime as ort

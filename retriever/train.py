@@ -81,6 +81,10 @@ class TrainConfig:
     weight_decay: float = field(default=0.01, metadata=doc("AdamW weight decay (not on biases and LayerNorm)."))
     max_seq_length: int = field(default=128, metadata=doc(
         "Tokens kept of each API document (ToolBench: 256; half the median document fits in 128)."))
+    doc_style: str = field(default="toolbench", metadata=doc(
+        "How the model reads API documents: 'toolbench' (ToolBench's retriever text, parameters and response "
+        "schema as JSON) or 'compact' (names and descriptions as words, the response's field names); recorded "
+        "in the model folder, so indexing and evaluation read documents the same way."))
     query_max_seq_length: int = field(default=64, metadata=doc(
         "Tokens kept of each query (requests are short; batches are padded to their longest text only)."))
     mini_batch_size: int = field(default=8, metadata=doc(
@@ -121,6 +125,10 @@ class TrainConfig:
             for p in getattr(self, name):
                 if not Path(p).exists():
                     raise ConfigError(name, f"{p}: no such file or folder")
+        from retriever.corpus import DOC_STYLES
+
+        if self.doc_style not in DOC_STYLES:
+            raise ConfigError("doc_style", f"use one of {', '.join(DOC_STYLES)}, got {self.doc_style!r}")
         if self.split_by not in ("api", "query"):
             raise ConfigError("split_by", f"use 'api' or 'query', got {self.split_by!r}")
         for name in ("synthetic_per_api", "synthetic_multi", "sibling_negatives"):
@@ -246,7 +254,7 @@ def run(cfg: TrainConfig) -> TrainResult:
     """Train, save the run folder, return what happened."""
     import torch
 
-    from retriever.encoder import load_sentence_transformer
+    from retriever.encoder import load_sentence_transformer, save_doc_style
     try:
         from sentence_transformers.sentence_transformer import losses
     except ImportError:  # sentence-transformers < 6
@@ -320,8 +328,8 @@ def run(cfg: TrainConfig) -> TrainResult:
                 if step >= total:
                     break
                 n_neg = min(len(p.negatives) for p in batch)
-                columns = [[p.query for p in batch], [documents[p.positive].text for p in batch]]
-                columns += [[documents[p.negatives[j]].text for p in batch] for j in range(n_neg)]
+                columns = [[p.query for p in batch], [documents[p.positive].text_as(cfg.doc_style) for p in batch]]
+                columns += [[documents[p.negatives[j]].text_as(cfg.doc_style) for p in batch] for j in range(n_neg)]
                 feats = [features(c, cfg.query_max_seq_length if i == 0 else cfg.max_seq_length)
                          for i, c in enumerate(columns)]
                 # the cached loss embeds its mini-batches with gradients inside backward(): autocast both
@@ -344,6 +352,7 @@ def run(cfg: TrainConfig) -> TrainResult:
     model.max_seq_length = cfg.max_seq_length
     model_dir = out / "model"
     model.save(str(model_dir))
+    save_doc_style(model_dir, cfg.doc_style)
     return TrainResult(output_dir=str(out), model_dir=str(model_dir), steps=step, pairs=len(pairs),
                        train_queries=len(train_q), test_queries=len(test_q), missing_relevant=data.missing,
                        losses=losses, seconds=time.monotonic() - started)
