@@ -240,7 +240,8 @@ class CrossValReport:
                      " APIs; figures in %. NDCG@1: Wilson interval; vs BM25: mean per-query difference, paired "
                      f"bootstrap ({self.settings['replicates']} replicates, seed {self.settings['bootstrap_seed']}) "
                      "and the exact two-sided sign test on the queries whose first hit differs."
-                     + (f" {self.skipped_queries} queries without a relevant API in the corpus were left out."
+                     + (f" {self.skipped_queries} queries without a relevant API in the corpus, or whose tools span "
+                        "folds (held out in none), were left out."
                         if self.skipped_queries else ""))
         lines.append("")
         names = list(self.methods)
@@ -385,8 +386,11 @@ def run(cfg: CrossValConfig, *, echo: Callable[[str], None] = print) -> CrossVal
     qrels, texts, skipped, _ = judged(queries, corpus)
     if not qrels:
         raise RetrieverError("no query has a relevant API in the corpus: nothing to evaluate")
-    keys = list(qrels)
     fold_of = {query_key(q): i for i, (_, test, _) in enumerate(splits) for q in test}
+    keys = [k for k in qrels if k in fold_of]  # a query whose tools span folds is held out in none
+    if not keys:
+        raise RetrieverError("no fold holds out a query with a relevant API in the corpus: nothing to evaluate")
+    skipped += len(qrels) - len(keys)
     depth = min(cfg.depth, len(corpus))
     methods_run = [*METHODS, *(TUNED if cfg.tune_fusion else ()), *(CHOSEN if cfg.candidates else ())]
     rankings: dict[str, dict[str, list[str]]] = {m: {} for m in methods_run}

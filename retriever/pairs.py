@@ -205,29 +205,57 @@ def tool_groups(queries: Sequence[Query]) -> list[list[Query]]:
 
 def api_folds(queries: Sequence[Query], *, folds: int,
               seed: int) -> list[tuple[list[Query], list[Query], set[str]]]:
-    """K-fold split by API: every query is held out in exactly one of ``folds`` folds, and a fold's held-out
-    queries need only APIs of tools that none of its training queries needs (whole tools held out, as in
-    :func:`split_by_api`; tools needed together by one query stay in one fold, :func:`tool_groups`). The
-    groups are shuffled (seeded, from their sorted order) and each goes to the fold with the fewest queries so
-    far. Returns, per fold, (train, test, held-out document ids) like :func:`split_by_api`; each part keeps the
-    input order."""
+    """K-fold split by API: a fold's held-out queries need only APIs of tools that none of its training queries
+    needs (whole tools held out, as in :func:`split_by_api`). Returns, per fold, (train, test, held-out document
+    ids) like :func:`split_by_api`; each part keeps the input order.
+
+    Tools needed together by one query stay in one fold (:func:`tool_groups`): the groups are shuffled (seeded,
+    from their sorted order) and each goes to the fold with the fewest queries so far, so every query is held
+    out in exactly one fold. Where multi-tool queries join the tools into fewer groups than folds, or into one
+    group of more than 3/4 of the queries (a small catalog whose G2/G3 queries chain every tool), the tools
+    themselves are dealt out instead (seeded, each to the fold with the fewest queries needing its tools); a
+    query is then held out in the fold holding all its tools, and one whose tools span folds is held out in
+    none and trains only the folds that hold none of its tools. A query needing no API is never held out
+    (nothing to rank) and trains every fold."""
     if folds < 2:
         raise RetrieverError(f"folds must be at least 2, got {folds}")
-    groups = tool_groups(queries)
-    if len(groups) < folds:
-        raise RetrieverError(f"{len(groups)} groups of tools cannot fill {folds} folds; use fewer folds")
-    random.Random(seed).shuffle(groups)
-    members: list[list[Query]] = [[] for _ in range(folds)]
-    for group in groups:
-        min(members, key=len).extend(group)  # the first of the smallest folds
+    scored = [q for q in queries if q.relevant]
+    groups = tool_groups(scored)
+    if len(groups) >= folds and max(len(g) for g in groups) * 4 <= len(scored) * 3:
+        random.Random(seed).shuffle(groups)
+        members: list[list[Query]] = [[] for _ in range(folds)]
+        for group in groups:
+            min(members, key=len).extend(group)  # the first of the smallest folds
+        held_tools = [{t for q in m for t, _ in q.relevant} for m in members]
+    else:
+        held_tools = _deal_tools(scored, folds, seed)
     out = []
-    for held_queries in members:
-        test_keys = {query_key(q) for q in held_queries}
-        held_tools = {t for q in held_queries for t, _ in q.relevant}
-        test = [q for q in queries if query_key(q) in test_keys]
-        train = [q for q in queries if query_key(q) not in test_keys]
-        out.append((train, test, tool_docs(queries, held_tools)))
+    for tools in held_tools:
+        test = [q for q in scored if {t for t, _ in q.relevant} <= tools]
+        train = [q for q in queries if not any(t in tools for t, _ in q.relevant)]
+        out.append((train, test, tool_docs(queries, tools)))
     return out
+
+
+def _deal_tools(queries: Sequence[Query], folds: int, seed: int) -> list[set[str]]:
+    """The tools dealt into ``folds`` sets: shuffled (seeded, from sorted order), each to the set whose tools
+    the fewest queries need so far."""
+    need: dict[str, int] = {}
+    for q in queries:
+        for t in {t for t, _ in q.relevant}:
+            need[t] = need.get(t, 0) + 1
+    tools = sorted(need)
+    if len(tools) < folds:
+        raise RetrieverError(f"the queries need {len(tools)} tools, which cannot fill {folds} folds of whole tools; "
+                             "use fewer folds")
+    random.Random(seed).shuffle(tools)
+    dealt: list[set[str]] = [set() for _ in range(folds)]
+    load = [0] * folds
+    for t in tools:
+        i = min(range(folds), key=lambda k: (load[k], k))
+        dealt[i].add(t)
+        load[i] += need[t]
+    return dealt
 
 
 def add_sibling_negatives(pairs: Sequence[Pair], corpus: Corpus, relevant: dict[str, set[str]], *,

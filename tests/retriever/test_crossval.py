@@ -63,10 +63,29 @@ def test_api_folds_hold_out_whole_tools_and_cover_every_query_once():
     assert [{query_key(q) for q in test} for _, test, _ in api_folds(list(reversed(queries)), folds=2, seed=0)] == \
         [{query_key(q) for q in test} for _, test, _ in folds]  # and gives the same folds
     assert sorted(len(test) for _, test, _ in api_folds(queries, folds=3, seed=1)) == [2, 2, 5]
-    with pytest.raises(RetrieverError, match="3 groups of tools cannot fill 4 folds"):
-        api_folds(queries, folds=4, seed=0)
+    with pytest.raises(RetrieverError, match="need 4 tools, which cannot fill 5 folds"):
+        api_folds(queries, folds=5, seed=0)
     with pytest.raises(RetrieverError, match="at least 2"):
         api_folds(queries, folds=1, seed=0)
+
+
+def test_api_folds_deal_tools_when_queries_chain_them_all_and_never_hold_out_a_query_without_apis():
+    # 3 groups cannot fill 4 folds, and queries chaining every tool make one group: the tools are dealt out
+    chained = [*toy_queries(), make_query("9", "convert the price of a movie ticket", [("Moneybox", "convert currency"),
+                                                                                     ("Filmography", "search movies")]),
+               make_query("10", "exchange rates and recipes", [("Moneybox", "exchange history"), ("Recipes", "find recipe")])]
+    no_api = make_query("11", "tell me a joke", [])
+    for queries, k in ((toy_queries(), 4), ([*chained, no_api], 3)):
+        folds = api_folds(queries, folds=k, seed=0)
+        assert len(folds) == k and all(test for _, test, _ in folds)
+        held_out = [query_key(q) for _, test, _ in folds for q in test]
+        assert len(held_out) == len(set(held_out))  # held out once at most
+        for train, test, held in folds:
+            assert not _tools(train) & _tools(test) and {split_doc_id(d)[0] for d in held} >= _tools(test)
+            assert not {f"{t}\t{a}" for q in train for t, a in q.relevant} & held
+        spanning = [q for q in queries if q.relevant and query_key(q) not in held_out]
+        assert all(len(_tools([q])) > 1 for q in spanning)  # only a query whose tools span folds is never held out
+    assert all(no_api in train and no_api not in test for train, test, _ in api_folds([*chained, no_api], folds=3, seed=0))
 
 
 def test_api_folds_on_the_reference_queries():
