@@ -37,6 +37,13 @@ def number_hint(name: str) -> tuple[float, float] | None:
 
 # Documented "examples" that only say a string goes here (ToolBench's default "string").
 PLACEHOLDERS = frozenset({"string", "str", "text", "value", "example", "none", "null", "undefined", "test", "xxx"})
+
+
+def is_placeholder(value: object) -> bool:
+    """Whether a documented example only says "a string goes here" (``"string"``, ``"text"``)."""
+    return isinstance(value, str) and value.strip().lower() in PLACEHOLDERS
+
+
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CLOCK = re.compile(r"\d{4}-\d{2}-\d{2}[T ].*|\d{1,2}:\d{2}(:\d{2})?")
 _INTEGER = re.compile(r"-?\d+")

@@ -45,7 +45,7 @@ from toolbench.catalog.pools import (
     snake,
 )
 from toolbench.catalog.regex_sample import sample_regex
-from toolbench.catalog.value_shapes import ISO_DATE, PLACEHOLDERS, number_hint, shaped_like
+from toolbench.catalog.value_shapes import ISO_DATE, is_placeholder, number_hint, shaped_like
 from toolbench.errors import ToolbenchError
 from toolbench.records import Api, Param
 
@@ -143,7 +143,7 @@ class ValueSampler:
         if schema is True:
             schema = {}
         candidates = [v for v in (*_examples(schema), *extra_examples)
-                      if is_valid(v, schema) and not (isinstance(v, str) and v.strip().lower() in PLACEHOLDERS)]
+                      if is_valid(v, schema) and not is_placeholder(v)]
         rate = self.identifier_example_rate if is_identifier(name) else self.example_rate
         if candidates and self.rng.random() < rate:
             return self.rng.choice(candidates)
@@ -267,7 +267,7 @@ class ValueSampler:
         else:
             pool = pool_for(name, description)
             shapes = [e for e in (*_examples(schema), *examples)
-                      if isinstance(e, str) and e.strip() and e.strip().lower() not in PLACEHOLDERS]
+                      if isinstance(e, str) and e.strip() and not is_placeholder(e)]
             counted = number_hint(name)
             if pool is not None:
                 text = rng.choice(pool_values(pool, self.language))
