@@ -70,6 +70,12 @@ class MixConfig:
         "How often a category comes up as the call examples are interleaved: category -> examples per turn "
         "(1 when not named, 0 leaves it out), e.g. irrelevance=2 doubles the share of no-call examples while "
         "there are enough of them.", option="--category-weight", form="CATEGORY=WEIGHT", example="irrelevance=2"))
+    kind_weights: dict[str, float] = field(default_factory=dict, metadata=doc(
+        "How often a kind of sample comes up within its category (the `kind` the generator records, e.g. the "
+        "irrelevance kinds missing_capability, same_arguments, other_category, off_topic): kind -> examples per "
+        "turn (1 when not named, 0 leaves it out). Without it a category's examples come shortest first, whatever "
+        "their kind.", option="--kind-weight", form="KIND=WEIGHT",
+        example="missing_capability=0"))
 
     def check(self) -> None:
         for name in ("calls", "catalog", "out"):
@@ -79,9 +85,10 @@ class MixConfig:
                      "reference_call_examples"):
             if getattr(self, name) < 0:
                 raise MixError(f"{name}: must be >= 0, got {getattr(self, name)}")
-        for category, weight in self.category_weights.items():
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
-                raise MixError(f"category_weights.{category}: must be a number >= 0, got {weight!r}")
+        for name in ("category_weights", "kind_weights"):
+            for key, weight in getattr(self, name).items():
+                if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+                    raise MixError(f"{name}.{key}: must be a number >= 0, got {weight!r}")
 
 
 @dataclass
@@ -165,15 +172,22 @@ def _count(values: Iterable[str]) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
+def sample_kinds(samples: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Sample id -> the kind the generator recorded in its ``meta`` (irrelevance and hallucination samples have
+    one; the others map to "")."""
+    return {str(s["id"]): str((s.get("meta") or {}).get("kind") or "") for s in samples if "id" in s}
+
+
 def call_items(rows: list[dict[str, Any]], queries: list[dict[str, Any]], length: Callable[[dict[str, Any]], int],
-               where: str, prefix: str = "") -> list[dict[str, Any]]:
-    """One candidate per exported call example: its id (``prefix`` + sample id), category, example (trailing
-    results trimmed) and tokens."""
+               where: str, prefix: str = "", kinds: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """One candidate per exported call example: its id (``prefix`` + sample id), category, kind (from ``kinds``,
+    :func:`sample_kinds`), example (trailing results trimmed) and tokens."""
     if len(rows) != len(queries):
         raise MixError(f"{where}: openai.jsonl ({len(rows)} rows) and queries.json ({len(queries)} queries) "
                        "disagree; generate the calls again")
-    return [{"id": f"{prefix}{q['sample_id']}", "category": q.get("category", ""), "example": row,
-             "tokens": length(row)} for q, row in zip(queries, map(trim_trailing_results, rows))]
+    return [{"id": f"{prefix}{q['sample_id']}", "category": q.get("category", ""),
+             "kind": (kinds or {}).get(str(q["sample_id"]), ""), "example": row, "tokens": length(row)}
+            for q, row in zip(queries, map(trim_trailing_results, rows))]
 
 
 def build_mix(rows: list[dict[str, Any]], queries: list[dict[str, Any]], samples: Mapping[str, Mapping[str, Any]],
@@ -191,10 +205,17 @@ def build_mix(rows: list[dict[str, Any]], queries: list[dict[str, Any]], samples
     def shortest(items: list[dict[str, Any]], k: int, limit: int,
                  weights: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
         fitting = sorted((i for i in items if i["tokens"] <= limit), key=lambda i: (i["tokens"], i["id"]))
+        if cfg.kind_weights:  # within a category, kinds take turns by their weights (each the shortest first)
+            by_category: dict[str, list[dict[str, Any]]] = {}
+            for item in fitting:
+                by_category.setdefault(item["category"], []).append(item)
+            fitting = [i for group in by_category.values()
+                       for i in round_robin(group, key=lambda i: i.get("kind", ""), weights=cfg.kind_weights)]
         return round_robin(fitting, key=lambda i: i["category"], order=TASK_CATEGORIES, weights=weights)[:k]
 
     weights = cfg.category_weights
-    chosen_calls = shortest(call_items(rows, queries, length, where), cfg.call_examples, cfg.max_length, weights)
+    chosen_calls = shortest(call_items(rows, queries, length, where, kinds=sample_kinds(samples.values())),
+                            cfg.call_examples, cfg.max_length, weights)
     chosen_calls += shortest(reference or [], cfg.reference_call_examples, cfg.max_length, weights)
 
     apis = {(t.name, a.name): a for t in tools for a in t.apis}
@@ -223,7 +244,8 @@ def build_mix(rows: list[dict[str, Any]], queries: list[dict[str, Any]], samples
              "reference_call_examples": sum(1 for c in chosen_calls if str(c["id"]).startswith("ref-")),
              "tokens": sum(item["tokens"] for _, item in mix),
              "longest": max((item["tokens"] for _, item in mix), default=0),
-             "categories": _count(item["category"] for _, item in mix)}
+             "categories": _count(item["category"] for _, item in mix),
+             "kinds": _count(item["kind"] for _, item in mix if item.get("kind"))}
     return examples, stats
 
 
@@ -264,7 +286,10 @@ def run(cfg: MixConfig, opening: Opening, tokenizer: Any = None) -> MixResult:
         listed = read_json(folder / "queries.json")
         if not isinstance(listed, list):
             raise MixError(f"{folder / 'queries.json'}: must be a list of queries")
-        reference = call_items(read_jsonl(folder / "openai.jsonl"), listed, length, str(folder), prefix="ref-")
+        listed_samples = Path(cfg.reference_calls) / "samples.jsonl"
+        kinds = sample_kinds(read_jsonl(listed_samples, resume=True)) if listed_samples.exists() else {}
+        reference = call_items(read_jsonl(folder / "openai.jsonl"), listed, length, str(folder), prefix="ref-",
+                               kinds=kinds)
     examples, stats = build_mix(rows, queries, samples, tools, cfg, length, opening, where=str(calls / "train"),
                                 reference=reference)
     if not examples:

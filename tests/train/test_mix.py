@@ -177,3 +177,28 @@ def test_reference_calls_join_the_mix_with_their_own_ids(tmp_path):
     with pytest.raises(SystemExit) as exc:
         main(main_args)
     assert exc.value.code != 0
+
+
+def test_kind_weights_choose_kinds_within_a_category(tmp_path):
+    """--kind-weight: within a category, the generator's kinds take turns by weight; 0 leaves a kind out; without
+    it the shortest come first whatever their kind. mix.json counts the kinds."""
+    kinds = {"irrelevance_1": "missing_capability", "irrelevance_2": "missing_capability",
+             "irrelevance_3": "same_arguments", "irrelevance_4": "off_topic"}
+    samples = {sid: {"id": sid, "category": "irrelevance", "meta": {"kind": kind}} for sid, kind in kinds.items()}
+    rows = [{"messages": [{"role": "user", "content": "x" * n}, {"role": "assistant", "content": "no"}], "tools": []}
+            for n in range(1, 5)]  # irrelevance_1 is the shortest
+    queries = [{"sample_id": sid, "category": "irrelevance"} for sid in kinds]
+
+    def ids(**weights):
+        cfg = mix.MixConfig(calls="c", catalog="x", out="y", call_examples=2, agent_examples=0,
+                            max_length=10_000, kind_weights=weights)
+        examples, stats = mix.build_mix(rows, queries, samples, [], cfg, lambda e: len(json.dumps(e)), _opening)
+        return [e["id"] for e in examples], stats["kinds"]
+
+    assert ids() == (["irrelevance_1", "irrelevance_2"], {"missing_capability": 2})
+    assert ids(missing_capability=0) == (["irrelevance_4", "irrelevance_3"], {"off_topic": 1, "same_arguments": 1})
+    assert ids(missing_capability=1)[0] == ["irrelevance_1", "irrelevance_4"]  # kinds take turns, by name
+    assert mix.sample_kinds([{"id": "a", "meta": {"kind": "off_topic"}}, {"id": "b", "meta": None}, {}]) == {
+        "a": "off_topic", "b": ""}
+    with pytest.raises(mix.MixError, match="kind_weights.off_topic"):
+        mix.MixConfig(calls="c", catalog="x", out="y", kind_weights={"off_topic": -1}).check()
