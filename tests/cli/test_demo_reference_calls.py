@@ -63,6 +63,7 @@ def test_profile_settings_reach_the_generator_and_the_mix(tmp_path):
     from toolbench.cli.demo.stage_train import mix_config
 
     ctx = _ctx(tmp_path, reference_catalog=str(G1), reference_calls=12, train_category_weights={"irrelevance": 2.0},
+               train_kind_weights={"missing_capability": 0.0},
                reference_generation={"max_offered": 4, "max_parallel": 4, "weights": {"irrelevance": 0.5},
                                      "irrelevance_kinds": {"same_arguments": 1.0, "missing_capability": 0,
                                                            "other_category": 0, "off_topic": 0}})
@@ -75,9 +76,12 @@ def test_profile_settings_reach_the_generator_and_the_mix(tmp_path):
     assert kinds == {"same_arguments"}
     assert max(len(s["functions"]) for s in samples) > 2  # reference max_offered, not the profile's (2)
     assert mix_config(ctx, tmp_path / "mix").category_weights == {"irrelevance": 2.0}
+    assert mix_config(ctx, tmp_path / "mix").kind_weights == {"missing_capability": 0.0}
     for bad, says in (({"max_offerd": 4}, "unknown settings"), ({"irrelevance_kinds": {"nope": 1}}, "unknown"),
                       ({"max_parallel": 1}, "at least 2")):
         with pytest.raises(ProfileError, match="reference_generation.*" + says):
             dataclasses.replace(TINY, reference_generation=bad)
     with pytest.raises(ProfileError, match="train_category_weights"):
         dataclasses.replace(TINY, train_category_weights={"irrelevance": -1})
+    with pytest.raises(ProfileError, match="train_kind_weights"):
+        dataclasses.replace(TINY, train_kind_weights={"off_topic": "lots"})

@@ -37,6 +37,7 @@ REFERENCE_GENERATION: dict[str, Any] = {
 # (irrelevance 1) abstain on 70% of the dev slice's irrelevance entries against 20%, the call categories within
 # the seed spread; two passes at irrelevance 2, or twice the data at 2, refuse most call requests instead.
 TRAIN_CATEGORY_WEIGHTS: dict[str, float] = {"irrelevance": 1.0, "hallucination": 0.5}
+TRAIN_KIND_WEIGHTS: dict[str, float] = {}
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,9 @@ class DemoProfile:
         "Default: the no-call irrelevance examples at their share (2 with train_steps=544 made the model refuse "
         "call requests), half the hallucination traps (whose 'give me its id' replies the model repeated on BFCL's "
         "multiple entries)."))
+    train_kind_weights: dict[str, float] = field(default_factory=lambda: dict(TRAIN_KIND_WEIGHTS), metadata=doc(
+        "How often each kind of sample (the irrelevance kinds) comes up within its category in the LoRA mix "
+        "(`train mix --kind-weight`; 1 when not named, {} takes the shortest whatever their kind)."))
     train_max_length: int = field(default=640, metadata=doc("Longest call example in tokens (the shortest "
                                                               "are taken first: CPU time goes by tokens)."))
     train_agent_max_length: int = field(default=1280, metadata=doc("Longest DFSDT-style example in tokens."))
@@ -191,11 +195,11 @@ class DemoProfile:
         if self.train_threads is not None and (not isinstance(self.train_threads, int) or self.train_threads < 1):
             raise ProfileError(f"profile field 'train_threads' must be an integer >= 1 or null; got "
                                f"{self.train_threads!r}")
-        weights = self.train_category_weights
-        if not isinstance(weights, dict) or any(isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0
-                                                for w in weights.values()):
-            raise ProfileError(f"profile field 'train_category_weights' must map categories to numbers >= 0; got "
-                               f"{weights!r}")
+        for name in ("train_category_weights", "train_kind_weights"):
+            weights = getattr(self, name)
+            if not isinstance(weights, dict) or any(isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0
+                                                    for w in weights.values()):
+                raise ProfileError(f"profile field '{name}' must map names to numbers >= 0; got {weights!r}")
         for name in ("max_offered", "max_parallel"):
             if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), int) or getattr(self, name) < 2:
                 raise ProfileError(f"profile field '{name}' must be an integer >= 2; got {getattr(self, name)!r}")

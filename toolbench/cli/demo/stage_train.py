@@ -25,7 +25,8 @@ def mix_config(ctx: DemoContext, out: Path) -> Any:
                      observation_chars=p.observation_chars,
                      reference_calls=str(ctx.path("reference", "calls")) if reference else None,
                      reference_call_examples=p.train_reference_examples if reference else 0,
-                     category_weights=dict(p.train_category_weights))
+                     category_weights=dict(p.train_category_weights),
+                     kind_weights=dict(p.train_kind_weights))
 
 
 def training_mix(ctx: DemoContext, out: Path) -> dict[str, Any]:
