@@ -6,7 +6,8 @@ interval; per solved task (passed by rule checks) the mean model calls, tokens, 
 the whole strategy spent divided by the tasks it solved; what each saving avoided: API calls replayed from the
 shared journal, repeated calls pruned, model calls of the budget left unspent by searches that stopped on an
 answer (and the tokens those would have cost at the strategy's mean tokens per call), answers rejected by
-verification.
+verification; and, per model and pair of strategies, the tasks only one of them passed (by rule checks) with the
+caller's paired test (a sign test: is the ordering more than chance?).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from annotate.tree import SOLVED
 TOOLLLM_CHATGPT = {"react": 35.3, "react@n": 44.5, "dfsdt": 63.8}
 
 Interval = Callable[[int, int], tuple[float, float]]
+Paired = Callable[[int, int], float]
 Verdicts = Mapping[tuple[str, str], Mapping[str, Mapping[str, bool | None]]]
 
 
@@ -34,10 +36,32 @@ def _rate(passed: int, n: int, interval: Interval) -> dict[str, Any]:
             "interval": [round(low, 4), round(high, 4)]}
 
 
+def paired_rows(verdicts: Verdicts, *, models: Iterable[str], strategies: Iterable[str],
+                paired: Paired) -> list[dict[str, Any]]:
+    """Per model and pair of strategies (in the given order), over the tasks both ran: how many only the first
+    passed by rule checks (``wins``), only the second (``losses``), both or neither (``ties``), and ``p``, the
+    paired test of wins against losses."""
+    strategies = list(strategies)
+    out = []
+    for label in models:
+        for i, first in enumerate(strategies):
+            for second in strategies[i + 1:]:
+                a, b = verdicts.get((label, first), {}), verdicts.get((label, second), {})
+                both = [t for t in a if t in b]
+                wins = sum(1 for t in both if a[t].get("rules") and not b[t].get("rules"))
+                losses = sum(1 for t in both if b[t].get("rules") and not a[t].get("rules"))
+                out.append({"model": label, "first": first, "second": second, "tasks": len(both), "wins": wins,
+                            "losses": losses, "ties": len(both) - wins - losses,
+                            "p": round(paired(wins, losses), 4)})
+    return out
+
+
 def build_table(rows: Iterable[Mapping[str, Any]], verdicts: Verdicts, *, budget: int, models: Iterable[str],
-                strategies: Iterable[str], interval: Interval) -> dict[str, Any]:
-    """``{"budget", "rows": [...]}``: one row per model and strategy (in the given orders)."""
+                strategies: Iterable[str], interval: Interval, paired: Paired | None = None) -> dict[str, Any]:
+    """``{"budget", "rows": [...], "pairs": [...]}``: one row per model and strategy (in the given orders); the
+    pairs (:func:`paired_rows`) when ``paired`` is given."""
     rows = list(rows)
+    models, strategies = list(models), list(strategies)
     out = []
     for label in models:
         for strategy in strategies:
@@ -80,7 +104,8 @@ def build_table(rows: Iterable[Mapping[str, Any]], verdicts: Verdicts, *, budget
                 },
             }
             out.append(row)
-    return {"budget": budget, "rows": out, "toolllm_chatgpt": TOOLLLM_CHATGPT}
+    pairs = paired_rows(verdicts, models=models, strategies=strategies, paired=paired) if paired else []
+    return {"budget": budget, "rows": out, "pairs": pairs, "toolllm_chatgpt": TOOLLLM_CHATGPT}
 
 
 def _pct(rate: Mapping[str, Any] | None) -> str:
@@ -115,6 +140,13 @@ def table_markdown(table: Mapping[str, Any]) -> str:
         lines.append(f"| {r['model']} | {r['name']} | {s['llm_calls']} | {s['api_calls']} ({s['api_made']}) | "
                      f"{sv['api_calls_replayed']} | {sv['repeated_calls_pruned']} | {sv['llm_calls_unspent']} | "
                      f"{sv['tokens_unspent']} | {sv['answers_rejected']} |")
+    if table.get("pairs"):
+        lines += ["", "Task by task (rule checks): tasks only the first strategy passed, only the second, and the sign "
+                  "test of the two:", "", "| model | first vs second | tasks | first only | second only | sign test p |",
+                  "| --- | --- | ---: | ---: | ---: | ---: |"]
+        for r in table["pairs"]:
+            names = f"{STRATEGY_NAMES.get(r['first'], r['first'])} vs {STRATEGY_NAMES.get(r['second'], r['second'])}"
+            lines.append(f"| {r['model']} | {names} | {r['tasks']} | {r['wins']} | {r['losses']} | {r['p']:.2f} |")
     ref = table.get("toolllm_chatgpt", TOOLLLM_CHATGPT)
     lines += ["", (f"For reference, ToolLLM's average pass rates with ChatGPT: ReACT {ref['react']}, "
                   f"ReACT@N {ref['react@n']}, DFSDT {ref['dfsdt']} (their judge, their budget)."), ""]

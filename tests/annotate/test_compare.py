@@ -212,6 +212,29 @@ def test_the_table_figures():
     assert react["saved"]["llm_calls_unspent"] == 10  # only the search that stopped on its answer
     text = table_markdown(table)
     assert "| base | DFSDT | 2 | 2 | 100.0% [" in text and "ReACT 35.3, ReACT@N 44.5, DFSDT 63.8" in text
+    assert table["pairs"] == [] and "sign test" not in text  # no paired test given
+
+
+def test_the_table_pairs_strategies_task_by_task():
+    """Per model and pair of strategies: the tasks only one passed by rule checks, and the caller's paired test."""
+    from eval.intervals import sign_test
+
+    ok = {"rules": True, "judge": None}
+    no = {"rules": False, "judge": None}
+    verdicts = {("base", "react"): {"a": ok, "b": no, "c": no, "d": no},
+                ("base", "react@n"): {"a": ok, "b": ok, "c": ok, "d": no},
+                ("base", "dfsdt"): {"a": no, "b": ok, "c": no}}  # "d" was not run
+    rows = [unit(s, t, T.SOLVED, 2, 1, 1) for (_, s), checks in verdicts.items() for t in checks]
+    table = build_table(rows, verdicts, budget=12, models=["base"], strategies=["react", "react@n", "dfsdt"],
+                        interval=wilson, paired=sign_test)
+    pairs = {(r["first"], r["second"]): r for r in table["pairs"]}
+    assert list(pairs) == [("react", "react@n"), ("react", "dfsdt"), ("react@n", "dfsdt")]
+    assert {k: pairs[("react", "react@n")][k] for k in ("tasks", "wins", "losses", "ties", "p")} == {
+        "tasks": 4, "wins": 0, "losses": 2, "ties": 2, "p": 0.5}
+    assert (pairs[("react", "dfsdt")]["tasks"], pairs[("react", "dfsdt")]["wins"],
+            pairs[("react", "dfsdt")]["losses"]) == (3, 1, 1)
+    assert (pairs[("react@n", "dfsdt")]["wins"], pairs[("react@n", "dfsdt")]["losses"]) == (2, 0)
+    assert "| base | ReACT vs ReACT@N | 4 | 0 | 2 | 0.50 |" in table_markdown(table)
 
 
 def test_the_command_writes_the_table_scored_by_rules_and_resumes(tmp_path, monkeypatch):

@@ -203,7 +203,7 @@ def score_comparison(cfg: CompareConfig, rows: list[dict], judge_chat: object = 
     from annotate.compare_table import build_table, table_markdown
     from eval import answers, judge
     from eval.expectation import check
-    from eval.intervals import wilson
+    from eval.intervals import sign_test, wilson
     from toolbench.catalog.store import load_queries
     from toolbench.formats.atomic import write_json_atomic, write_text_atomic
 
@@ -224,7 +224,7 @@ def score_comparison(cfg: CompareConfig, rows: list[dict], judge_chat: object = 
                     checks[row.query_id]["judge"] = row.resolved_label == judge.PASSED
             verdicts[(label, strategy)] = checks
     table = build_table(rows, verdicts, budget=cfg.budget, models=list(cfg.models), strategies=cfg.strategy_list,
-                        interval=wilson)
+                        interval=wilson, paired=sign_test)
     table["settings"] = cfg.settings()
     table["verdicts"] = {f"{label}/{strategy}": checks for (label, strategy), checks in verdicts.items()}
     write_json_atomic(out / "comparison.json", table)

@@ -59,17 +59,19 @@ def comparison(ctx: DemoContext, artefacts: dict[str, str]) -> dict[str, Any]:
     from toolbench.cli.annotate import score_comparison
 
     rows: list[dict[str, Any]] = []
+    pairs: list[dict[str, Any]] = []
     for kind in ("base", "tuned"):
         cfg = compare_config(ctx, kind)
         if (Path(cfg.out) / "compare.sqlite").exists():
             store = CompareStore(Path(cfg.out) / "compare.sqlite")
             try:
-                rows += score_comparison(cfg, store.units())["rows"]
+                scored = score_comparison(cfg, store.units())
+                rows, pairs = rows + scored["rows"], pairs + scored.get("pairs", [])
             finally:
                 store.close()
     if not rows:
         return {}
-    table = {"budget": ctx.profile.dfsdt_max_llm_calls, "rows": rows}
+    table = {"budget": ctx.profile.dfsdt_max_llm_calls, "rows": rows, "pairs": pairs}
     text = table_markdown(table)
     write_json_atomic(ctx.path("eval", "comparison.json"), table)
     write_text_atomic(ctx.path("eval", "comparison.md"), text)
