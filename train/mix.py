@@ -73,8 +73,8 @@ class MixConfig:
     kind_weights: dict[str, float] = field(default_factory=dict, metadata=doc(
         "How often a kind of sample comes up within its category (the `kind` the generator records, e.g. the "
         "irrelevance kinds missing_capability, same_arguments, other_category, off_topic): kind -> examples per "
-        "turn (1 when not named, 0 leaves it out). Without it a category's examples come shortest first, whatever "
-        "their kind.", option="--kind-weight", form="KIND=WEIGHT",
+        "turn, 0 leaves it out. A category's examples come shortest first; a named kind takes turns with the "
+        "category's other examples (which keep that order, 1 a turn).", option="--kind-weight", form="KIND=WEIGHT",
         example="missing_capability=0"))
 
     def check(self) -> None:
@@ -205,12 +205,16 @@ def build_mix(rows: list[dict[str, Any]], queries: list[dict[str, Any]], samples
     def shortest(items: list[dict[str, Any]], k: int, limit: int,
                  weights: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
         fitting = sorted((i for i in items if i["tokens"] <= limit), key=lambda i: (i["tokens"], i["id"]))
-        if cfg.kind_weights:  # within a category, kinds take turns by their weights (each the shortest first)
+        if cfg.kind_weights:  # within a category, each named kind takes turns with the unnamed rest, by weight
             by_category: dict[str, list[dict[str, Any]]] = {}
             for item in fitting:
                 by_category.setdefault(item["category"], []).append(item)
+
+            def kind(item: dict[str, Any]) -> str:
+                return item["kind"] if item.get("kind") in cfg.kind_weights else ""
+
             fitting = [i for group in by_category.values()
-                       for i in round_robin(group, key=lambda i: i.get("kind", ""), weights=cfg.kind_weights)]
+                       for i in round_robin(group, key=kind, weights=cfg.kind_weights)]
         return round_robin(fitting, key=lambda i: i["category"], order=TASK_CATEGORIES, weights=weights)[:k]
 
     weights = cfg.category_weights

@@ -180,8 +180,8 @@ def test_reference_calls_join_the_mix_with_their_own_ids(tmp_path):
 
 
 def test_kind_weights_choose_kinds_within_a_category(tmp_path):
-    """--kind-weight: within a category, the generator's kinds take turns by weight; 0 leaves a kind out; without
-    it the shortest come first whatever their kind. mix.json counts the kinds."""
+    """--kind-weight: within a category, the shortest first; a named kind takes turns with the others by weight, 0
+    leaves it out. mix.json counts the kinds."""
     kinds = {"irrelevance_1": "missing_capability", "irrelevance_2": "missing_capability",
              "irrelevance_3": "same_arguments", "irrelevance_4": "off_topic"}
     samples = {sid: {"id": sid, "category": "irrelevance", "meta": {"kind": kind}} for sid, kind in kinds.items()}
@@ -196,8 +196,9 @@ def test_kind_weights_choose_kinds_within_a_category(tmp_path):
         return [e["id"] for e in examples], stats["kinds"]
 
     assert ids() == (["irrelevance_1", "irrelevance_2"], {"missing_capability": 2})
-    assert ids(missing_capability=0) == (["irrelevance_4", "irrelevance_3"], {"off_topic": 1, "same_arguments": 1})
-    assert ids(missing_capability=1)[0] == ["irrelevance_1", "irrelevance_4"]  # kinds take turns, by name
+    assert ids(missing_capability=0) == (["irrelevance_3", "irrelevance_4"], {"off_topic": 1, "same_arguments": 1})
+    assert ids(off_topic=1)[0] == ["irrelevance_1", "irrelevance_4"]  # a named kind takes turns with the rest
+    assert ids(off_topic=2, missing_capability=0)[0] == ["irrelevance_3", "irrelevance_4"]
     assert mix.sample_kinds([{"id": "a", "meta": {"kind": "off_topic"}}, {"id": "b", "meta": None}, {}]) == {
         "a": "off_topic", "b": ""}
     with pytest.raises(mix.MixError, match="kind_weights.off_topic"):
