@@ -132,8 +132,8 @@ class DemoProfile:
         "call requests), half the hallucination traps (whose 'give me its id' replies the model repeated on BFCL's "
         "multiple entries)."))
     train_kind_weights: dict[str, float] = field(default_factory=lambda: dict(TRAIN_KIND_WEIGHTS), metadata=doc(
-        "How often each kind of sample (the irrelevance kinds) comes up within its category in the LoRA mix "
-        "(`train mix --kind-weight`; 1 when not named, {} takes the shortest whatever their kind)."))
+        "How often a kind of sample (e.g. an irrelevance kind) comes up against the rest of its category in the "
+        "LoRA mix (`train mix --kind-weight`; 0 leaves it out; {}: the shortest first, whatever their kind)."))
     train_max_length: int = field(default=640, metadata=doc("Longest call example in tokens (the shortest "
                                                               "are taken first: CPU time goes by tokens)."))
     train_agent_max_length: int = field(default=1280, metadata=doc("Longest DFSDT-style example in tokens."))
