@@ -209,12 +209,8 @@ def build_mix(rows: list[dict[str, Any]], queries: list[dict[str, Any]], samples
             by_category: dict[str, list[dict[str, Any]]] = {}
             for item in fitting:
                 by_category.setdefault(item["category"], []).append(item)
-
-            def kind(item: dict[str, Any]) -> str:
-                return item["kind"] if item.get("kind") in cfg.kind_weights else ""
-
-            fitting = [i for group in by_category.values()
-                       for i in round_robin(group, key=kind, weights=cfg.kind_weights)]
+            fitting = [i for group in by_category.values() for i in round_robin(
+                group, key=lambda i: i["kind"] if i.get("kind") in cfg.kind_weights else "", weights=cfg.kind_weights)]
         return round_robin(fitting, key=lambda i: i["category"], order=TASK_CATEGORIES, weights=weights)[:k]
 
     weights = cfg.category_weights

@@ -66,7 +66,7 @@ def comparison(ctx: DemoContext, artefacts: dict[str, str]) -> dict[str, Any]:
             store = CompareStore(Path(cfg.out) / "compare.sqlite")
             try:
                 scored = score_comparison(cfg, store.units())
-                rows, pairs = rows + scored["rows"], pairs + scored.get("pairs", [])
+                rows, pairs = rows + scored["rows"], pairs + scored["pairs"]
             finally:
                 store.close()
     if not rows:
