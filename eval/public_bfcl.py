@@ -143,12 +143,13 @@ def _bfcl_ok(row: Mapping[str, Any]) -> bool:
 def summarize_public(rows_by_category: Mapping[str, list[Mapping[str, Any]]], *, model: str = "",
                      mode: str = "auto", constrained_decoding: Any = UNKNOWN,
                      sample: PublicSample | None = None, request_errors: Mapping[str, int] | None = None,
-                     skipped: Mapping[str, str] | None = None, seed: int = intervals.BOOTSTRAP_SEED
-                     ) -> dict[str, Any]:
+                     skipped: Mapping[str, str] | None = None, seed: int = intervals.BOOTSTRAP_SEED,
+                     cut: Mapping[str, int] | None = None) -> dict[str, Any]:
     """The block's summary from each category's verdict rows (``{id, valid, error_type, bfcl_would_accept?}``).
 
     Per category and overall (micro, macro): ``n``, ``correct``, ``accuracy``, ``interval`` (95%), and ``bfcl``
-    (the same figures as BFCL would report them) with ``differs`` true where they are not ours."""
+    (the same figures as BFCL would report them) with ``differs`` true where they are not ours. ``cut`` counts
+    each category's replies that ended at the request's max_tokens (``cut_at_max_tokens`` where not 0)."""
     if mode not in TOOL_CHOICES:
         raise PublicBfclError(f"mode: must be one of {', '.join(TOOL_CHOICES)}; got {mode!r}")
     categories: dict[str, Any] = {}
@@ -166,6 +167,8 @@ def summarize_public(rows_by_category: Mapping[str, list[Mapping[str, Any]]], *,
             item["missing_prediction"] = missing
         if request_errors and request_errors.get(category):
             item["request_errors"] = request_errors[category]
+        if cut and cut.get(category):
+            item["cut_at_max_tokens"] = cut[category]
         categories[category] = item
     total = sum(n for _, n in ours_counts.values())
     micro = {**intervals.figure(sum(c for c, _ in ours_counts.values()), total),
@@ -274,6 +277,15 @@ def bfcl_fc_valid(category: str, result: Any, ours_valid: bool) -> bool:
     return bool(ours_valid) and decoded is not None
 
 
+def reply_was_cut(reply: Mapping[str, Any] | None, max_tokens: int) -> bool:
+    """Whether a reply ended at its token budget: finish reason "length", or (servers that report "tool_calls"
+    for a cut reply) as many completion tokens as it was allowed."""
+    if not reply:
+        return False
+    used = (reply.get("usage") or {}).get("completion_tokens") or 0
+    return reply.get("finish_reason") == "length" or used >= max_tokens
+
+
 def run_public_bfcl(chat: Any = None, *, sample: PublicSample, out_dir: str | Path, base_url: str | None = None,
                     model: str | None = None, name: str | None = None, tool_choice: str = "auto",
                     config: Any = None, constrained_decoding: Any = None, api_key_env: str = "OPENAI_API_KEY",
@@ -324,6 +336,7 @@ def run_public_bfcl(chat: Any = None, *, sample: PublicSample, out_dir: str | Pa
     by_id = {p.id: p for p in predictions}
     rows_by_category: dict[str, list[dict[str, Any]]] = {}
     request_errors: dict[str, int] = {}
+    cut: dict[str, int] = {}
     files: dict[str, Any] = {"sample": str(out_dir / "sample.json"), "results": {}, "verdicts": {}}
     for category, (category_entries, answers) in loaded.items():
         category_predictions = [by_id[str(e["id"])] for e in category_entries if str(e["id"]) in by_id]
@@ -333,6 +346,7 @@ def run_public_bfcl(chat: Any = None, *, sample: PublicSample, out_dir: str | Pa
         errors = sum(p.error is not None for p in category_predictions)
         if errors:
             outcome.summary["request_errors"] = request_errors[category] = errors
+        cut[category] = sum(reply_was_cut(p.reply, config.max_tokens) for p in category_predictions)
         bfcl_rows = []
         for entry, row in zip(category_entries, outcome.rows):
             prediction = by_id.get(str(entry["id"]))
@@ -351,7 +365,7 @@ def run_public_bfcl(chat: Any = None, *, sample: PublicSample, out_dir: str | Pa
 
     summary = summarize_public(rows_by_category, model=name, mode=tool_choice,
                                constrained_decoding=constrained_decoding, sample=sample,
-                               request_errors=request_errors, skipped=skipped)
+                               request_errors=request_errors, skipped=skipped, cut=cut)
     summary["runner"] = {"max_tokens": config.max_tokens, "temperature": config.temperature, "seed": config.seed,
                          "system_prompt": config.system_prompt}
     summary["files"] = files

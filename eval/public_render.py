@@ -107,6 +107,13 @@ def _notes(labels: list[str], columns: list[Mapping[str, Any]]) -> list[str]:
                      f"(seed {first['seed']}; the ids are in sample.json).")
         if any(s != first for s in samples[1:]):
             notes.append("**The columns were measured on different samples: they do not compare entry for entry.**")
+    for label, s in zip(labels, columns):
+        cut = {c: f["cut_at_max_tokens"] for c, f in (s.get("categories") or {}).items() if f.get("cut_at_max_tokens")}
+        if cut:
+            budget = (s.get("runner") or {}).get("max_tokens", "max_tokens")
+            notes.append(f"**{label}: replies cut at {budget} tokens**: "
+                         + ", ".join(f"{c} {n}" for c, n in cut.items())
+                         + " (a cut call is wrong; raise max_tokens to score them whole).")
     skipped = {c: why for s in columns for c, why in (s.get("skipped") or {}).items()}
     for category, why in skipped.items():
         notes.append(f"{category}: {why}")

@@ -18,6 +18,7 @@ import pytest
 from eval import bfcl_reference, predict, public_bfcl, public_sample
 from toolbench.cli import main
 from toolbench.llm.cache import CachedChatModel
+from toolbench.llm.base import Usage
 from toolbench.llm.scripted import ScriptedChatModel
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("bfcl_eval") is None, reason="bfcl-eval is not installed")
@@ -135,7 +136,12 @@ def oracle_model(sample: public_bfcl.PublicSample) -> ScriptedChatModel:
         if entry["id"] == first_simple:  # a right call, but written as text: ours reads it, BFCL's FC mode not
             name, args = calls[0]
             return json.dumps({"name": name, "arguments": args})
-        return ScriptedChatModel.calls(calls)
+        reply = ScriptedChatModel.calls(calls)
+        if category == "parallel":  # even ids: a reply cut at max_tokens, said by its finish reason
+            reply.finish_reason = "length"
+        elif category == "multiple" and number % 2:  # odd ids: cut, but the server says "tool_calls"
+            reply.usage = Usage(prompt_tokens=10, completion_tokens=params["max_tokens"])
+        return reply
 
     return ScriptedChatModel([respond], model="oracle", repeat_last=True)
 
@@ -170,6 +176,12 @@ def test_run_writes_every_file_and_scores_ours_and_bfcls(tmp_path, small_sample)
     assert macro["accuracy"] == pytest.approx(sum(c["accuracy"] for c in cats.values()) / 5, abs=1e-4)
     assert macro["interval"][0] <= macro["accuracy"] <= macro["interval"][1]
     assert summary["sample"]["size"] == 30 and summary["sample"]["bfcl_eval"] == "2026.3.23"
+    odd_multiple = sum(int(i.rsplit("_", 1)[-1]) % 2 for i in small_sample.ids["multiple"])
+    assert cats["parallel"].get("cut_at_max_tokens", 0) == 6 - odd_parallel
+    assert cats["multiple"].get("cut_at_max_tokens", 0) == odd_multiple
+    assert "cut_at_max_tokens" not in cats["simple_python"] and "cut_at_max_tokens" not in cats["irrelevance"]
+    assert odd_multiple and odd_parallel < 6  # the sample has cut replies of both kinds
+    assert "replies cut at 256 tokens**: " in public_bfcl.summary_markdown(summary)
 
     # the run folder: sample, BFCL result files, verdicts with replies, the summary
     assert public_bfcl.PublicSample.read(tmp_path / "sample.json").ids == small_sample.ids

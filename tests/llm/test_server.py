@@ -32,6 +32,7 @@ class ScriptedGenerator:
 
     def __init__(self, tokenizer, texts=(), delay=0.0, fail=False):
         self.tokenizer, self.texts, self.delay, self.fail = tokenizer, list(texts), delay, fail
+        self.reason = "stop"  # the engine's finish reason for every completion
         self.requests: list[GenerationRequest] = []
         self.lock = threading.Lock()
         self.active = self.peak = 0
@@ -55,7 +56,7 @@ class ScriptedGenerator:
             if on_text:
                 for piece in (text[:2], text[2:]):
                     on_text(piece)
-            return Generation([text] * request.n, ["stop"] * request.n, self.count_tokens(request.prompt),
+            return Generation([text] * request.n, [self.reason] * request.n, self.count_tokens(request.prompt),
                               [3] * request.n)
         finally:
             with self.lock:
@@ -106,6 +107,19 @@ def test_tool_call_is_parsed_into_tool_calls(scripted):
         {"id": make_call_id(0, "get_weather", raw), "type": "function",
          "function": {"name": "get_weather", "arguments": raw}}]}
     assert "<tools>" in scripted.requests[0].prompt
+
+
+def test_a_reply_cut_at_max_tokens_says_length_even_with_calls(scripted):
+    first = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>\n'
+    scripted.texts = [first + '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Ber', first]
+    scripted.reason = "length"
+    with client_for(scripted) as client:
+        cut = post(client, {"model": "scripted-lm", "messages": USER, "tools": [WEATHER], "max_tokens": 30}).json()
+        scripted.reason = "stop"
+        whole = post(client, {"model": "scripted-lm", "messages": USER, "tools": [WEATHER]}).json()
+    assert cut["choices"][0]["finish_reason"] == "length"
+    assert cut["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] == '{"city": "Paris"}'
+    assert whole["choices"][0]["finish_reason"] == "tool_calls"
 
 
 def test_tool_choice_named_required_and_none(scripted):

@@ -320,7 +320,9 @@ class ChatServer:
                 content, calls = parse_tool_calls(full, allowed_names=job.tool_names)
             else:
                 content, calls = (full or None), []
-            out.append((content, calls, "tool_calls" if calls else reason))
+            # OpenAI says "length" for a reply cut at max_tokens even when calls were parsed from it: the last of
+            # them may be cut, and a client must be able to tell a budget that bit from a finished turn.
+            out.append((content, calls, "tool_calls" if calls and reason != "length" else reason))
         return out
 
     def response(self, job: _Job, result: Generation) -> dict[str, Any]:
