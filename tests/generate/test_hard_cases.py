@@ -203,6 +203,27 @@ def test_parallel_calls_vary_more_values_at_parallel_values_rate(rate, required,
     assert {None: 0 < two < 30, 0.0: two == 0, 1.0: two == 30}[rate], two
 
 
+def test_grid_samples_are_every_combination_of_two_arguments(hub_catalog):
+    """At ``grid_rate`` a parallel sample is four calls: two values of one argument times two of another."""
+    verifier = Verifier(hub_catalog)
+    gen = CallGenerator(hub_catalog, seed=3, config=only("parallel", zh_rate=0.0, max_parallel=4, grid_rate=1.0))
+    for i in range(20):
+        sample = gen.generate(i)
+        assert verifier.verify(sample).status == "passed", sample.to_dict()
+        args = [c.arguments for c in sample.calls]
+        assert sample.meta["kind"] == "grid" and len(args) == 4 and len({c.name for c in sample.calls}) == 1
+        differ = [k for k in args[0] if len({json.dumps(a[k]) for a in args}) > 1]
+        assert len(differ) == 2, args
+        assert len({tuple(json.dumps(a[k]) for k in differ) for a in args}) == 4  # each pair once
+        assert all(len({json.dumps(a[k]) for a in args}) == 2 for k in differ)
+        assert "combination" in sample.first_user
+    for config in (only("parallel", zh_rate=0.0, max_parallel=3, grid_rate=1.0),  # no room for four calls
+                   only("parallel", zh_rate=1.0, grid_rate=1.0),  # Chinese requests: the usual form
+                   only("parallel", zh_rate=0.0)):  # the default rate is 0
+        gen = CallGenerator(hub_catalog, seed=3, config=config)
+        assert not any(gen.generate(i).meta.get("kind") == "grid" for i in range(12))
+
+
 # -- abstaining ------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", ["missing_capability", "same_arguments", "other_category", "off_topic"])

@@ -121,6 +121,29 @@ def test_lists_flags_and_parallel_values_read_as_prose():
         weather, [{"city": c} for c in ("Paris", "London", "Tokyo")], "en", random.Random(2)
     )
     assert "Paris, London and Tokyo" in text and "weather" in text
+    news = Api("N", "search_news", "Search news articles",
+               required_params=[Param("q", "STRING", "Search query", required=True)])
+    for seed in range(12):  # quotes go around each value, never around the list
+        text = render.parallel_request(news, [{"q": "AAPL"}, {"q": "board games"}], "en", random.Random(seed))
+        assert '"AAPL and board games"' not in text and "AAPL" in text and "board games" in text
+
+
+def test_a_grid_request_says_each_value_once_and_asks_for_every_combination():
+    api = Api("W", "get_forecast", "Daily weather forecast for a city",
+              required_params=[Param("city", "STRING", "City name", required=True)],
+              optional_params=[Param("hourly", "BOOLEAN", "Whether to include the hourly forecast",
+                                     schema={"type": "boolean"}),
+                               Param("units", "STRING", "Units", schema={"type": "string",
+                                                                        "enum": ["metric", "imperial"]})])
+    texts = set()
+    for seed in range(8):
+        rng = random.Random(seed)
+        text = render.grid_request(api, {"units": "metric"}, (api.params[0], ["Paris", "Rome"]),
+                                   (api.params[1], [True, False]), rng)
+        texts.add(text)
+        assert text.count("Paris") == 1 and text.count("Rome") == 1 and "metric" in text
+        assert "include the hourly forecast" in text and "combination" in text
+    assert len(texts) >= 4
 
 
 def test_requests_are_deterministic_per_seed(hub_catalog):

@@ -7,7 +7,9 @@ Categories (:data:`toolbench.generate.call_samples.CATEGORIES`), each with its s
   the others are mostly **near misses** (:mod:`toolbench.generate.distractors`: same tool, similar names and
   descriptions, the same arguments: ``get_restaurant`` vs ``get_restaurant_reviews`` vs ``get_restaurant_menu``),
   and the request tells the answer apart from every one of them;
-- ``parallel``: one function offered, 2-``max_parallel`` calls with different arguments in one turn;
+- ``parallel``: one function offered, 2-``max_parallel`` calls with different arguments in one turn; at
+  ``grid_rate`` (kind ``grid``) four calls, every combination of two values of two arguments ("the prime
+  factors of 4567 and 7890, formatted and as a list, every combination");
 - ``parallel_multiple``: 2-``max_parallel`` calls over 2-3 related functions in one turn, near misses offered too;
 - ``irrelevance``: no offered function can serve the request; the answer is a text reply saying so and why
   (:mod:`toolbench.generate.abstain`). Kinds (``irrelevance_kinds``): ``missing_capability`` (the request is for
@@ -34,6 +36,7 @@ import copy
 import json
 import random
 import re
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from toolbench.catalog.functions import FunctionSet
@@ -287,6 +290,11 @@ class CallGenerator:
         def scalars(params: list[Param]) -> list[Param]:  # a list or an object per call is hard to tell apart
             return [p for p in params if param_schema_for_sampling(p).get("type") not in ("array", "object")]
 
+        if (self.config.grid_rate and language == "en" and self.config.max_parallel >= 4
+                and rng.random() < self.config.grid_rate):
+            apis = [a for a in self.apis if len({p.name for p in scalars(a.params)}) >= 2]
+            if apis:
+                return self._grid(rng, sampler, rng.choice(apis), scalars)
         more = rng.random() < self.config.parallel_values_rate  # more than one value varies per call
         apis = [a for a in self.apis if len(scalars(a.params)) >= 2] if more else []
         api = rng.choice(apis or [a for a in self.apis if a.params] or self.apis)
@@ -322,6 +330,35 @@ class CallGenerator:
             raise _Retry(f"{api.name}: could not draw two different values of {first.name}")
         text = render.parallel_request(api, [c.arguments for c in calls], language, rng)
         return self._sample("parallel", language, [api], [Step(text, calls)], rng)
+
+    def _grid(self, rng: random.Random, sampler: ValueSampler, api: Api,
+              scalars: Callable[[list[Param]], list[Param]]) -> CallSample:
+        """Every combination of two values of one argument and two of another: four calls, each value said once."""
+        base = sampler.arguments(api)
+        params = scalars(api.params)
+        first = rng.choice([p for p in params if p.required] or params)
+        rest = [p for p in params if p.name != first.name]
+        second = rng.choice([p for p in rest if p.required] or [p for p in rest if p.name in base] or rest)
+        values = []
+        for param in (first, second):
+            if param_schema_for_sampling(param).get("type") == "boolean":
+                values.append([True, False])
+                continue
+            drawn: list[Any] = []
+            for _ in range(8):
+                value = sampler.param_value(param)
+                if value not in drawn and str(value).strip():
+                    drawn.append(value)
+                if len(drawn) == 2:
+                    break
+            if len(drawn) < 2:
+                raise _Retry(f"{api.name}: could not draw two different values of {param.name}")
+            values.append(drawn)
+        calls = [ExpectedCall("", {**base, first.name: a, second.name: b}, api.tool, api.name)
+                 for a in values[0] for b in values[1]]
+        shared = {k: v for k, v in base.items() if k not in (first.name, second.name)}
+        text = render.grid_request(api, shared, (first, values[0]), (second, values[1]), rng)
+        return self._sample("parallel", "en", [api], [Step(text, calls)], rng, kind="grid")
 
     def _parallel_multiple(self, rng: random.Random, sampler: ValueSampler, language: str) -> CallSample:
         first = rng.choice(self.apis)

@@ -53,6 +53,11 @@ class CallsConfig:
                 "'base 10 and height 5, base 15 and height 7'), on a function with two or more scalar parameters; "
                 "a third one varies at the same rate. The extra ones: required parameters, else optional ones the "
                 "sample gives, else other optional ones."})
+    grid_rate: float = field(default=0.0, metadata={
+        "help": "Share of parallel samples (English, max_parallel >= 4) whose calls are every combination of two "
+                "values of one argument and two of another, said once each ('the prime factors of 4567 and 7890, "
+                "formatted and as a list, every combination': four calls). The function needs two scalar "
+                "parameters; a flag's two values are on and off."})
     near_miss_rate: float = field(default=0.75, metadata={
         "help": "Share of distractors drawn among the nearest APIs (same tool, similar names) rather than at "
                 "random."})
@@ -70,7 +75,8 @@ class CallsConfig:
                 raise GenerateError(f"calls.today {self.today!r}: write a date as YYYY-MM-DD") from None
         _check_mix("weights", self.weights, CATEGORIES)
         _check_mix("irrelevance_kinds", self.irrelevance_kinds, IRRELEVANCE_KINDS)
-        for name in ("zh_rate", "optional_rate", "paraphrase_rate", "near_miss_rate", "parallel_values_rate"):
+        for name in ("zh_rate", "optional_rate", "paraphrase_rate", "near_miss_rate", "parallel_values_rate",
+                     "grid_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise GenerateError(f"calls.{name} must be in [0, 1], got {getattr(self, name)}")
         if self.max_offered < 2 or self.max_parallel < 2 or self.min_offered < 2:

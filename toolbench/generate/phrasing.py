@@ -356,6 +356,9 @@ def argument(
     if re.search(r"(^|_)(offset|skip|start)$", key) and isinstance(value, int):
         return rng.choice((f"skipping the first {v}", f"starting after the first {v}"))
     if re.search(r"(^|_)(q|query|keyword|keywords|search|term|text|prompt)$", key) and isinstance(value, str):
+        if several:  # quotes around each value, not around the list ("AAPL" and "Tesla", not "AAPL and Tesla")
+            quoted = _listed([f'"{value_text(x, param, "en", rng)}"' for x in several])
+            return rng.choice((f"about {v}", f"matching {quoted}", f"for {quoted}", f"on {v}"))
         return rng.choice((f"about {v}", f'matching "{v}"', f'for "{v}"', f"on {v}"))
     if re.search(r"(^|_)(sort|sort_by|order_by|sortby|orderby)$", key):
         return rng.choice((f"sorted by {v}", f"ordered by {v}"))

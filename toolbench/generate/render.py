@@ -213,6 +213,26 @@ def parallel_request(api: Api | str, arg_sets: list[dict[str, Any]], language: s
     return _dress(text, api.category, language, rng)
 
 
+def grid_request(api: Api | str, shared: dict[str, Any], first: tuple[Param, list[Any]],
+                 second: tuple[Param, list[Any]], rng: random.Random) -> str:
+    """One English request for every combination of two values of one argument and two of another (four calls):
+    the shared arguments, each argument's values once ("for Paris and Rome, in metric and imperial units"), and
+    words that say every combination is wanted."""
+    api = _api(api)
+    it = phrasing.intent(api, rng, _mentions)
+    phrases = phrasing.arguments(api, shared, rng, it.vp)
+    for param, values in (first, second):
+        if all(isinstance(v, bool) for v in values):
+            on, off = phrasing.argument(param, True, rng), phrasing.argument(param, False, rng)
+            phrases.append(rng.choice((f"once {on} and once {off}", f"both: {on}, and {off}")))
+        else:
+            phrases.append(phrasing.argument(param, None, rng, api, list(values), it.vp))
+    head = _end(_frame(it, phrasing.joined_phrases(phrases), rng), ".")  # a value may end the head: keep it whole
+    tail = rng.choice(("Every combination, please.", "All four combinations.", "I need each combination of the two.",
+                       "All combinations of those."))
+    return _dress(f"{head} {tail}", api.category, "en", rng)
+
+
 def joined(sentences: list[str], language: str, rng: random.Random) -> str:
     """Several requests as one message, with linking words (a later request's greeting or persona dropped)."""
     links = _ZH_LINK if language == "zh" else _EN_LINK
