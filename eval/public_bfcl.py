@@ -59,6 +59,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -144,12 +145,14 @@ def summarize_public(rows_by_category: Mapping[str, list[Mapping[str, Any]]], *,
                      mode: str = "auto", constrained_decoding: Any = UNKNOWN,
                      sample: PublicSample | None = None, request_errors: Mapping[str, int] | None = None,
                      skipped: Mapping[str, str] | None = None, seed: int = intervals.BOOTSTRAP_SEED,
-                     cut: Mapping[str, int] | None = None) -> dict[str, Any]:
+                     cut: Mapping[str, int] | None = None,
+                     failures: Mapping[str, Mapping[str, int]] | None = None) -> dict[str, Any]:
     """The block's summary from each category's verdict rows (``{id, valid, error_type, bfcl_would_accept?}``).
 
     Per category and overall (micro, macro): ``n``, ``correct``, ``accuracy``, ``interval`` (95%), and ``bfcl``
     (the same figures as BFCL would report them) with ``differs`` true where they are not ours. ``cut`` counts
-    each category's replies that ended at the request's max_tokens (``cut_at_max_tokens`` where not 0)."""
+    each category's replies that ended at the request's max_tokens (``cut_at_max_tokens`` where not 0);
+    ``failures`` each category's wrong entries by :func:`failure_kind` (``failures``, most frequent first)."""
     if mode not in TOOL_CHOICES:
         raise PublicBfclError(f"mode: must be one of {', '.join(TOOL_CHOICES)}; got {mode!r}")
     categories: dict[str, Any] = {}
@@ -169,6 +172,8 @@ def summarize_public(rows_by_category: Mapping[str, list[Mapping[str, Any]]], *,
             item["request_errors"] = request_errors[category]
         if cut and cut.get(category):
             item["cut_at_max_tokens"] = cut[category]
+        if failures and failures.get(category):
+            item["failures"] = dict(sorted(failures[category].items(), key=lambda kv: (-kv[1], kv[0])))
         categories[category] = item
     total = sum(n for _, n in ours_counts.values())
     micro = {**intervals.figure(sum(c for c, _ in ours_counts.values()), total),
@@ -277,6 +282,46 @@ def bfcl_fc_valid(category: str, result: Any, ours_valid: bool) -> bool:
     return bool(ours_valid) and decoded is not None
 
 
+def _kind_of(error_type: str) -> str | None:
+    kind, _, detail = error_type.partition(":")
+    if detail == "decoder_failed":
+        return "text"
+    if detail == "wrong_func_name":
+        return "wrong_function"
+    if detail == "wrong_count":
+        return "call_count"
+    if detail in ("missing_optional", "missing_required"):
+        return "missing_argument"
+    if kind == "value_error":
+        return "value"
+    if kind == "type_error":
+        return "type"
+    if error_type == "irrelevance_error:decoder_success":
+        return "called"
+    if error_type == "irrelevance:unparseable":
+        return "unclear"
+    if error_type == "missing_prediction":
+        return "no_prediction"
+    return None
+
+
+def failure_kind(row: Mapping[str, Any], cut: bool = False) -> str | None:
+    """A failed verdict row's kind (a key of :data:`eval.public_render.FAILURE_KINDS`, else its error type); None
+    for a correct one; ``cut`` (the reply ended at max_tokens) comes first.
+    A parallel entry no call of which matches an expected call takes the kind of the closest miss: a call of the
+    right function with a wrong or missing value, else a wrong function."""
+    if row.get("valid"):
+        return None
+    if cut:
+        return "cut"
+    error_type = str(row.get("error_type") or "")
+    if error_type.endswith(":cannot_find_match"):
+        nested = [_kind_of(str(e.get("error_type") or "")) for e in row.get("errors") or [] if isinstance(e, dict)]
+        closest = [k for k in nested if k and k != "wrong_function"]
+        return closest[0] if closest else "wrong_function"
+    return _kind_of(error_type) or error_type or "unknown"
+
+
 def reply_was_cut(reply: Mapping[str, Any] | None, max_tokens: int) -> bool:
     """Whether a reply ended at its token budget: finish reason "length", or (servers that report "tool_calls"
     for a cut reply) as many completion tokens as it was allowed."""
@@ -337,6 +382,7 @@ def run_public_bfcl(chat: Any = None, *, sample: PublicSample, out_dir: str | Pa
     rows_by_category: dict[str, list[dict[str, Any]]] = {}
     request_errors: dict[str, int] = {}
     cut: dict[str, int] = {}
+    failures: dict[str, dict[str, int]] = {}
     files: dict[str, Any] = {"sample": str(out_dir / "sample.json"), "results": {}, "verdicts": {}}
     for category, (category_entries, answers) in loaded.items():
         category_predictions = [by_id[str(e["id"])] for e in category_entries if str(e["id"]) in by_id]
@@ -346,7 +392,8 @@ def run_public_bfcl(chat: Any = None, *, sample: PublicSample, out_dir: str | Pa
         errors = sum(p.error is not None for p in category_predictions)
         if errors:
             outcome.summary["request_errors"] = request_errors[category] = errors
-        cut[category] = sum(reply_was_cut(p.reply, config.max_tokens) for p in category_predictions)
+        was_cut = {p.id for p in category_predictions if reply_was_cut(p.reply, config.max_tokens)}
+        cut[category] = len(was_cut)
         bfcl_rows = []
         for entry, row in zip(category_entries, outcome.rows):
             prediction = by_id.get(str(entry["id"]))
@@ -357,6 +404,8 @@ def run_public_bfcl(chat: Any = None, *, sample: PublicSample, out_dir: str | Pa
             if failed:
                 bfcl_row["error"] = prediction.error if prediction else "no prediction"
             bfcl_rows.append(bfcl_row)
+        failures[category] = dict(Counter(k for row in outcome.rows
+                                          if (k := failure_kind(row, str(row.get("id")) in was_cut))))
         verdicts, result_path = output_paths(out_dir, category)
         predict.write_outcome(outcome, verdicts)
         write_jsonl_atomic(result_path, bfcl_rows, default=repr)
@@ -365,7 +414,7 @@ def run_public_bfcl(chat: Any = None, *, sample: PublicSample, out_dir: str | Pa
 
     summary = summarize_public(rows_by_category, model=name, mode=tool_choice,
                                constrained_decoding=constrained_decoding, sample=sample,
-                               request_errors=request_errors, skipped=skipped, cut=cut)
+                               request_errors=request_errors, skipped=skipped, cut=cut, failures=failures)
     summary["runner"] = {"max_tokens": config.max_tokens, "temperature": config.temperature, "seed": config.seed,
                          "system_prompt": config.system_prompt}
     summary["files"] = files

@@ -21,6 +21,19 @@ MODE_LABELS = {
     "required": 'forced call, tool_choice "required": a call is forced (not comparable with "auto")',
 }
 BFCL_SUFFIX = ": BFCL would report"  # the label of the row under a figure where BFCL's differs from ours
+# Why an entry failed (the keys of a summary's ``failures``, :func:`eval.public_bfcl.failure_kind`), as read.
+FAILURE_KINDS = {
+    "cut": "reply cut at max_tokens",
+    "text": "no call: text instead",
+    "wrong_function": "wrong function",
+    "call_count": "wrong number of calls",
+    "value": "wrong value",
+    "missing_argument": "a stated argument left out",
+    "type": "wrong type",
+    "called": "called a function (irrelevance)",
+    "unclear": "neither a call nor a refusal (irrelevance)",
+    "no_prediction": "no prediction (request failed)",
+}
 
 
 @dataclass(frozen=True)
@@ -130,6 +143,22 @@ def render_public_block(base: Mapping[str, Any], tuned: Mapping[str, Any]) -> st
     return render_columns({"base": base, "tuned": tuned})
 
 
+def failure_table(summary: Mapping[str, Any]) -> str:
+    """Why entries failed: one row per kind of failure (:data:`FAILURE_KINDS`), one column per category; "" when
+    the summary has no failures recorded."""
+    categories = {c: f.get("failures") or {} for c, f in (summary.get("categories") or {}).items()}
+    kinds = sorted({k for f in categories.values() for k in f}, key=lambda k: -sum(f.get(k, 0)
+                                                                                  for f in categories.values()))
+    if not kinds:
+        return ""
+    lines = ["| why wrong | " + " | ".join(categories) + " |", "| --- |" + " ---: |" * len(categories)]
+    for kind in kinds:
+        lines.append(f"| {FAILURE_KINDS.get(kind, kind)} | "
+                     + " | ".join(str(f.get(kind, 0) or "") for f in categories.values()) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def summary_markdown(summary: Mapping[str, Any]) -> str:
-    """One model's block as Markdown."""
-    return render_columns({summary.get("model") or "model": summary})
+    """One model's block as Markdown, then why its wrong entries failed."""
+    failures = failure_table(summary)
+    return render_columns({summary.get("model") or "model": summary}) + ("\n" + failures if failures else "")

@@ -182,6 +182,12 @@ def test_run_writes_every_file_and_scores_ours_and_bfcls(tmp_path, small_sample)
     assert "cut_at_max_tokens" not in cats["simple_python"] and "cut_at_max_tokens" not in cats["irrelevance"]
     assert odd_multiple and odd_parallel < 6  # the sample has cut replies of both kinds
     assert "replies cut at 256 tokens**: " in public_bfcl.summary_markdown(summary)
+    # why entries failed: the parallel prose is "text", the garbled irrelevance replies "unclear"; cut replies
+    # that are right are not failures
+    assert cats["parallel"].get("failures", {}) == ({"text": odd_parallel} if odd_parallel else {})
+    assert cats["irrelevance"]["failures"] == {"unclear": 6 - odd_irrelevance}
+    assert "failures" not in cats["multiple"] and "failures" not in cats["simple_python"]
+    assert "| neither a call nor a refusal (irrelevance) |" in public_bfcl.summary_markdown(summary)
 
     # the run folder: sample, BFCL result files, verdicts with replies, the summary
     assert public_bfcl.PublicSample.read(tmp_path / "sample.json").ids == small_sample.ids
@@ -344,3 +350,22 @@ def test_kept_sample_is_drawn_once_and_read_back(tmp_path):
     assert again.ids == first.ids and again.totals == first.totals
     with pytest.raises(public_bfcl.PublicBfclError, match="drawn from the 'test' split, not 'dev'"):
         public_bfcl.kept_sample(path, ["multiple"], 3, split="dev")
+
+
+def test_failure_kinds_name_the_closest_miss_and_put_cut_replies_first():
+    kind = public_bfcl.failure_kind
+    assert kind({"valid": True, "error_type": None}) is None
+    assert kind({"valid": False, "error_type": "ast_decoder:decoder_failed"}) == "text"
+    assert kind({"valid": False, "error_type": "ast_decoder:decoder_failed"}, cut=True) == "cut"
+    assert kind({"valid": False, "error_type": "simple_function_checker:missing_optional"}) == "missing_argument"
+    assert kind({"valid": False, "error_type": "value_error:string"}) == "value"
+    assert kind({"valid": False, "error_type": "parallel_function_checker_no_order:wrong_count"}) == "call_count"
+    assert kind({"valid": False, "error_type": "irrelevance_error:decoder_success"}) == "called"
+    unmatched = "parallel_function_checker_no_order:cannot_find_match"
+    assert kind({"valid": False, "error_type": unmatched, "errors": [
+        "No model call matches expected call 0 (f).",
+        {"model_call": 0, "error_type": "simple_function_checker:wrong_func_name"},
+        {"model_call": 1, "error_type": "value_error:others"}]}) == "value"
+    assert kind({"valid": False, "error_type": unmatched, "errors": [
+        {"model_call": 0, "error_type": "simple_function_checker:wrong_func_name"}]}) == "wrong_function"
+    assert kind({"valid": False, "error_type": "something_new:odd"}) == "something_new:odd"
