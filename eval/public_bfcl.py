@@ -282,27 +282,17 @@ def bfcl_fc_valid(category: str, result: Any, ours_valid: bool) -> bool:
     return bool(ours_valid) and decoded is not None
 
 
+# error type -> failure kind: whole types first, then the part after the colon, then the part before it
+_KIND_BY_TYPE = {"irrelevance_error:decoder_success": "called", "irrelevance:unparseable": "unclear",
+                 "missing_prediction": "no_prediction"}
+_KIND_BY_DETAIL = {"decoder_failed": "text", "wrong_func_name": "wrong_function", "wrong_count": "call_count",
+                   "missing_optional": "missing_argument", "missing_required": "missing_argument"}
+_KIND_BY_CHECK = {"value_error": "value", "type_error": "type"}
+
+
 def _kind_of(error_type: str) -> str | None:
-    kind, _, detail = error_type.partition(":")
-    if detail == "decoder_failed":
-        return "text"
-    if detail == "wrong_func_name":
-        return "wrong_function"
-    if detail == "wrong_count":
-        return "call_count"
-    if detail in ("missing_optional", "missing_required"):
-        return "missing_argument"
-    if kind == "value_error":
-        return "value"
-    if kind == "type_error":
-        return "type"
-    if error_type == "irrelevance_error:decoder_success":
-        return "called"
-    if error_type == "irrelevance:unparseable":
-        return "unclear"
-    if error_type == "missing_prediction":
-        return "no_prediction"
-    return None
+    check, _, detail = error_type.partition(":")
+    return _KIND_BY_TYPE.get(error_type) or _KIND_BY_DETAIL.get(detail) or _KIND_BY_CHECK.get(check)
 
 
 def failure_kind(row: Mapping[str, Any], cut: bool = False) -> str | None:
