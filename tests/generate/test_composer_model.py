@@ -39,7 +39,7 @@ def test_the_default_model_answers_the_rewrite_as_json_and_every_query_is_kept(t
     from toolbench.llm.engines import ServerConfig
     from toolbench.llm.llamacpp import LlamaCppGenerator
     from toolbench.llm.models import find_default_gguf
-    from toolbench.llm.server import create_app
+    from toolbench.llm.server_app import create_app
 
     engine = LlamaCppGenerator(find_default_gguf(), "smollm2-135m-instruct", n_seq=2, ctx_per_seq=2048)
     try:

@@ -18,7 +18,7 @@ from toolbench.llm.constraints import constraint_for
 from toolbench.llm.engines import ServerConfig, pick_engine
 from toolbench.llm.generation import GenerationRequest
 from toolbench.llm.llamacpp_lib import gbnf_for, llama_cpp_available
-from toolbench.llm.server import create_app
+from toolbench.llm.server_app import create_app
 from toolbench.llm.toolcalls import parse_tool_calls
 
 AVAILABLE, WHY = llama_cpp_available()

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from toolbench.errors import ToolbenchError
 from toolbench.llm.engines import ServerConfig
 from toolbench.llm.generation import Generation, GenerationRequest, HFGenerator
-from toolbench.llm.server import create_app
+from toolbench.llm.server_app import create_app
 from toolbench.llm.template import render_prompt
 from toolbench.llm.toolcalls import make_call_id
 

@@ -79,7 +79,7 @@ def test_merged_checkpoint_serves(lora_run):
     from fastapi.testclient import TestClient
 
     from toolbench.llm.engines import ServerConfig
-    from toolbench.llm.server import build_app
+    from toolbench.llm.server_app import build_app
 
     app = build_app(ServerConfig(model=str(lora_run.final_dir), dtype="float32", device="cpu"))
     with TestClient(app) as client:

@@ -60,7 +60,7 @@ def serve_cmd(
     toolbench llm serve --model runs/demo/sft/final --engine transformers
     """
     from toolbench.llm.engines import ServerConfig
-    from toolbench.llm.server import serve
+    from toolbench.llm.server_app import serve
 
     config = ServerConfig(model=model, engine=engine, constrained=constrained, ctx_size=ctx_size, flash_attn=flash_attn,
                           default_quant=default_quant, host=host, port=port, served_model_name=served_model_name, dtype=dtype,

@@ -48,7 +48,7 @@ from toolbench.catalog.values import (
     is_valid,
     param_schema_for_sampling,
 )
-from toolbench.generate import abstain, render, surface
+from toolbench.generate import abstain, render
 from toolbench.generate.api_sets import derive_rng
 from toolbench.generate.backends import has_backend
 from toolbench.generate.call_samples import CATEGORIES, CallSample, ExpectedCall, Step
@@ -78,7 +78,7 @@ from toolbench.generate.distractors import (
 from toolbench.generate.errors import GenerateError
 from toolbench.generate.fakes import entity_kind, fake_name
 from toolbench.generate.off_topic import off_topic_request, servable_by
-from toolbench.llm.base import ChatModel, LLMError
+from toolbench.generate.paraphrase import Paraphraser
 from toolbench.records import Api, Observation, Param, Tool
 
 __all__ = ["DEFAULT_IRRELEVANCE", "DEFAULT_WEIGHTS", "CallGenerator", "CallRunner", "CallsConfig", "Chain",
@@ -92,38 +92,6 @@ class CallRunner(Protocol):
     """What generation and verification need to run a call: :class:`toolbench.executor.Executor` fits."""
 
     def call(self, tool_name: str, api_name: str, args: dict[str, Any] | None = None) -> Observation: ...
-
-
-# -- paraphrasing ---------------------------------------------------------------------------------------------
-
-class Paraphraser:
-    """Rewrites a request with an LLM, keeping given values verbatim; a rewrite that loses one is refused."""
-
-    def __init__(self, model: ChatModel, temperature: float = 0.8) -> None:
-        self.model = model
-        self.temperature = temperature
-
-    def rewrite(self, text: str, language: str, keep: list[str], seed: int) -> tuple[str, str]:
-        """(text, note): the rewrite and ``"paraphrased"``, or the original and why the rewrite was refused."""
-        lang = "Chinese" if language == "zh" else "English"
-        values = ", ".join(json.dumps(surface.found(k, text), ensure_ascii=False) for k in keep) or "(none)"
-        messages = [
-            {"role": "system", "content": "You rewrite user requests so they sound natural and varied."},
-            {"role": "user", "content": f"Rewrite this request in {lang}, as a real user would write it. Keep its "
-                                        f"meaning and keep these values exactly as written: {values}. Reply with "
-                                        f"the rewritten request only.\n\nRequest: {text}"},
-        ]
-        try:
-            reply = self.model.chat(messages, temperature=self.temperature, seed=seed)
-        except LLMError as exc:
-            return text, f"paraphrase failed: {exc}"
-        new = (reply.content or "").strip().strip('"').strip()
-        if not new:
-            return text, "paraphrase refused: empty reply"
-        missing = [k for k in keep if not surface.stated(k, new)]
-        if missing:
-            return text, f"paraphrase refused: it lost {missing[0]!r}"
-        return new, "paraphrased"
 
 
 # -- helpers --------------------------------------------------------------------------------------------------

@@ -181,7 +181,7 @@ def run(config: CallsRunConfig, on_sample: Callable[[CallSample | None], None] |
     (``stats.json``). ``on_resume`` gets how many samples the journal already holds, ``on_sample`` each sample
     made (None: one that could not be made). ``hub_key``: the sandbox key the hub's calls are made with when
     $TOOLBENCH_API_KEY is unset (the hub keeps its state per key: the demo continues from its crawl's key)."""
-    from toolbench.generate.calls import Paraphraser
+    from toolbench.generate.paraphrase import Paraphraser
 
     tools = catalog_tools(config.catalog)
     if config.judge and config.model is None:
