@@ -249,6 +249,17 @@ def build_mix(rows: list[dict[str, Any]], queries: list[dict[str, Any]], samples
     return examples, stats
 
 
+def left_out(rows: list[dict[str, Any]], queries: list[dict[str, Any]], reference: list[dict[str, Any]],
+             examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The call examples the mix did not take (nor trained on as a DFSDT run of the same request), with their
+    ids: labelled requests the model never saw, for ``toolbench llm calibrate`` (``<out>/calibration.jsonl``)."""
+    used = {str(e["id"]) for e in examples}
+    used |= {u.removeprefix("dfsdt-") for u in used if u.startswith("dfsdt-")}
+    out = [{**trim_trailing_results(row), "id": str(q["sample_id"])} for q, row in zip(queries, rows)
+           if str(q["sample_id"]) not in used]
+    return out + [{**item["example"], "id": item["id"]} for item in reference if item["id"] not in used]
+
+
 def load_tokenizer(model: str) -> Any:
     """The tokenizer of ``model`` ('default': the packaged SmolLM2), from local files only."""
     from transformers import AutoTokenizer
@@ -260,7 +271,8 @@ def load_tokenizer(model: str) -> Any:
 
 
 def run(cfg: MixConfig, opening: Opening, tokenizer: Any = None) -> MixResult:
-    """Read the inputs, build the mix and write ``<out>/mix.json`` then ``<out>/train.jsonl`` (atomically)."""
+    """Read the inputs, build the mix and write ``<out>/mix.json``, ``<out>/train.jsonl`` and the examples left
+    out, ``<out>/calibration.jsonl`` (:func:`left_out`), each atomically."""
     from toolbench.catalog.store import load_catalog
     from toolbench.formats.atomic import write_json_atomic, write_jsonl_atomic
     from toolbench.formats.jsonl import read_json, read_jsonl
@@ -295,6 +307,9 @@ def run(cfg: MixConfig, opening: Opening, tokenizer: Any = None) -> MixResult:
     if not examples:
         raise MixError("no training example fits max_length / agent_max_length: raise them or generate more calls")
     out = Path(cfg.out)
+    calibration = left_out(rows, queries, reference, examples)
+    stats["calibration_examples"] = len(calibration)
     paths = {"mix": write_json_atomic(out / "mix.json", stats), "train": write_jsonl_atomic(out / "train.jsonl",
-                                                                                           examples)}
+                                                                                           examples),
+             "calibration": write_jsonl_atomic(out / "calibration.jsonl", calibration)}
     return MixResult(examples, stats, paths)

@@ -444,3 +444,22 @@ def test_prose_quoting_the_call_format_does_not_kill_the_engine(engine):
     assert reply.status_code == 200
     choice = reply.json()["choices"][0]
     assert choice["finish_reason"] in ("stop", "length", "tool_calls")
+
+
+def test_the_call_threshold_decides_between_a_call_and_text(engine):
+    request, _ = request_for(engine, messages=[{"role": "user", "content": "Tell me a joke about cats."}],
+                             tools=[WEATHER], tool_choice="auto", max_tokens=40)
+    p = engine.call_probability(request.prompt)
+    assert 0 < p < 1
+    free = engine.generate(request).texts[0]
+    before = (engine.stats.gated_calls, engine.stats.gated_texts)
+    request.call_threshold = p * 0.99
+    called = engine.generate(request).texts[0]
+    assert called.startswith("<tool_call>")  # started by the gate, finished under the lazy grammar
+    calls = parse_tool_calls(called)[1]
+    assert calls and calls[0].name == "get_weather" and calls[0].parse_error is None
+    request.call_threshold = min(p * 1.01, 0.999)
+    text = engine.generate(request).texts[0]
+    assert not text.startswith("<") and text == free  # the argmax was already text
+    assert (engine.stats.gated_calls, engine.stats.gated_texts) == (before[0] + 1, before[1] + 1)
+    assert engine.call_probability(request.prompt) == pytest.approx(p, rel=1e-5)  # the cached prefix agrees

@@ -141,6 +141,20 @@ def test_tool_choice_named_required_and_none(scripted):
     assert "<tools>" not in scripted.requests[2].prompt
 
 
+def test_the_call_threshold_reaches_only_requests_where_the_model_chooses(scripted):
+    with client_for(scripted, call_threshold=0.2) as client:
+        for extra in ({"tools": [WEATHER]}, {"tools": [WEATHER], "tool_choice": "auto"}, {},
+                      {"tools": [WEATHER], "tool_choice": "required"}, {"tools": [WEATHER], "tool_choice": "none"},
+                      {"tools": [WEATHER], "tool_choice": {"type": "function", "function": {"name": "get_weather"}}}):
+            assert post(client, {"model": "scripted-lm", "messages": USER, **extra}).status_code == 200
+        assert client.get("/health").json()["call_threshold"] == 0.2
+    assert [r.call_threshold for r in scripted.requests] == [0.2, 0.2, None, None, None, None]
+    with client_for(scripted) as client:
+        post(client, {"model": "scripted-lm", "messages": USER, "tools": [WEATHER]})
+        assert client.get("/health").json()["call_threshold"] is None
+    assert scripted.requests[-1].call_threshold is None
+
+
 def test_n_choices(scripted):
     with client_for(scripted) as client:
         body = post(client, {"model": "scripted-lm", "messages": USER, "n": 3}).json()
@@ -308,6 +322,8 @@ def test_server_config_validation():
         ServerConfig(dtype="int4")
     with pytest.raises(ToolbenchError, match="'flash_attn'"):
         ServerConfig(flash_attn="yes")
+    with pytest.raises(ToolbenchError, match="'call_threshold' must be a probability"):
+        ServerConfig(call_threshold=1.0)
 
 
 def test_openai_sdk_streaming(scripted):

@@ -132,6 +132,8 @@ def test_train_mix_command_writes_train_and_mix(tmp_path, capsys):
     stats = json.loads((out / "mix.json").read_text(encoding="utf-8"))
     assert (stats["call_examples"], stats["dfsdt_examples"], len(rows)) == (2, 1, 3)
     assert rows[1]["id"].startswith("dfsdt-") and rows[1]["messages"][0]["role"] == "system"
+    # both call examples and one DFSDT run of the same requests were taken: nothing is left to calibrate on
+    assert (out / "calibration.jsonl").read_text(encoding="utf-8") == "" and stats["calibration_examples"] == 0
     assert stats["tokens"] > 0 and "3 " not in printed.err and "DFSDT-style examples" in printed.out
 
 
@@ -173,6 +175,10 @@ def test_reference_calls_join_the_mix_with_their_own_ids(tmp_path):
     stats = json.loads((out / "mix.json").read_text(encoding="utf-8"))
     assert sorted(r["id"] for r in rows) == ["ref-simple_1", "ref-simple_2", "simple_1"]
     assert stats["call_examples"] == 3 and stats["reference_call_examples"] == 2
+    # what the mix left out is the calibration set: the one hub call example not taken, without its tool result
+    left = [json.loads(line) for line in (out / "calibration.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in left] == ["simple_2"] and stats["calibration_examples"] == 1
+    assert left[0]["messages"][-1]["role"] == "assistant" and left[0]["tools"]
     (reference / "train" / "queries.json").write_text("{}", encoding="utf-8")
     with pytest.raises(SystemExit) as exc:
         main(main_args)

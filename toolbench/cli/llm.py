@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from toolbench.llm.call_gate import read_threshold
+
 app = typer.Typer(
     help="Language models: a local OpenAI-compatible server and a small client.\n\n"
     "Examples:\n\n"
@@ -16,6 +18,8 @@ app = typer.Typer(
     "  toolbench llm serve --model runs/train/lora-adapter --port 8001\n\n"
     "  toolbench llm serve --model tuned.q8_0.gguf --engine llamacpp --port 8002\n\n"
     "  toolbench llm serve --max-request-bytes 16777216   (413 above 16 MiB; default 8 MiB)\n\n"
+    "  toolbench llm calibrate --model tuned.q8_0.gguf --data runs/demo/mix/calibration.jsonl --out cal.json\n\n"
+    "  toolbench llm serve --model tuned.q8_0.gguf --call-threshold cal.json\n\n"
     '  toolbench llm chat "What is the weather in Paris?" --tools tools.json\n\n'
     '  toolbench llm chat "Hi" --base-url https://api.openai.com/v1 --model gpt-4o-mini --api-key-env OPENAI_API_KEY',
     no_args_is_help=True,
@@ -52,6 +56,10 @@ def serve_cmd(
                                                         "one gets 413 before it is read."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
     threads: int = typer.Option(None, help="CPU threads for generation (default: one per core)."),
+    call_threshold: str = typer.Option(None, help="With tools and tool_choice auto, call when the model's "
+                                                  "probability of starting a call is at least this (a number, or "
+                                                  "the calibration.json of `toolbench llm calibrate`); default: "
+                                                  "greedy decoding's own choice."),
 ) -> None:
     """Serve a model at http://HOST:PORT/v1 (chat completions with tools, models, health).
 
@@ -66,8 +74,51 @@ def serve_cmd(
                           default_quant=default_quant, host=host, port=port, served_model_name=served_model_name, dtype=dtype,
                           device=device, max_queue=max_queue, max_batch=max_batch, batch_wait=batch_wait,
                           default_max_tokens=default_max_tokens, max_request_bytes=max_request_bytes,
-                          log_level=log_level, threads=threads)
+                          log_level=log_level, threads=threads,
+                          call_threshold=None if call_threshold is None else read_threshold(call_threshold))
     serve(config)
+
+
+@app.command("calibrate")
+def calibrate_cmd(
+    model: Annotated[str, typer.Option(help="The model to calibrate: a GGUF file, a checkpoint or adapter folder, "
+                                            "or 'default'.")],
+    data: Annotated[Path, typer.Option(help="Labelled requests the model was not trained on: OpenAI fine-tuning "
+                                            "JSONL (messages and tools), such as the calibration.jsonl that "
+                                            "`toolbench train mix` writes beside train.jsonl.")],
+    out: Annotated[Path, typer.Option(help="Where to write the calibration (JSON; its 'threshold' is what "
+                                           "`toolbench llm serve --call-threshold` takes).")],
+    limit: int = typer.Option(150, help="At most this many requests that want a call and as many that want text."),
+    seed: int = typer.Option(0, help="Seed of the draw when there are more."),
+    engine: str = typer.Option("auto", help="auto, llamacpp or transformers (as `llm serve`)."),
+    threads: int = typer.Option(None, help="CPU threads (default: one per core)."),
+) -> None:
+    """Choose a model's call threshold: the probability of starting a call above which the reply to a request
+    with tools (tool_choice auto) is a call; see toolbench.llm.call_gate and docs/llm.md.
+
+    Example: toolbench llm calibrate --model runs/demo/sft/final.q8_0.gguf --data runs/demo/mix/calibration.jsonl
+    --out runs/demo/sft/calibration.json
+    """
+    from toolbench.llm.call_gate import calibrate, write_calibration
+    from toolbench.llm.engines import ServerConfig, load_generator
+
+    if limit < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--limit")
+    generator, _ = load_generator(ServerConfig(model=model, engine=engine, threads=threads, max_batch=1))
+
+    def progress(done: int, total: int) -> None:
+        if done == total or done % 25 == 0:
+            typer.echo(f"  {done}/{total} requests", err=True)
+
+    try:
+        result = calibrate(generator, data, limit=limit, seed=seed, progress=progress)
+    finally:
+        if hasattr(generator, "close"):
+            generator.close()
+    write_calibration(result, out)
+    typer.echo(f"call threshold {result.threshold:.4g}: calls {result.call_recall:.1%} of {result.calls}, text "
+               f"{result.text_recall:.1%} of {result.texts} (balanced accuracy {result.balanced_accuracy:.1%}, AUC "
+               f"{result.auc:.3f}) -> {out}")
 
 
 @app.command("pull-default")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from toolbench.errors import ToolbenchError
+from toolbench.llm.call_gate import check_threshold
 from toolbench.llm.generation import TextGenerator
 
 
@@ -59,6 +60,10 @@ class ServerConfig:
     log_level: str = field(default="info", metadata={"help": "uvicorn's log level."})
     threads: int | None = field(default=None, metadata={
         "help": "torch CPU threads for generation (None: torch's default, one per core)."})
+    call_threshold: float | None = field(default=None, metadata={
+        "help": "With tools and tool_choice auto, start a call when the model's probability of the call's first "
+                "token is at least this, else answer in text (toolbench.llm.call_gate; `toolbench llm calibrate` "
+                "chooses it for a model); None: greedy decoding's own choice."})
 
     def __post_init__(self) -> None:
         if not self.model:
@@ -84,6 +89,7 @@ class ServerConfig:
             raise ToolbenchError(f"config field 'batch_wait' must be 0-10 seconds; got {self.batch_wait!r}")
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise ToolbenchError(f"config field 'threads' must be an integer >= 1; got {self.threads!r}")
+        check_threshold(self.call_threshold, "config field 'call_threshold'")
         if self.log_level not in ("critical", "error", "warning", "info", "debug", "trace"):
             raise ToolbenchError(f"config field 'log_level' must be a uvicorn log level; got {self.log_level!r}")
 

@@ -6,6 +6,7 @@ the engine (:class:`HFGenerator`) with a tiny in-process model.
 
 from __future__ import annotations
 
+import functools
 import random
 import threading
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from toolbench.llm.base import Message, Tool
+from toolbench.llm.call_gate import call_opening, token_probability
 from toolbench.llm.template import RenderedPrompt, render_prompt
 
 if TYPE_CHECKING:
@@ -22,7 +24,9 @@ if TYPE_CHECKING:
 @dataclass
 class GenerationRequest:
     """One prompt to complete; ``n`` completions of at most ``max_tokens`` tokens each; ``constraint``: the
-    structure the completion must have (grammar-constrained decoding), None for free text."""
+    structure the completion must have (grammar-constrained decoding), None for free text; ``call_threshold``:
+    decide between a call and text at the first token by this threshold on the call's first-token probability
+    (:mod:`toolbench.llm.call_gate`), None for the argmax."""
 
     prompt: str
     max_tokens: int
@@ -33,6 +37,7 @@ class GenerationRequest:
     seed: int | None = None
     min_tokens: int = 0
     constraint: Constraint | None = None
+    call_threshold: float | None = None
 
 
 @dataclass
@@ -154,6 +159,19 @@ class HFGenerator:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False).input_ids)
 
+    @functools.cached_property
+    def _call_opening(self) -> list[int]:
+        return call_opening(lambda text: self.tokenizer(text, add_special_tokens=False).input_ids)
+
+    def call_probability(self, prompt: str) -> float:
+        """The probability that the reply to ``prompt`` starts a call (:mod:`toolbench.llm.call_gate`)."""
+        import torch
+
+        ids = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).input_ids.to(self.device)
+        with torch.inference_mode():
+            logits = self.model(input_ids=ids).logits[0, -1].float()
+        return token_probability(logits.cpu().numpy(), self._call_opening[0])
+
     def generate(self, request: GenerationRequest, on_text: Callable[[str], None] | None = None,
                  cancel: threading.Event | None = None) -> Generation:
         """One request: ``n`` completions (sampled; greedy ones are generated once and repeated), streamed through
@@ -262,14 +280,18 @@ class HFGenerator:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if streamer is not None:
             kwargs["streamer"] = streamer
+        processors = []
+        if any(r.call_threshold is not None for r in requests):  # first, so the grammar sees the decision
+            processors.append(_CallGate([r.call_threshold for r in requests], self._call_opening, width))
         if any(r.constraint is not None for r in requests):
-            from transformers import LogitsProcessorList
-
             from toolbench.llm.constrain_hf import logits_processor
 
-            kwargs["logits_processor"] = LogitsProcessorList([logits_processor(
-                self.tokenizer, self.eos_ids, [r.constraint for r in requests], width,
-                lambda i: ended[i] is not None)])
+            processors.append(logits_processor(self.tokenizer, self.eos_ids, [r.constraint for r in requests], width,
+                                               lambda i: ended[i] is not None))
+        if processors:
+            from transformers import LogitsProcessorList
+
+            kwargs["logits_processor"] = LogitsProcessorList(processors)
         with torch.inference_mode():
             output = self.model.generate(input_ids=ids.to(self.device), attention_mask=mask.to(self.device), **kwargs)
         prompt_tokens = [int(n) for n in mask.sum(dim=1).tolist()]
@@ -281,6 +303,32 @@ class HFGenerator:
             reason = "stop" if stopped[i] or cut or count < request.max_tokens else "length"
             results.append(Generation([text], [reason], prompt_tokens[i], [count]))
         return results
+
+
+class _CallGate:
+    """A logits processor taking each gated row's call-or-text decision at its first token and writing the whole
+    call opening after a "call" (:mod:`toolbench.llm.call_gate`)."""
+
+    def __init__(self, thresholds: list[float | None], opening: list[int], width: int) -> None:
+        self.thresholds, self.opening, self.width = thresholds, opening, width
+        self.calling: set[int] = set()
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        step = input_ids.shape[1] - self.width
+        if step == 0:
+            probabilities = scores.float().softmax(dim=-1)[:, self.opening[0]].tolist()
+            for i, threshold in enumerate(self.thresholds):
+                if threshold is None:
+                    continue
+                if probabilities[i] >= threshold:
+                    self.calling.add(i)
+                else:
+                    scores[i, self.opening[0]] = float("-inf")
+        if step < len(self.opening):
+            for i in self.calling:
+                scores[i, :] = float("-inf")
+                scores[i, self.opening[step]] = 0.0
+        return scores
 
 
 def batch_key(request: GenerationRequest) -> tuple[Any, ...] | None:

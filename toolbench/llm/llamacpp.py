@@ -44,6 +44,7 @@ from typing import Any
 
 from toolbench.errors import ToolbenchError
 from toolbench.llm.base import Message, Tool
+from toolbench.llm.call_gate import token_probability
 from toolbench.llm.constraints import TRIGGER
 from toolbench.llm.generation import Generation, GenerationRequest, StopHoldback, cut_at_stop
 from toolbench.llm.llamacpp_lib import GGUFChatTemplate, import_llama_cpp, quiet
@@ -86,6 +87,7 @@ class _Row:
     prompt_tokens: int = 0
     next_token: int | None = None
     logits_index: int = -1
+    forced: list[int] = field(default_factory=list)  # tokens to write next whatever the logits (call_gate)
 
 
 @dataclass
@@ -98,6 +100,8 @@ class EngineStats:
     decode_seconds: float = 0.0
     grammar_fallbacks: int = 0
     trigger_cuts: int = 0  # tokens cut at the end of a lazy grammar's trigger (TokenSampling._at_trigger)
+    gated_calls: int = 0  # replies the call threshold started as a call (toolbench.llm.call_gate)
+    gated_texts: int = 0  # ... and as text
 
 
 class LlamaCppGenerator(TokenSampling):
@@ -404,26 +408,43 @@ class LlamaCppGenerator(TokenSampling):
             raise ToolbenchError(f"llama_decode failed with status {status} (the KV cache is full or the batch is "
                                  "invalid)")
 
-    def _prefill(self, row: _Row, prompt: list[int], cached: int) -> None:
-        """Decode the prompt's uncached tokens into the row's sequence, then sample its first token."""
-        slot = row.slot
+    def _feed(self, slot: _Slot, prompt: list[int], cached: int) -> int:
+        """Decode the prompt's tokens after the first ``cached`` into the slot's sequence; the batch index of the
+        last token's logits (-1 when nothing was decoded)."""
         self.lib.llama_memory_seq_rm(self.memory, slot.seq, cached, -1)
         slot.tokens = prompt[:cached]
         started = time.perf_counter()
         position = cached
+        last = -1
         while position < len(prompt):
             chunk = prompt[position:position + self.n_batch]
             for i, token in enumerate(chunk):
                 self._add(i, token, position + i, slot.seq, position + i == len(prompt) - 1)
             self._decode(len(chunk))
             position += len(chunk)
+            last = len(chunk) - 1
         slot.tokens = list(prompt)
         self.stats.prefill_seconds += time.perf_counter() - started
         self.stats.prompt_tokens += len(prompt)
         self.stats.cached_prompt_tokens += cached
+        return last
+
+    def _prefill(self, row: _Row, prompt: list[int], cached: int) -> None:
+        """Decode the prompt's uncached tokens into the row's sequence, then sample its first token."""
+        row.logits_index = self._feed(row.slot, prompt, cached)
         row.prompt_tokens = len(prompt)
-        row.logits_index = len(chunk) - 1 if len(prompt) > cached else -1
         self._step(row)
+
+    def call_probability(self, prompt: str) -> float:
+        """The probability that the reply to ``prompt`` starts a call (:mod:`toolbench.llm.call_gate`), for
+        calibration: run it on an engine that is not generating (it uses the first sequence's cache)."""
+        ids = self.tokenize(prompt)
+        if len(ids) >= self.context_length:
+            raise ToolbenchError(f"the prompt has {len(ids)} tokens; this engine's context is {self.context_length}")
+        slot = self.slots[0]
+        index = self._feed(slot, ids, min(_common_prefix(slot.tokens, ids), len(ids) - 1))
+        logits = self._np.ctypeslib.as_array(self.lib.llama_get_logits_ith(self.ctx, index), shape=(self.n_vocab,))
+        return token_probability(logits, self._call_opening[0])
 
     def _step(self, row: _Row) -> None:
         """Sample the row's next token from the logits at ``row.logits_index`` and decide whether it ends."""

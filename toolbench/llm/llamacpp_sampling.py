@@ -9,6 +9,7 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 from toolbench.errors import ToolbenchError
+from toolbench.llm.call_gate import call_opening, token_probability
 from toolbench.llm.constraints import TRIGGER, Constraint
 from toolbench.llm.llamacpp_lib import gbnf_for, regex_escape
 
@@ -57,13 +58,24 @@ class TokenSampling:
         pointer = lib.llama_get_logits_ith(self.ctx, row.logits_index)
         logits = np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))
         ban_eog = len(row.made) < row.request.min_tokens
-        if row.sampler is None and row.grammar is None and not ban_eog:
+        ban: list[int] = []
+        if row.request.call_threshold is not None and not row.made:  # the call-or-text decision (call_gate)
+            opening = self._call_opening
+            if token_probability(logits, opening[0]) >= row.request.call_threshold:
+                self.stats.gated_calls += 1
+                row.forced = opening[:]
+            else:
+                self.stats.gated_texts += 1
+                ban = [opening[0]]
+        if row.forced:
+            token = row.forced.pop(0)
+        elif row.sampler is None and row.grammar is None and not ban_eog and not ban:
             token = int(logits.argmax())
         else:
-            token = self._choose(row, self._fill(logits, ban_eog), full=False)
+            token = self._choose(row, self._fill(logits, ban_eog, ban), full=False)
             if row.grammar is not None and not self._grammar_allows(row.grammar, token):
                 self.stats.grammar_fallbacks += 1  # the samplers may have reordered the array: fill it again
-                token = self._choose(row, self._fill(logits, ban_eog), full=True)
+                token = self._choose(row, self._fill(logits, ban_eog, ban), full=True)
         if row.grammar is not None:
             if row.awaiting_trigger:
                 token = self._at_trigger(row, token)
@@ -92,14 +104,21 @@ class TokenSampling:
         ids = self.tokenize(text[len(row.raw):end].decode("utf-8", "replace"), special=False)
         return ids[0] if len(ids) == 1 else self.eog_ids[0]
 
-    def _fill(self, logits: Any, ban_eog: bool) -> Any:
-        """The candidate array (id, logit, p) of this step's logits; end-of-generation tokens banned on request."""
+    @functools.cached_property
+    def _call_opening(self) -> list[int]:
+        return call_opening(lambda text: self.tokenize(text, special=False))
+
+    def _fill(self, logits: Any, ban_eog: bool, ban: list[int] | None = None) -> Any:
+        """The candidate array (id, logit, p) of this step's logits; end-of-generation tokens banned on request,
+        and the tokens of ``ban``."""
         candidates = self._candidates
         candidates["id"] = self._ids
         candidates["logit"] = logits
         candidates["p"] = 0.0
         if ban_eog:
             candidates["logit"][self.eog_ids] = -self._np.inf
+        if ban:
+            candidates["logit"][ban] = -self._np.inf
         return candidates
 
     def _choose(self, row: _Row, candidates: Any, full: bool) -> int:

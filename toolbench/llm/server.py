@@ -267,7 +267,9 @@ class ChatServer:
             temperature=1.0 if request.temperature is None else request.temperature,
             top_p=1.0 if request.top_p is None else request.top_p, n=request.n, stop=stops, seed=request.seed,
             min_tokens=max_tokens if request.ignore_eos else min(request.min_tokens, max_tokens),
-            constraint=constraint)
+            constraint=constraint,
+            call_threshold=self.config.call_threshold if tools and choice in (None, "auto") and not rendered.prefill
+            else None)
         tool_names = {t.function.name for t in request.tools} if tools and choice != "none" else None
         return _Job(request, generation, rendered.prefill, tool_names, self.model_name)
 

@@ -90,7 +90,8 @@ def create_app(generator: TextGenerator, config: ServerConfig | None = None,
         engine_stats = getattr(server.generator, "stats", None)
         return {"status": "ok", "model": server.model_name, "engine": getattr(server.generator, "engine",
                                                                               "transformers"),
-                "constrained_decoding": server.config.constrained, "waiting": waiting, **stats,
+                "constrained_decoding": server.config.constrained, "call_threshold": server.config.call_threshold,
+                "waiting": waiting, **stats,
                 **({"engine_stats": vars(engine_stats)} if engine_stats is not None else {})}
 
     app.router.on_shutdown.append(server.close)
