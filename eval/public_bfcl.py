@@ -124,6 +124,7 @@ __all__ = [
     "rescore_with_official_checker",
     "run_public_bfcl",
     "server_constrained_decoding",
+    "server_reports",
     "summarize_public",
     "summary_markdown",
     "write_summary",
@@ -223,9 +224,9 @@ def health_url(base_url: str) -> str:
     return root + "/health"
 
 
-def server_constrained_decoding(base_url: str | None, timeout: float = 5.0) -> Any:
-    """What the server at ``base_url`` reports as ``constrained_decoding`` in ``GET /health``, copied as it is;
-    ``"unknown"`` when there is no URL, the server cannot be reached, or it does not report the key."""
+def server_reports(base_url: str | None, key: str, timeout: float = 5.0) -> Any:
+    """What the server at ``base_url`` reports as ``key`` in ``GET /health``, copied as it is; ``"unknown"`` when
+    there is no URL, the server cannot be reached, or it does not report the key."""
     if not base_url:
         return UNKNOWN
     import httpx
@@ -235,9 +236,14 @@ def server_constrained_decoding(base_url: str | None, timeout: float = 5.0) -> A
         body = response.json() if response.status_code == 200 else None
     except (httpx.HTTPError, ValueError):
         return UNKNOWN
-    if isinstance(body, Mapping) and "constrained_decoding" in body:
-        return body["constrained_decoding"]
+    if isinstance(body, Mapping) and key in body:
+        return body[key]
     return UNKNOWN
+
+
+def server_constrained_decoding(base_url: str | None, timeout: float = 5.0) -> Any:
+    """Whether the server at ``base_url`` constrains its decoding (:func:`server_reports`)."""
+    return server_reports(base_url, "constrained_decoding", timeout)
 
 
 def output_paths(out_dir: str | Path, category: str) -> tuple[Path, Path]:
@@ -405,6 +411,8 @@ def run_public_bfcl(chat: Any = None, *, sample: PublicSample, out_dir: str | Pa
     summary = summarize_public(rows_by_category, model=name, mode=tool_choice,
                                constrained_decoding=constrained_decoding, sample=sample,
                                request_errors=request_errors, skipped=skipped, cut=cut, failures=failures)
+    # the server's call-or-text threshold (toolbench.llm.call_gate); None: greedy decoding's own choice
+    summary["call_threshold"] = server_reports(base_url, "call_threshold") if base_url else UNKNOWN
     summary["runner"] = {"max_tokens": config.max_tokens, "temperature": config.temperature, "seed": config.seed,
                          "system_prompt": config.system_prompt}
     summary["files"] = files

@@ -106,6 +106,12 @@ def _notes(labels: list[str], columns: list[Mapping[str, Any]]) -> list[str]:
     notes.append("Constrained decoding (as the server reports it): "
                  + "; ".join(f"{label}: {_on_off(s.get('constrained_decoding', UNKNOWN))}"
                              for label, s in zip(labels, columns)) + ".")
+    thresholds = [s.get("call_threshold", UNKNOWN) for s in columns]
+    if any(isinstance(t, (int, float)) for t in thresholds):
+        notes.append("Call or text decided by a calibrated threshold on the probability of starting a call "
+                     "(`llm serve --call-threshold`): " + "; ".join(
+                         f"{label}: {t:.3g}" if isinstance(t, (int, float)) else f"{label}: "
+                         + ("greedy" if t is None else str(t)) for label, t in zip(labels, thresholds)) + ".")
     notes.append("95% intervals: Wilson score per category and micro; macro: stratified bootstrap "
                  f"({intervals.BOOTSTRAP_REPLICATES} replicates). \"BFCL would report\": BFCL's function-calling "
                  "mode, where only tool calls count (text is wrong in call categories and a correct abstention "

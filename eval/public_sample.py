@@ -218,3 +218,21 @@ def kept_sample(path: str | Path, categories: Iterable[str] | None = None,
     sample = public_sample(categories, per_category, seed=seed, split=split)
     sample.write(path)
     return sample
+
+
+def dev_requests(categories: Iterable[str] | None = None, per_category: int | str | None = 40, *,
+                 seed: int = 0) -> list[Any]:
+    """BFCL's declared dev slice as labelled requests for choosing a model's call threshold
+    (:func:`toolbench.llm.call_gate.calibrate`): the request as the model is asked it, wanting text in the
+    abstention categories and a call in the others. Only the dev slice: a choice made on it is reported on the
+    test slice, which this never reads."""
+    from eval import predict
+    from toolbench.llm.call_gate import LabelledRequest
+
+    sample = public_sample(categories, per_category, seed=seed, split="dev")
+    out = []
+    for category, (entries, _) in sample.load().items():
+        for entry in entries:
+            messages, tools, _ = predict.build_request(entry)
+            out.append(LabelledRequest(str(entry["id"]), messages, tools, category not in ABSTENTION))
+    return out

@@ -250,14 +250,23 @@ def build_mix(rows: list[dict[str, Any]], queries: list[dict[str, Any]], samples
 
 
 def left_out(rows: list[dict[str, Any]], queries: list[dict[str, Any]], reference: list[dict[str, Any]],
-             examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+             examples: list[dict[str, Any]], cfg: MixConfig, kinds: Mapping[str, str] | None = None
+             ) -> list[dict[str, Any]]:
     """The call examples the mix did not take (nor trained on as a DFSDT run of the same request), with their
-    ids: labelled requests the model never saw, for ``toolbench llm calibrate`` (``<out>/calibration.jsonl``)."""
+    ids: labelled requests the model never saw, for ``toolbench llm calibrate`` (``<out>/calibration.jsonl``).
+    Categories and kinds weighted 0 are left out here too: the model is not meant to learn them, so they must not
+    decide its threshold. ``kinds``: the hub samples' kinds by sample id (:func:`sample_kinds`)."""
     used = {str(e["id"]) for e in examples}
     used |= {u.removeprefix("dfsdt-") for u in used if u.startswith("dfsdt-")}
+
+    def wanted(item_id: str, category: str, kind: str) -> bool:
+        return (item_id not in used and cfg.category_weights.get(category, 1.0) > 0
+                and cfg.kind_weights.get(kind, 1.0) > 0)
+
     out = [{**trim_trailing_results(row), "id": str(q["sample_id"])} for q, row in zip(queries, rows)
-           if str(q["sample_id"]) not in used]
-    return out + [{**item["example"], "id": item["id"]} for item in reference if item["id"] not in used]
+           if wanted(str(q["sample_id"]), str(q.get("category", "")), (kinds or {}).get(str(q["sample_id"]), ""))]
+    return out + [{**item["example"], "id": item["id"]} for item in reference
+                  if wanted(item["id"], item["category"], item.get("kind", ""))]
 
 
 def load_tokenizer(model: str) -> Any:
@@ -307,7 +316,7 @@ def run(cfg: MixConfig, opening: Opening, tokenizer: Any = None) -> MixResult:
     if not examples:
         raise MixError("no training example fits max_length / agent_max_length: raise them or generate more calls")
     out = Path(cfg.out)
-    calibration = left_out(rows, queries, reference, examples)
+    calibration = left_out(rows, queries, reference, examples, cfg, sample_kinds(samples.values()))
     stats["calibration_examples"] = len(calibration)
     paths = {"mix": write_json_atomic(out / "mix.json", stats), "train": write_jsonl_atomic(out / "train.jsonl",
                                                                                            examples),

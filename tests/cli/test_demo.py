@@ -181,9 +181,12 @@ def test_services_run_one_model_server_at_a_time(tmp_path):
     started: list[str] = []
     stopped: list[str] = []
 
+    thresholds: list = []
+
     class Fake:
         def __init__(self, model, served, log, **kwargs):
             self.served, self.url, self.running = served, None, False
+            thresholds.append((served, kwargs.get("call_threshold")))
 
         def start(self):
             started.append(self.served)
@@ -205,6 +208,17 @@ def test_services_run_one_model_server_at_a_time(tmp_path):
     assert started == ["b", "t", "b"] and stopped == ["b", "t"]
     services.stop_all()
     assert stopped == ["b", "t", "b"]
+    # once the tuned model is calibrated, its server (only) decides call or text by the threshold
+    assert thresholds == [("b", None), ("t", None), ("b", None)]
+    (tmp_path / "sft").mkdir()
+    (tmp_path / "sft" / "calibration.json").write_text('{"threshold": 0.1}')
+    services.llm("tuned")
+    services.llm("base")
+    assert thresholds[-2:] == [("t", str(tmp_path / "sft" / "calibration.json")), ("b", None)]
+    services.stop_all()
+    command = LLMServer("m.gguf", "t", tmp_path / "l.log", call_threshold="cal.json").command()
+    assert command[command.index("--call-threshold") + 1] == "cal.json"
+    assert "--call-threshold" not in LLMServer("m.gguf", "t", tmp_path / "l.log").command()
 
 
 # -- the command -------------------------------------------------------------------------------------------------

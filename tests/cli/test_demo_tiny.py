@@ -78,6 +78,9 @@ def test_tiny_demo_interrupted_resumed_and_rerun(tmp_path):
     assert "AST accuracy" in page and "SmolLM2-135M+LoRA" in page
     assert list((out / "leaderboard" / "plots").glob("*.png"))
     assert (out / "sft" / "run" / "final" / "config.json").exists()
+    calibration = json.loads((out / "sft" / "calibration.json").read_text())  # on BFCL's dev slice, by default
+    assert 0 < calibration["threshold"] < 1 and calibration["source"] == "BFCL's dev slice"
+    assert "--call-threshold" in (out / "logs" / "llm-tuned.log").read_text()  # the tuned server decides by it
     assert (out / "eval" / "tuned" / "ast" / "ast.per_api.json").exists()
     first_total = time.monotonic() - started
 

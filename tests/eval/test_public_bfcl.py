@@ -260,6 +260,9 @@ def test_constrained_decoding_is_read_from_the_servers_health(health_server):
     assert public_bfcl.server_constrained_decoding(url) == "unknown"
     assert public_bfcl.server_constrained_decoding(None) == "unknown"
     assert public_bfcl.server_constrained_decoding("http://127.0.0.1:9/v1", timeout=1) == "unknown"
+    _Health.body = {"status": "ok", "call_threshold": 0.05}
+    assert public_bfcl.server_reports(url, "call_threshold") == 0.05
+    assert public_bfcl.server_reports(url, "constrained_decoding") == "unknown"
 
 
 # -- rendering ----------------------------------------------------------------------------------------------------

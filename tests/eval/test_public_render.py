@@ -39,6 +39,12 @@ def test_the_block_is_rows_of_cells():
     assert all(len(row) == len(table.header) for row in table.rows)
     assert "Constrained decoding (as the server reports it): before: unknown; after: on." in table.notes
     assert table.notes[-1] == "parallel: not asked"
+    assert not any("calibrated threshold" in note for note in table.notes)  # no server reported one
+    summaries = _summaries()
+    summaries["before"]["call_threshold"], summaries["after"]["call_threshold"] = None, 0.0512
+    notes = public_render.public_table(summaries).notes
+    assert ("Call or text decided by a calibrated threshold on the probability of starting a call "
+            "(`llm serve --call-threshold`): before: greedy; after: 0.0512.") in notes
 
 
 def test_markdown_is_the_table():

@@ -138,11 +138,12 @@ def test_calibrate_scores_each_request_and_leaves_out_those_longer_than_the_cont
     rows.append(_example("long 0.99", TEXT))  # over the context: not scored
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     seen = []
-    calibration = calibrate(_Scored(), path, progress=lambda done, total: seen.append((done, total)))
+    calibration = calibrate(_Scored(), labelled_requests(path), source=str(path),
+                            progress=lambda done, total: seen.append((done, total)))
     assert (calibration.calls, calibration.texts) == (3, 2)
     assert calibration.balanced_accuracy == 1.0 and 0.05 < calibration.threshold <= 0.3
     assert seen[-1] == (6, 6) and calibration.model == "scored" and calibration.source == str(path)
-    limited = calibrate(_Scored(), path, limit=1)
+    limited = calibrate(_Scored(), labelled_requests(path), limit=1)
     assert (limited.calls, limited.texts) == (1, 1)
 
 

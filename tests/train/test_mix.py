@@ -146,6 +146,11 @@ def test_category_weights_change_the_mix_and_are_checked(tmp_path, capsys):
     assert not done.value.code
     stats = json.loads((tmp_path / "mix" / "mix.json").read_text(encoding="utf-8"))
     assert (stats["call_examples"], stats["dfsdt_examples"]) == (0, 1)
+    # a category weighted 0 is not learned, so it does not calibrate either: nothing is left for calibration.jsonl
+    assert stats["calibration_examples"] == 0
+    with pytest.raises(SystemExit) as done:
+        main(args + ["--category-weight", "simple=1", "--call-examples", "1", "--agent-examples", "0"])
+    assert json.loads((tmp_path / "mix" / "mix.json").read_text(encoding="utf-8"))["calibration_examples"] == 1
     for bad, says in (("simple=lots", "the value must be a number"), ("simple=-1", "must be a number >= 0")):
         with pytest.raises(SystemExit) as exc:
             main(args + ["--category-weight", bad])

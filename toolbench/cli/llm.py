@@ -18,7 +18,8 @@ app = typer.Typer(
     "  toolbench llm serve --model runs/train/lora-adapter --port 8001\n\n"
     "  toolbench llm serve --model tuned.q8_0.gguf --engine llamacpp --port 8002\n\n"
     "  toolbench llm serve --max-request-bytes 16777216   (413 above 16 MiB; default 8 MiB)\n\n"
-    "  toolbench llm calibrate --model tuned.q8_0.gguf --data runs/demo/mix/calibration.jsonl --out cal.json\n\n"
+    "  toolbench llm calibrate --model tuned.q8_0.gguf --data runs/demo/sft/data/calibration.jsonl --out cal.json\n\n"
+    "  toolbench llm calibrate --model tuned.q8_0.gguf --bfcl-dev --out cal.json\n\n"
     "  toolbench llm serve --model tuned.q8_0.gguf --call-threshold cal.json\n\n"
     '  toolbench llm chat "What is the weather in Paris?" --tools tools.json\n\n'
     '  toolbench llm chat "Hi" --base-url https://api.openai.com/v1 --model gpt-4o-mini --api-key-env OPENAI_API_KEY',
@@ -83,27 +84,49 @@ def serve_cmd(
 def calibrate_cmd(
     model: Annotated[str, typer.Option(help="The model to calibrate: a GGUF file, a checkpoint or adapter folder, "
                                             "or 'default'.")],
-    data: Annotated[Path, typer.Option(help="Labelled requests the model was not trained on: OpenAI fine-tuning "
-                                            "JSONL (messages and tools), such as the calibration.jsonl that "
-                                            "`toolbench train mix` writes beside train.jsonl.")],
     out: Annotated[Path, typer.Option(help="Where to write the calibration (JSON; its 'threshold' is what "
                                            "`toolbench llm serve --call-threshold` takes).")],
+    data: Annotated[Path | None, typer.Option(help="Labelled requests the model was not trained on: OpenAI "
+                                                   "fine-tuning JSONL (messages and tools), such as the "
+                                                   "calibration.jsonl that `toolbench train mix` writes beside "
+                                                   "train.jsonl.")] = None,
+    bfcl_dev: bool = typer.Option(False, "--bfcl-dev", help="Calibrate on BFCL's declared dev slice instead "
+                                                            "(abstention categories want text, the others a call); "
+                                                            "report BFCL figures on the test slice then."),
+    bfcl_categories: str = typer.Option("simple_python,multiple,parallel,parallel_multiple,irrelevance",
+                                        help="--bfcl-dev: the categories (comma-separated)."),
+    per_category: int = typer.Option(40, help="--bfcl-dev: dev entries a category (the same ids as `eval "
+                                              "bfcl-public --split dev --per-category N`)."),
     limit: int = typer.Option(150, help="At most this many requests that want a call and as many that want text."),
     seed: int = typer.Option(0, help="Seed of the draw when there are more."),
     engine: str = typer.Option("auto", help="auto, llamacpp or transformers (as `llm serve`)."),
     threads: int = typer.Option(None, help="CPU threads (default: one per core)."),
 ) -> None:
     """Choose a model's call threshold: the probability of starting a call above which the reply to a request
-    with tools (tool_choice auto) is a call; see toolbench.llm.call_gate and docs/llm.md.
+    with tools (tool_choice auto) is a call, chosen for the best balanced accuracy on labelled requests the model
+    was not trained on; see docs/llm.md, "Calibrated call decision".
 
-    Example: toolbench llm calibrate --model runs/demo/sft/final.q8_0.gguf --data runs/demo/mix/calibration.jsonl
-    --out runs/demo/sft/calibration.json
+    Examples: toolbench llm calibrate --model runs/demo/sft/tuned.q8_0.gguf --data runs/demo/sft/data/calibration.jsonl
+    --out runs/demo/sft/calibration.json;
+    toolbench llm calibrate --model tuned.q8_0.gguf --bfcl-dev --out calibration.json
     """
-    from toolbench.llm.call_gate import calibrate, write_calibration
+    from toolbench.llm.call_gate import calibrate, labelled_requests, write_calibration
     from toolbench.llm.engines import ServerConfig, load_generator
 
     if limit < 1:
         raise typer.BadParameter("must be at least 1", param_hint="--limit")
+    if (data is None) == (not bfcl_dev):
+        raise typer.BadParameter("give either --data FILE or --bfcl-dev", param_hint="--data")
+    if bfcl_dev:
+        from eval.public_sample import dev_requests
+
+        categories = [c.strip() for c in bfcl_categories.split(",") if c.strip()]
+        requests = dev_requests(categories, per_category, seed=0)
+        source = f"BFCL dev slice: {', '.join(categories)}, {per_category} a category"
+    else:
+        assert data is not None
+        requests = labelled_requests(data)
+        source = str(data)
     generator, _ = load_generator(ServerConfig(model=model, engine=engine, threads=threads, max_batch=1))
 
     def progress(done: int, total: int) -> None:
@@ -111,7 +134,7 @@ def calibrate_cmd(
             typer.echo(f"  {done}/{total} requests", err=True)
 
     try:
-        result = calibrate(generator, data, limit=limit, seed=seed, progress=progress)
+        result = calibrate(generator, requests, limit=limit, seed=seed, source=source, progress=progress)
     finally:
         if hasattr(generator, "close"):
             generator.close()

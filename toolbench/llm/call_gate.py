@@ -189,13 +189,13 @@ def labelled_requests(path: str | Path) -> list[LabelledRequest]:
     return out
 
 
-def calibrate(generator: Any, path: str | Path, *, limit: int = 150, seed: int = 0,
-              progress: Callable[[int, int], None] | None = None) -> Calibration:
-    """Choose ``generator``'s threshold (:func:`choose_threshold`) on the labelled requests of ``path``
-    (:func:`labelled_requests`): at most ``limit`` that want a call and ``limit`` that want text, drawn with
-    ``seed``; requests longer than the model's context are left out. ``generator`` is an engine with
-    ``render``, ``count_tokens`` and ``call_probability`` (llama.cpp or transformers)."""
-    requests = labelled_requests(path)
+def calibrate(generator: Any, requests: Sequence[LabelledRequest], *, limit: int = 150, seed: int = 0,
+              source: str = "", progress: Callable[[int, int], None] | None = None) -> Calibration:
+    """Choose ``generator``'s threshold (:func:`choose_threshold`) on labelled ``requests`` (from
+    :func:`labelled_requests`, or BFCL's dev slice: :func:`eval.public_sample.dev_requests`): at most ``limit``
+    that want a call and ``limit`` that want text, drawn with ``seed``; requests longer than the model's context
+    are left out. ``generator`` is an engine with ``render``, ``count_tokens`` and ``call_probability``
+    (llama.cpp or transformers); ``source`` says where the requests came from."""
     rng = random.Random(seed)
     chosen = []
     for wants in (True, False):
@@ -210,5 +210,5 @@ def calibrate(generator: Any, path: str | Path, *, limit: int = 150, seed: int =
             progress(done, len(chosen))
     calibration = choose_threshold(scores[True], scores[False])
     calibration.model = getattr(generator, "name", "")
-    calibration.source = str(path)
+    calibration.source = source
     return calibration

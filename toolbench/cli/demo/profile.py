@@ -163,6 +163,13 @@ class DemoProfile:
     tuned_quant: str = field(default="q8_0", metadata=doc("GGUF type the tuned model is exported to for llama.cpp "
                                                             "(q8_0, q4_1, q4_k_m, f16, ...; benchmarks/README.md has "
                                                             "what each costs)."))
+    calibration: str = field(default="bfcl-dev", metadata=doc(
+        "Where the tuned model's call threshold is chosen (`toolbench llm calibrate`; its server then decides "
+        "call or text by it, `llm serve --call-threshold`): bfcl-dev (BFCL's declared dev slice of "
+        "bfcl_categories, disjoint from the test slice the headline reports), mix (the generated examples the "
+        "training mix left out) or off (greedy decoding decides)."))
+    calibration_requests: int = field(default=150, metadata=doc(
+        "At most this many requests of each kind (call, text) to choose the threshold on."))
 
     def __post_init__(self) -> None:
         if self.bfcl_per_category is not None and (not isinstance(self.bfcl_per_category, int)
@@ -171,6 +178,8 @@ class DemoProfile:
                                f"{self.bfcl_per_category!r}")
         if not isinstance(self.bfcl_categories, str) or not self.bfcl_categories.strip():
             raise ProfileError("profile field 'bfcl_categories' must name at least one BFCL category")
+        if self.calibration not in ("bfcl-dev", "mix", "off"):
+            raise ProfileError(f"profile field 'calibration' must be bfcl-dev, mix or off; got {self.calibration!r}")
         if self.engine not in ("auto", "llamacpp", "transformers"):
             raise ProfileError(f"profile field 'engine' must be auto, llamacpp or transformers; got {self.engine!r}")
         if self.tuned_quant not in ("f32", "f16", "bf16", "q8_0", "q4_1", "q4_k_m", "q5_k_m"):
@@ -180,7 +189,7 @@ class DemoProfile:
                     "eval_max_tokens", "dfsdt_tasks", "dfsdt_width", "dfsdt_max_steps", "dfsdt_max_llm_calls",
                     "dfsdt_reply_tokens", "observation_chars", "concurrency", "judge_k", "retriever_epochs",
                     "retriever_batch_size", "retriever_max_seq_length", "train_max_length", "train_agent_max_length", "train_steps", "train_batch_size",
-                    "train_grad_accum", "lora_r")
+                    "train_grad_accum", "lora_r", "calibration_requests")
         for name in positive:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -268,7 +277,7 @@ QUICK = DemoProfile(
     instruction_max_tokens=64,
     eval_entries=8, bfcl_per_category=8, dfsdt_tasks=2, dfsdt_max_steps=3, dfsdt_max_llm_calls=2,
     dfsdt_reply_tokens=80,
-    train_call_examples=24, train_reference_examples=24,
+    train_call_examples=24, train_reference_examples=24, calibration_requests=20,
     train_agent_examples=2, train_max_length=512, train_agent_max_length=1024, train_steps=13, train_grad_accum=2)
 TINY = DemoProfile(
     name="tiny", crawl_samples=1, calls=40, reference_calls=12, heldout=0.25, zh_rate=0.0, instruction_sets=1,
@@ -277,7 +286,7 @@ TINY = DemoProfile(
     dfsdt_tasks=1, dfsdt_width=1, compare_strategies="dfsdt",
     dfsdt_max_steps=2, dfsdt_max_llm_calls=2, dfsdt_reply_tokens=48, retriever_epochs=1, retriever_batch_size=8,
     retriever_folds=2,
-    train_call_examples=4, train_reference_examples=2, train_agent_examples=1, train_steps=2, train_grad_accum=1, train_max_length=768,
+    train_call_examples=4, train_reference_examples=2, train_agent_examples=1, calibration_requests=4, train_steps=2, train_grad_accum=1, train_max_length=768,
     lora_r=4)
 PROFILES: dict[str, DemoProfile] = {"tiny": TINY, "quick": QUICK, "full": FULL}
 

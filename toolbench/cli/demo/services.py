@@ -31,8 +31,10 @@ class LLMServer:
     ``served_name`` as the model name. The server's output goes to ``log``."""
 
     def __init__(self, model: str, served_name: str, log: Path, *, default_max_tokens: int = 512,
-                 start_timeout: float = 300.0, threads: int | None = None, engine: str = "auto") -> None:
+                 start_timeout: float = 300.0, threads: int | None = None, engine: str = "auto",
+                 call_threshold: str | None = None) -> None:
         self.model = model
+        self.call_threshold = call_threshold  # a number or a calibration file (llm serve --call-threshold)
         self.engine = engine
         self.served_name = served_name
         self.log = Path(log)
@@ -48,6 +50,8 @@ class LLMServer:
                "--default-max-tokens", str(self.default_max_tokens), "--engine", self.engine]
         if self.threads:
             cmd += ["--threads", str(self.threads)]
+        if self.call_threshold:
+            cmd += ["--call-threshold", self.call_threshold]
         return cmd
 
     def start(self) -> LLMServer:
@@ -159,9 +163,13 @@ class Services:
             return self._llm[1].url
         self.stop_llm()
         model, served = self.models[kind]
+        from toolbench.cli.demo.stage_train import calibration_file
+
+        calibration = calibration_file(self.out)  # the tuned model's call threshold, when calibrated
         server = self._make_llm(model, served, self.out / "logs" / f"llm-{kind}.log",
                                 default_max_tokens=self.profile.dfsdt_reply_tokens,
-                                engine=getattr(self.profile, "engine", "auto"))
+                                engine=getattr(self.profile, "engine", "auto"),
+                                call_threshold=str(calibration) if kind == "tuned" and calibration.exists() else None)
         self._llm = (kind, server)
         server.start()
         assert server.url is not None

@@ -136,6 +136,55 @@ def stage_export(ctx: DemoContext) -> StageOutput:
     return StageOutput(figures, {"tuned model (GGUF)": str(target)}, note)
 
 
+def tuned_model(out: Path, profile: Any) -> str:
+    """What the model server serves as the tuned model: its GGUF export on the llama.cpp engine, else the merged
+    checkpoint."""
+    return str(tuned_gguf(out, profile)) if uses_llamacpp(profile) else str(out / "sft" / "run" / "final")
+
+
+def calibration_file(out: Path) -> Path:
+    return out / "sft" / "calibration.json"
+
+
+def stage_calibrate(ctx: DemoContext) -> StageOutput:
+    """The tuned model's call threshold (``toolbench llm calibrate``) on BFCL's dev slice or on the examples the
+    mix left out (profile ``calibration``); the tuned model server then takes its call-or-text decision by it."""
+    from toolbench.errors import ToolbenchError
+    from toolbench.llm.call_gate import calibrate, labelled_requests, write_calibration
+    from toolbench.llm.engines import ServerConfig, load_generator
+
+    p = ctx.profile
+    target = calibration_file(ctx.out)
+    target.unlink(missing_ok=True)
+    data = ctx.path("sft", "data", "calibration.jsonl")
+    why = ("profile calibration is off" if p.calibration == "off"
+           else f"{data} does not exist" if p.calibration == "mix" and not data.exists() else None)
+    if why:
+        return StageOutput({"skipped": why}, {}, f"skipped ({why}): greedy decoding decides call or text")
+    if p.calibration == "bfcl-dev":
+        from eval.public_sample import dev_requests
+
+        categories = [c.strip() for c in p.bfcl_categories.split(",") if c.strip()]
+        requests, source = dev_requests(categories), "BFCL's dev slice"
+    else:
+        requests, source = labelled_requests(data), "the generated examples the mix left out"
+    generator, _ = load_generator(ServerConfig(model=tuned_model(ctx.out, p), engine=p.engine, max_batch=1))
+    try:
+        result = calibrate(generator, requests, limit=p.calibration_requests, seed=p.seed, source=source)
+    except ToolbenchError as exc:  # requests of one kind only
+        return StageOutput({"skipped": str(exc)}, {}, f"skipped ({exc}): greedy decoding decides call or text")
+    finally:
+        if hasattr(generator, "close"):
+            generator.close()
+    write_calibration(result, target)
+    figures = {k: getattr(result, k) for k in ("threshold", "call_recall", "text_recall", "balanced_accuracy", "auc",
+                                               "calls", "texts", "source")}
+    note = (f"call when P(call) >= {result.threshold:.3g}, chosen on {source} ({result.calls} + {result.texts} "
+            f"requests: {result.call_recall:.0%} of calls and {result.text_recall:.0%} of text answers kept, AUC "
+            f"{result.auc:.2f})")
+    return StageOutput(figures, {"call threshold": str(target)}, note)
+
+
 def _train_subprocess(ctx: DemoContext, recipe: Path, steps: int, log: Path) -> None:
     """``toolbench train sft --config recipe`` in a child process (:func:`train.progress.run_sft_child`, as
     ``toolbench train sft --log``), its steps and loss shown as a progress bar (it resumes from its last

@@ -16,7 +16,8 @@ Run folder (``<out>/``)::
     compare/{base,tuned}/ ReACT, ReACT@N and DFSDT on equal budgets (ToolBench answer files, SQLite state)
     retriever/            trained retriever (model/), its K-fold evaluation (crossval/results.md) and faiss index (index/)
     sft/                  data/train.jsonl (the LoRA mix), recipe.yaml, run/ (checkpoints, adapter/, final/),
-                          tuned.<quant>.gguf (final/ exported for llama.cpp)
+                          tuned.<quant>.gguf (final/ exported for llama.cpp), calibration.json (its call
+                          threshold, chosen on data/calibration.jsonl: the examples the mix left out)
     eval/{base,tuned}/    AST verdicts, predictions, per-API accuracy, tiers, hallucination, pass rate
     eval/comparison.*     the equal-budget comparison of both models (rule checks)
     bfcl/                 sample.json (the public BFCL ids), {base,tuned}/ (BFCL result files, verdicts,
@@ -41,7 +42,7 @@ from toolbench.cli.demo.stage_leaderboard import stage_leaderboard
 from toolbench.cli.demo.stage_pass_rate import stage_pass_rate
 from toolbench.cli.demo.stage_retriever import stage_retriever
 from toolbench.cli.demo.stage_runner import Stage
-from toolbench.cli.demo.stage_train import stage_export, stage_sft, tuned_gguf, uses_llamacpp
+from toolbench.cli.demo.stage_train import stage_calibrate, stage_export, stage_sft, tuned_model
 
 
 def default_stages() -> list[Stage]:
@@ -62,6 +63,7 @@ def default_stages() -> list[Stage]:
         Stage("retriever", "Train and evaluate the API retriever", stage_retriever),
         Stage("sft", "Fine-tune SmolLM2 with LoRA on the generated data", stage_sft),
         Stage("export", "Export the tuned model to GGUF for llama.cpp", stage_export),
+        Stage("calibrate", "Calibrate the tuned model's call-or-text decision", stage_calibrate),
         Stage("eval_tuned", f"Evaluate {TUNED_NAME}: AST accuracy on the held-out split", stage_eval("tuned"),
               ("llm:tuned",)),
         Stage("bfcl_tuned", f"BFCL public categories: {TUNED_NAME}", stage_bfcl("tuned"), ("llm:tuned",)),
@@ -76,7 +78,5 @@ def default_stages() -> list[Stage]:
 def models(out: Path, profile: Any | None = None) -> dict[str, tuple[str, str]]:
     """What the model server serves for each kind: the packaged default, then the tuned model (its GGUF export on
     the llama.cpp engine, else the merged checkpoint)."""
-    tuned = str(out / "sft" / "run" / "final")
-    if profile is not None and uses_llamacpp(profile):
-        tuned = str(tuned_gguf(out, profile))
+    tuned = str(out / "sft" / "run" / "final") if profile is None else tuned_model(out, profile)
     return {"base": ("default", SERVED["base"]), "tuned": (tuned, SERVED["tuned"])}
