@@ -124,6 +124,7 @@ __all__ = [
     "rescore_with_official_checker",
     "run_public_bfcl",
     "server_constrained_decoding",
+    "server_health",
     "server_reports",
     "summarize_public",
     "summary_markdown",
@@ -224,21 +225,25 @@ def health_url(base_url: str) -> str:
     return root + "/health"
 
 
-def server_reports(base_url: str | None, key: str, timeout: float = 5.0) -> Any:
-    """What the server at ``base_url`` reports as ``key`` in ``GET /health``, copied as it is; ``"unknown"`` when
-    there is no URL, the server cannot be reached, or it does not report the key."""
+def server_health(base_url: str | None, timeout: float = 5.0) -> Mapping[str, Any]:
+    """The body of the server's ``GET /health`` at ``base_url``; empty when there is no URL, the server cannot be
+    reached or answers something else."""
     if not base_url:
-        return UNKNOWN
+        return {}
     import httpx
 
     try:
         response = httpx.get(health_url(base_url), timeout=timeout)
         body = response.json() if response.status_code == 200 else None
     except (httpx.HTTPError, ValueError):
-        return UNKNOWN
-    if isinstance(body, Mapping) and key in body:
-        return body[key]
-    return UNKNOWN
+        return {}
+    return body if isinstance(body, Mapping) else {}
+
+
+def server_reports(base_url: str | None, key: str, timeout: float = 5.0) -> Any:
+    """What the server at ``base_url`` reports as ``key`` in ``GET /health``, copied as it is; ``"unknown"`` when
+    there is no URL, the server cannot be reached, or it does not report the key."""
+    return server_health(base_url, timeout).get(key, UNKNOWN)
 
 
 def server_constrained_decoding(base_url: str | None, timeout: float = 5.0) -> Any:
@@ -356,8 +361,9 @@ def run_public_bfcl(chat: Any = None, *, sample: PublicSample, out_dir: str | Pa
             loaded.pop(category)
             skipped[category] = ('not asked under tool_choice "required": a forced call can never abstain, so '
                                  "the figure would say nothing")
+    health = server_health(base_url)  # read once: constrained decoding and the call threshold
     if constrained_decoding is None:
-        constrained_decoding = server_constrained_decoding(base_url)
+        constrained_decoding = health.get("constrained_decoding", UNKNOWN)
     entries = [entry for category_entries, _ in loaded.values() for entry in category_entries]
 
     own_chat = chat is None
@@ -412,7 +418,7 @@ def run_public_bfcl(chat: Any = None, *, sample: PublicSample, out_dir: str | Pa
                                constrained_decoding=constrained_decoding, sample=sample,
                                request_errors=request_errors, skipped=skipped, cut=cut, failures=failures)
     # the server's call-or-text threshold (toolbench.llm.call_gate); None: greedy decoding's own choice
-    summary["call_threshold"] = server_reports(base_url, "call_threshold") if base_url else UNKNOWN
+    summary["call_threshold"] = health.get("call_threshold", UNKNOWN)
     summary["runner"] = {"max_tokens": config.max_tokens, "temperature": config.temperature, "seed": config.seed,
                          "system_prompt": config.system_prompt}
     summary["files"] = files

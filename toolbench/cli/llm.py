@@ -110,8 +110,8 @@ def calibrate_cmd(
     --out runs/demo/sft/calibration.json;
     toolbench llm calibrate --model tuned.q8_0.gguf --bfcl-dev --out calibration.json
     """
-    from toolbench.llm.call_gate import calibrate, labelled_requests, write_calibration
-    from toolbench.llm.engines import ServerConfig, load_generator
+    from toolbench.llm.call_gate import calibrate_model, labelled_requests, write_calibration
+    from toolbench.llm.engines import ServerConfig
 
     if limit < 1:
         raise typer.BadParameter("must be at least 1", param_hint="--limit")
@@ -127,17 +127,13 @@ def calibrate_cmd(
         assert data is not None
         requests = labelled_requests(data)
         source = str(data)
-    generator, _ = load_generator(ServerConfig(model=model, engine=engine, threads=threads, max_batch=1))
 
     def progress(done: int, total: int) -> None:
         if done == total or done % 25 == 0:
             typer.echo(f"  {done}/{total} requests", err=True)
 
-    try:
-        result = calibrate(generator, requests, limit=limit, seed=seed, source=source, progress=progress)
-    finally:
-        if hasattr(generator, "close"):
-            generator.close()
+    result = calibrate_model(ServerConfig(model=model, engine=engine, threads=threads, max_batch=1), requests,
+                             limit=limit, seed=seed, source=source, progress=progress)
     write_calibration(result, out)
     typer.echo(f"call threshold {result.threshold:.4g}: calls {result.call_recall:.1%} of {result.calls}, text "
                f"{result.text_recall:.1%} of {result.texts} (balanced accuracy {result.balanced_accuracy:.1%}, AUC "

@@ -216,3 +216,16 @@ def calibrate(generator: Any, requests: Sequence[LabelledRequest], *, limit: int
     calibration.model = getattr(generator, "name", "")
     calibration.source = source
     return calibration
+
+
+def calibrate_model(config: Any, requests: Sequence[LabelledRequest], **options: Any) -> Calibration:
+    """Load the model of ``config`` (a :class:`toolbench.llm.engines.ServerConfig`, one sequence), run
+    :func:`calibrate` on ``requests`` with ``options``, and free the engine."""
+    from toolbench.llm.engines import load_generator
+
+    generator, _ = load_generator(config)
+    try:
+        return calibrate(generator, requests, **options)
+    finally:
+        if hasattr(generator, "close"):
+            generator.close()

@@ -151,8 +151,8 @@ def stage_calibrate(ctx: DemoContext) -> StageOutput:
     """The tuned model's call threshold (``toolbench llm calibrate``) on BFCL's dev slice or on the examples the
     mix left out (profile ``calibration``); the tuned model server then takes its call-or-text decision by it."""
     from toolbench.errors import ToolbenchError
-    from toolbench.llm.call_gate import calibrate, labelled_requests, write_calibration
-    from toolbench.llm.engines import ServerConfig, load_generator
+    from toolbench.llm.call_gate import calibrate_model, labelled_requests, write_calibration
+    from toolbench.llm.engines import ServerConfig
 
     p = ctx.profile
     target = calibration_file(ctx.out)
@@ -169,14 +169,11 @@ def stage_calibrate(ctx: DemoContext) -> StageOutput:
         requests, source = dev_requests(categories), "BFCL's dev slice"
     else:
         requests, source = labelled_requests(data), "the generated examples the mix left out"
-    generator, _ = load_generator(ServerConfig(model=tuned_model(ctx.out, p), engine=p.engine, max_batch=1))
     try:
-        result = calibrate(generator, requests, limit=p.calibration_requests, seed=p.seed, source=source)
+        result = calibrate_model(ServerConfig(model=tuned_model(ctx.out, p), engine=p.engine, max_batch=1),
+                                 requests, limit=p.calibration_requests, seed=p.seed, source=source)
     except ToolbenchError as exc:  # requests of one kind only
         return StageOutput({"skipped": str(exc)}, {}, f"skipped ({exc}): greedy decoding decides call or text")
-    finally:
-        if hasattr(generator, "close"):
-            generator.close()
     write_calibration(result, target)
     figures = {k: getattr(result, k) for k in ("threshold", "call_recall", "text_recall", "balanced_accuracy", "auc",
                                                "calls", "texts", "source")}
