@@ -134,6 +134,17 @@ def test_until_stops_after_the_named_stage(tmp_path):
         demo_of(tmp_path, stub_stages(calls)).run(until="zzz")
 
 
+def test_until_help_names_every_stage():
+    import typing
+
+    from toolbench.cli.demo import demo
+    from toolbench.cli.demo.stages import default_stages
+
+    help_text = typing.get_type_hints(demo, include_extras=True)["until"].__metadata__[0].help
+    listed = help_text[help_text.index("(") + 1:help_text.index(")")].split(", ")
+    assert listed == [s.name for s in default_stages()]
+
+
 def test_a_run_folder_keeps_its_profile(tmp_path):
     demo_of(tmp_path, stub_stages([])).run()
     with pytest.raises(DemoError, match="calls"):

@@ -38,9 +38,10 @@ def demo(
                                                                       "--show-profile).")] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Delete the run folder first and start over.")] = False,
     until: Annotated[str | None, typer.Option("--until", help="Stop after this stage (catalog, crawl, compress, "
-                                                              "calls, instructions, eval_base, annotate_base, "
-                                                              "retriever, sft, eval_tuned, annotate_tuned, "
-                                                              "pass_rate, leaderboard).")] = None,
+                                                              "calls, instructions, eval_base, bfcl_base, "
+                                                              "annotate_base, retriever, sft, export, calibrate, "
+                                                              "eval_tuned, bfcl_tuned, annotate_tuned, pass_rate, "
+                                                              "leaderboard).")] = None,
     judge_model: Annotated[str | None, typer.Option(help="Also judge the DFSDT answers with this LLM (ToolEval's "
                                                          "pass rate and SoPR), e.g. a vLLM or hosted model.")]
     = None,
