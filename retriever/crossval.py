@@ -8,7 +8,9 @@ are never phrased, nor used as negatives), and the fold's queries are ranked aga
 
 - ``bm25``, ``untrained`` (the starting model) and ``untrained+bm25`` (reciprocal rank fusion): these learn
   nothing, so they rank every query once;
-- ``trained`` and ``trained+bm25``: the fold's model, on the fold's queries only.
+- ``trained`` and ``trained+bm25``: the fold's model, on the fold's queries only;
+- ``trained (sentences)`` and ``trained (sentences)+bm25``: the same model scoring each query's sentences too
+  (:mod:`retriever.sentences`: the whole query's cosine plus its best sentence's).
 
 With ``tune_fusion`` both hybrids are also scored with BM25's fusion weight chosen per fold without its
 held-out queries (:func:`choose_weight`): the untrained hybrid's on the fold's training queries, the trained
@@ -48,7 +50,8 @@ from retriever.errors import ConfigError, RetrieverError
 from toolbench.config import doc
 
 BASELINE = "bm25"
-METHODS = ("bm25", "untrained", "untrained+bm25", "trained", "trained+bm25")
+METHODS = ("bm25", "untrained", "untrained+bm25", "trained", "trained+bm25", "trained (sentences)",
+           "trained (sentences)+bm25")
 TUNED = ("untrained+bm25, tuned weight", "trained+bm25, tuned weight")  # with tune_fusion
 CHOSEN = ("trained, chosen recipe", "trained+bm25, chosen recipe")  # with candidates
 BASE_RECIPE = "base"  # this run's own training settings, the first recipe a fold may choose
@@ -379,6 +382,7 @@ def run(cfg: CrossValConfig, *, echo: Callable[[str], None] = print) -> CrossVal
     from retriever.fusion import HybridRanker
     from retriever.metrics import per_query_metrics
     from retriever.pairs import api_folds, query_key, read_queries
+    from retriever.sentences import SentenceViews
 
     queries = read_queries(cfg.query_files)
     corpus = load_corpus(cfg.corpus, queries)
@@ -424,6 +428,10 @@ def run(cfg: CrossValConfig, *, echo: Callable[[str], None] = print) -> CrossVal
         trained = dense(model_dir)
         rankings["trained"] |= rank(trained, fold_keys)
         rankings["trained+bm25"] |= rank(HybridRanker([bm25, trained]), fold_keys)
+        views = SentenceViews(trained)
+        rankings["trained (sentences)"] |= rank(views, fold_keys)
+        rankings["trained (sentences)+bm25"] |= rank(HybridRanker([bm25, views]), fold_keys)
+        del views
         del trained
         tuned: dict[str, Any] = {}
         dev_keys: list[str] = []

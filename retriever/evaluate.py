@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from retriever import sentences
 from retriever.corpus import Corpus, load_corpus
 from retriever.errors import ConfigError, RetrieverError
 from retriever.metrics import DEFAULT_NDCG_KS, DEFAULT_RECALL_KS, mean_metrics, metric_names
@@ -67,6 +68,13 @@ def hybrid_factory(*factories: RankerFactory) -> RankerFactory:
         from retriever.fusion import HybridRanker
 
         return HybridRanker([f(corpus) for f in factories])
+    return make
+
+
+def sentence_factory(factory: RankerFactory) -> RankerFactory:
+    """A dense ranker scored with sentence views (:mod:`retriever.sentences`)."""
+    def make(corpus: Corpus) -> Ranker:
+        return sentences.SentenceViews(factory(corpus))
     return make
 
 
@@ -205,6 +213,10 @@ class EvalConfig:
     hybrid: list[str] = field(default_factory=list, metadata=doc(
         "A dense method (a model label, or 'untrained') to also fuse with BM25 by reciprocal rank fusion, "
         "repeatable; each adds a method 'LABEL+bm25'."))
+    sentences: list[str] = field(default_factory=list, metadata=doc(
+        "A dense method (a model label, or 'untrained') to also score with sentence views (retriever.sentences: "
+        "the whole query's cosine plus its best sentence's), repeatable; adds 'LABEL (sentences)', and "
+        "'LABEL (sentences)+bm25' when LABEL is also a hybrid."))
     backend: str = field(default="torch", metadata=doc(
         "Encoder backend of dense methods: torch, torch-bf16 (bfloat16 weights), onnx (ONNX Runtime) or onnx-int8 "
         "(int8 weights)."))
@@ -237,9 +249,10 @@ class EvalConfig:
                 raise ConfigError("models", f"label {label!r} is also a built-in method; pick another label")
             if not Path(path).is_dir():
                 raise ConfigError("models", f"{label}: {path} is not a model folder")
-        for label in self.hybrid:
-            if label != "untrained" and label not in self.models:
-                raise ConfigError("hybrid", f"{label!r} is neither 'untrained' nor a label of models")
+        for name in ("hybrid", "sentences"):
+            for label in getattr(self, name):
+                if label != "untrained" and label not in self.models:
+                    raise ConfigError(name, f"{label!r} is neither 'untrained' nor a label of models")
         from retriever.encoder import BACKENDS
 
         if self.backend not in BACKENDS:
@@ -293,6 +306,10 @@ def run(cfg: EvalConfig, *, echo: Callable[[str], None] = print) -> EvalReport:
         methods[label] = dense(label)
     for label in cfg.hybrid:
         methods[f"{label}+bm25"] = hybrid_factory(bm25, dense(label))
+    for label in cfg.sentences:
+        methods[sentences.label(label)] = sentence_factory(dense(label))
+        if label in cfg.hybrid:
+            methods[f"{sentences.label(label)}+bm25"] = hybrid_factory(bm25, sentence_factory(dense(label)))
     report = evaluate(queries, corpus, methods, depth=cfg.depth, query_files=cfg.query_files, split=cfg.split,
                       progress=echo)
     echo(report.to_markdown())

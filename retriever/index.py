@@ -221,13 +221,17 @@ class ApiRetriever:
         ids = self.corpus.ids
         return [[(ids[r], float(s)) for s, r in zip(srow, rrow) if r >= 0] for srow, rrow in zip(scores, rows)]
 
-    def search_many(self, texts: Sequence[str], k: int = 5) -> list[list[Hit]]:
+    def search_many(self, texts: Sequence[str], k: int = 5, *, sentences: bool = False) -> list[list[Hit]]:
+        """:meth:`search` for many texts at once."""
+        from retriever.sentences import SentenceViews
+
         out = []
-        for ranked in self.rank(texts, k):
+        for ranked in (SentenceViews(self) if sentences else self).rank(texts, k):
             out.append([Hit(rank=i, score=s, doc_id=d, api=self.corpus[d].api)
                         for i, (d, s) in enumerate(ranked, start=1)])
         return out
 
-    def search(self, text: str, k: int = 5) -> list[Hit]:
-        """The ``k`` APIs whose documents are closest to ``text``, best first."""
-        return self.search_many([text], k)[0]
+    def search(self, text: str, k: int = 5, *, sentences: bool = False) -> list[Hit]:
+        """The ``k`` APIs whose documents are closest to ``text``, best first; with ``sentences``, scored by the
+        whole text's cosine plus its best sentence's (:mod:`retriever.sentences`; scores then run to 2)."""
+        return self.search_many([text], k, sentences=sentences)[0]

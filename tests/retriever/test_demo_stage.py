@@ -57,16 +57,20 @@ def test_stage_reports_held_out_tools_with_intervals(tmp_path, monkeypatch, fold
     assert split["counts"]["synthetic_queries"] > 0
     if folds:
         assert figures["heldout_queries"] == total  # every query held out once
-        assert set(figures["methods"]) == {"bm25", "untrained", "untrained+bm25", "trained", "trained+bm25"}
-        c = figures["methods"]["trained+bm25"]["ndcg@1_vs_bm25"]
-        assert c["interval"][0] <= c["difference"] <= c["interval"][1] and 0 <= c["p"] <= 1
+        assert set(figures["methods"]) == {"bm25", "untrained", "untrained+bm25", "trained", "trained+bm25",
+                                           "trained (sentences)", "trained (sentences)+bm25"}
+        for name in ("trained+bm25", "trained (sentences)+bm25"):
+            c = figures["methods"][name]["ndcg@1_vs_bm25"]
+            assert c["interval"][0] <= c["difference"] <= c["interval"][1] and 0 <= c["p"] <= 1
+            assert f"{name} vs BM25" in " ".join(out.note.split())
         assert "bm25" not in {k for k, m in figures["methods"].items() if "ndcg@1_vs_bm25" in m}
         assert not split["held_out_apis"] and not split["test"]  # the indexed model saw every query
         assert (run / "retriever" / "crossval" / "results.md").is_file()
         assert "each held out once in 2 folds" in out.note and "vs BM25" in out.note
     else:
         assert figures["split"] == "api" and split["held_out_apis"]
-        assert set(figures["methods"]) == {"bm25", "untrained", "trained", "trained+bm25"}
+        assert set(figures["methods"]) == {"bm25", "untrained", "trained", "trained+bm25", "trained (sentences)",
+                                           "trained (sentences)+bm25"}
         assert "held-out tools" in out.note
     assert json.loads((run / "retriever" / "index" / "meta.json").read_text())["backend"] == "onnx-int8"
     used = json.loads((run / "retriever" / "config.json").read_text())  # the fast CPU recipe, the profile's epochs

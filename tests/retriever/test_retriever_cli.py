@@ -44,6 +44,13 @@ def test_index_then_search(tmp_path, capsys):
     assert code == 0, err
     hits = [json.loads(line) for line in out.splitlines()]
     assert [h["rank"] for h in hits] == [1, 2, 3] and all(h["tool"] and h["api"] for h in hits)
+    # --sentences: the same request as two sentences scores the whole text plus its best sentence (up to 2)
+    code, out, err = run(["retriever", "search", "I like music. Songs of a playlist?", "--index", str(idx), "-k", "3",
+                          "--json", "--sentences"], capsys)
+    assert code == 0, err
+    views = [json.loads(line) for line in out.splitlines()]
+    assert len(views) == 3 and views[0]["score"] >= views[1]["score"] >= views[2]["score"]
+    assert 1 < views[0]["score"] <= 2.0001
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -74,9 +81,9 @@ def test_train_and_eval_options_come_from_the_configs(tmp_path, capsys):
     cfg = tmp_path / "eval.yaml"
     cfg.write_text(f"methods: [bm25]\noutput_dir: {tmp_path / 'from-file'}\n")
     code, out, err = run(["retriever", "eval", str(STB), "--config", str(cfg), "--split", str(run_dir / "split.json"),
-                          "--model", f"trained={run_dir / 'model'}", "--hybrid", "trained", "--out",
-                          str(tmp_path / "ev")], capsys)
+                          "--model", f"trained={run_dir / 'model'}", "--hybrid", "trained", "--sentences", "trained",
+                          "--out", str(tmp_path / "ev")], capsys)
     assert code == 0, err
     names = [m["name"] for m in json.loads((tmp_path / "ev" / "results.json").read_text())["methods"]]
-    assert names == ["bm25", "trained", "trained+bm25"]
+    assert names == ["bm25", "trained", "trained+bm25", "trained (sentences)", "trained (sentences)+bm25"]
     assert not (tmp_path / "from-file").exists()

@@ -180,15 +180,21 @@ def search_cmd(
     k: int = typer.Option(5, "-k", help="How many APIs to return."),
     model: str = typer.Option(None, help="Query encoder, if not the model recorded in the index."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines instead of a table."),
+    sentences: bool = typer.Option(False, "--sentences", help="Also score each sentence of the request on its own: "
+                                                              "the whole request's cosine plus its best sentence's "
+                                                              "(for requests of several sentences)."),
 ) -> None:
     """The k APIs closest to a request.
 
     Example: toolbench retriever search "concerts of the Arctic Monkeys" --index runs/retriever/index -k 5
+
+    A request of several sentences, each scored too:
+    toolbench retriever search "I'm off to Oslo in May. Which concerts are on?" --index runs/retriever/index --sentences
     """
     from retriever.index import ApiRetriever
 
     retriever = ApiRetriever.load(index, model=model)
-    hits = retriever.search(text, k)
+    hits = retriever.search(text, k, sentences=sentences)
     if as_json:
         for hit in hits:
             typer.echo(json.dumps(hit.to_dict(), ensure_ascii=False))

@@ -48,13 +48,13 @@ def crossval_config(ctx: DemoContext) -> Any:
 
 def eval_config(ctx: DemoContext, model_dir: str) -> Any:
     """``toolbench retriever evaluate``'s config: BM25, untrained, the trained model and the hybrid on the
-    held-out tools' queries."""
+    held-out tools' queries, the last two also with sentence views."""
     from retriever.evaluate import EvalConfig
 
     folder = ctx.path("retriever")
     return EvalConfig(query_files=query_files(ctx), corpus=str(common.working_catalog(ctx)),
                       split=str(folder / "split.json"), models={"trained": model_dir}, hybrid=["trained"],
-                      output_dir=str(folder / "eval"), max_seq_length=ctx.profile.retriever_max_seq_length)
+                      sentences=["trained"], output_dir=str(folder / "eval"), max_seq_length=ctx.profile.retriever_max_seq_length)
 
 
 def stage_retriever(ctx: DemoContext) -> StageOutput:
@@ -115,10 +115,11 @@ def stage_retriever(ctx: DemoContext) -> StageOutput:
     evaluation = folder / "crossval" / "results.md" if p.retriever_folds else folder / "eval" / "results.md"
     if p.retriever_folds:
         where = f"{queries} queries, each held out once in {p.retriever_folds} folds of whole tools"
-        best = methods.get("trained+bm25", {}).get("ndcg@1_vs_bm25")
-        if best:
-            ndcg += (f"; trained+bm25 vs BM25 {100 * best['difference']:+.1f} [{100 * best['interval'][0]:+.1f}, "
-                     f"{100 * best['interval'][1]:+.1f}] (sign test p {best['p']:.2g})")
+        for name in ("trained+bm25", "trained (sentences)+bm25"):
+            best = methods.get(name, {}).get("ndcg@1_vs_bm25")
+            if best:
+                ndcg += (f"; {name} vs BM25 {100 * best['difference']:+.1f} [{100 * best['interval'][0]:+.1f}, "
+                         f"{100 * best['interval'][1]:+.1f}] (sign test p {best['p']:.2g})")
     else:
         where = f"{queries} queries of held-out tools"
     return StageOutput(figures, {"retriever model": result.model_dir, "retriever index": str(folder / "index"),
