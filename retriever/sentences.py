@@ -7,12 +7,11 @@ document's score is its cosine to the whole query plus its best cosine to any on
 
     score(d) = cos(q, d) + max over sentences s of q of cos(s, d)
 
-(a query of one sentence ranks exactly as before). Chosen on the nested dev splits of `retriever crossval`
-(165 dev queries; session 15): BM25 fused with this ranker 90.9 NDCG@1 against 84.2 for BM25 fused with the
-whole-query ranker; docs/retriever.md has the held-out figures.
+(a query of one sentence ranks exactly as before). It was chosen, fused with BM25, on the nested dev splits of
+`retriever crossval`; docs/retriever.md ("Sentence views") has the dev and held-out figures.
 
 Each view is ranked to ``pool`` documents (all of a corpus up to that size, so the score is exact there); a
-document outside one view's pool gets that view's lowest returned score, a lower bound.
+document outside one view's pool gets that view's lowest returned score, an upper bound of its own.
 """
 
 from __future__ import annotations
