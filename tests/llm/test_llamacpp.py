@@ -284,7 +284,9 @@ def test_openai_surface_through_the_app(engine):
 
 
 def test_concurrent_clients_share_batches(engine):
-    app = create_app(engine, ServerConfig(max_batch=4, batch_wait=0.5), aliases=("default",))
+    # a long batch_wait: the batch closes as soon as all four requests are in, however slowly a loaded machine
+    # starts the client threads
+    app = create_app(engine, ServerConfig(max_batch=4, batch_wait=10.0), aliases=("default",))
     statuses = []
     with TestClient(app) as client:
         def call(i):
