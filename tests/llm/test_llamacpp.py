@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import jsonschema
 import pytest
@@ -299,8 +300,15 @@ def test_concurrent_clients_share_batches(engine):
             t.start()
         for t in threads:
             t.join()
-        health = client.get("/health").json()
+        # the worker records a run's figures after it has answered every request of it: wait until all four are
+        # counted
+        for _ in range(600):
+            health = client.get("/health").json()
+            if health["batched_requests"] >= 4:
+                break
+            time.sleep(0.05)
     assert statuses == [200] * 4
+    assert health["batched_requests"] == 4
     assert health["largest_batch"] >= 2  # mixed sampling settings and seeds still share a batch
 
 
