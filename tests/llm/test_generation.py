@@ -102,3 +102,28 @@ def test_batch_keys_group_only_compatible_requests(tiny_model, tiny_tokenizer):
     generator = HFGenerator(tiny_model, tiny_tokenizer, "tiny")
     with pytest.raises(ValueError, match="sampling settings"):
         generator.generate_batch([greedy, GenerationRequest("p", 4, temperature=0.7)])
+
+
+def test_penalties_lower_each_logit_by_what_the_row_has_written():
+    import torch
+
+    from toolbench.llm.generation import _Penalties
+
+    scores = torch.zeros(2, 5)
+    ids = torch.tensor([[9, 9, 1, 1, 3], [9, 9, 2, 2, 2]])  # two prompt tokens (width 2), then three written
+    out = _Penalties([(0.5, 1.0), (0.0, 0.0)], width=2)(ids, scores.clone())
+    assert out[0].tolist() == [0.0, -2.0, 0.0, -1.5, 0.0]  # token 1 twice: 2 x 0.5 + 1; token 3 once; prompt: none
+    assert out[1].tolist() == [0.0] * 5  # no penalty on this row
+    assert _Penalties([(1.0, 1.0)], width=5)(ids[:1], scores[:1].clone()).tolist() == [[0.0] * 5]  # nothing written
+
+
+def test_a_presence_penalty_stops_repeats_per_row(tiny_model, tiny_tokenizer):
+    generator = HFGenerator(tiny_model, tiny_tokenizer, "tiny")
+    prompt = generator.render([{"role": "user", "content": "Say it again and again."}], None, None).text
+    base = {"prompt": prompt, "max_tokens": 16, "temperature": 0.0, "min_tokens": 16}
+    free = generator.generate(GenerationRequest(**base))
+    free_ids = tiny_tokenizer(free.texts[0], add_special_tokens=False).input_ids
+    assert len(set(free_ids)) < len(free_ids)  # a random model repeats itself
+    rows = generator.generate_batch([GenerationRequest(**base, presence_penalty=1000.0), GenerationRequest(**base)])
+    assert rows[1].texts == free.texts  # the penalty is per row
+    assert rows[0].texts != free.texts

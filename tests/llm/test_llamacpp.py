@@ -473,3 +473,20 @@ def test_the_call_threshold_decides_between_a_call_and_text(engine):
     assert not text.startswith("<") and text == free  # the argmax was already text
     assert (engine.stats.gated_calls, engine.stats.gated_texts) == (before[0] + 1, before[1] + 1)
     assert engine.call_probability(request.prompt) == pytest.approx(p, rel=1e-5)  # the cached prefix agrees
+
+
+def test_frequency_and_presence_penalties_count_what_the_row_writes(engine):
+    prompt = engine.render([{"role": "user", "content": "Count from 1 to 50, one number per line."}], None,
+                           None).text
+    base = {"prompt": prompt, "max_tokens": 24, "temperature": 0.0, "min_tokens": 24}
+    free = engine.generate(GenerationRequest(**base)).texts[0]
+    assert free.count("\n") >= 3
+    rows = engine.generate_batch([GenerationRequest(**base, frequency_penalty=1000.0), GenerationRequest(**base)])
+    assert rows[1].texts[0] == free  # the penalty is per row; the greedy row beside it is unchanged
+    penalised = rows[0].texts[0]
+    # the newline token, once written, is not chosen again (other tokens holding a newline still may be); the
+    # prompt's newlines do not count: the penalised reply still writes its first one
+    assert "\n" in penalised and penalised.count("\n") < free.count("\n")
+    assert penalised != free
+    present = engine.generate(GenerationRequest(**base, presence_penalty=1000.0)).texts[0]
+    assert present.count("\n") < free.count("\n")

@@ -141,6 +141,17 @@ def test_tool_choice_named_required_and_none(scripted):
     assert "<tools>" not in scripted.requests[2].prompt
 
 
+def test_frequency_and_presence_penalties_reach_the_engine_and_are_bounded(scripted):
+    with client_for(scripted) as client:
+        assert post(client, {"model": "scripted-lm", "messages": USER, "frequency_penalty": 0.5,
+                             "presence_penalty": -1.0}).status_code == 200
+        assert post(client, {"model": "scripted-lm", "messages": USER}).status_code == 200
+        for name in ("frequency_penalty", "presence_penalty"):
+            status, err = error_of(post(client, {"model": "scripted-lm", "messages": USER, name: 2.5}))
+            assert (status, err["param"]) == (422, name)
+    assert [(r.frequency_penalty, r.presence_penalty) for r in scripted.requests] == [(0.5, -1.0), (0.0, 0.0)]
+
+
 def test_the_call_threshold_reaches_only_requests_where_the_model_chooses(scripted):
     with client_for(scripted, call_threshold=0.2) as client:
         for extra in ({"tools": [WEATHER]}, {"tools": [WEATHER], "tool_choice": "auto"}, {},

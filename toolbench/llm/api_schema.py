@@ -49,7 +49,7 @@ class _Message(BaseModel):
 
 
 class ChatCompletionRequest(BaseModel):
-    """The accepted request body; unknown OpenAI fields (user, logprobs, presence_penalty...) are ignored."""
+    """The accepted request body; unknown OpenAI fields (user, logprobs, logit_bias...) are ignored."""
 
     model_config = ConfigDict(extra="allow")
     model: str = Field(min_length=1)
@@ -58,6 +58,8 @@ class ChatCompletionRequest(BaseModel):
     tool_choice: Literal["none", "auto", "required"] | NamedChoice | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, gt=0, le=1)
+    frequency_penalty: float = Field(default=0.0, ge=-2, le=2)
+    presence_penalty: float = Field(default=0.0, ge=-2, le=2)
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
     n: int = Field(default=1, ge=1)

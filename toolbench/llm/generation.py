@@ -26,7 +26,9 @@ class GenerationRequest:
     """One prompt to complete; ``n`` completions of at most ``max_tokens`` tokens each; ``constraint``: the
     structure the completion must have (grammar-constrained decoding), None for free text; ``call_threshold``:
     decide between a call and text at the first token by this threshold on the call's first-token probability
-    (:mod:`toolbench.llm.call_gate`), None for the argmax."""
+    (:mod:`toolbench.llm.call_gate`), None for the argmax. ``frequency_penalty`` and ``presence_penalty`` are
+    OpenAI's: before each token, a token's logit drops by ``frequency_penalty`` times the number of times the
+    completion has written it so far, plus ``presence_penalty`` once it has (the prompt does not count)."""
 
     prompt: str
     max_tokens: int
@@ -38,6 +40,8 @@ class GenerationRequest:
     min_tokens: int = 0
     constraint: Constraint | None = None
     call_threshold: float | None = None
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
 
 
 @dataclass
@@ -280,8 +284,10 @@ class HFGenerator:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if streamer is not None:
             kwargs["streamer"] = streamer
-        processors = []
-        if any(r.call_threshold is not None for r in requests):  # first, so the grammar sees the decision
+        processors: list[Any] = []
+        if any(r.frequency_penalty or r.presence_penalty for r in requests):
+            processors.append(_Penalties([(r.frequency_penalty, r.presence_penalty) for r in requests], width))
+        if any(r.call_threshold is not None for r in requests):  # before the grammar, so it sees the decision
             processors.append(_CallGate([r.call_threshold for r in requests], self._call_opening, width))
         if any(r.constraint is not None for r in requests):
             from toolbench.llm.constrain_hf import logits_processor
@@ -303,6 +309,25 @@ class HFGenerator:
             reason = "stop" if stopped[i] or cut or count < request.max_tokens else "length"
             results.append(Generation([text], [reason], prompt_tokens[i], [count]))
         return results
+
+
+class _Penalties:
+    """A logits processor applying each row's OpenAI frequency and presence penalties over what the row has written
+    since ``width`` (the padded prompt)."""
+
+    def __init__(self, penalties: list[tuple[float, float]], width: int) -> None:
+        self.penalties, self.width = penalties, width
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import torch
+
+        made = input_ids[:, self.width:]
+        if made.shape[1] == 0:
+            return scores
+        counts = torch.zeros_like(scores).scatter_add_(1, made, torch.ones_like(made, dtype=scores.dtype))
+        frequency = scores.new_tensor([f for f, _ in self.penalties]).unsqueeze(1)
+        presence = scores.new_tensor([p for _, p in self.penalties]).unsqueeze(1)
+        return scores - frequency * counts - presence * (counts > 0).to(scores.dtype)
 
 
 class _CallGate:

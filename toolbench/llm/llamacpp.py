@@ -371,13 +371,21 @@ class LlamaCppGenerator(TokenSampling):
         row = _Row(request, slot, cancel, seed, on_text)
         if on_text is not None:
             row.holdback = StopHoldback(request.stop, on_text)
-        if request.temperature > 0:
+        penalised = bool(request.frequency_penalty or request.presence_penalty)
+        if request.temperature > 0 or penalised:
             chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
-            if request.top_p < 1:
-                lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_top_p(request.top_p, 1))
-            lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_temp(request.temperature))
-            rng_seed = seed if seed is not None else int.from_bytes(os.urandom(4), "little")
-            lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_dist(rng_seed & 0xFFFFFFFF))
+            if penalised:  # over every token this row writes (the prompt is never accepted into the chain)
+                lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_penalties(
+                    self.n_vocab, max(1, request.max_tokens), 1.0, request.frequency_penalty,
+                    request.presence_penalty))
+            if request.temperature > 0:
+                if request.top_p < 1:
+                    lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_top_p(request.top_p, 1))
+                lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_temp(request.temperature))
+                rng_seed = seed if seed is not None else int.from_bytes(os.urandom(4), "little")
+                lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_dist(rng_seed & 0xFFFFFFFF))
+            else:
+                lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_greedy())
             row.sampler = chain
         constraint = getattr(request, "constraint", None)
         if constraint is not None:

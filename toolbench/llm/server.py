@@ -266,6 +266,7 @@ class ChatServer:
             prompt=rendered.text, max_tokens=max_tokens,
             temperature=1.0 if request.temperature is None else request.temperature,
             top_p=1.0 if request.top_p is None else request.top_p, n=request.n, stop=stops, seed=request.seed,
+            frequency_penalty=request.frequency_penalty, presence_penalty=request.presence_penalty,
             min_tokens=max_tokens if request.ignore_eos else min(request.min_tokens, max_tokens),
             constraint=constraint,
             call_threshold=self.config.call_threshold if tools and choice in (None, "auto") and not rendered.prefill
