@@ -307,9 +307,10 @@ def run(cfg: EvalConfig, *, echo: Callable[[str], None] = print) -> EvalReport:
     for label in cfg.hybrid:
         methods[f"{label}+bm25"] = hybrid_factory(bm25, dense(label))
     for label in cfg.sentences:
-        methods[sentences.label(label)] = sentence_factory(dense(label))
+        views = once(sentences.label(label), sentence_factory(dense(label)))
+        methods[sentences.label(label)] = views
         if label in cfg.hybrid:
-            methods[f"{sentences.label(label)}+bm25"] = hybrid_factory(bm25, sentence_factory(dense(label)))
+            methods[f"{sentences.label(label)}+bm25"] = hybrid_factory(bm25, views)
     report = evaluate(queries, corpus, methods, depth=cfg.depth, query_files=cfg.query_files, split=cfg.split,
                       progress=echo)
     echo(report.to_markdown())

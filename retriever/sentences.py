@@ -78,8 +78,7 @@ def _combine(whole: list[tuple[str, float]], parts: list[list[tuple[str, float]]
     if not views or not whole:
         return []
     floors = [min(v.values()) for v in views]
-    ids = list(views[0]) + [d for v in views[1:] for d in v if d not in views[0]]
-    ids = list(dict.fromkeys(ids))
+    ids = list(dict.fromkeys(d for v in views for d in v))  # the whole query's order first
     sentence_views = list(zip(views[1:], floors[1:], strict=True))
     if not sentence_views:
         return list(whole)
