@@ -66,6 +66,11 @@ class RunnerConfig:
     tool_choice: str | None = field(default=None, metadata={
         "help": "tool_choice sent with each request that offers tools: auto (the model decides whether to call), "
                 "required (a call is forced); None sends none (the endpoint's default, auto)."})
+    frequency_penalty: float = field(default=0.0, metadata={
+        "help": "OpenAI's frequency_penalty, in [-2, 2] (0: not sent). Lowers a token's logit by this much per time "
+                "the reply has written it: breaks argument lists that repeat until the token budget runs out."})
+    presence_penalty: float = field(default=0.0, metadata={
+        "help": "OpenAI's presence_penalty, in [-2, 2] (0: not sent): once a token is in the reply."})
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_tokens, int) or self.max_tokens < 1:
@@ -76,11 +81,19 @@ class RunnerConfig:
             raise RunnerError(f"concurrency: must be an integer >= 1; got {self.concurrency!r}")
         if self.tool_choice not in (None, "auto", "required", "none"):
             raise RunnerError(f"tool_choice: must be auto, required or none; got {self.tool_choice!r}")
+        for name in ("frequency_penalty", "presence_penalty"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not -2 <= value <= 2:
+                raise RunnerError(f"{name}: must be a number between -2 and 2; got {value!r}")
 
     def params(self) -> dict[str, Any]:
         out: dict[str, Any] = {"max_tokens": self.max_tokens, "temperature": self.temperature}
         if self.seed is not None:
             out["seed"] = self.seed
+        # sent only when set, so the cache keys of runs without penalties stay what they were
+        for name in ("frequency_penalty", "presence_penalty"):
+            if getattr(self, name):
+                out[name] = float(getattr(self, name))
         return out
 
 

@@ -420,7 +420,8 @@ def run_public_bfcl(chat: Any = None, *, sample: PublicSample, out_dir: str | Pa
     # the server's call-or-text threshold (toolbench.llm.call_gate); None: greedy decoding's own choice
     summary["call_threshold"] = health.get("call_threshold", UNKNOWN)
     summary["runner"] = {"max_tokens": config.max_tokens, "temperature": config.temperature, "seed": config.seed,
-                         "system_prompt": config.system_prompt}
+                         "system_prompt": config.system_prompt, "frequency_penalty": config.frequency_penalty,
+                         "presence_penalty": config.presence_penalty}
     summary["files"] = files
     write_summary(summary, out_dir)
     return summary

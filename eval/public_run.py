@@ -50,6 +50,10 @@ class PublicBfclConfig:
     api_key_env: str = field(default="OPENAI_API_KEY", metadata=doc("Environment variable holding the endpoint's key."))
     max_tokens: int = field(default=256, metadata=doc("Largest reply in tokens."))
     concurrency: int = field(default=4, metadata=doc("Requests in flight at once."))
+    frequency_penalty: float = field(default=0.0, metadata=doc(
+        "OpenAI's frequency_penalty sent with each request, in [-2, 2] (0: not sent)."))
+    presence_penalty: float = field(default=0.0, metadata=doc(
+        "OpenAI's presence_penalty sent with each request, in [-2, 2] (0: not sent)."))
     timeout: float = field(default=300.0, metadata=doc("Seconds to wait for one reply."))
     cache_mode: str = field(default="read-write", metadata=doc("Reply cache: read-write, replay (no model needed) or "
                                                                "off."))
@@ -68,6 +72,10 @@ class PublicBfclConfig:
         if self.split not in SPLITS:
             raise PublicBfclError(f"--split must be one of {', '.join(SPLITS)}; got {self.split!r}")
         parse_per_category(self.per_category)
+        for name in ("frequency_penalty", "presence_penalty"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not -2 <= value <= 2:
+                raise PublicBfclError(f"--{name.replace('_', '-')} must be a number between -2 and 2; got {value!r}")
 
     def drawn_sample(self) -> PublicSample:
         """The kept sample (``sample``) or the one drawn from ``categories``/``per_category``/``seed``/``split``."""
@@ -88,7 +96,8 @@ def run(config: PublicBfclConfig, on_start: Callable[[PublicSample, int], None] 
     if on_start is not None:
         on_start(drawn, sum(len(ids) for c, ids in drawn.ids.items()
                             if not (config.tool_choice == "required" and c in ABSTENTION)))
-    runner = predict.RunnerConfig(max_tokens=config.max_tokens, concurrency=config.concurrency)
+    runner = predict.RunnerConfig(max_tokens=config.max_tokens, concurrency=config.concurrency,
+                                  frequency_penalty=config.frequency_penalty, presence_penalty=config.presence_penalty)
     return run_public_bfcl(sample=drawn, out_dir=config.out, base_url=config.base_url, model=config.model,
                            name=config.name, tool_choice=config.tool_choice, config=runner,
                            constrained_decoding=config.constrained_decoding, api_key_env=config.api_key_env,

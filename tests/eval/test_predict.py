@@ -256,3 +256,17 @@ def test_requests_go_longest_first_and_predictions_keep_entry_order():
     sizes = [predict.request_size(next(e for e in ENTRIES if e["question"][0][0]["content"] == text))
              for text in asked]
     assert sizes == sorted(sizes, reverse=True)
+
+
+def test_penalties_are_sent_only_when_set_and_bounded():
+    """Penalties reach the request (and so the cache key) when set; unset, the request is what it always was."""
+    chat = answering_model()
+    predict.run_entries(chat, ENTRIES[:1], predict.RunnerConfig(concurrency=1))
+    predict.run_entries(chat, ENTRIES[:1], predict.RunnerConfig(concurrency=1, frequency_penalty=0.5,
+                                                                presence_penalty=-1))
+    plain, penalised = (r["params"] for r in chat.requests)
+    assert "frequency_penalty" not in plain and "presence_penalty" not in plain
+    assert penalised["frequency_penalty"] == 0.5 and penalised["presence_penalty"] == -1.0
+    for bad in ({"frequency_penalty": 2.5}, {"presence_penalty": "high"}, {"frequency_penalty": True}):
+        with pytest.raises(predict.RunnerError, match=next(iter(bad))):
+            predict.RunnerConfig(**bad)

@@ -211,8 +211,11 @@ def test_run_writes_every_file_and_scores_ours_and_bfcls(tmp_path, small_sample)
 def test_required_mode_forces_calls_and_leaves_out_irrelevance(tmp_path, small_sample):
     chat = oracle_model(small_sample)
     summary = public_bfcl.run_public_bfcl(chat, sample=small_sample, out_dir=tmp_path, tool_choice="required",
-                                          constrained_decoding="xgrammar")
+                                          constrained_decoding="xgrammar",
+                                          config=predict.RunnerConfig(frequency_penalty=0.3))
     assert {r["params"]["tool_choice"] for r in chat.requests} == {"required"} and len(chat.requests) == 24
+    assert {r["params"]["frequency_penalty"] for r in chat.requests} == {0.3}
+    assert summary["runner"]["frequency_penalty"] == 0.3 and summary["runner"]["presence_penalty"] == 0.0
     assert "irrelevance" not in summary["categories"] and "irrelevance" in summary["skipped"]
     assert summary["mode"] == "required" and summary["constrained_decoding"] == "xgrammar"
     assert "forced" in public_bfcl.summary_markdown(summary)
@@ -328,7 +331,8 @@ def test_cli_help_and_a_replayed_run(tmp_path, capsys, small_sample):
     assert exit_info.value.code == 0
     assert public_bfcl.load_summary(out)["sample"]["size"] == 30
     capsys.readouterr()
-    for bad, message in ((["--split", "train"], "--split must be one of"), ([], "needs --model")):
+    for bad, message in ((["--split", "train"], "--split must be one of"), ([], "needs --model"),
+                         (["--frequency-penalty", "3"], "--frequency-penalty must be a number between -2 and 2")):
         with pytest.raises(SystemExit) as exit_info:
             main(["eval", "bfcl-public", "--out", str(tmp_path / "bad"), *bad] + (["--model", "m"] if bad else []))
         assert exit_info.value.code != 0
