@@ -148,7 +148,8 @@ def main() -> None:
     parser.add_argument("--out", default="runs/recipe-seeds", help="run folder (reruns resume)")
     parser.add_argument("--per-category", type=int, default=40, help="dev entries a category (default 40)")
     parser.add_argument("--sample-seed", type=int, default=0, help="seed of the dev sample (the same ids every run)")
-    parser.add_argument("--max-tokens", type=int, default=160, help="longest reply (default 160, the demo's)")
+    parser.add_argument("--max-tokens", type=int, default=160,
+                        help="longest reply (default 160, the demo's budget until session 16; the demo now gives 384)")
     parser.add_argument("--threads", type=int, default=2, help="threads for training and the server (default 2)")
     parser.add_argument("--report", action="store_true",
                         help="only tabulate the (recipe, seed) runs already scored in --out; train nothing")

@@ -113,6 +113,11 @@ def _pick(options: Any, index: int, realize: bool = True) -> tuple[bool, Any]:
     return True, _realize(options[index], index) if realize else options[index]
 
 
+def realize_option(option: Any) -> Any:
+    """The value an argument's option stands for (its first choice wherever it nests options)."""
+    return _realize(option, 0)
+
+
 def _realize(option: Any, index: int) -> Any:
     """A value from an argument's option. A dict option holds options per key (one level: a dict inside is a
     plain value, compared by equality); a list of dicts holds such dicts."""

@@ -236,3 +236,27 @@ def dev_requests(categories: Iterable[str] | None = None, per_category: int | st
             messages, tools, _ = predict.build_request(entry)
             out.append(LabelledRequest(str(entry["id"]), messages, tools, category not in ABSTENTION))
     return out
+
+
+def reference_reply(entry: Mapping[str, Any], answer: Any) -> str:
+    """The shortest reply in the call format that BFCL would accept for ``entry`` (its possible ``answer``): every
+    call of it, each argument at its shortest option and left out where an option says it may be. What a reply
+    budget (``max_tokens``) must hold so a right answer is not cut: ``toolbench demo``'s ``bfcl_max_tokens`` is
+    checked against the dev slice's."""
+    from eval import predict
+    from eval.bfcl_reference import realize_option
+    from toolbench.llm.constraints import CALL_SEPARATOR
+    from toolbench.llm.toolcalls import format_tool_call
+
+    _, _, names = predict.build_request(entry)
+    safe = {original: name for name, original in names.items()}
+    calls = []
+    for call in answer if isinstance(answer, list) else []:
+        if not isinstance(call, Mapping):
+            continue
+        for name, options_by_param in call.items():
+            args = {param: min((realize_option(o) for o in options), key=lambda v: len(json.dumps(v)))
+                    for param, options in (options_by_param or {}).items()
+                    if isinstance(options, list) and options and "" not in options}
+            calls.append(format_tool_call(safe.get(name, name), args))
+    return CALL_SEPARATOR.join(calls)

@@ -156,7 +156,9 @@ class DemoProfile:
     bfcl_per_category: int | None = field(default=None, metadata=doc(
         "Entries per BFCL category (the same ids every run); null: the documented sample, a third of each "
         "category's test slice within [60, 150] (351 entries for the five default categories)."))
-    bfcl_max_tokens: int = field(default=160, metadata=doc("Longest reply on a BFCL entry (four calls fit)."))
+    bfcl_max_tokens: int = field(default=384, metadata=doc(
+        "Longest reply on a BFCL entry: holds the shortest accepted answer of every dev-slice entry (the longest "
+        "needs 296 tokens; 160 cut 16 of 40 parallel_multiple answers)."))
     engine: str = field(default="auto", metadata=doc("Engine of the local model server: auto (llama.cpp when its "
                                                        "build is installed, else transformers), llamacpp or "
                                                        "transformers."))
