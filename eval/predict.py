@@ -67,8 +67,8 @@ class RunnerConfig:
         "help": "tool_choice sent with each request that offers tools: auto (the model decides whether to call), "
                 "required (a call is forced); None sends none (the endpoint's default, auto)."})
     frequency_penalty: float = field(default=0.0, metadata={
-        "help": "OpenAI's frequency_penalty, in [-2, 2] (0: not sent). Lowers a token's logit by this much per time "
-                "the reply has written it: breaks argument lists that repeat until the token budget runs out."})
+        "help": "OpenAI's frequency_penalty, in [-2, 2] (0: not sent): lowers a token's logit by this much per time "
+                "the reply has written it."})
     presence_penalty: float = field(default=0.0, metadata={
         "help": "OpenAI's presence_penalty, in [-2, 2] (0: not sent): once a token is in the reply."})
 
