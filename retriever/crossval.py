@@ -54,11 +54,13 @@ BASELINE = "bm25"
 METHODS = ("bm25", "untrained", "untrained+bm25", "trained", "trained+bm25", "trained (sentences)",
            "trained (sentences)+bm25")
 TUNED = ("untrained+bm25, tuned weight", "trained+bm25, tuned weight")  # with tune_fusion
-CHOSEN = ("trained, chosen recipe", "trained+bm25, chosen recipe")  # with candidates
+CHOSEN = ("trained, chosen recipe", "trained+bm25, chosen recipe",
+          "trained (sentences)+bm25, chosen recipe")  # with candidates
 BASE_RECIPE = "base"  # this run's own training settings, the first recipe a fold may choose
 # The training fields a candidate recipe may change.
 CANDIDATE_FIELDS = ("recipe", "epochs", "learning_rate", "batch_size", "synthetic_per_api", "synthetic_multi",
-                    "hard_negatives", "sibling_negatives", "train_max_seq_length", "max_steps", "doc_style")
+                    "hard_negatives", "sibling_negatives", "sentence_pairs", "train_max_seq_length", "max_steps",
+                    "doc_style")
 RECIPES = ("cpu", "toolbench")
 REPORTED = ("ndcg@1", "ndcg@5")
 
@@ -96,6 +98,9 @@ class CrossValConfig:
         "How the trained model reads API documents: 'toolbench' or 'compact' (retriever.corpus.DOC_STYLES); "
         "BM25 and the untrained model read the ToolBench style."))
     sibling_negatives: int = field(default=0, metadata=doc("Same-tool sibling negatives per training pair."))
+    sentence_pairs: bool = field(default=False, metadata=doc(
+        "Also train on each multi-sentence query's sentence BM25 scores best for its API "
+        "(retriever.pairs.add_sentence_pairs)."))
     train_max_seq_length: int = field(default=128, metadata=doc("Tokens kept of each API document in training."))
     max_steps: int | None = field(default=None, metadata=doc("Stop each fold's training after this many steps."))
     backend: str = field(default="torch", metadata=doc(
@@ -116,8 +121,9 @@ class CrossValConfig:
     candidates: list[str] = field(default_factory=list, metadata=doc(
         "Other training recipes each fold chooses from on its nested dev split, each 'field=value[,field=value]' "
         f"over this run's training settings ({', '.join(CANDIDATE_FIELDS)}), e.g. synthetic_multi=1 or "
-        "'hard_negatives=1,epochs=2'; the chosen recipe's fold model is scored as 'trained, chosen recipe' and "
-        "'trained+bm25, chosen recipe'. Each recipe's runs go to <out>/candidate-<recipe>/.", option="--candidate"))
+        "'hard_negatives=1,epochs=2', chosen by the dev NDCG@1 of BM25 + the dev model with sentence views; the chosen "
+        "recipe's fold model is scored as 'trained, chosen recipe', 'trained+bm25, chosen recipe' and 'trained "
+        "(sentences)+bm25, chosen recipe'. Each recipe's runs go to <out>/candidate-<recipe>/.", option="--candidate"))
     reuse: bool = field(default=True, metadata=doc(
         "Reuse a fold's finished model when its training settings are unchanged (a rerun resumes)."))
 
@@ -200,7 +206,8 @@ class CrossValConfig:
                                batch_size=self.batch_size,
                                synthetic_per_api=self.synthetic_per_api, synthetic_multi=self.synthetic_multi,
                                catalogs=self.catalogs, hard_negatives=self.hard_negatives,
-                               sibling_negatives=self.sibling_negatives, max_seq_length=self.train_max_seq_length,
+                               sibling_negatives=self.sibling_negatives, sentence_pairs=self.sentence_pairs,
+                               max_seq_length=self.train_max_seq_length,
                                max_steps=self.max_steps, doc_style=self.doc_style, device=self.device,
                                log_every=0)
         except ConfigError as exc:
@@ -233,8 +240,12 @@ def _train_fold(cfg: CrossValConfig, fold: int, echo: Callable[[str], None],
 
 
 def _dev_rankings(cfg: CrossValConfig, fold: int, keys: list[str], fold_keys: list[str], rank: Callable,
-                  dense: Callable, echo: Callable[[str], None]) -> tuple[list[str], dict[str, list[str]]]:
-    """Fold ``fold``'s nested dev split under ``cfg``'s recipe: its dev queries and the dev model's rankings."""
+                  dense: Callable, echo: Callable[[str], None]
+                  ) -> tuple[list[str], dict[str, list[str]], dict[str, list[str]]]:
+    """Fold ``fold``'s nested dev split under ``cfg``'s recipe: its dev queries and the dev model's rankings,
+    plain and with sentence views."""
+    from retriever.sentences import SentenceViews
+
     dev_dir, _, _ = _train_fold(cfg, fold, echo, inner_fold=0)
     dev_split = json.loads((Path(dev_dir).parent / "split.json").read_text(encoding="utf-8"))
     dev = set(dev_split["test"])
@@ -243,8 +254,9 @@ def _dev_rankings(cfg: CrossValConfig, fold: int, keys: list[str], fold_keys: li
         raise RetrieverError(f"fold {fold}: its dev split holds held-out queries")
     model = dense(dev_dir)
     ranked = rank(model, ks)
+    ranked_views = rank(SentenceViews(model), ks)
     del model
-    return ks, ranked
+    return ks, ranked, ranked_views
 
 
 def _same_training(recorded: Any, settings: dict[str, Any]) -> bool:
@@ -264,7 +276,7 @@ def _same_training(recorded: Any, settings: dict[str, Any]) -> bool:
 def dev_score(bm25: dict[str, list[str]], dense: dict[str, list[str]], qrels: dict[str, set[str]],
               depth: int) -> dict[str, float]:
     """NDCG@1 and NDCG@5 of the BM25 + dense hybrid (plain RRF) on the queries of ``dense``: what a candidate
-    recipe is chosen by."""
+    recipe is chosen by, with ``dense`` ranked by sentence views (the adopted method since session 15)."""
     from retriever.metrics import mean_metrics
 
     fused = {k: fuse(bm25[k], ranked, 1.0, depth) for k, ranked in dense.items()}
@@ -364,8 +376,9 @@ def run(cfg: CrossValConfig, *, echo: Callable[[str], None] = print) -> CrossVal
         tuned: dict[str, Any] = {}
         dev_keys: list[str] = []
         dev_ranked: dict[str, list[str]] = {}
+        dev_views: dict[str, list[str]] = {}
         if cfg.tune_fusion or cfg.candidates:
-            dev_keys, dev_ranked = _dev_rankings(cfg, i, keys, fold_keys, rank, dense, echo)
+            dev_keys, dev_ranked, dev_views = _dev_rankings(cfg, i, keys, fold_keys, rank, dense, echo)
         if cfg.tune_fusion:
             train_keys = [k for k in keys if fold_of[k] != i]
             w_untrained, grid_untrained = choose_weight(rankings["bm25"], {k: rankings["untrained"][k]
@@ -380,15 +393,16 @@ def run(cfg: CrossValConfig, *, echo: Callable[[str], None] = print) -> CrossVal
             echo(f"fold {i}: BM25 weight {w_untrained:g} (untrained, chosen on {len(train_keys)} training queries), "
                  f"{w_trained:g} (trained, chosen on {len(dev_keys)} dev queries)")
         if cfg.candidates:
-            dev_scores = {BASE_RECIPE: dev_score(rankings["bm25"], dev_ranked, qrels, depth)}
+            dev_scores = {BASE_RECIPE: dev_score(rankings["bm25"], dev_views, qrels, depth)}
             for spec in cfg.candidates:
-                spec_keys, spec_ranked = _dev_rankings(cfg.candidate(spec), i, keys, fold_keys, rank, dense, echo)
+                spec_keys, _, spec_views = _dev_rankings(cfg.candidate(spec), i, keys, fold_keys, rank, dense, echo)
                 if spec_keys != dev_keys:
                     raise RetrieverError(f"fold {i}: recipe {spec!r} held out another dev split; rerun with reuse off")
-                dev_scores[spec] = dev_score(rankings["bm25"], spec_ranked, qrels, depth)
+                dev_scores[spec] = dev_score(rankings["bm25"], spec_views, qrels, depth)
             chosen = choose_recipe(dev_scores)
             if chosen == BASE_RECIPE:
                 chosen_ranked = {k: rankings["trained"][k] for k in fold_keys}
+                chosen_views = {k: rankings["trained (sentences)"][k] for k in fold_keys}
             else:
                 chosen_dir, _, _ = _train_fold(cfg.candidate(chosen), i, echo)
                 chosen_split = json.loads((Path(chosen_dir).parent / "split.json").read_text(encoding="utf-8"))
@@ -396,11 +410,13 @@ def run(cfg: CrossValConfig, *, echo: Callable[[str], None] = print) -> CrossVal
                     raise RetrieverError(f"fold {i}: {chosen_dir} held out another fold; rerun with reuse off")
                 chosen_model = dense(chosen_dir)
                 chosen_ranked = rank(chosen_model, fold_keys)
+                chosen_views = rank(SentenceViews(chosen_model), fold_keys)
                 del chosen_model
             rankings[CHOSEN[0]] |= chosen_ranked
             rankings[CHOSEN[1]] |= {k: fuse(rankings["bm25"][k], chosen_ranked[k], 1.0, depth) for k in fold_keys}
+            rankings[CHOSEN[2]] |= {k: fuse(rankings["bm25"][k], chosen_views[k], 1.0, depth) for k in fold_keys}
             tuned |= {"recipe": chosen, "dev_queries": len(dev_keys), "recipe_dev_scores": dev_scores}
-            echo(f"fold {i}: recipe {chosen!r} chosen on {len(dev_keys)} dev queries (hybrid NDCG@1 "
+            echo(f"fold {i}: recipe {chosen!r} chosen on {len(dev_keys)} dev queries (sentence-view hybrid NDCG@1 "
                  + ", ".join(f"{n}: {100 * v['ndcg@1']:.1f}" for n, v in dev_scores.items()) + ")")
         folds.append({"fold": i, "train_queries": len(train_q), "test_queries": len(test_q),
                       "scored_queries": len(fold_keys), "held_out_tools": len({t for q in test_q for t, _ in q.relevant}),

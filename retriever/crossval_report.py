@@ -54,7 +54,7 @@ class CrossValReport:
         recipes = any("recipe" in f for f in self.folds)
         lines.append("| fold | training queries | held-out queries | held-out tools | pairs | steps | train (s) | "
                      + ("BM25 weight (untrained / trained; dev queries) | " if weights else "")
-                     + ("recipe chosen (dev hybrid NDCG@1 of each) | " if recipes else "")
+                     + ("recipe chosen (dev sentence-view hybrid NDCG@1 of each) | " if recipes else "")
                      + " | ".join(f"{m} NDCG@1" for m in names) + " |")
         lines.append("|" + " ---: |" * (7 + weights + recipes + len(names)))
         for f in self.folds:

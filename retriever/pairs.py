@@ -121,6 +121,30 @@ def add_hard_negatives(pairs: Sequence[Pair], queries: Iterable[Query], corpus: 
     return out
 
 
+def add_sentence_pairs(pairs: Sequence[Pair], corpus: Corpus) -> list[Pair]:
+    """The pairs and, for each one whose query has several sentences (:func:`retriever.sentences.query_sentences`),
+    one more: the sentence with the best BM25 score for the positive API's document (rare shared words count most;
+    the boilerplate every document has counts little), with the same positive and negatives and the same query key
+    (so the batcher keeps it out of a batch with its query and away from its query's relevant APIs). A search with
+    sentence views scores each sentence on its own; these pairs train on such one-ask sentences. A pair whose
+    sentences share no word with its document gets none."""
+    from retriever.bm25 import Bm25Index
+    from retriever.sentences import query_sentences
+
+    bm25 = Bm25Index.build(corpus)
+    row = {did: i for i, did in enumerate(bm25.ids)}
+    out = list(pairs)
+    for p in pairs:
+        sentences = query_sentences(p.query)
+        if len(sentences) < 2 or p.positive not in row:
+            continue
+        scores = [float(bm25.scores(s)[row[p.positive]]) for s in sentences]
+        best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
+        if scores[best] > 0:
+            out.append(Pair(p.query_key, sentences[best], p.positive, list(p.negatives)))
+    return out
+
+
 def save_pairs(pairs: Iterable[Pair], path: str | os.PathLike) -> Path:
     """Write pairs as JSON lines ``{"query_key", "query", "positive", "negatives"}``."""
     path = Path(path)

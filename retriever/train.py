@@ -70,6 +70,9 @@ class TrainConfig:
         "Synthetic multi-API (G1/G2-style) requests per API on average."))
     sibling_negatives: int = field(default=0, metadata=doc(
         "Negatives per pair from the positive's own tool (same-tool siblings)."))
+    sentence_pairs: bool = field(default=False, metadata=doc(
+        "Also train on each multi-sentence query's sentence that BM25 scores best for the positive API "
+        "(retriever.pairs.add_sentence_pairs): the one-ask views a search with sentence views ranks by."))
     seed: int = field(default=42, metadata=doc("Seed of the split, the batch order, negatives and torch."))
     epochs: int = field(default=5, metadata=doc("Passes over the pairs (ToolBench: 5)."))
     batch_size: int = field(default=32, metadata=doc("Pairs per batch; the in-batch negatives (ToolBench: 32)."))

@@ -24,6 +24,7 @@ from retriever.errors import RetrieverError
 from retriever.pairs import (
     Pair,
     add_hard_negatives,
+    add_sentence_pairs,
     add_sibling_negatives,
     api_folds,
     make_pairs,
@@ -94,6 +95,8 @@ def prepare(cfg: TrainConfig) -> TrainingData:
     if cfg.sibling_negatives:
         pairs = add_sibling_negatives(pairs, documents, relevant, per_pair=cfg.sibling_negatives, seed=cfg.seed,
                                       exclude=held)
+    if cfg.sentence_pairs:
+        pairs = add_sentence_pairs(pairs, documents)
     counts = {"human_queries": len(train_q), "train_file_queries": len(extra),
               "train_file_queries_held_out": len(named_held), "synthetic_queries": len(synthetic)}
     return TrainingData(corpus=corpus, documents=documents, train=train_q, test=test_q, held_out_apis=held,

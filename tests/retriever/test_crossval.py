@@ -294,7 +294,7 @@ def test_crossval_chooses_a_recipe_per_fold_on_its_dev_split(tmp_path, capsys):
     assert code == 0, err + printed
     results = json.loads((out / "results.json").read_text())
     assert list(results["methods"]) == [*METHODS, *CHOSEN]
-    assert "recipe chosen (dev hybrid NDCG@1 of each)" in printed
+    assert "recipe chosen (dev sentence-view hybrid NDCG@1 of each)" in printed
     cand = out / "candidate-synthetic_per_api=1"
     per_query = results["per_query"]
     for f in results["folds"]:
@@ -311,6 +311,7 @@ def test_crossval_chooses_a_recipe_per_fold_on_its_dev_split(tmp_path, capsys):
             for v in per_query.values():
                 if v["fold"] == i:
                     assert v[CHOSEN[0]] == v["trained"] and v[CHOSEN[1]] == v["trained+bm25"]
+                    assert v[CHOSEN[2]] == v["trained (sentences)+bm25"]
 
 
 def test_a_moved_run_folder_is_still_reused(tmp_path, capsys):

@@ -76,3 +76,25 @@ def test_batches_hold_no_false_negatives(toy_corpus):
         for p in batch:
             others = {o.positive for o in batch if o is not p}
             assert not others & relevant[p.query_key]
+
+
+def test_sentence_pairs_add_each_multi_sentence_query_s_closest_sentence(toy_corpus):
+    from retriever.pairs import add_sentence_pairs
+
+    qs = [make_query("7", "I'm off to Rome soon. What's the seven day forecast there? Also convert 100 dollars to "
+                          "euros.", [("Weatherly", "forecast"), ("Moneybox", "convert currency")]),
+          make_query("8", "pasta recipe", [("Recipes", "find recipe")]),  # one sentence: no extra pair
+          make_query("9", "Hello there. Good day!", [("Filmography", "actor details")])]  # no shared word: none
+    pairs, _ = make_pairs(qs, toy_corpus)
+    pairs = add_hard_negatives(pairs, qs, toy_corpus, per_pair=1, depth=2, seed=0)
+    out = add_sentence_pairs(pairs, toy_corpus)
+    assert out[:len(pairs)] == pairs
+    extra = out[len(pairs):]
+    assert [(p.query_key, p.query, p.positive) for p in extra] == [
+        ("G1/7", "What's the seven day forecast there?", doc_id("Weatherly", "forecast")),
+        ("G1/7", "Also convert 100 dollars to euros.", doc_id("Moneybox", "convert currency"))]
+    assert [p.negatives for p in extra] == [p.negatives for p in pairs[:2]]
+    # the batcher keeps a sentence pair out of its query's batch (same key, same relevant APIs)
+    relevant = {query_key(q): {doc_id(*r) for r in q.relevant} for q in qs}
+    for batch in make_batches(out, relevant, batch_size=8, rng=random.Random(0)):
+        assert len({p.query_key for p in batch}) == len(batch)

@@ -131,3 +131,22 @@ def test_train_file_queries_that_name_a_held_out_tool_are_left_out(tmp_path):
     assert data.counts["train_file_queries_held_out"] == naming_held
     assert data.counts["train_file_queries"] == len(queries) - naming_held
     assert not {p.positive for p in data.pairs} & data.held_out_apis
+
+
+def test_sentence_pairs_reach_the_training_data(tmp_path):
+    queries = [make_query(str(i), f"Hi, I plan a trip. {text}? Thanks.", list(q.relevant))
+               for i, (q, text) in enumerate(zip(_queries(), ["Is it raining in Oslo", "Weather next week",
+                                                               "How much is 100 USD in EUR", "EUR rate in 2020",
+                                                               "Any movies called Heat", "Who is Pacino",
+                                                               "A dish with leeks", "Calories of rice"]))]
+    path = tmp_path / "G1_toy.json"
+    path.write_text(json.dumps([q.to_dict() for q in queries]))
+    plain, with_sentences = (prepare(TrainConfig(query_files=[str(path)], output_dir=str(tmp_path / "run"),
+                                                 test_fraction=0.25, split_by="api", sentence_pairs=on))
+                             for on in (False, True))
+    extra = with_sentences.pairs[len(plain.pairs):]
+    assert with_sentences.pairs[:len(plain.pairs)] == plain.pairs and extra
+    # each one the query's own asking sentence, for its positive
+    assert all(p.query.endswith("?") and p.query in next(q.query for q in plain.pairs if q.query_key == p.query_key)
+               for p in extra)
+    assert not {p.positive for p in extra} & with_sentences.held_out_apis
