@@ -275,8 +275,9 @@ def _same_training(recorded: Any, settings: dict[str, Any]) -> bool:
 
 def dev_score(bm25: dict[str, list[str]], dense: dict[str, list[str]], qrels: dict[str, set[str]],
               depth: int) -> dict[str, float]:
-    """NDCG@1 and NDCG@5 of the BM25 + dense hybrid (plain RRF) on the queries of ``dense``: what a candidate
-    recipe is chosen by, with ``dense`` ranked by sentence views (the adopted method since session 15)."""
+    """NDCG@1 and NDCG@5 of BM25 fused with ``dense`` (plain RRF) on the queries of ``dense``. A candidate recipe is
+    chosen by it, ``dense`` being its dev model's rankings with sentence views (the adopted method since session
+    15)."""
     from retriever.metrics import mean_metrics
 
     fused = {k: fuse(bm25[k], ranked, 1.0, depth) for k, ranked in dense.items()}
