@@ -49,6 +49,16 @@ MAX_NAME = 64
 ENTRY_ERROR_STATUSES = (400, 413, 422)
 
 
+PENALTIES = ("frequency_penalty", "presence_penalty")  # OpenAI's, sent only when set
+
+
+def penalty_problem(value: Any) -> str | None:
+    """What is wrong with a penalty value (OpenAI's bounds, [-2, 2]), or None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not -2 <= value <= 2:
+        return f"must be a number between -2 and 2; got {value!r}"
+    return None
+
+
 class RunnerError(ToolbenchError):
     """The model could not be run on the set (configuration, endpoint); the message says what to do."""
 
@@ -81,17 +91,16 @@ class RunnerConfig:
             raise RunnerError(f"concurrency: must be an integer >= 1; got {self.concurrency!r}")
         if self.tool_choice not in (None, "auto", "required", "none"):
             raise RunnerError(f"tool_choice: must be auto, required or none; got {self.tool_choice!r}")
-        for name in ("frequency_penalty", "presence_penalty"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not -2 <= value <= 2:
-                raise RunnerError(f"{name}: must be a number between -2 and 2; got {value!r}")
+        for name in PENALTIES:
+            if problem := penalty_problem(getattr(self, name)):
+                raise RunnerError(f"{name}: {problem}")
 
     def params(self) -> dict[str, Any]:
         out: dict[str, Any] = {"max_tokens": self.max_tokens, "temperature": self.temperature}
         if self.seed is not None:
             out["seed"] = self.seed
         # sent only when set, so the cache keys of runs without penalties stay what they were
-        for name in ("frequency_penalty", "presence_penalty"):
+        for name in PENALTIES:
             if getattr(self, name):
                 out[name] = float(getattr(self, name))
         return out

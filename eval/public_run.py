@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from eval.predict import PENALTIES, penalty_problem
 from eval.public_bfcl import TOOL_CHOICES, PublicBfclError, PublicSample, parse_per_category, public_sample
 from eval.public_sample import SPLITS
 from toolbench.config import ConfigError, doc
@@ -72,10 +73,9 @@ class PublicBfclConfig:
         if self.split not in SPLITS:
             raise PublicBfclError(f"--split must be one of {', '.join(SPLITS)}; got {self.split!r}")
         parse_per_category(self.per_category)
-        for name in ("frequency_penalty", "presence_penalty"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not -2 <= value <= 2:
-                raise PublicBfclError(f"--{name.replace('_', '-')} must be a number between -2 and 2; got {value!r}")
+        for name in PENALTIES:
+            if problem := penalty_problem(getattr(self, name)):
+                raise PublicBfclError(f"--{name.replace('_', '-')} {problem}")
 
     def drawn_sample(self) -> PublicSample:
         """The kept sample (``sample``) or the one drawn from ``categories``/``per_category``/``seed``/``split``."""

@@ -240,10 +240,11 @@ def _train_fold(cfg: CrossValConfig, fold: int, echo: Callable[[str], None],
 
 
 def _dev_rankings(cfg: CrossValConfig, fold: int, keys: list[str], fold_keys: list[str], rank: Callable,
-                  dense: Callable, echo: Callable[[str], None]
+                  dense: Callable, echo: Callable[[str], None], *, plain: bool = True, views: bool = True
                   ) -> tuple[list[str], dict[str, list[str]], dict[str, list[str]]]:
     """Fold ``fold``'s nested dev split under ``cfg``'s recipe: its dev queries and the dev model's rankings,
-    plain and with sentence views."""
+    plain (``plain``; tune_fusion's) and with sentence views (``views``; what a recipe is chosen by), ``{}`` for
+    the ones not asked for."""
     from retriever.sentences import SentenceViews
 
     dev_dir, _, _ = _train_fold(cfg, fold, echo, inner_fold=0)
@@ -253,8 +254,8 @@ def _dev_rankings(cfg: CrossValConfig, fold: int, keys: list[str], fold_keys: li
     if dev & set(fold_keys):
         raise RetrieverError(f"fold {fold}: its dev split holds held-out queries")
     model = dense(dev_dir)
-    ranked = rank(model, ks)
-    ranked_views = rank(SentenceViews(model), ks)
+    ranked = rank(model, ks) if plain else {}
+    ranked_views = rank(SentenceViews(model), ks) if views else {}
     del model
     return ks, ranked, ranked_views
 
@@ -379,7 +380,8 @@ def run(cfg: CrossValConfig, *, echo: Callable[[str], None] = print) -> CrossVal
         dev_ranked: dict[str, list[str]] = {}
         dev_views: dict[str, list[str]] = {}
         if cfg.tune_fusion or cfg.candidates:
-            dev_keys, dev_ranked, dev_views = _dev_rankings(cfg, i, keys, fold_keys, rank, dense, echo)
+            dev_keys, dev_ranked, dev_views = _dev_rankings(cfg, i, keys, fold_keys, rank, dense, echo,
+                                                            plain=cfg.tune_fusion, views=bool(cfg.candidates))
         if cfg.tune_fusion:
             train_keys = [k for k in keys if fold_of[k] != i]
             w_untrained, grid_untrained = choose_weight(rankings["bm25"], {k: rankings["untrained"][k]
@@ -396,7 +398,8 @@ def run(cfg: CrossValConfig, *, echo: Callable[[str], None] = print) -> CrossVal
         if cfg.candidates:
             dev_scores = {BASE_RECIPE: dev_score(rankings["bm25"], dev_views, qrels, depth)}
             for spec in cfg.candidates:
-                spec_keys, _, spec_views = _dev_rankings(cfg.candidate(spec), i, keys, fold_keys, rank, dense, echo)
+                spec_keys, _, spec_views = _dev_rankings(cfg.candidate(spec), i, keys, fold_keys, rank, dense, echo,
+                                                         plain=False)
                 if spec_keys != dev_keys:
                     raise RetrieverError(f"fold {i}: recipe {spec!r} held out another dev split; rerun with reuse off")
                 dev_scores[spec] = dev_score(rankings["bm25"], spec_views, qrels, depth)

@@ -38,7 +38,7 @@ def test_the_demos_bfcl_budget_holds_every_dev_reference_answer():
     try:
         sample = public_sample(["simple_python", "multiple", "parallel", "parallel_multiple"], "all", split="dev")
         lengths = {}
-        for category, (entries, answers) in sample.load().items():
+        for entries, answers in sample.load().values():
             for entry in entries:
                 lengths[entry["id"]] = len(engine.tokenize(reference_reply(entry, answers[entry["id"]]),
                                                            special=False)) + 1  # the end-of-reply token
