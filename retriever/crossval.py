@@ -60,7 +60,7 @@ BASE_RECIPE = "base"  # this run's own training settings, the first recipe a fol
 # The training fields a candidate recipe may change.
 CANDIDATE_FIELDS = ("recipe", "epochs", "learning_rate", "batch_size", "synthetic_per_api", "synthetic_multi",
                     "hard_negatives", "sibling_negatives", "sentence_pairs", "train_max_seq_length", "max_steps",
-                    "doc_style")
+                    "doc_style", "soup")
 RECIPES = ("cpu", "toolbench")
 REPORTED = ("ndcg@1", "ndcg@5")
 
@@ -101,6 +101,8 @@ class CrossValConfig:
     sentence_pairs: bool = field(default=False, metadata=doc(
         "Also train on each multi-sentence query's sentence BM25 scores best for its API "
         "(retriever.pairs.add_sentence_pairs)."))
+    soup: int = field(default=1, metadata=doc(
+        "Models trained per fold and averaged into one (retriever.train.TrainConfig.soup)."))
     train_max_seq_length: int = field(default=128, metadata=doc("Tokens kept of each API document in training."))
     max_steps: int | None = field(default=None, metadata=doc("Stop each fold's training after this many steps."))
     backend: str = field(default="torch", metadata=doc(
@@ -148,7 +150,7 @@ class CrossValConfig:
         if self.backend not in BACKENDS:
             raise ConfigError("backend", f"use one of {', '.join(BACKENDS)}, got {self.backend!r}")
         for name in ("batch_size", "train_max_seq_length", "max_seq_length", "encode_batch_size", "depth",
-                     "replicates"):
+                     "replicates", "soup"):
             if getattr(self, name) < 1:
                 raise ConfigError(name, f"must be a positive integer, got {getattr(self, name)}")
         for name in ("synthetic_per_api", "synthetic_multi", "hard_negatives", "sibling_negatives"):
@@ -208,7 +210,8 @@ class CrossValConfig:
                                catalogs=self.catalogs, hard_negatives=self.hard_negatives,
                                sibling_negatives=self.sibling_negatives, sentence_pairs=self.sentence_pairs,
                                max_seq_length=self.train_max_seq_length,
-                               max_steps=self.max_steps, doc_style=self.doc_style, device=self.device,
+                               max_steps=self.max_steps, doc_style=self.doc_style, soup=self.soup,
+                               device=self.device,
                                log_every=0)
         except ConfigError as exc:
             raise ConfigError(exc.field, f"(a fold's training) {exc}") from exc

@@ -27,6 +27,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from retriever.errors import ConfigError, RetrieverError
 from retriever.pairs import Pair, query_key, save_pairs
@@ -74,6 +75,10 @@ class TrainConfig:
         "Also train on each multi-sentence query's sentence that BM25 scores best for the positive API "
         "(retriever.pairs.add_sentence_pairs): the one-ask views a search with sentence views ranks by."))
     seed: int = field(default=42, metadata=doc("Seed of the split, the batch order, negatives and torch."))
+    soup: int = field(default=1, metadata=doc(
+        "Models trained and averaged into one (a uniform model soup, Wortsman et al. 2022): member i draws its "
+        "synthetic requests, negatives, batch order and torch seed from seed + i on the same split, and the saved "
+        "model's weights are the members' mean; soup x the training time, nothing more at search time."))
     epochs: int = field(default=5, metadata=doc("Passes over the pairs (ToolBench: 5)."))
     batch_size: int = field(default=32, metadata=doc("Pairs per batch; the in-batch negatives (ToolBench: 32)."))
     learning_rate: float = field(default=2e-5, metadata=doc("Peak AdamW learning rate (ToolBench: 2e-5)."))
@@ -151,7 +156,7 @@ class TrainConfig:
                                             f"{self.inner_fold} with folds {self.folds}")
         if not (0 <= self.fold < max(self.folds, 1)):
             raise ConfigError("fold", f"must be in 0..{max(self.folds, 1) - 1} (folds {self.folds}), got {self.fold}")
-        for name in ("epochs", "batch_size", "max_seq_length", "query_max_seq_length"):
+        for name in ("epochs", "batch_size", "max_seq_length", "query_max_seq_length", "soup"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ConfigError(name, f"must be a positive integer, got {getattr(self, name)!r}")
         if self.batch_size < 2 and self.hard_negatives == 0:
@@ -254,25 +259,68 @@ def _device(name: str) -> str:
 
 
 def run(cfg: TrainConfig) -> TrainResult:
-    """Train, save the run folder, return what happened."""
-    import torch
-
-    from retriever.encoder import load_sentence_transformer, save_doc_style
-    try:
-        from sentence_transformers.sentence_transformer import losses
-    except ImportError:  # sentence-transformers < 6
-        from sentence_transformers import losses
+    """Train (each soup member in turn, then their mean), save the run folder, return what happened."""
+    from retriever.encoder import save_doc_style
 
     started = time.monotonic()
-    random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    device = _device(cfg.device)
+    soup: dict[str, Any] = {}
+    losses: list[float] = []
+    with (out / "log.jsonl").open("w") as log:
+        for member in range(cfg.soup):
+            data = prepare(cfg, draw_seed=cfg.seed + member)
+            if member == 0:
+                first = data
+                _save_run(cfg, data, out)
+            model, member_losses = _train_member(cfg, data, cfg.seed + member, device, log, member)
+            losses += member_losses
+            if cfg.soup > 1:
+                for name, tensor in model.state_dict().items():
+                    if tensor.is_floating_point():
+                        soup[name] = soup.get(name, 0) + tensor.detach().float() / cfg.soup
+    if soup:
+        state = model.state_dict()
+        model.load_state_dict({**state, **{n: t.to(state[n].dtype) for n, t in soup.items()}})
+    model.eval()
+    model.max_seq_length = cfg.max_seq_length
+    model_dir = out / "model"
+    model.save(str(model_dir))
+    save_doc_style(model_dir, cfg.doc_style)
+    return TrainResult(output_dir=str(out), model_dir=str(model_dir), steps=len(losses), pairs=len(first.pairs),
+                       train_queries=len(first.train), test_queries=len(first.test), missing_relevant=first.missing,
+                       losses=losses, seconds=time.monotonic() - started)
 
-    data = prepare(cfg)
-    corpus, documents, pairs, relevant = data.corpus, data.documents, data.pairs, data.relevant
-    train_q, test_q = data.train, data.test
-    rng = random.Random(cfg.seed)
+
+def _save_run(cfg: TrainConfig, data: Any, out: Path) -> None:
+    """The run folder's record of what is learnt from: corpus, pairs (the first soup member's), split, config."""
+    data.corpus.save(out / "corpus.jsonl")
+    save_pairs(data.pairs, out / "pairs.jsonl")
+    (out / "split.json").write_text(json.dumps({
+        "query_files": cfg.query_files, "seed": cfg.seed, "test_fraction": cfg.test_fraction,
+        "split_by": cfg.split_by, "folds": cfg.folds, "fold": cfg.fold,
+        "inner_fold": cfg.inner_fold, "train": [query_key(q) for q in data.train],
+        "test": [query_key(q) for q in data.test], "held_out_apis": sorted(data.held_out_apis),
+        "counts": data.counts}, indent=1) + "\n")
+    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+
+
+def _train_member(cfg: TrainConfig, data: Any, draw: int, device: str, log: Any, member: int) -> tuple[Any, list[float]]:
+    """One model trained from ``cfg.model`` on ``data`` with seed ``draw`` (batch order, torch); its loss by step
+    goes to ``log``."""
+    import torch
+
+    from retriever.encoder import load_sentence_transformer
+    try:
+        from sentence_transformers.sentence_transformer import losses as st_losses
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers import losses as st_losses
+
+    random.seed(draw)
+    torch.manual_seed(draw)
+    documents, pairs, relevant = data.documents, data.pairs, data.relevant
+    rng = random.Random(draw)
     epochs = [make_batches(pairs, relevant, cfg.batch_size, rng) for _ in range(cfg.epochs)]
     total = sum(len(e) for e in epochs)
     if cfg.max_steps is not None:
@@ -281,16 +329,6 @@ def run(cfg: TrainConfig) -> TrainResult:
         raise RetrieverError(f"{len(pairs)} pairs make no batch of two; add queries or lower batch_size")
     warmup = cfg.warmup_steps if cfg.warmup_steps is not None else int(cfg.warmup_ratio * total)
 
-    corpus.save(out / "corpus.jsonl")
-    save_pairs(pairs, out / "pairs.jsonl")
-    (out / "split.json").write_text(json.dumps({
-        "query_files": cfg.query_files, "seed": cfg.seed, "test_fraction": cfg.test_fraction,
-        "split_by": cfg.split_by, "folds": cfg.folds, "fold": cfg.fold,
-        "inner_fold": cfg.inner_fold, "train": [query_key(q) for q in train_q], "test": [query_key(q) for q in test_q],
-        "held_out_apis": sorted(data.held_out_apis), "counts": data.counts}, indent=1) + "\n")
-    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
-
-    device = _device(cfg.device)
     model = load_sentence_transformer(cfg.model, device=device, max_seq_length=cfg.max_seq_length)
     if cfg.gradient_checkpointing:
         inner = getattr(model[0], "auto_model", None)
@@ -302,10 +340,10 @@ def run(cfg: TrainConfig) -> TrainResult:
             if isinstance(module, torch.nn.Dropout):
                 module.p = cfg.dropout
     if cfg.mini_batch_size:
-        loss_fn = losses.CachedMultipleNegativesRankingLoss(model, scale=cfg.scale,
-                                                             mini_batch_size=cfg.mini_batch_size)
+        loss_fn = st_losses.CachedMultipleNegativesRankingLoss(model, scale=cfg.scale,
+                                                               mini_batch_size=cfg.mini_batch_size)
     else:
-        loss_fn = losses.MultipleNegativesRankingLoss(model, scale=cfg.scale)
+        loss_fn = st_losses.MultipleNegativesRankingLoss(model, scale=cfg.scale)
     no_decay = ("bias", "LayerNorm.bias", "LayerNorm.weight")
     named = list(model.named_parameters())
     optimizer = torch.optim.AdamW([
@@ -319,43 +357,38 @@ def run(cfg: TrainConfig) -> TrainResult:
         batch = model.preprocess(texts)
         return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
-    print(f"training on {len(pairs)} pairs from {len(train_q)} queries ({len(test_q)} held out), corpus of "
-          f"{len(corpus)} APIs; {total} steps, warm-up {warmup}, device {device}", flush=True)
+    print(f"training{f' soup member {member + 1}/{cfg.soup}' if cfg.soup > 1 else ''} on {len(pairs)} pairs from "
+          f"{len(data.train)} queries ({len(data.test)} held out), corpus of {len(data.corpus)} APIs; {total} steps, "
+          f"warm-up {warmup}, device {device}", flush=True)
     losses: list[float] = []
     step = 0
     model.train()
     loop_start = time.monotonic()
-    with (out / "log.jsonl").open("w") as log:
-        for epoch, batches in enumerate(epochs):
-            for batch in batches:
-                if step >= total:
-                    break
-                n_neg = min(len(p.negatives) for p in batch)
-                columns = [[p.query for p in batch], [documents[p.positive].text_as(cfg.doc_style) for p in batch]]
-                columns += [[documents[p.negatives[j]].text_as(cfg.doc_style) for p in batch] for j in range(n_neg)]
-                feats = [features(c, cfg.query_max_seq_length if i == 0 else cfg.max_seq_length)
-                         for i, c in enumerate(columns)]
-                # the cached loss embeds its mini-batches with gradients inside backward(): autocast both
-                with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=cfg.bf16):
-                    loss = loss_fn(feats, None)
-                    loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad()
-                step += 1
-                losses.append(float(loss.detach()))
-                log.write(json.dumps({"step": step, "epoch": epoch, "loss": losses[-1],
-                                      "lr": scheduler.get_last_lr()[0], "batch": len(batch),
-                                      "elapsed": round(time.monotonic() - loop_start, 3)}) + "\n")
-                log.flush()
-                if cfg.log_every and (step % cfg.log_every == 0 or step == total):
-                    print(f"step {step}/{total}  epoch {epoch + 1}  loss {losses[-1]:.4f}", flush=True)
-    model.eval()
-    model.max_seq_length = cfg.max_seq_length
-    model_dir = out / "model"
-    model.save(str(model_dir))
-    save_doc_style(model_dir, cfg.doc_style)
-    return TrainResult(output_dir=str(out), model_dir=str(model_dir), steps=step, pairs=len(pairs),
-                       train_queries=len(train_q), test_queries=len(test_q), missing_relevant=data.missing,
-                       losses=losses, seconds=time.monotonic() - started)
+    for epoch, batches in enumerate(epochs):
+        for batch in batches:
+            if step >= total:
+                break
+            n_neg = min(len(p.negatives) for p in batch)
+            columns = [[p.query for p in batch], [documents[p.positive].text_as(cfg.doc_style) for p in batch]]
+            columns += [[documents[p.negatives[j]].text_as(cfg.doc_style) for p in batch] for j in range(n_neg)]
+            feats = [features(c, cfg.query_max_seq_length if i == 0 else cfg.max_seq_length)
+                     for i, c in enumerate(columns)]
+            # the cached loss embeds its mini-batches with gradients inside backward(): autocast both
+            with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=cfg.bf16):
+                loss = loss_fn(feats, None)
+                loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            step += 1
+            losses.append(float(loss.detach()))
+            record = {"step": step, "epoch": epoch, "loss": losses[-1], "lr": scheduler.get_last_lr()[0],
+                      "batch": len(batch), "elapsed": round(time.monotonic() - loop_start, 3)}
+            if cfg.soup > 1:
+                record["member"] = member
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+            if cfg.log_every and (step % cfg.log_every == 0 or step == total):
+                print(f"step {step}/{total}  epoch {epoch + 1}  loss {losses[-1]:.4f}", flush=True)
+    return model, losses

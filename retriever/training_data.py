@@ -60,8 +60,10 @@ def _train_only(paths: list[str]) -> list[Query]:
     return [replace(q, group=f"train:{q.group}" if q.group else "train") for q in read_queries(paths)]
 
 
-def prepare(cfg: TrainConfig) -> TrainingData:
-    """Split, make pairs, add synthetic queries and negatives, as ``cfg`` says."""
+def prepare(cfg: TrainConfig, draw_seed: int | None = None) -> TrainingData:
+    """Split (by ``cfg.seed``), make pairs, add synthetic queries and negatives (drawn with ``draw_seed``, default
+    ``cfg.seed``: a soup member's own), as ``cfg`` says."""
+    draw = cfg.seed if draw_seed is None else draw_seed
     queries = read_queries(cfg.query_files)
     corpus = load_corpus(cfg.corpus, queries)
     if cfg.folds:
@@ -83,7 +85,7 @@ def prepare(cfg: TrainConfig) -> TrainingData:
     synthetic: list[Query] = []
     if cfg.synthetic_per_api or cfg.synthetic_multi:
         synthetic = synthetic_queries(catalog_apis([corpus, *catalogs]), per_api=cfg.synthetic_per_api,
-                                      multi=cfg.synthetic_multi, seed=cfg.seed, exclude=held)
+                                      multi=cfg.synthetic_multi, seed=draw, exclude=held)
     learn = [*train_q, *extra, *synthetic]
     pairs, missing = make_pairs(learn, documents)
     if not pairs:
@@ -91,9 +93,9 @@ def prepare(cfg: TrainConfig) -> TrainingData:
     relevant = {query_key(q): set(relevant_ids(q)) for q in [*queries, *extra, *synthetic]}
     if cfg.hard_negatives:
         pairs = add_hard_negatives(pairs, learn, documents, per_pair=cfg.hard_negatives,
-                                   depth=cfg.hard_negative_depth, seed=cfg.seed, exclude=held)
+                                   depth=cfg.hard_negative_depth, seed=draw, exclude=held)
     if cfg.sibling_negatives:
-        pairs = add_sibling_negatives(pairs, documents, relevant, per_pair=cfg.sibling_negatives, seed=cfg.seed,
+        pairs = add_sibling_negatives(pairs, documents, relevant, per_pair=cfg.sibling_negatives, seed=draw,
                                       exclude=held)
     if cfg.sentence_pairs:
         pairs = add_sentence_pairs(pairs, documents)

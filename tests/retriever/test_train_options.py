@@ -69,3 +69,29 @@ def test_cpu_recipe_is_a_valid_config():
     recipe = cpu_recipe()
     assert recipe["mini_batch_size"] == 0 and recipe["dropout"] == 0.0 and recipe["bf16"] == fast_bf16()
     assert TrainConfig(query_files=[__file__], **recipe).learning_rate == 1e-4
+
+
+def test_soup_is_checked():
+    with pytest.raises(ConfigError, match="soup"):
+        TrainConfig(query_files=[__file__], soup=0)
+
+
+def test_soup_saves_the_mean_of_its_members(tmp_path, tiny):
+    """soup=2 trains seed 42's model and seed 43's (on the same split) and saves their weights' mean."""
+    from sentence_transformers import SentenceTransformer
+
+    one = _run(tmp_path, tiny, "s42", seed=42, mini_batch_size=0, dropout=0.0)
+    two = _run(tmp_path, tiny, "s43", seed=43, mini_batch_size=0, dropout=0.0)
+    soup = _run(tmp_path, tiny, "soup", seed=42, soup=2, mini_batch_size=0, dropout=0.0)
+    assert soup.steps == one.steps + two.steps
+    assert soup.losses == pytest.approx(one.losses + two.losses, rel=1e-5)
+    states = [SentenceTransformer(str(tmp_path / n / "model"), device="cpu").state_dict() for n in ("s42", "s43", "soup")]
+    moved = 0
+    for name, mean in states[2].items():
+        if mean.is_floating_point():
+            expected = (states[0][name] + states[1][name]) / 2
+            assert mean.float().allclose(expected.float(), atol=1e-6), name
+            moved += int(not states[0][name].equal(states[1][name]))
+    assert moved > 0  # the members differ, so the mean is neither of them
+    log = [json.loads(line) for line in (tmp_path / "soup" / "log.jsonl").read_text().splitlines()]
+    assert [r["member"] for r in log] == [0] * one.steps + [1] * two.steps

@@ -12,8 +12,8 @@ from toolbench.catalog.pools import DOMAINS, snake
 
 # Default ranges for unbounded numbers, by parameter name.
 NUMBER_HINTS: tuple[tuple[str, tuple[float, float]], ...] = (
-    (r"(^|_)(lat|latitude)$", (-90, 90)),
-    (r"(^|_)(lon|lng|long|longitude)$", (-180, 180)),
+    (r"(^|_)(lat|latitude)\d?$", (-90, 90)),  # lat1, lat2: two points
+    (r"(^|_)(lon|lng|long|longitude)\d?$", (-180, 180)),
     (r"(^|_)year$", (1990, 2025)),
     (r"(^|_)month$", (1, 12)),
     (r"(^|_)(day|weekday)$", (1, 28)),

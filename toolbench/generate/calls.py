@@ -39,8 +39,9 @@ import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from toolbench.catalog.arguments import validate_arguments
 from toolbench.catalog.functions import FunctionSet
-from toolbench.catalog.pools import is_identifier, pool_for
+from toolbench.catalog.pools import is_identifier, pool_for, snake
 from toolbench.catalog.values import (
     ValueSampler,
     ValueSamplingError,
@@ -96,6 +97,19 @@ class CallRunner(Protocol):
 
 # -- helpers --------------------------------------------------------------------------------------------------
 
+# numbers that page or index a listing, or are dialled, rather than measure or count something
+_NOT_QUANTITY = re.compile(r"(^|_)(page|per_page|page_size|limit|offset|skip|start|index|phone|mobile|zip|"
+                           r"postal_code|normalize\w*)$")
+
+
+def quantities(api: Api) -> list[Param]:
+    """The parameters of ``api`` that take a number measuring or counting something (an amount, price, distance,
+    coordinate, rating, year ...), not an identifier nor a page of a listing: what ``number_rate`` samples give."""
+    return [p for p in api.params if param_schema_for_sampling(p).get("type") in ("integer", "number")
+            and not is_identifier(p.name) and pool_for(p.name, p.description) is None
+            and not _NOT_QUANTITY.search(snake(p.name))]
+
+
 def _fields(api: Api) -> set[str]:
     return response_keys(api.response_schema if isinstance(api.response_schema, dict) else None)
 
@@ -129,6 +143,7 @@ class CallGenerator:
                       if is_identifier(p.name) and pool_for(p.name) not in ENTITY_POOLS]
         self.chains = find_chains(self.apis)
         self.backed = {t.name for t in self.tools if has_backend(t)}  # the runner reaches only these
+        self.numeric = [api for api in self.apis if quantities(api)]
         feasible = {"simple": True, "multiple": len(self.apis) >= 2, "parallel": True,
                     "parallel_multiple": len(self.apis) >= 2, "irrelevance": True, "hallucination": bool(self.traps),
                     "multi_turn": bool(self.chains)}
@@ -214,9 +229,24 @@ class CallGenerator:
         low = max(floor, min(self.config.min_offered, self.config.max_offered))
         return rng.randint(min(low, self.config.max_offered), self.config.max_offered)
 
-    def _call(self, api: Api, sampler: ValueSampler, fixed: dict[str, Any] | None = None) -> ExpectedCall:
+    def _numeric(self, rng: random.Random) -> Api | None:
+        """At ``number_rate``, an API that takes a non-identifier number (drawn among those); else None. Draws
+        nothing at rate 0, so a run without it is unchanged."""
+        if self.config.number_rate > 0 and self.numeric and rng.random() < self.config.number_rate:
+            return rng.choice(self.numeric)
+        return None
+
+    def _call(self, api: Api, sampler: ValueSampler, fixed: dict[str, Any] | None = None,
+              number: bool = False) -> ExpectedCall:
+        """A call of ``api`` with sampled arguments (``fixed`` ones set); with ``number``, one of its
+        :func:`quantities` is among them."""
         args = sampler.arguments(api)
         args.update(fixed or {})
+        if number and not any(p.name in args for p in quantities(api)):
+            param = sampler.rng.choice(quantities(api))
+            args[param.name] = sampler.param_value(param)
+            if validate_arguments(api, args):
+                raise _Retry(f"{api.name}: {param.name} does not fit the other arguments")
         return ExpectedCall(name="", arguments=args, tool=api.tool, api=api.name)
 
     def _paraphrase(self, sample: CallSample, rng: random.Random) -> None:
@@ -240,14 +270,16 @@ class CallGenerator:
     # categories ---------------------------------------------------------------------------------------------
 
     def _simple(self, rng: random.Random, sampler: ValueSampler, language: str) -> CallSample:
-        api = rng.choice(self.apis)
-        call = self._call(api, sampler)
+        numeric = self._numeric(rng)
+        api = numeric or rng.choice(self.apis)
+        call = self._call(api, sampler, number=numeric is not None)
         step = Step(render.request(api, call.arguments, language, rng), [call])
         return self._sample("simple", language, [api], [step], rng)
 
     def _multiple(self, rng: random.Random, sampler: ValueSampler, language: str) -> CallSample:
-        api = rng.choice(self.apis)
-        call = self._call(api, sampler)
+        numeric = self._numeric(rng)
+        api = numeric or rng.choice(self.apis)
+        call = self._call(api, sampler, number=numeric is not None)
         step = Step(render.request(api, call.arguments, language, rng), [call])
         sample = self._offer("multiple", language, [api], [step], rng, self._n_offered(rng, 2) - 1, api)
         if len(sample.functions) < 2:
@@ -263,14 +295,17 @@ class CallGenerator:
             apis = [a for a in self.apis if len({p.name for p in scalars(a.params)}) >= 2]
             if apis:
                 return self._grid(rng, sampler, rng.choice(apis), scalars)
+        numeric = self._numeric(rng)
         more = rng.random() < self.config.parallel_values_rate  # more than one value varies per call
-        apis = [a for a in self.apis if len(scalars(a.params)) >= 2] if more else []
-        api = rng.choice(apis or [a for a in self.apis if a.params] or self.apis)
+        apis = [a for a in self.apis if len(scalars(a.params)) >= 2] if more and numeric is None else []
+        api = numeric or rng.choice(apis or [a for a in self.apis if a.params] or self.apis)
         base = sampler.arguments(api)
         varying = [p for p in api.params if p.name in base] or api.params
         if not varying:
             raise _Retry(f"{api.name}: no parameter to vary")
         varying = scalars(varying) or varying
+        if numeric is not None:  # the number is what varies ("for 2 and 5 guests")
+            varying = [p for p in quantities(api) if p.name in base] or quantities(api)
         first = rng.choice([p for p in varying if p.required] or varying)
         params = [first]
         others = [p for p in scalars(api.params) if p.name != first.name]
@@ -329,18 +364,19 @@ class CallGenerator:
         return self._sample("parallel", "en", [api], [Step(text, calls)], rng, kind="grid")
 
     def _parallel_multiple(self, rng: random.Random, sampler: ValueSampler, language: str) -> CallSample:
-        first = rng.choice(self.apis)
+        numeric = self._numeric(rng)
+        first = numeric or rng.choice(self.apis)
         n_calls = rng.randint(2, self.config.max_parallel)
         n_functions = rng.randint(2, min(3, n_calls))
         targets = [first, *pick_distractors(rng, first, self._candidates(rng, first), n_functions - 1, 0.5)]
         if len(targets) < 2:
             raise _Retry("not enough APIs")
-        calls = [self._call(api, sampler) for api in targets]
+        calls = [self._call(api, sampler, number=numeric is not None and api is first) for api in targets]
         for _ in range(4 * n_calls):
             if len(calls) >= n_calls:
                 break
             api = rng.choice(targets)
-            extra = self._call(api, sampler)
+            extra = self._call(api, sampler, number=numeric is not None and api is first)
             same = [i for i, c in enumerate(calls) if (c.tool, c.api) == api.key]
             if all(calls[i].arguments != extra.arguments for i in same):
                 calls.insert(same[-1] + 1, extra)  # beside the other calls of its function

@@ -58,6 +58,11 @@ class CallsConfig:
                 "values of one argument and two of another, said once each ('the prime factors of 4567 and 7890, "
                 "formatted and as a list, every combination': four calls). The function needs two scalar "
                 "parameters; a flag's two values are on and off."})
+    number_rate: float = field(default=0.0, metadata={
+        "help": "Share of simple, multiple, parallel and parallel_multiple samples whose (first) called API takes a "
+                "number that is not an identifier (a count, amount, price, distance, coordinate, year ...), drawn "
+                "among the catalog's APIs that have one, with that number given (and varied, in a parallel "
+                "sample). 0: every API alike, where a REST catalog's calls mostly carry strings and ids."})
     near_miss_rate: float = field(default=0.75, metadata={
         "help": "Share of distractors drawn among the nearest APIs (same tool, similar names) rather than at "
                 "random."})
@@ -76,7 +81,7 @@ class CallsConfig:
         _check_mix("weights", self.weights, CATEGORIES)
         _check_mix("irrelevance_kinds", self.irrelevance_kinds, IRRELEVANCE_KINDS)
         for name in ("zh_rate", "optional_rate", "paraphrase_rate", "near_miss_rate", "parallel_values_rate",
-                     "grid_rate"):
+                     "grid_rate", "number_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise GenerateError(f"calls.{name} must be in [0, 1], got {getattr(self, name)}")
         if self.max_offered < 2 or self.max_parallel < 2 or self.min_offered < 2:
