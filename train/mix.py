@@ -23,6 +23,7 @@ another stage.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,9 @@ from toolbench.formats.finish import FINISH, GIVE_ANSWER
 from toolbench.selection import TASK_CATEGORIES, round_robin
 
 Opening = Callable[[str, Any, Mapping[str, str]], list[dict[str, Any]]]
+
+
+ORDERS = ("shortest", "random")
 
 
 class MixError(ToolbenchError):
@@ -65,7 +69,13 @@ class MixConfig:
         "reference catalog: hundreds of real API signatures, verified by format and meaning): its call examples "
         "join the mix as `ref-<id>`.", path=True))
     reference_call_examples: int = field(default=0, metadata=doc("Call examples taken from --reference-calls "
-                                                                 "(the shortest first, categories interleaved)."))
+                                                                 "(in --order, categories interleaved)."))
+    order: str = field(default="shortest", metadata=doc(
+        "Which call examples of a category are taken first: 'shortest' (fewest tokens: the cheapest to train, "
+        "but mostly calls with zero or one argument, two calls, few offered functions) or 'random' (a seeded "
+        "draw among those within max_length: the generated samples' own spread of arguments, calls and offered "
+        "functions). DFSDT-style runs are always taken shortest first."))
+    seed: int = field(default=0, metadata=doc("Seed of --order random."))
     category_weights: dict[str, float] = field(default_factory=dict, metadata=doc(
         "How often a category comes up as the call examples are interleaved: category -> examples per turn "
         "(1 when not named, 0 leaves it out), e.g. irrelevance=2 doubles the share of no-call examples while "
@@ -85,6 +95,8 @@ class MixConfig:
                      "reference_call_examples"):
             if getattr(self, name) < 0:
                 raise MixError(f"{name}: must be >= 0, got {getattr(self, name)}")
+        if self.order not in ORDERS:
+            raise MixError(f"order: use one of {', '.join(ORDERS)}, got {self.order!r}")
         for name in ("category_weights", "kind_weights"):
             for key, weight in getattr(self, name).items():
                 if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
@@ -203,8 +215,13 @@ def build_mix(rows: list[dict[str, Any]], queries: list[dict[str, Any]], samples
     from toolbench.toolstep import observation_text
 
     def shortest(items: list[dict[str, Any]], k: int, limit: int,
-                 weights: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
-        fitting = sorted((i for i in items if i["tokens"] <= limit), key=lambda i: (i["tokens"], i["id"]))
+                 weights: Mapping[str, float] | None = None, order: str = "shortest") -> list[dict[str, Any]]:
+        def rank(item: dict[str, Any]) -> tuple[Any, ...]:
+            if order == "random":  # seeded by id: the same draw whatever order the inputs come in
+                return (hashlib.sha256(f"{cfg.seed}:{item['id']}".encode()).hexdigest(),)
+            return (item["tokens"], item["id"])
+
+        fitting = sorted((i for i in items if i["tokens"] <= limit), key=rank)
         if cfg.kind_weights:  # within a category, each named kind takes turns with the unnamed rest, by weight
             by_category: dict[str, list[dict[str, Any]]] = {}
             for item in fitting:
@@ -215,8 +232,8 @@ def build_mix(rows: list[dict[str, Any]], queries: list[dict[str, Any]], samples
 
     weights = cfg.category_weights
     chosen_calls = shortest(call_items(rows, queries, length, where, kinds=sample_kinds(samples.values())),
-                            cfg.call_examples, cfg.max_length, weights)
-    chosen_calls += shortest(reference or [], cfg.reference_call_examples, cfg.max_length, weights)
+                            cfg.call_examples, cfg.max_length, weights, cfg.order)
+    chosen_calls += shortest(reference or [], cfg.reference_call_examples, cfg.max_length, weights, cfg.order)
 
     apis = {(t.name, a.name): a for t in tools for a in t.apis}
     standard = {t.name: t.standardized_name for t in tools}

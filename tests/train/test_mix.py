@@ -214,3 +214,31 @@ def test_kind_weights_choose_kinds_within_a_category(tmp_path):
         "a": "off_topic", "b": ""}
     with pytest.raises(mix.MixError, match="kind_weights.off_topic"):
         mix.MixConfig(calls="c", catalog="x", out="y", kind_weights={"off_topic": -1}).check()
+
+
+def test_order_random_draws_call_examples_by_a_seeded_hash_not_length(tmp_path):
+    """--order random: a seeded draw among the examples within max_length, the same whatever order they come in;
+    the runs stay shortest first; a bad order is refused."""
+    from toolbench.catalog.store import load_catalog
+
+    tools = load_catalog(ROOT / "data" / "tools").tools
+    items = [{"messages": [{"role": "user", "content": "x" * n}, {"role": "assistant", "content": "ok"}]}
+             for n in range(1, 41)]
+    queries = [{"query_id": f"simple_{n}", "sample_id": f"simple_{n}", "category": "simple"} for n in range(1, 41)]
+
+    def length(example):
+        return len(json.dumps(example))
+
+    def chosen(order, seed=0, reverse=False):
+        cfg = mix.MixConfig(calls="c", catalog="x", out="y", call_examples=10, agent_examples=0, max_length=10_000,
+                            order=order, seed=seed)
+        rows, qs = (items[::-1], queries[::-1]) if reverse else (items, queries)
+        return [e["id"] for e in mix.build_mix(rows, qs, {}, tools, cfg, length, _opening)[0]]
+
+    assert chosen("shortest") == [f"simple_{n}" for n in range(1, 11)]
+    drawn = chosen("random")
+    assert len(drawn) == 10 and drawn != chosen("shortest") and max(int(i.split("_")[1]) for i in drawn) > 10
+    assert chosen("random", reverse=True) == drawn  # by id, not by input order
+    assert chosen("random", seed=1) != drawn
+    with pytest.raises(mix.MixError, match="order"):
+        mix.MixConfig(calls="c", catalog="x", out="y", order="longest").check()
