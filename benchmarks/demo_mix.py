@@ -37,9 +37,9 @@ def setting(text: str) -> tuple[str, object]:
 def main() -> None:
     from annotate.prompts import opening_messages
     from toolbench.cli.demo.profile import DemoProfile
+    from toolbench.cli.demo.stage_train import profile_mix_config
     from toolbench.generate import pipeline
     from toolbench.generate.calls_config import CallsRunConfig
-    from train.mix import MixConfig
     from train.mix import run as build_mix
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
@@ -68,12 +68,8 @@ def main() -> None:
     stats = pipeline.run(run_cfg, on_sample=lambda _: None, on_resume=lambda _: None)
     print(f"reference samples: made {stats['made']}, kept {stats['kept']}", flush=True)
     tools = demo / "crawl" / "tools"
-    mix = MixConfig(calls=str(demo / "calls"), catalog=str(tools if tools.is_dir() else demo / "catalog"),
-                    out=str(out / "data"), call_examples=p.train_call_examples, agent_examples=p.train_agent_examples,
-                    max_length=p.train_max_length, agent_max_length=p.train_agent_max_length,
-                    observation_chars=p.observation_chars, reference_calls=str(out / "reference" / "calls"),
-                    reference_call_examples=p.train_reference_examples,
-                    category_weights=dict(p.train_category_weights), kind_weights=dict(p.train_kind_weights))
+    mix = profile_mix_config(p, calls=demo / "calls", catalog=tools if tools.is_dir() else demo / "catalog",
+                             out=out / "data", reference_calls=out / "reference" / "calls")
     try:
         mix = dataclasses.replace(mix, **mix_changes)
     except TypeError as exc:

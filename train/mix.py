@@ -214,7 +214,7 @@ def build_mix(rows: list[dict[str, Any]], queries: list[dict[str, Any]], samples
     from toolbench.records import Observation
     from toolbench.toolstep import observation_text
 
-    def shortest(items: list[dict[str, Any]], k: int, limit: int,
+    def take(items: list[dict[str, Any]], k: int, limit: int,
                  weights: Mapping[str, float] | None = None, order: str = "shortest") -> list[dict[str, Any]]:
         def rank(item: dict[str, Any]) -> tuple[Any, ...]:
             if order == "random":  # seeded by id: the same draw whatever order the inputs come in
@@ -231,9 +231,9 @@ def build_mix(rows: list[dict[str, Any]], queries: list[dict[str, Any]], samples
         return round_robin(fitting, key=lambda i: i["category"], order=TASK_CATEGORIES, weights=weights)[:k]
 
     weights = cfg.category_weights
-    chosen_calls = shortest(call_items(rows, queries, length, where, kinds=sample_kinds(samples.values())),
+    chosen_calls = take(call_items(rows, queries, length, where, kinds=sample_kinds(samples.values())),
                             cfg.call_examples, cfg.max_length, weights, cfg.order)
-    chosen_calls += shortest(reference or [], cfg.reference_call_examples, cfg.max_length, weights, cfg.order)
+    chosen_calls += take(reference or [], cfg.reference_call_examples, cfg.max_length, weights, cfg.order)
 
     apis = {(t.name, a.name): a for t in tools for a in t.apis}
     standard = {t.name: t.standardized_name for t in tools}
@@ -253,7 +253,7 @@ def build_mix(rows: list[dict[str, Any]], queries: list[dict[str, Any]], samples
         if example is not None:
             runs.append({"id": f"dfsdt-{sample['id']}", "category": sample["category"], "example": example,
                          "tokens": length(example)})
-    chosen_runs = shortest(runs, cfg.agent_examples, cfg.agent_max_length)
+    chosen_runs = take(runs, cfg.agent_examples, cfg.agent_max_length)
     mix = round_robin([("call", c) for c in chosen_calls] + [("dfsdt", a) for a in chosen_runs],
                       key=lambda pair: pair[0])
     examples = [{**item["example"], "id": item["id"]} for _, item in mix]

@@ -8,8 +8,9 @@ import json
 import pytest
 
 from tests.generate.conftest import _tool
-from toolbench.generate.calls import CallGenerator, CallsConfig, quantities
+from toolbench.generate.calls import CallGenerator, CallsConfig
 from toolbench.generate.errors import GenerateError
+from toolbench.generate.quantities import quantities
 from toolbench.generate.verify import Verifier
 from toolbench.records import Api, Param
 

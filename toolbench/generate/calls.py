@@ -41,7 +41,7 @@ from typing import Any, Protocol
 
 from toolbench.catalog.arguments import validate_arguments
 from toolbench.catalog.functions import FunctionSet
-from toolbench.catalog.pools import is_identifier, pool_for, snake
+from toolbench.catalog.pools import is_identifier, pool_for
 from toolbench.catalog.values import (
     ValueSampler,
     ValueSamplingError,
@@ -80,6 +80,7 @@ from toolbench.generate.errors import GenerateError
 from toolbench.generate.fakes import entity_kind, fake_name
 from toolbench.generate.off_topic import off_topic_request, servable_by
 from toolbench.generate.paraphrase import Paraphraser
+from toolbench.generate.quantities import quantities
 from toolbench.records import Api, Observation, Param, Tool
 
 __all__ = ["DEFAULT_IRRELEVANCE", "DEFAULT_WEIGHTS", "CallGenerator", "CallRunner", "CallsConfig", "Chain",
@@ -96,19 +97,6 @@ class CallRunner(Protocol):
 
 
 # -- helpers --------------------------------------------------------------------------------------------------
-
-# numbers that page or index a listing, or are dialled, rather than measure or count something
-_NOT_QUANTITY = re.compile(r"(^|_)(page|per_page|page_size|limit|offset|skip|start|index|phone|mobile|zip|"
-                           r"postal_code|normalize\w*)$")
-
-
-def quantities(api: Api) -> list[Param]:
-    """The parameters of ``api`` that take a number measuring or counting something (an amount, price, distance,
-    coordinate, rating, year ...), not an identifier nor a page of a listing: what ``number_rate`` samples give."""
-    return [p for p in api.params if param_schema_for_sampling(p).get("type") in ("integer", "number")
-            and not is_identifier(p.name) and pool_for(p.name, p.description) is None
-            and not _NOT_QUANTITY.search(snake(p.name))]
-
 
 def _fields(api: Api) -> set[str]:
     return response_keys(api.response_schema if isinstance(api.response_schema, dict) else None)

@@ -15,16 +15,22 @@ from toolbench.formats.atomic import write_text_atomic
 def mix_config(ctx: DemoContext, out: Path) -> Any:
     """``toolbench train mix``'s config (:mod:`train.mix`) with the profile's sizes: generated call examples and
     generated samples written as DFSDT-style runs, into ``out`` (train.jsonl, mix.json)."""
-    from train.mix import MixConfig
-
     p = ctx.profile
     reference = bool(p.reference_catalog and p.reference_calls)  # the call-data stage made reference/calls
-    return MixConfig(calls=str(ctx.path("calls")), catalog=str(common.working_catalog(ctx)), out=str(out),
+    return profile_mix_config(p, calls=ctx.path("calls"), catalog=common.working_catalog(ctx), out=out,
+                              reference_calls=ctx.path("reference", "calls") if reference else None)
+
+
+def profile_mix_config(p: Any, *, calls: Path, catalog: Path, out: Path, reference_calls: Path | None) -> Any:
+    """The mix config profile ``p`` asks for, over the given folders (also used by benchmarks/demo_mix.py)."""
+    from train.mix import MixConfig
+
+    return MixConfig(calls=str(calls), catalog=str(catalog), out=str(out),
                      call_examples=p.train_call_examples, agent_examples=p.train_agent_examples,
                      max_length=p.train_max_length, agent_max_length=p.train_agent_max_length,
                      observation_chars=p.observation_chars,
-                     reference_calls=str(ctx.path("reference", "calls")) if reference else None,
-                     reference_call_examples=p.train_reference_examples if reference else 0,
+                     reference_calls=str(reference_calls) if reference_calls else None,
+                     reference_call_examples=p.train_reference_examples if reference_calls else 0,
                      category_weights=dict(p.train_category_weights),
                      kind_weights=dict(p.train_kind_weights))
 
