@@ -95,6 +95,14 @@ def test_requests_come_from_descriptions_and_leave_names_unsaid():
     assert it.vp == "get the group memberships"  # "of a user" is said by the argument ("user 12345")
 
 
+def test_a_name_with_its_own_article_gets_no_second_one():
+    for name in ("Get the places by latitude", "the places by latitude"):
+        api = Api("Location", name, "")  # no description: the name says what the API does
+        texts = [render.request(api, {}, "en", random.Random(seed)) for seed in range(20)]
+        assert any("the places" in t for t in texts)
+        assert not any("the the" in t.casefold() for t in texts), texts
+
+
 def test_lists_flags_and_parallel_values_read_as_prose():
     api = Api(
         "Paint",

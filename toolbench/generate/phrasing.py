@@ -184,6 +184,14 @@ def _lower_first(text: str) -> str:
     return text if first.isupper() and len(first) > 1 else text[:1].lower() + text[1:]
 
 
+_DETERMINER = re.compile(r"(the|a|an|all|my|your|\d)\b", re.IGNORECASE)
+
+
+def _the(noun: str) -> str:
+    """``noun`` with "the" before it, unless it starts with a determiner already ("the places", "all users")."""
+    return noun if _DETERMINER.match(noun) else f"the {noun}"
+
+
 def intent(api: Api, rng: random.Random, mentions: Any = None) -> Intent:
     """The API as a verb phrase (and a noun phrase when it fetches something). ``mentions(api_name, text)``
     says whether a text names what the API does; a phrase from the description that fails it is not used."""
@@ -198,10 +206,10 @@ def intent(api: Api, rng: random.Random, mentions: Any = None) -> Intent:
     if not usable:
         first, _, rest = from_name.partition(" ")
         if first in _VERBS and rest:
-            return Intent(from_name, f"the {rest}" if first in ("get", "list", "fetch", "search") else None)
+            return Intent(from_name, _the(rest) if first in ("get", "list", "fetch", "search") else None)
         if first in _VERBS:
             return Intent(from_name, None)
-        return Intent(f"{rng.choice(_LOOK)} the {from_name}", f"the {from_name}")
+        return Intent(f"{rng.choice(_LOOK)} {_the(from_name)}", _the(from_name))
     first, _, rest = clause.partition(" ")
     verb = _BASE.get(first.casefold(), first.casefold())
     if verb in _VERBS and rest:
@@ -210,7 +218,7 @@ def intent(api: Api, rng: random.Random, mentions: Any = None) -> Intent:
             verb, rest = "look up", rest[3:]
         return Intent(f"{verb} {rest}", rest if verb in ("get", "list", "show", "fetch", "find") else None)
     noun = _lower_first(clause)
-    if not re.match(r"(the|a|an|all|my|your|\d)\b", noun, re.IGNORECASE):
+    if not _DETERMINER.match(noun):
         noun = ("the " if rng.random() < 0.7 else "") + noun
     return Intent(f"{rng.choice(_LOOK)} {noun}", noun)
 
