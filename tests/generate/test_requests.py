@@ -74,6 +74,25 @@ def test_dates_are_written_in_prose_only_where_the_schema_fixes_their_format():
     assert not surface.stated("2024-05-01", "from May 2, 2024")
 
 
+def test_numbers_are_written_as_people_write_them_and_the_checker_reads_them_back():
+    count = Param("population", "NUMBER", "Number of people", schema={"type": "integer"})
+    rate = Param("interest_rate", "NUMBER", "Yearly rate as a decimal", schema={"type": "number"})
+    score = Param("score", "NUMBER", "A score", schema={"type": "number"})
+    rng = random.Random(0)
+    assert {phrasing.value_text(12000, count, "en", rng) for _ in range(30)} == {"12000", "12,000"}
+    assert {phrasing.value_text(1500000, count, "en", rng) for _ in range(40)} == {"1500000", "1,500,000",
+                                                                                    "1.5 million"}
+    assert {phrasing.value_text(0.05, rate, "en", rng) for _ in range(30)} == {"0.05", "5%"}
+    assert {phrasing.value_text(0.05, score, "en", rng) for _ in range(10)} == {"0.05"}  # not a rate: digits
+    assert {phrasing.value_text(120, count, "en", rng) for _ in range(10)} == {"120"}
+    assert {phrasing.value_text(12000, count, "zh", rng) for _ in range(10)} == {"12000"}
+    for mention, text in (("12000", "about 12,000 people"), ("1500000", "1.5 million of them"),
+                          ("0.05", "at 5% a year"), ("-2500", "-2,500 m")):
+        assert surface.stated(mention, text), (mention, text)
+    assert not surface.stated("12000", "about 12,500 people")
+    assert not surface.stated("0.05", "at 0.5% a year")
+
+
 def test_requests_come_from_descriptions_and_leave_names_unsaid():
     api = Api(
         "Shop",

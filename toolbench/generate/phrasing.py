@@ -279,10 +279,16 @@ def value_text(value: Any, param: Param | None, language: str, rng: random.Rando
         ]
         return ("（" + "，".join(inner) + "）") if language == "zh" else "(" + ", ".join(inner) + ")"
     if isinstance(value, (int, float)):
-        return str(value)
+        return surface.natural_number(value, language, rng, percent=param is not None and _fraction(param))
     import json
 
     return json.dumps(value, ensure_ascii=False)
+
+
+def _fraction(param: Param) -> bool:
+    """Whether a parameter holds a rate, ratio or fraction, so that 0.05 may be asked for as "5%"."""
+    text = f"{' '.join(name_words(param.name))} {param.description}".casefold()
+    return bool(re.search(r"\b(rate|ratio|fraction|decimal|percent|percentage)\b", text))
 
 
 def date_typed(param: Param) -> bool:
