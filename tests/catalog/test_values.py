@@ -108,6 +108,19 @@ def test_names_pick_realistic_values_and_chinese_free_text():
     assert draws.count("ORD-1") >= 40
 
 
+def test_only_a_persons_name_gets_a_persons_name():
+    """"security_name" (a coin), "tag_name", "channel_name" are not people: they used to get "Priya Sharma"."""
+    from toolbench.catalog.pools import FIRST_NAMES, pool_for
+    from toolbench.records import Param
+
+    assert [pool_for(n) for n in ("name", "customerName", "user_name", "author", "player_name")] == ["name"] * 5
+    assert [pool_for(n) for n in ("securityName", "tag_name", "channel_name", "latin_name")] == [None] * 4
+    assert (pool_for("city_name"), pool_for("country_name")) == ("city", "country")
+    coin = Param("securityName", "STRING", "", "bitcoin", required=True)
+    draws = {ValueSampler(random.Random(i)).param_value(coin) for i in range(20)}
+    assert not any(d.split()[0] in FIRST_NAMES for d in draws), draws
+
+
 def test_dates_follow_today_and_the_description():
     today = dt.date(2025, 1, 15)
     sampler = ValueSampler(random.Random(1), today=today)

@@ -77,13 +77,15 @@ _NAME_RULES: tuple[tuple[str, str], ...] = (
     (r"(^|_)(country_code|country_iso|iso_country)$", "country_code"),
     (r"(^|_)(tz|timezone|time_zone)$", "timezone"),
     (r"(^|_)(company|company_name|organization|organisation|employer)$", "company"),
-    (r"(^|_)(city|town|location|destination|origin)$", "city"),
-    (r"(^|_)country$", "country"),
+    (r"(^|_)(city|town|location|destination|origin|city_name)$", "city"),
+    (r"(^|_)(country|country_name)$", "country"),
     (r"(^|_)(currency|base|from_currency|to_currency|quote_currency|base_currency)$", "currency"),
     (r"(^|_)(lang|language|locale)$", "language"),
     (r"(^|_)(first_name|firstname|given_name)$", "first_name"),
     (r"(^|_)(last_name|lastname|surname|family_name)$", "last_name"),
-    (r"(^|_)(name|full_name|customer_name|contact_name|guest_name|author|username|user_name)$", "name"),
+    # a person's name: "name" alone or a person's; "security_name", "tag_name", "channel_name" name something else
+    (r"^name$|(^|_)(full_name|customer_name|contact_name|guest_name|person_name|player_name|artist_name|author"
+     r"|username|user_name)$", "name"),
     (r"(^|_)(address|street|shipping_address|billing_address)$", "address"),
     (r"(^|_)(q|query|keyword|keywords|search|term|search_term|topic)$", "keyword"),
     (r"(^|_)(title|subject|headline)$", "title"),
