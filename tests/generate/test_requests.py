@@ -84,6 +84,8 @@ def test_numbers_are_written_as_people_write_them_and_the_checker_reads_them_bac
                                                                                     "1.5 million"}
     assert {phrasing.value_text(0.05, rate, "en", rng) for _ in range(30)} == {"0.05", "5%"}
     assert {phrasing.value_text(0.05, score, "en", rng) for _ in range(10)} == {"0.05"}  # not a rate: digits
+    assert {phrasing.value_text(0.125, rate, "en", rng) for _ in range(30)} == {"0.125", "12.5%"}
+    assert {phrasing.value_text(0.123456, rate, "en", rng) for _ in range(10)} == {"0.123456"}  # no exact percentage
     assert {phrasing.value_text(120, count, "en", rng) for _ in range(10)} == {"120"}
     assert {phrasing.value_text(12000, count, "zh", rng) for _ in range(10)} == {"12000"}
     for mention, text in (("12000", "about 12,000 people"), ("1500000", "1.5 million of them"),

@@ -68,7 +68,8 @@ _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 def number_forms(mention: str) -> list[str]:
     """Prose forms of a number written as digits: "12,000" for 12000, also "1.5 million" for 1500000 (a multiple
-    of 100,000 from a million up), "5%" for 0.05 (a fraction between 0 and 1 written with a decimal point)."""
+    of 100,000 from a million up), "5%" for 0.05 (a fraction between 0 and 1 with at most four decimals, so the
+    percentage is exact)."""
     if not _NUMBER.match(mention):
         return []
     out = []
@@ -77,8 +78,8 @@ def number_forms(mention: str) -> list[str]:
         out.append(f"{n:,}")
         if abs(n) >= 1_000_000 and n % 100_000 == 0:
             out.append(f"{n / 1_000_000:g} million")
-    elif "." in mention and 0 < float(mention) < 1:
-        out.append(f"{round(float(mention) * 100, 6):g}%")
+    elif "." in mention and 0 < float(mention) < 1 and len(mention.partition(".")[2]) <= 4:  # "12.5%", exact
+        out.append(f"{round(float(mention) * 100, 2):g}%")
     return out
 
 
