@@ -121,6 +121,30 @@ def test_only_a_persons_name_gets_a_persons_name():
     assert not any(d.split()[0] in FIRST_NAMES for d in draws), draws
 
 
+def test_names_and_descriptions_that_say_what_a_string_holds_get_such_a_value():
+    """Parameters that used to get a search topic ("password board games", "region electric bikes")."""
+    from toolbench.catalog.pools import KEYWORDS
+    from toolbench.catalog.values import _listed_options
+    from toolbench.records import Param
+
+    sampler = ValueSampler(random.Random(0))
+
+    def draws(name: str, description: str = "") -> set[str]:
+        return {sampler.param_value(Param(name, "STRING", description, "", required=True)) for _ in range(20)}
+
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:00Z", v) for v in draws("creds_datetime", "UTC iso801"))
+    assert all(re.fullmatch(r"[0-9a-f]{32}", v) for v in draws("creds_checksum"))
+    assert all(re.fullmatch(r"[A-Z][a-z]+-[A-Z][a-z]+\d\d!", v) for v in draws("password", "The password"))
+    assert all(v.startswith("/") and "." in v for v in draws("file_path"))
+    assert draws("quality", "Quality of the Picture: High or Low.") == {"High", "Low"}
+    assert draws("output", "json or xml or php") == {"json", "xml", "php"}
+    assert draws("network", "Specify the network! (mainnet/testnet)") == {"mainnet", "testnet"}
+    assert not (draws("quality", "Quality of the picture") - set(KEYWORDS))  # says no value: a topic, as before
+    for text in ("Whether to include it or not", "Use one or more", "Date in YYYY/MM/DD", "input/output file",
+                 "Get the EUR/USD rate"):
+        assert _listed_options(text) == [], text
+
+
 def test_dates_follow_today_and_the_description():
     today = dt.date(2025, 1, 15)
     sampler = ValueSampler(random.Random(1), today=today)

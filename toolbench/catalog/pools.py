@@ -71,6 +71,8 @@ POOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     "company": (COMPANIES, ZH_COMPANIES),
 }
 
+_PERSON_NAME = (r"^name$|(^|_)(full_name|customer_name|contact_name|guest_name|person_name|player_name"
+                r"|artist_name|author|username|user_name)$")
 # (pattern on the parameter name, pool key); the first match wins. Names are compared lower-cased with
 # separators as "_" (camelCase split first).
 _NAME_RULES: tuple[tuple[str, str], ...] = (
@@ -84,8 +86,7 @@ _NAME_RULES: tuple[tuple[str, str], ...] = (
     (r"(^|_)(first_name|firstname|given_name)$", "first_name"),
     (r"(^|_)(last_name|lastname|surname|family_name)$", "last_name"),
     # a person's name: "name" alone or a person's; "security_name", "tag_name", "channel_name" name something else
-    (r"^name$|(^|_)(full_name|customer_name|contact_name|guest_name|person_name|player_name|artist_name|author"
-     r"|username|user_name)$", "name"),
+    (_PERSON_NAME, "name"),
     (r"(^|_)(address|street|shipping_address|billing_address)$", "address"),
     (r"(^|_)(q|query|keyword|keywords|search|term|search_term|topic)$", "keyword"),
     (r"(^|_)(title|subject|headline)$", "title"),

@@ -8,9 +8,10 @@ nested objects (``properties``, ``required``, ``additionalProperties``, property
 
 Where a schema leaves freedom, the parameter's name picks a realistic value: a city for ``city``, a currency
 code for ``base``, a person's name, an address, a search keyword, a sentence (in Chinese when the sampler's
-language is ``zh``; see :mod:`toolbench.catalog.pools`). The schema's own examples and default are used
-part of the time, and most of the time for identifiers (``order_id``, ``ticker``), which exist only in the
-service.
+language is ``zh``; see :mod:`toolbench.catalog.pools`), a timestamp, a checksum, a password, a file path; a
+description that lists the values and nothing else ("High or Low.") picks one of them. The schema's own examples
+and default are used part of the time, and most of the time for identifiers (``order_id``, ``ticker``), which
+exist only in the service.
 
 Every value is checked against its schema (with format checking) before it is returned; a failed draw is
 retried, then the schema's valid examples are tried, and only then :class:`ValueSamplingError` is raised.
@@ -48,6 +49,26 @@ from toolbench.catalog.regex_sample import sample_regex
 from toolbench.catalog.value_shapes import ISO_DATE, is_placeholder, number_hint, shaped_like
 from toolbench.errors import ToolbenchError
 from toolbench.records import Api, Param
+
+_PASSWORD_WORDS = ("Maple", "Orbit", "Copper", "Lantern", "Harbor", "Velvet")
+_PATHS = ("/documents/report.pdf", "/images/logo.png", "/data/2024/sales.csv", "/uploads/contract.docx")
+_NOT_OPTIONS = frozenset({"a", "an", "the", "one", "more", "not", "none", "and", "or", "both", "either", "yyyy", "mm",
+                          "dd", "hh"})
+
+
+def _listed_options(description: str) -> list[str]:
+    """The values a description lists as alternatives and nothing else: "json or xml or php", "Quality of the
+    picture: High or Low." (after a label), "... (mainnet/testnet)" (in brackets); [] otherwise ("Whether to
+    include it or not", "YYYY/MM/DD", "input/output file" list no values)."""
+    if not description or len(description) > 160:
+        return []
+    for text in (re.sub(r"^.*:\s*", "", description.strip()).rstrip(".!? "), *re.findall(r"\(([^()]*)\)", description)):
+        parts = re.split(r"\s+or\s+|\s*[/|]\s*", text.strip())
+        if (2 <= len(parts) <= 6 and all(re.fullmatch(r"[A-Za-z][\w.-]{0,19}", p) for p in parts)
+                and not any(p.casefold() in _NOT_OPTIONS for p in parts)
+                and len({p.casefold() for p in parts}) == len(parts)):
+            return parts
+    return []
 
 
 class ValueSamplingError(ToolbenchError):
@@ -239,7 +260,7 @@ class ValueSampler:
                 re.search(r"(^|_)(date|day|birthday|dob|checkin|checkout|check_in|check_out)$", key)
                 or "yyyy-mm-dd" in description.lower())):
             text = self._date(description).isoformat()
-        elif fmt == "date-time":
+        elif fmt == "date-time" or (named and re.search(r"(^|_)(datetime|date_time|timestamp)$", key)):
             text = dt.datetime.combine(self._date(description), dt.time(rng.randrange(24), rng.randrange(0, 60, 5)),
                                        dt.UTC).isoformat().replace("+00:00", "Z")
         elif fmt == "time":
@@ -258,6 +279,14 @@ class ValueSampler:
             text = ":".join(f"{rng.randrange(65536):x}" for _ in range(8))
         elif fmt in ("hostname", "idn-hostname"):
             text = f"api.{rng.choice(DOMAINS)}"
+        elif named and re.search(r"(^|_)(checksum|hash|md5|sha1|sha256)$", key):
+            text = f"{rng.getrandbits(128):032x}"
+        elif named and re.search(r"(^|_)(password|passwd|pwd|passphrase)$", key):
+            text = f"{rng.choice(_PASSWORD_WORDS)}-{rng.choice(_PASSWORD_WORDS)}{rng.randrange(10, 99)}!"
+        elif named and re.search(r"(^|_)(path|file_path|filepath|folder|directory|dir)$", key):
+            text = rng.choice(_PATHS)
+        elif named and (listed := _listed_options(description)):  # "High or Low", "json or xml or php"
+            text = rng.choice(listed)
         elif "pattern" in schema:  # the value the name picks when it fits the pattern (a readable email), else a draw
             text = self._named_match(schema, name, description, examples) or sample_regex(schema["pattern"], rng)
         elif re.search(r"(^|_)(phone|mobile|telephone|tel)$", key):

@@ -109,7 +109,7 @@ def found(mention: str, text: str) -> str:
     return next((form for form in forms(mention) if _appears(form, folded, mention)), mention)
 
 
-def natural_number(value: int | float, language: str, rng: random.Random, *, percent: bool = False) -> str:
+def natural_number(value: float, language: str, rng: random.Random, *, percent: bool = False) -> str:
     """A number as people write it in English (:func:`number_forms`; the percentage only with ``percent``), the
     digits kept now and then; in other languages, and for numbers without another form, its digits."""
     text = json.dumps(value)
