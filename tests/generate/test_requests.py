@@ -87,6 +87,9 @@ def test_numbers_are_written_as_people_write_them_and_the_checker_reads_them_bac
     assert {phrasing.value_text(0.125, rate, "en", rng) for _ in range(30)} == {"0.125", "12.5%"}
     assert {phrasing.value_text(0.123456, rate, "en", rng) for _ in range(10)} == {"0.123456"}  # no exact percentage
     assert {phrasing.value_text(120, count, "en", rng) for _ in range(10)} == {"120"}
+    for other in (Param("id", "NUMBER", "Media ID"), Param("media", "NUMBER", "The media's id"),
+                  Param("year", "NUMBER", "Year"), Param("timestamp", "NUMBER", "Unix time")):
+        assert {phrasing.value_text(2021, other, "en", rng) for _ in range(10)} == {"2021"}  # never "2,021"
     assert {phrasing.value_text(12000, count, "zh", rng) for _ in range(10)} == {"12000"}
     for mention, text in (("12000", "about 12,000 people"), ("1500000", "1.5 million of them"),
                           ("0.05", "at 5% a year"), ("-2500", "-2,500 m")):

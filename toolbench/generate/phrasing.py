@@ -23,6 +23,7 @@ from typing import Any
 
 from toolbench.catalog.pools import is_identifier, pool_for, snake
 from toolbench.generate import surface
+from toolbench.generate.quantities import is_amount
 from toolbench.records import Api, Param
 
 _BASE = {
@@ -279,7 +280,9 @@ def value_text(value: Any, param: Param | None, language: str, rng: random.Rando
         ]
         return ("（" + "，".join(inner) + "）") if language == "zh" else "(" + ", ".join(inner) + ")"
     if isinstance(value, (int, float)):
-        return surface.natural_number(value, language, rng, percent=param is not None and _fraction(param))
+        if param is None or not is_amount(param):  # an id, a year, a page: its digits ("ID 3633", "2021")
+            return str(value)
+        return surface.natural_number(value, language, rng, percent=_fraction(param))
     import json
 
     return json.dumps(value, ensure_ascii=False)

@@ -15,9 +15,24 @@ _NOT_QUANTITY = re.compile(r"(^|_)(page|per_page|page_size|limit|offset|skip|sta
                            r"postal_code|normalize\w*)$")
 
 
+# quantities nobody writes as an amount ("2,021" for a year, "1,690,000,000" for a timestamp)
+_NOT_AMOUNT = re.compile(r"(^|_)(years?|yr|seasons?|date|time|timestamp|epoch|ts|since|until|version|code)(_|$)")
+
+
+def is_quantity(param: Param) -> bool:
+    """Whether ``param`` takes a number measuring or counting something (module docstring)."""
+    return (param_schema_for_sampling(param).get("type") in ("integer", "number") and not is_identifier(param.name)
+            and pool_for(param.name, param.description) is None and not _NOT_QUANTITY.search(snake(param.name)))
+
+
+def is_amount(param: Param) -> bool:
+    """Whether ``param``'s numbers may be written the way amounts are ("12,000", "1.5 million", "5%"): a quantity
+    that is not a year, season, time stamp, version or code, and whose description calls it no id or code."""
+    return (is_quantity(param) and not _NOT_AMOUNT.search(snake(param.name))
+            and not re.search(r"\b(id|ids|identifier|code|year)\b", param.description.casefold()))
+
+
 def quantities(api: Api) -> list[Param]:
     """The parameters of ``api`` that take a number measuring or counting something (an amount, price, distance,
     coordinate, rating, year ...), not an identifier nor a page of a listing: what ``number_rate`` samples give."""
-    return [p for p in api.params if param_schema_for_sampling(p).get("type") in ("integer", "number")
-            and not is_identifier(p.name) and pool_for(p.name, p.description) is None
-            and not _NOT_QUANTITY.search(snake(p.name))]
+    return [p for p in api.params if is_quantity(p)]

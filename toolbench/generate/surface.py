@@ -10,8 +10,9 @@ kinds have natural forms:
   the text states the date, the schema says how to write it;
 - a number (:func:`number_forms`): a whole number from 1,000 up with its thousands separated ("12,000"), a
   round million in words ("1.5 million"), a decimal fraction as a percentage ("0.05" as "5%"). The writer uses
-  the percentage only for a parameter that says it holds a rate, ratio or decimal fraction, so "5%" asks for
-  0.05 there; English requests only.
+  them only for an amount (:func:`toolbench.generate.quantities.is_amount`: not an id, year or time stamp, which
+  keep their digits), the percentage only for a parameter that says it holds a rate, ratio or decimal fraction,
+  so "5%" asks for 0.05 there; English requests only.
 """
 
 from __future__ import annotations
