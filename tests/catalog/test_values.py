@@ -162,6 +162,12 @@ def test_pairs_are_put_in_order():
     same = {"from": "EUR", "to": "USD"}  # already in order: the very same object comes back
     assert order_pairs([{"start_time": "10:00", "end_time": "09:00"}]) == [{"start_time": "09:00", "end_time": "10:00"}]
     assert order_pairs(same) is same
+    # a range inside an object named for it; from/to strings that are no range keep their direction
+    assert order_pairs({"release_years": {"start": 2091, "end": 1918}}) == {"release_years": {"start": 1918,
+                                                                                              "end": 2091}}
+    for trip in ({"from_currency": "USD", "to_currency": "EUR"}, {"from": "Paris", "to": "Berlin"}):
+        assert order_pairs(trip) is trip
+    assert order_pairs({"from": "2024-05-01", "to": "2024-01-01"}) == {"from": "2024-01-01", "to": "2024-05-01"}
 
 
 def test_unsatisfiable_schema_raises():

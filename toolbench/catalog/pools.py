@@ -145,12 +145,19 @@ _PAIRS = (("start", "end"), ("from", "to"), ("min", "max"), ("begin", "end"), ("
 def _pair_key(key: str, first: str, second: str) -> str | None:
     """The partner of ``key`` if it is the first half of a (start, end)-like pair: ``start_date`` -> ``end_date``."""
     low = snake(key)
+    if low == first:  # a bare "start"/"end" (inside an object named for the pair: "release_years")
+        return second
     for sep in ("_", ""):
         if low.startswith(first + sep) and len(low) > len(first + sep):
             return second + sep + low[len(first + sep):]
         if low.endswith(sep + first) and len(low) > len(sep + first):
             return low[: -len(first)] + second
     return None
+
+
+def _dated(value: Any) -> bool:
+    """A date, date-time or time of day written so that its string order is its time order."""
+    return isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}|\d{2}:\d{2}", value) is not None
 
 
 def order_pairs(value: Any) -> Any:
@@ -171,7 +178,8 @@ def order_pairs(value: Any) -> Any:
             if other is None:
                 continue
             a, b = out[key], out[other]
-            comparable = (isinstance(a, str) and isinstance(b, str)) or (
+            # strings are ordered only when they are dates or times: from/to currencies and cities are no range
+            comparable = (_dated(a) and _dated(b)) or (
                 isinstance(a, (int, float)) and isinstance(b, (int, float))
                 and not isinstance(a, bool) and not isinstance(b, bool))
             if comparable and a > b:
