@@ -139,9 +139,12 @@ def test_names_and_descriptions_that_say_what_a_string_holds_get_such_a_value():
     assert draws("quality", "Quality of the Picture: High or Low.") == {"High", "Low"}
     assert draws("output", "json or xml or php") == {"json", "xml", "php"}
     assert draws("network", "Specify the network! (mainnet/testnet)") == {"mainnet", "testnet"}
+    assert draws("sort", "Method to sort by: newest, oldest, or most_liked.") == {"newest", "oldest", "most_liked"}
+    assert draws("group", "acceptable group names: 'league', 'conference'. Default: 'league'") == {"league",
+                                                                                                   "conference"}
     assert not (draws("quality", "Quality of the picture") - set(KEYWORDS))  # says no value: a topic, as before
     for text in ("Whether to include it or not", "Use one or more", "Date in YYYY/MM/DD", "input/output file",
-                 "Get the EUR/USD rate"):
+                 "Get the EUR/USD rate", "e.g. Paris, France", "Time: 10:30", "Comma separated ids: 1,2,3"):
         assert _listed_options(text) == [], text
 
 

@@ -58,13 +58,17 @@ _NOT_OPTIONS = frozenset({"a", "an", "the", "one", "more", "not", "none", "and",
 
 def _listed_options(description: str) -> list[str]:
     """The values a description lists as alternatives and nothing else: "json or xml or php", "Quality of the
-    picture: High or Low." (after a label), "... (mainnet/testnet)" (in brackets); [] otherwise ("Whether to
-    include it or not", "YYYY/MM/DD", "input/output file" list no values)."""
-    if not description or len(description) > 160:
+    picture: High or Low." and "Method to sort by: newest, oldest, or most_liked." (after a label), "acceptable
+    names: 'league', 'conference'. Default: 'league'", "... (mainnet/testnet)" (in brackets); [] otherwise
+    ("Whether to include it or not", "YYYY/MM/DD", "input/output file", "e.g. Paris, France" list no values)."""
+    if not description or len(description) > 200:
         return []
-    for text in (re.sub(r"^.*:\s*", "", description.strip()).rstrip(".!? "), *re.findall(r"\(([^()]*)\)", description)):
-        parts = re.split(r"\s+or\s+|\s*[/|]\s*", text.strip())
-        if (2 <= len(parts) <= 6 and all(re.fullmatch(r"[A-Za-z][\w.-]{0,19}", p) for p in parts)
+    text = description.strip()
+    candidates = [text, *(part.split(". ")[0] for part in text.split(":")[1:]), *re.findall(r"\(([^()]*)\)", text)]
+    for candidate in candidates:
+        parts = [p.strip("'\"` ") for p in re.split(r",\s*(?:or\s+)?|\s+or\s+|\s*[/|]\s*",
+                                                     candidate.strip().rstrip(".!? "))]
+        if (2 <= len(parts) <= 8 and all(re.fullmatch(r"[A-Za-z][\w.-]{0,24}", p) for p in parts)
                 and not any(p.casefold() in _NOT_OPTIONS for p in parts)
                 and len({p.casefold() for p in parts}) == len(parts)):
             return parts
