@@ -287,7 +287,7 @@ class ValueSampler:
             text = f"{rng.getrandbits(128):032x}"
         elif named and re.search(r"(^|_)(password|passwd|pwd|passphrase)$", key):
             text = f"{rng.choice(_PASSWORD_WORDS)}-{rng.choice(_PASSWORD_WORDS)}{rng.randrange(10, 99)}!"
-        elif named and re.search(r"(^|_)(path|file_path|filepath|folder|directory|dir)$", key):
+        elif named and re.search(r"(^|_)(path|file_path|filepath|folder|directory)$", key):
             text = rng.choice(_PATHS)
         elif named and (listed := _listed_options(description)):  # "High or Low", "json or xml or php"
             text = rng.choice(listed)
