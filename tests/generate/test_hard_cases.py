@@ -478,3 +478,16 @@ def test_large_catalogs_are_sampled_and_still_give_near_misses():
     assert [s.to_dict() for s in samples] == [
         CallGenerator(tools, seed=0, config=only("multiple", zh_rate=0.0, near_miss_rate=1.0)).generate(i).to_dict()
         for i in range(20)]
+
+
+def test_a_trap_names_the_kind_of_thing_from_the_apis_nouns():
+    """"It's a from." and "It's a id." came from the last word of an API's name, whatever it was."""
+    from toolbench.generate.fakes import entity_kind
+
+    kinds = {name: entity_kind("x", Api("T", name, "")) for name in (
+        "Search trips from-to", "Get User By ID", "List of Champions", "player details", "teams-coaches/{teamIds}",
+        "Get Categories", "Get All Stats")}
+    assert kinds == {"Search trips from-to": "trip", "Get User By ID": "user", "List of Champions": "champion",
+                     "player details": "player", "teams-coaches/{teamIds}": "coach", "Get Categories": "category",
+                     "Get All Stats": "item"}
+    assert entity_kind("movie_id", Api("T", "Get details", "")) == "movie"  # an identifier's own name first
