@@ -119,6 +119,14 @@ def test_requests_come_from_descriptions_and_leave_names_unsaid():
     assert it.vp == "get the group memberships"  # "of a user" is said by the argument ("user 12345")
 
 
+def test_a_title_case_description_is_said_in_sentence_case():
+    api = Api("Twitter", "Get User Replies", "Get User Replies By ID")
+    texts = [render.request(api, {}, "en", random.Random(seed)) for seed in range(20)]
+    assert any("user replies by ID" in t for t in texts), texts
+    assert not any("Replies By" in t for t in texts), texts
+    assert phrasing.intent(Api("NBA", "summary", "Get NBA Game Summary"), random.Random(0)).vp == "get NBA game summary"
+
+
 def test_a_name_with_its_own_article_gets_no_second_one():
     for name in ("Get the places by latitude", "the places by latitude"):
         api = Api("Location", name, "")  # no description: the name says what the API does

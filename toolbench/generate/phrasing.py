@@ -157,8 +157,19 @@ def name_words(name: str) -> list[str]:
     ]
 
 
+def _untitled(text: str) -> str:
+    """``text`` in sentence case when it is written in Title Case ("Get User Replies By ID" -> "Get user replies by
+    ID"): capitalised words after the first are lowered, acronyms and mixed-case names (ID, NBA, iPhone) kept."""
+    words = text.split(" ")
+    titled = [w for w in words[1:] if re.fullmatch(r"[A-Z][a-z]+\W*", w)]
+    lower = [w for w in words[1:] if re.fullmatch(r"[a-z]{4,}\W*", w)]  # a real lower-case word: not Title Case
+    if len(titled) < 2 or lower:
+        return text
+    return " ".join([words[0], *(w.lower() if re.fullmatch(r"[A-Z][a-z]+\W*", w) else w for w in words[1:])])
+
+
 def _clause(description: str) -> str:
-    text = re.sub(r"\([^)]*\)", "", description or "").strip()
+    text = _untitled(re.sub(r"\([^)]*\)", "", description or "").strip())
     text = re.split(r"(?<=[a-z0-9])\.\s|[:;\n]|\s[-–—]\s", text)[0].strip().rstrip(".")
     text = _FILLER.sub("", text).strip()
     text = re.sub(
