@@ -116,6 +116,7 @@ def test_only_a_persons_name_gets_a_persons_name():
     assert [pool_for(n) for n in ("name", "customerName", "user_name", "author", "player_name")] == ["name"] * 5
     assert [pool_for(n) for n in ("securityName", "tag_name", "channel_name", "latin_name")] == [None] * 4
     assert (pool_for("city_name"), pool_for("country_name")) == ("city", "country")
+    assert (pool_for("state_name"), pool_for("stateAbbreviation"), pool_for("state")) == ("state", "state_code", None)
     coin = Param("securityName", "STRING", "", "bitcoin", required=True)
     draws = {ValueSampler(random.Random(i)).param_value(coin) for i in range(20)}
     assert not any(d.split()[0] in FIRST_NAMES for d in draws), draws

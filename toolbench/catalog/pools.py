@@ -50,6 +50,8 @@ COMPANIES = ("Northwind Traders", "Contoso Ltd.", "Fabrikam Industries", "Advent
 ZH_COMPANIES = ("华夏数码科技", "东方明珠贸易", "长江物流集团", "青松软件")
 
 # pool key -> (English pool, Chinese pool or None)
+STATES = ("California", "Texas", "New York", "Florida", "Washington", "Illinois", "Ontario", "Bavaria")
+STATE_CODES = ("CA", "TX", "NY", "FL", "WA", "IL", "MA", "CO")
 POOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     "city": (CITIES, None),
     "country": (COUNTRIES, None),
@@ -69,6 +71,8 @@ POOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     "status": (STATUSES, None),
     "timezone": (TIMEZONES, None),
     "company": (COMPANIES, ZH_COMPANIES),
+    "state": (STATES, None),
+    "state_code": (STATE_CODES, None),
 }
 
 _PERSON_NAME = (r"^name$|(^|_)(full_name|customer_name|contact_name|guest_name|person_name|player_name"
@@ -81,6 +85,8 @@ _NAME_RULES: tuple[tuple[str, str], ...] = (
     (r"(^|_)(company|company_name|organization|organisation|employer)$", "company"),
     (r"(^|_)(city|town|location|destination|origin|city_name)$", "city"),
     (r"(^|_)(country|country_name)$", "country"),
+    (r"(^|_)(state_code|state_abbreviation|state_abbr)$", "state_code"),
+    (r"(^|_)(state_name|province|state_province)$", "state"),  # a bare "state" is as often a status
     (r"(^|_)(currency|base|from_currency|to_currency|quote_currency|base_currency)$", "currency"),
     (r"(^|_)(lang|language|locale)$", "language"),
     (r"(^|_)(first_name|firstname|given_name)$", "first_name"),
