@@ -125,6 +125,8 @@ def test_a_title_case_description_is_said_in_sentence_case():
     assert any("user replies by ID" in t for t in texts), texts
     assert not any("Replies By" in t for t in texts), texts
     assert phrasing.intent(Api("NBA", "summary", "Get NBA Game Summary"), random.Random(0)).vp == "get NBA game summary"
+    coin = phrasing.intent(Api("Crowdsense", "Get Coin Metrics", "Get coin´s social media metrics"), random.Random(0))
+    assert coin.vp == "get coin's social media metrics"  # an acute accent is no apostrophe
 
 
 def test_a_name_with_its_own_article_gets_no_second_one():

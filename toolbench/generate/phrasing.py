@@ -169,7 +169,7 @@ def _untitled(text: str) -> str:
 
 
 def _clause(description: str) -> str:
-    text = _untitled(re.sub(r"\([^)]*\)", "", description or "").strip())
+    text = _untitled(re.sub(r"\([^)]*\)", "", description or "").strip().replace("´", "'").replace("’", "'"))
     text = re.split(r"(?<=[a-z0-9])\.\s|[:;\n]|\s[-–—]\s", text)[0].strip().rstrip(".")
     text = _FILLER.sub("", text).strip()
     text = re.sub(
