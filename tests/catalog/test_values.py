@@ -125,7 +125,7 @@ def test_only_a_persons_name_gets_a_persons_name():
 def test_names_and_descriptions_that_say_what_a_string_holds_get_such_a_value():
     """Parameters that used to get a search topic ("password board games", "region electric bikes")."""
     from toolbench.catalog.pools import KEYWORDS
-    from toolbench.catalog.values import _listed_options
+    from toolbench.catalog.value_shapes import listed_options
     from toolbench.records import Param
 
     sampler = ValueSampler(random.Random(0))
@@ -146,7 +146,7 @@ def test_names_and_descriptions_that_say_what_a_string_holds_get_such_a_value():
     assert not (draws("quality", "Quality of the picture") - set(KEYWORDS))  # says no value: a topic, as before
     for text in ("Whether to include it or not", "Use one or more", "Date in YYYY/MM/DD", "input/output file",
                  "Get the EUR/USD rate", "e.g. Paris, France", "Time: 10:30", "Comma separated ids: 1,2,3"):
-        assert _listed_options(text) == [], text
+        assert listed_options(text) == [], text
 
 
 def test_dates_follow_today_and_the_description():

@@ -50,6 +50,8 @@ COMPANIES = ("Northwind Traders", "Contoso Ltd.", "Fabrikam Industries", "Advent
 ZH_COMPANIES = ("华夏数码科技", "东方明珠贸易", "长江物流集团", "青松软件")
 
 # pool key -> (English pool, Chinese pool or None)
+PASSWORD_WORDS = ("Maple", "Orbit", "Copper", "Lantern", "Harbor", "Velvet")
+FILE_PATHS = ("/documents/report.pdf", "/images/logo.png", "/data/2024/sales.csv", "/uploads/contract.docx")
 STATES = ("California", "Texas", "New York", "Florida", "Washington", "Illinois", "Ontario", "Bavaria")
 STATE_CODES = ("CA", "TX", "NY", "FL", "WA", "IL", "MA", "CO")
 POOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {

@@ -1,5 +1,6 @@
-"""Values shaped like a parameter's documented example (:func:`shaped_like`), and the ranges a parameter's name
-suggests for a number (:data:`NUMBER_HINTS`); :class:`toolbench.catalog.values.ValueSampler` draws with both."""
+"""Values shaped like a parameter's documented example (:func:`shaped_like`), the ranges a parameter's name
+suggests for a number (:data:`NUMBER_HINTS`) and the values its description lists (:func:`listed_options`);
+:class:`toolbench.catalog.values.ValueSampler` draws with them."""
 
 from __future__ import annotations
 
@@ -104,3 +105,26 @@ def shaped_like(example: str, name: str, rng: random.Random) -> str:
                 out.append(rng.choice(string.ascii_lowercase if c.islower() else string.ascii_uppercase))
         return "".join(out)
     return text
+
+
+_NOT_OPTIONS = frozenset({"a", "an", "the", "one", "more", "not", "none", "and", "or", "both", "either", "yyyy", "mm",
+                          "dd", "hh"})
+
+
+def listed_options(description: str) -> list[str]:
+    """The values a description lists as alternatives and nothing else: "json or xml or php", "Quality of the
+    picture: High or Low." and "Method to sort by: newest, oldest, or most_liked." (after a label), "acceptable
+    names: 'league', 'conference'. Default: 'league'", "... (mainnet/testnet)" (in brackets); [] otherwise
+    ("Whether to include it or not", "YYYY/MM/DD", "input/output file", "e.g. Paris, France" list no values)."""
+    if not description or len(description) > 200:
+        return []
+    text = description.strip()
+    candidates = [text, *(part.split(". ")[0] for part in text.split(":")[1:]), *re.findall(r"\(([^()]*)\)", text)]
+    for candidate in candidates:
+        parts = [p.strip("'\"` ") for p in re.split(r",\s*(?:or\s+)?|\s+or\s+|\s*[/|]\s*",
+                                                     candidate.strip().rstrip(".!? "))]
+        if (2 <= len(parts) <= 8 and all(re.fullmatch(r"[A-Za-z][\w.-]{0,24}", p) for p in parts)
+                and not any(p.casefold() in _NOT_OPTIONS for p in parts)
+                and len({p.casefold() for p in parts}) == len(parts)):
+            return parts
+    return []

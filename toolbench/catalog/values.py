@@ -37,8 +37,10 @@ from jsonschema import Draft202012Validator
 from toolbench.catalog.arguments import validate_arguments
 from toolbench.catalog.pools import (
     DOMAINS,
+    FILE_PATHS,
     FIRST_NAMES,
     LAST_NAMES,
+    PASSWORD_WORDS,
     is_identifier,
     order_pairs,
     pool_for,
@@ -46,33 +48,9 @@ from toolbench.catalog.pools import (
     snake,
 )
 from toolbench.catalog.regex_sample import sample_regex
-from toolbench.catalog.value_shapes import ISO_DATE, is_placeholder, number_hint, shaped_like
+from toolbench.catalog.value_shapes import ISO_DATE, is_placeholder, listed_options, number_hint, shaped_like
 from toolbench.errors import ToolbenchError
 from toolbench.records import Api, Param
-
-_PASSWORD_WORDS = ("Maple", "Orbit", "Copper", "Lantern", "Harbor", "Velvet")
-_PATHS = ("/documents/report.pdf", "/images/logo.png", "/data/2024/sales.csv", "/uploads/contract.docx")
-_NOT_OPTIONS = frozenset({"a", "an", "the", "one", "more", "not", "none", "and", "or", "both", "either", "yyyy", "mm",
-                          "dd", "hh"})
-
-
-def _listed_options(description: str) -> list[str]:
-    """The values a description lists as alternatives and nothing else: "json or xml or php", "Quality of the
-    picture: High or Low." and "Method to sort by: newest, oldest, or most_liked." (after a label), "acceptable
-    names: 'league', 'conference'. Default: 'league'", "... (mainnet/testnet)" (in brackets); [] otherwise
-    ("Whether to include it or not", "YYYY/MM/DD", "input/output file", "e.g. Paris, France" list no values)."""
-    if not description or len(description) > 200:
-        return []
-    text = description.strip()
-    candidates = [text, *(part.split(". ")[0] for part in text.split(":")[1:]), *re.findall(r"\(([^()]*)\)", text)]
-    for candidate in candidates:
-        parts = [p.strip("'\"` ") for p in re.split(r",\s*(?:or\s+)?|\s+or\s+|\s*[/|]\s*",
-                                                     candidate.strip().rstrip(".!? "))]
-        if (2 <= len(parts) <= 8 and all(re.fullmatch(r"[A-Za-z][\w.-]{0,24}", p) for p in parts)
-                and not any(p.casefold() in _NOT_OPTIONS for p in parts)
-                and len({p.casefold() for p in parts}) == len(parts)):
-            return parts
-    return []
 
 
 class ValueSamplingError(ToolbenchError):
@@ -286,10 +264,10 @@ class ValueSampler:
         elif named and re.search(r"(^|_)(checksum|hash|md5|sha1|sha256)$", key):
             text = f"{rng.getrandbits(128):032x}"
         elif named and re.search(r"(^|_)(password|passwd|pwd|passphrase)$", key):
-            text = f"{rng.choice(_PASSWORD_WORDS)}-{rng.choice(_PASSWORD_WORDS)}{rng.randrange(10, 99)}!"
+            text = f"{rng.choice(PASSWORD_WORDS)}-{rng.choice(PASSWORD_WORDS)}{rng.randrange(10, 99)}!"
         elif named and re.search(r"(^|_)(path|file_path|filepath|folder|directory)$", key):
-            text = rng.choice(_PATHS)
-        elif named and (listed := _listed_options(description)):  # "High or Low", "json or xml or php"
+            text = rng.choice(FILE_PATHS)
+        elif named and (listed := listed_options(description)):  # "High or Low", "json or xml or php"
             text = rng.choice(listed)
         elif "pattern" in schema:  # the value the name picks when it fits the pattern (a readable email), else a draw
             text = self._named_match(schema, name, description, examples) or sample_regex(schema["pattern"], rng)

@@ -23,7 +23,7 @@ from typing import Any
 
 from toolbench.catalog.pools import is_identifier, pool_for, snake
 from toolbench.generate import surface
-from toolbench.generate.quantities import is_amount
+from toolbench.generate.quantities import is_amount, is_fraction
 from toolbench.records import Api, Param
 
 _BASE = {
@@ -157,15 +157,17 @@ def name_words(name: str) -> list[str]:
     ]
 
 
+_TITLED = re.compile(r"[A-Z][a-z]+\W*")
+
+
 def _untitled(text: str) -> str:
     """``text`` in sentence case when it is written in Title Case ("Get User Replies By ID" -> "Get user replies by
     ID"): capitalised words after the first are lowered, acronyms and mixed-case names (ID, NBA, iPhone) kept."""
-    words = text.split(" ")
-    titled = [w for w in words[1:] if re.fullmatch(r"[A-Z][a-z]+\W*", w)]
-    lower = [w for w in words[1:] if re.fullmatch(r"[a-z]{4,}\W*", w)]  # a real lower-case word: not Title Case
-    if len(titled) < 2 or lower:
+    first, *rest = text.split(" ")
+    titled = [bool(_TITLED.fullmatch(w)) for w in rest]
+    if sum(titled) < 2 or any(re.fullmatch(r"[a-z]{4,}\W*", w) for w in rest):  # a real lower-case word: not Title Case
         return text
-    return " ".join([words[0], *(w.lower() if re.fullmatch(r"[A-Z][a-z]+\W*", w) else w for w in words[1:])])
+    return " ".join([first, *(w.lower() if t else w for w, t in zip(rest, titled, strict=True))])
 
 
 def _clause(description: str) -> str:
@@ -293,16 +295,10 @@ def value_text(value: Any, param: Param | None, language: str, rng: random.Rando
     if isinstance(value, (int, float)):
         if param is None or not is_amount(param):  # an id, a year, a page: its digits ("ID 3633", "2021")
             return str(value)
-        return surface.natural_number(value, language, rng, percent=_fraction(param))
+        return surface.natural_number(value, language, rng, percent=is_fraction(param))
     import json
 
     return json.dumps(value, ensure_ascii=False)
-
-
-def _fraction(param: Param) -> bool:
-    """Whether a parameter holds a rate, ratio or fraction, so that 0.05 may be asked for as "5%"."""
-    text = f"{' '.join(name_words(param.name))} {param.description}".casefold()
-    return bool(re.search(r"\b(rate|ratio|fraction|decimal|percent|percentage)\b", text))
 
 
 def date_typed(param: Param) -> bool:

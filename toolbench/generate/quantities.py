@@ -32,6 +32,12 @@ def is_amount(param: Param) -> bool:
             and not re.search(r"\b(id|ids|identifier|code|year)\b", param.description.casefold()))
 
 
+def is_fraction(param: Param) -> bool:
+    """Whether ``param`` holds a rate, ratio or fraction, so that 0.05 may be asked for as "5%"."""
+    text = f"{snake(param.name).replace('_', ' ')} {param.description}".casefold()
+    return bool(re.search(r"\b(rate|ratio|fraction|decimal|percent|percentage)\b", text))
+
+
 def quantities(api: Api) -> list[Param]:
     """The parameters of ``api`` that take a number measuring or counting something (an amount, price, distance,
     coordinate, rating, year ...), not an identifier nor a page of a listing: what ``number_rate`` samples give."""
