@@ -129,6 +129,12 @@ def test_a_title_case_description_is_said_in_sentence_case():
     assert coin.vp == "get coin's social media metrics"  # an acute accent is no apostrophe
 
 
+def test_a_bare_id_is_said_as_the_id_of_the_apis_noun():
+    api = Api("Coaches", "Get coaches By ID", "", required_params=[Param("id", "NUMBER", "", required=True)])
+    args = phrasing.arguments(api, {"id": 145}, random.Random(0))
+    assert args and "coach" in args[0] and "coache" not in args[0], args  # was the name's last word: "id 145"
+
+
 def test_a_name_with_its_own_article_gets_no_second_one():
     for name in ("Get the places by latitude", "the places by latitude"):
         api = Api("Location", name, "")  # no description: the name says what the API does

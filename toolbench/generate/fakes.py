@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 from toolbench.catalog.pools import snake
-from toolbench.generate import render
+from toolbench.generate import phrasing
 from toolbench.records import Api
 
 
@@ -29,22 +29,4 @@ def entity_kind(param: str, api: Api) -> str:
         return "company"
     if key.endswith("_id") and key != "is_id":
         return key[:-3].replace("_", " ")
-    nouns = [w for w in render.words(api.name) if w.isalpha() and len(w) > 2 and w not in _NOT_A_KIND]
-    return _singular(nouns[-1]) if nouns else "item"
-
-
-# words of an API name that name no kind of thing ("Search trips from-to", "Get User By ID", "player details")
-_NOT_A_KIND = frozenset({"the", "from", "for", "with", "all", "get", "set", "put", "post", "delete", "list", "search",
-                         "find", "fetch", "show", "new", "latest", "name", "names", "ids", "detail", "details", "info",
-                         "information", "data", "stats", "statistics", "api", "endpoint", "by", "and"})
-
-
-def _singular(word: str) -> str:
-    """"trips" -> "trip", "coaches" -> "coach", "categories" -> "category"; "news", "address" stay."""
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("ches", "shes", "xes", "sses")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "news")):
-        return word[:-1]
-    return word
+    return phrasing.api_noun(api.name)
