@@ -7,6 +7,7 @@ import random
 
 from toolbench.catalog.pools import snake
 from toolbench.generate import phrasing
+from toolbench.generate.nouns import api_noun
 from toolbench.records import Api
 
 
@@ -29,4 +30,4 @@ def entity_kind(param: str, api: Api) -> str:
         return "company"
     if key.endswith("_id") and key != "is_id":
         return key[:-3].replace("_", " ")
-    return phrasing.api_noun(api.name)
+    return api_noun(phrasing.name_words(api.name))

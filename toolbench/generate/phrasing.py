@@ -23,6 +23,7 @@ from typing import Any
 
 from toolbench.catalog.pools import is_identifier, pool_for, snake
 from toolbench.generate import surface
+from toolbench.generate.nouns import api_noun
 from toolbench.generate.quantities import is_amount, is_fraction
 from toolbench.records import Api, Param
 
@@ -155,30 +156,6 @@ def name_words(name: str) -> list[str]:
         for w in snake(re.sub(r"\{[^}]*\}", " ", name)).split("_")
         if w and w not in {"v1", "v2", "v3", "v4", "api"}
     ]
-
-
-# words of an API name that name no kind of thing ("Search trips from-to", "Get User By ID", "player details")
-_NOT_A_KIND = frozenset({"the", "from", "for", "with", "all", "get", "set", "put", "post", "delete", "list", "search",
-                         "find", "fetch", "show", "new", "latest", "name", "names", "ids", "detail", "details", "info",
-                         "information", "data", "stats", "statistics", "api", "endpoint", "by", "and"})
-
-
-def api_noun(api_name: str) -> str:
-    """The kind of thing an API is about: the last noun of its name, singular ("Search trips from-to" -> "trip",
-    "Get User By ID" -> "user", "teams-coaches/{teamIds}" -> "coach"), else "item"."""
-    nouns = [w for w in name_words(api_name) if w.isalpha() and len(w) > 2 and w not in _NOT_A_KIND]
-    return _singular(nouns[-1]) if nouns else "item"
-
-
-def _singular(word: str) -> str:
-    """"trips" -> "trip", "coaches" -> "coach", "categories" -> "category"; "news", "address" stay."""
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("ches", "shes", "xes", "sses")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "news")):
-        return word[:-1]
-    return word
 
 
 _TITLED = re.compile(r"[A-Z][a-z]+\W*")
@@ -365,7 +342,7 @@ def argument(
     pool = pool_for(param.name, param.description)
     if is_identifier(param.name) and pool is None and not isinstance(value, (list, dict)):
         entity = " ".join(w for w in words if w not in ("id", "ids", "is", "uuid", "key")) or (
-            api_noun(api.name) if api is not None else "item"
+            api_noun(name_words(api.name)) if api is not None else "item"
         )
         if several:
             return rng.choice((f"{entity}s {v}", f"each of the {entity}s {v}"))
