@@ -113,13 +113,40 @@ def test_only_a_persons_name_gets_a_persons_name():
     from toolbench.catalog.pools import FIRST_NAMES, pool_for
     from toolbench.records import Param
 
-    assert [pool_for(n) for n in ("name", "customerName", "user_name", "author", "player_name")] == ["name"] * 5
+    assert [pool_for(n) for n in ("customerName", "user_name", "author", "player_name")] == ["name"] * 4
     assert [pool_for(n) for n in ("securityName", "tag_name", "channel_name", "latin_name")] == [None] * 4
     assert (pool_for("city_name"), pool_for("country_name")) == ("city", "country")
     assert (pool_for("state_name"), pool_for("stateAbbreviation"), pool_for("state")) == ("state", "state_code", None)
     coin = Param("securityName", "STRING", "", "bitcoin", required=True)
     draws = {ValueSampler(random.Random(i)).param_value(coin) for i in range(20)}
     assert not any(d.split()[0] in FIRST_NAMES for d in draws), draws
+
+
+def test_a_bare_name_names_what_its_api_is_about():
+    """In the G1 reference catalog a bare "name" is a city, a country, a company, a hashtag or a file far more
+    often than a person: every one of them used to get "Diego Silva"."""
+    from toolbench.catalog.pools import FIRST_NAMES, pool_for
+    from toolbench.records import Api, Param
+
+    assert pool_for("name", "", "Get the cities") == "city"
+    assert pool_for("name", "Name of the country", "lookup") == "country"
+    assert pool_for("name", "", "Get Available Companies") == "company"
+    assert pool_for("name", "", "Search Contacts") == "name"
+    assert pool_for("name", "", "Get quotes by character name") == "name"
+    assert pool_for("name", "Hashtag name.", "Hashtag by Name") is None
+    assert pool_for("name", "Name of the file to recognize.", "GetRecognizeDocument") == "file"
+    assert pool_for("name") is None  # nothing says what it names
+
+    def draws(api: Api) -> set[str]:
+        return {ValueSampler(random.Random(i)).arguments(api)["name"] for i in range(20)}
+
+    name = Param("name", "STRING", "", required=True)
+    hashtag = draws(Api("Instagram", "Hashtag by Name", "", required_params=[name]))
+    assert not any(d.split()[0] in FIRST_NAMES for d in hashtag), hashtag
+    contacts = draws(Api("ChurchApp", "Search Contacts", "", required_params=[name]))
+    assert all(d.split()[0] in FIRST_NAMES for d in contacts), contacts
+    cities = draws(Api("Location", "Get the cities", "", required_params=[name]))
+    assert not any(d.split()[0] in FIRST_NAMES for d in cities), cities
 
 
 def test_names_and_descriptions_that_say_what_a_string_holds_get_such_a_value():

@@ -20,7 +20,7 @@ from toolbench.generate.distractors import (
     Offer,
     could_serve,
     distinguished,
-    name_words,
+    name_stems,
     pick_distractors,
     similarity,
 )
@@ -63,7 +63,7 @@ def test_similarity_ranks_near_misses_first(hub_catalog):
     picked = pick_distractors(random.Random(0), reviews, apis.values(), 3, near_rate=1.0)
     assert len(picked) == 3 and reviews not in picked
     assert all(a.tool == "TableFinder" for a in picked)
-    assert name_words("getRestaurantReviews") == ["get", "restaurant", "review"]
+    assert name_stems("getRestaurantReviews") == ["get", "restaurant", "review"]
 
 
 def test_distinguished_by_arguments_or_words():

@@ -143,6 +143,25 @@ def test_a_name_with_its_own_article_gets_no_second_one():
         assert not any("the the" in t.casefold() for t in texts), texts
 
 
+def test_a_description_about_this_resource_says_what_it_returns():
+    """"This resource returns the historic of sales" was asked for as "Find the this resource returns ..."."""
+    api = Api("Shop", "Get sales history", "This resource returns the historic of sales of a product")
+    assert phrasing.intent(api, random.Random(0)).vp == "get the historic of sales"
+    feedback = Api("Shop", "feedbacks", "this ressource displays the feedbacks")
+    assert phrasing.intent(feedback, random.Random(0)).vp == "show the feedbacks"
+    texts = [render.request(Api("Shop", "x", "This list of products"), {}, "en", random.Random(s)) for s in range(20)]
+    assert not any("the this" in t.casefold() for t in texts), texts
+
+
+def test_a_count_given_as_a_string_is_said_as_a_count():
+    """A string-typed ``per_page`` "7" was said as "page 7", the same as the page beside it."""
+    api = Api("Chat", "List channels", "", optional_params=[
+        Param("per_page", "STRING", ""), Param("page", "NUMBER", "")])
+    for seed in range(10):
+        phrases = phrasing.arguments(api, {"per_page": "7", "page": 1}, random.Random(seed))
+        assert not any("page 7" in p for p in phrases), phrases
+
+
 def test_lists_flags_and_parallel_values_read_as_prose():
     api = Api(
         "Paint",

@@ -52,6 +52,7 @@ ZH_COMPANIES = ("华夏数码科技", "东方明珠贸易", "长江物流集团"
 # pool key -> (English pool, Chinese pool or None)
 PASSWORD_WORDS = ("Maple", "Orbit", "Copper", "Lantern", "Harbor", "Velvet")
 FILE_PATHS = ("/documents/report.pdf", "/images/logo.png", "/data/2024/sales.csv", "/uploads/contract.docx")
+FILE_NAMES = ("report.pdf", "logo.png", "sales.csv", "contract.docx", "invoice_0423.pdf", "beach.jpg")
 STATES = ("California", "Texas", "New York", "Florida", "Washington", "Illinois", "Ontario", "Bavaria")
 STATE_CODES = ("CA", "TX", "NY", "FL", "WA", "IL", "MA", "CO")
 POOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
@@ -75,10 +76,23 @@ POOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     "company": (COMPANIES, ZH_COMPANIES),
     "state": (STATES, None),
     "state_code": (STATE_CODES, None),
+    "file": (FILE_NAMES, None),
 }
 
-_PERSON_NAME = (r"^name$|(^|_)(full_name|customer_name|contact_name|guest_name|person_name|player_name"
+_PERSON_NAME = (r"(^|_)(full_name|customer_name|contact_name|guest_name|person_name|player_name"
                 r"|artist_name|author|username|user_name)$")
+# What a bare ``name`` names, read from its description and then the API's name ("Get the cities" -> a city,
+# "Search Contacts" -> a person); the first match wins. Nothing matched ("Hashtag by Name"): no pool.
+_BARE_NAME_RULES: tuple[tuple[str, str], ...] = (
+    (r"\b(files?|documents?|images?|photos?|pictures?)\b", "file"),
+    (r"\b(cit(y|ies)|towns?)\b", "city"),
+    (r"\bcountr(y|ies)\b", "country"),
+    (r"\b(compan(y|ies)|organi[sz]ations?|employers?)\b", "company"),
+    (r"\btime ?zones?\b", "timezone"),
+    (r"\b(states?|provinces?)\b", "state"),
+    ((r"\b(persons?|people|users?|contacts?|customers?|players?|athletes?|authors?|artists?|actors?|actress(es)?"
+      r"|characters?|employees?|members?|students?|patients?|celebrit(y|ies)|guests?|drivers?)\b"), "name"),
+)
 # (pattern on the parameter name, pool key); the first match wins. Names are compared lower-cased with
 # separators as "_" (camelCase split first).
 _NAME_RULES: tuple[tuple[str, str], ...] = (
@@ -89,11 +103,13 @@ _NAME_RULES: tuple[tuple[str, str], ...] = (
     (r"(^|_)(country|country_name)$", "country"),
     (r"(^|_)(state_code|state_abbreviation|state_abbr)$", "state_code"),
     (r"(^|_)(state_name|province|state_province)$", "state"),  # a bare "state" is as often a status
+    (r"(^|_)(file_name|filename)$", "file"),
     (r"(^|_)(currency|base|from_currency|to_currency|quote_currency|base_currency)$", "currency"),
     (r"(^|_)(lang|language|locale)$", "language"),
     (r"(^|_)(first_name|firstname|given_name)$", "first_name"),
     (r"(^|_)(last_name|lastname|surname|family_name)$", "last_name"),
-    # a person's name: "name" alone or a person's; "security_name", "tag_name", "channel_name" name something else
+    # a person's name: "security_name", "tag_name", "channel_name" name something else, a bare "name" whatever the
+    # API is about (_BARE_NAME_RULES)
     (_PERSON_NAME, "name"),
     (r"(^|_)(address|street|shipping_address|billing_address)$", "address"),
     (r"(^|_)(q|query|keyword|keywords|search|term|search_term|topic)$", "keyword"),
@@ -120,9 +136,16 @@ def snake(name: str) -> str:
     return _SEP.sub("_", _CAMEL.sub("_", name).lower()).strip("_")
 
 
-def pool_for(name: str, description: str = "") -> str | None:
-    """The pool key for a parameter, or None when no pool fits."""
+def pool_for(name: str, description: str = "", subject: str = "") -> str | None:
+    """The pool key for a parameter, or None when no pool fits; ``subject``: the name of the API that takes it,
+    which says what a bare ``name`` names."""
     key = snake(name)
+    if key == "name":
+        for text in (description.lower(), snake(subject).replace("_", " ")):
+            for pattern, pool in _BARE_NAME_RULES:
+                if re.search(pattern, text):
+                    return pool
+        return None
     for pattern, pool in _NAME_RULES:
         if re.search(pattern, key):
             if pool == "country" and re.search(r"\b(iso|code|alpha-2|2-letter)\b", description.lower()):

@@ -135,6 +135,7 @@ class ValueSampler:
         self.example_rate = example_rate
         self.identifier_example_rate = identifier_example_rate
         self.optional_rate = optional_rate
+        self._subject = ""  # the name of the API whose arguments are drawn (what a bare "name" names)
 
     # public -------------------------------------------------------------------------------------------------
 
@@ -165,18 +166,23 @@ class ValueSampler:
         raise ValueSamplingError(f"{name or 'value'}: no valid value found for the schema "
                                  f"{json.dumps(schema, default=str)[:200]}; give it an `examples` entry")
 
-    def param_value(self, param: Param) -> Any:
+    def param_value(self, param: Param, api: Api | None = None) -> Any:
+        """A value for ``param`` of ``api`` (the API's name says what a bare ``name`` names)."""
         extra = (param.default,) if param.default not in ("", None) else ()
-        return self.value(param_schema_for_sampling(param), param.name, param.description, extra)
+        self._subject = api.name if api is not None else ""
+        try:
+            return self.value(param_schema_for_sampling(param), param.name, param.description, extra)
+        finally:
+            self._subject = ""
 
     def arguments(self, api: Api, optional_rate: float | None = None) -> dict[str, Any]:
         """Arguments for ``api`` keyed by its own parameter names: every required one, some optional ones; the
         result passes :func:`toolbench.catalog.arguments.validate_arguments`."""
         rate = self.optional_rate if optional_rate is None else optional_rate
-        args = {p.name: self.param_value(p) for p in api.required_params}
+        args = {p.name: self.param_value(p, api) for p in api.required_params}
         for param in api.optional_params:
             if param.name not in args and self.rng.random() < rate:
-                args[param.name] = self.param_value(param)
+                args[param.name] = self.param_value(param, api)
         ordered = order_pairs(args)
         if not validate_arguments(api, ordered):
             args = ordered
@@ -276,7 +282,7 @@ class ValueSampler:
         elif re.search(r"(^|_)time$", key):
             text = f"{rng.randrange(8, 22):02d}:{rng.choice(['00', '15', '30', '45'])}"
         else:
-            pool = pool_for(name, description)
+            pool = pool_for(name, description, self._subject)
             shapes = [e for e in (*_examples(schema), *examples)
                       if isinstance(e, str) and e.strip() and not is_placeholder(e)]
             counted = number_hint(name)

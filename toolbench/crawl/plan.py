@@ -53,7 +53,7 @@ def example_arguments(api: Api, sampler: Any) -> dict[str, Any]:
     for p in api.required_params:
         schema = param_schema_for_sampling(p)
         value = p.default if p.default not in ("", None) else example_value(schema, p.name, sampler)
-        args[p.name] = value if is_valid(value, schema) else sampler.param_value(p)
+        args[p.name] = value if is_valid(value, schema) else sampler.param_value(p, api)
     if validate_arguments(api, args):
         exemplary = ValueSampler(sampler.rng, example_rate=1.0, identifier_example_rate=1.0, optional_rate=0.0,
                                  today=sampler.today)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 
 from toolbench.generate import render
-from toolbench.generate.distractors import ACTION_VERBS, VERB_CLASS, name_words
+from toolbench.generate.distractors import ACTION_VERBS, VERB_CLASS, name_stems
 
 
 def _listed(items: list[str], language: str) -> str:
@@ -25,7 +25,7 @@ def _listed(items: list[str], language: str) -> str:
 
 def _verb_phrase(api_name: str) -> bool:
     """Whether the API's action phrase starts with a verb ("get movie cast"), not a thing ("heizgradtage")."""
-    words = name_words(api_name)
+    words = name_stems(api_name)
     return bool(words) and (words[0] in VERB_CLASS or words[0] in ACTION_VERBS)
 
 

@@ -78,6 +78,7 @@ from toolbench.generate.distractors import (
 )
 from toolbench.generate.errors import GenerateError
 from toolbench.generate.fakes import entity_kind, fake_name
+from toolbench.generate.nouns import name_words
 from toolbench.generate.off_topic import off_topic_request, servable_by
 from toolbench.generate.paraphrase import Paraphraser
 from toolbench.generate.quantities import quantities
@@ -232,7 +233,7 @@ class CallGenerator:
         args.update(fixed or {})
         if number and not any(p.name in args for p in quantities(api)):
             param = sampler.rng.choice(quantities(api))
-            args[param.name] = sampler.param_value(param)
+            args[param.name] = sampler.param_value(param, api)
             if validate_arguments(api, args):
                 raise _Retry(f"{api.name}: {param.name} does not fit the other arguments")
         return ExpectedCall(name="", arguments=args, tool=api.tool, api=api.name)
@@ -305,14 +306,14 @@ class CallGenerator:
             more = rng.random() < self.config.parallel_values_rate
         for p in params:  # the first call states the varying values too
             if p.name not in base:
-                base[p.name] = sampler.param_value(p)
+                base[p.name] = sampler.param_value(p, api)
         wanted = rng.randint(2, self.config.max_parallel)
         calls = [ExpectedCall("", base, api.tool, api.name)]
         seen = {json.dumps([base.get(p.name) for p in params], sort_keys=True, default=str)}
         for _ in range(wanted * 4):
             if len(calls) >= wanted:
                 break
-            values = {p.name: sampler.param_value(p) for p in params}
+            values = {p.name: sampler.param_value(p, api) for p in params}
             key = json.dumps([values[p.name] for p in params], sort_keys=True, default=str)
             if key not in seen and all(values[p.name] != c.arguments.get(p.name) for c in calls for p in params):
                 seen.add(key)
@@ -489,7 +490,7 @@ class _Retry(Exception):
 def mentions_action(api_name: str, text: str, language: str) -> bool:
     """Whether a request names what the API does: one of its content words (or their Chinese glossary words)."""
     stop = {"get", "list", "find", "search", "create", "add", "update", "delete", "by", "for", "of", "the", "a"}
-    content = [w for w in render.words(api_name) if w not in stop] or render.words(api_name)
+    content = [w for w in name_words(api_name) if w not in stop] or name_words(api_name)
     low = text.casefold()
     for word in content:
         stem = re.sub(r"(ies|es|s)$", "", word)

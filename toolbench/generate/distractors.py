@@ -29,11 +29,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from toolbench.catalog.pools import snake
+from toolbench.generate.nouns import name_words
 from toolbench.records import Api
 
-_SKIP = {"v1", "v2", "v3", "v4", "api", "by", "for", "of", "the", "a", "an", "to", "and", "in", "on", "with", "is"}
-_DESC_STOP = _SKIP | {"this", "that", "it", "its", "or", "from", "at", "as", "be", "are", "returns", "return",
-                      "given", "all", "any", "one", "each"}
+_SKIP = {"by", "for", "of", "the", "a", "an", "to", "and", "in", "on", "with", "is"}
+_DESC_STOP = _SKIP | {"v1", "v2", "v3", "v4", "api", "this", "that", "it", "its", "or", "from", "at", "as", "be",
+                      "are", "returns", "return", "given", "all", "any", "one", "each"}
 # verbs that ask for the same thing (read) or do the same thing: for could_serve only
 VERB_CLASS = {"get": "read", "list": "read", "find": "read", "search": "read", "fetch": "read",
               "retrieve": "read", "lookup": "read", "show": "read", "query": "read", "discover": "read",
@@ -57,15 +58,14 @@ def stem(word: str) -> str:
     return word
 
 
-def name_words(api_name: str) -> list[str]:
-    """The stemmed words of an API name, path parameters and filler words left out."""
-    return list(_name_words(api_name))
+def name_stems(api_name: str) -> list[str]:
+    """The stemmed words of an API name (:func:`toolbench.generate.nouns.name_words`), filler words left out."""
+    return list(_name_stems(api_name))
 
 
 @functools.lru_cache(maxsize=8192)
-def _name_words(api_name: str) -> tuple[str, ...]:
-    text = snake(re.sub(r"\{[^}]*\}", " ", api_name))
-    return tuple(stem(w) for w in text.split("_") if w and w not in _SKIP)
+def _name_stems(api_name: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in name_words(api_name) if w not in _SKIP)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -80,7 +80,7 @@ def _jaccard(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> floa
 def similarity(target: Api, other: Api) -> float:
     """How near a miss ``other`` is for ``target``, in [0, 1]: name words (0.4), description words (0.2), the
     same tool (0.2) or category (0.05), shared required parameters (0.15)."""
-    names = _jaccard(set(_name_words(target.name)), set(_name_words(other.name)))
+    names = _jaccard(set(_name_stems(target.name)), set(_name_stems(other.name)))
     desc = _jaccard(_text_words(target.description or ""), _text_words(other.description or ""))
     same_tool = target.tool == other.tool
     same_cat = bool(target.category) and target.category == other.category
@@ -156,7 +156,7 @@ def distinguished(call_args: dict[str, Any], called: Offer, other: Offer, text: 
     None when it does not."""
     if set(call_args) - other.params or other.required - set(call_args):
         return "arguments"
-    mine, theirs = set(name_words(called.api)), set(name_words(other.api))
+    mine, theirs = set(name_stems(called.api)), set(name_stems(other.api))
     extra_mine, extra_theirs = mine - theirs, theirs - mine
     if extra_mine and any(mentioned(w, text, glossary) for w in extra_mine):
         return "words"
@@ -193,8 +193,8 @@ def telling_words(functions: list[dict[str, Any]], function_map: dict[str, list[
     for call in step.calls:
         if call.name not in table:
             continue
-        mine = set(name_words(table[call.name].api))
-        others = [set(name_words(o.api)) for o in table.values() if o.name != call.name]
+        mine = set(name_stems(table[call.name].api))
+        others = [set(name_stems(o.api)) for o in table.values() if o.name != call.name]
         for word in sorted(mine):
             if any(word not in theirs for theirs in others) and mentioned(word, step.user or "", None):
                 out.append(word)
@@ -213,8 +213,8 @@ def could_serve(offer_api: str, target_api: str, offer_fields: Iterable[str] = (
     """Whether an API named ``offer_api`` could do what ``target_api`` does: its name's words (verbs read
     alike) include all of the target's, or the target's words it lacks are fields of its response
     (``offer_fields``: ``get_movie``, whose result has a ``cast``, serves "get movie cast")."""
-    target = _verbs(name_words(target_api))
-    mine = _verbs(name_words(offer_api))
+    target = _verbs(name_stems(target_api))
+    mine = _verbs(name_stems(offer_api))
     if not target:
         return False
     missing = target - mine

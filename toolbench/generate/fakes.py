@@ -6,8 +6,7 @@ from __future__ import annotations
 import random
 
 from toolbench.catalog.pools import snake
-from toolbench.generate import phrasing
-from toolbench.generate.nouns import api_noun
+from toolbench.generate.nouns import api_noun, name_words
 from toolbench.records import Api
 
 
@@ -30,4 +29,4 @@ def entity_kind(param: str, api: Api) -> str:
         return "company"
     if key.endswith("_id") and key != "is_id":
         return key[:-3].replace("_", " ")
-    return api_noun(phrasing.name_words(api.name))
+    return api_noun(name_words(api.name))

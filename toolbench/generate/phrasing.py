@@ -23,7 +23,7 @@ from typing import Any
 
 from toolbench.catalog.pools import is_identifier, pool_for, snake
 from toolbench.generate import surface
-from toolbench.generate.nouns import api_noun
+from toolbench.generate.nouns import api_noun, name_words
 from toolbench.generate.quantities import is_amount, is_fraction
 from toolbench.records import Api, Param
 
@@ -109,7 +109,8 @@ _VERBS = set(_BASE.values()) | {
 }
 _LOOK = ("get", "check", "look up", "pull up", "find", "fetch")
 _FILLER = re.compile(
-    r"^(this|the)\s+(endpoint|api|tool|service|method|function|route)\s+(will\s+)?"
+    r"^(this|the)\s+(endpoint|api|tool|service|method|function|route|resource|ressource|operation|call)\s+"
+    r"(will\s+)?"
     r"(allows?\s+(you\s+)?to\s+|lets\s+you\s+|is\s+used\s+to\s+|can\s+be\s+used\s+to\s+)?",
     re.IGNORECASE,
 )
@@ -148,14 +149,6 @@ _GENERIC_NOUNS = {"name", "value", "parameter", "string", "number", "integer", "
 class Intent:
     vp: str  # "check the current weather conditions"
     np: str | None  # "the current weather conditions", or None when the API is an action ("create a ticket")
-
-
-def name_words(name: str) -> list[str]:
-    return [
-        w
-        for w in snake(re.sub(r"\{[^}]*\}", " ", name)).split("_")
-        if w and w not in {"v1", "v2", "v3", "v4", "api"}
-    ]
 
 
 _TITLED = re.compile(r"[A-Z][a-z]+\W*")
@@ -199,7 +192,8 @@ def _lower_first(text: str) -> str:
     return text if first.isupper() and len(first) > 1 else text[:1].lower() + text[1:]
 
 
-_DETERMINER = re.compile(r"(the|a|an|all|my|your|\d)\b", re.IGNORECASE)
+_DETERMINER = re.compile(r"(the|a|an|all|my|your|this|these|that|those|its|our|their|each|every|\d)\b",
+                         re.IGNORECASE)
 
 
 def _the(noun: str) -> str:
@@ -374,11 +368,12 @@ def argument(
             return rng.choice((f"from {v}", f"from {v}", f"out of {v}"))
         if re.search(r"(^|_)(to|target|want)", key):
             return rng.choice((f"to {v}", f"into {v}"))
-    if re.search(r"(^|_)(limit|max_results|count|size|per_page|top|n)$", key) and isinstance(value, int):
+    counted = isinstance(value, int) or (isinstance(value, str) and value.isdigit())  # "7" for a string per_page
+    if re.search(r"(^|_)(limit|max_results|count|size|per_page|top|n)$", key) and counted:
         return rng.choice((f"just {v} results", f"at most {v} of them", f"the top {v}", f"no more than {v}"))
-    if re.search(r"(^|_)(page|page_number)$", key) and isinstance(value, int):
+    if re.search(r"(^|_)(page|page_number)$", key) and counted:
         return rng.choice((f"page {v}", f"on page {v}"))
-    if re.search(r"(^|_)(offset|skip|start)$", key) and isinstance(value, int):
+    if re.search(r"(^|_)(offset|skip|start)$", key) and counted:
         return rng.choice((f"skipping the first {v}", f"starting after the first {v}"))
     if re.search(r"(^|_)(q|query|keyword|keywords|search|term|text|prompt)$", key) and isinstance(value, str):
         if several:  # quotes around each value, not around the list ("AAPL" and "Tesla", not "AAPL and Tesla")

@@ -15,6 +15,7 @@ from typing import Any
 
 from toolbench.catalog.pools import snake
 from toolbench.generate import phrasing, voices
+from toolbench.generate.nouns import name_words
 from toolbench.records import Api, Param
 
 _GLOSSARY = {
@@ -50,15 +51,8 @@ _EN_ARG = (" for {l} {v}", " with {l} {v}", " where the {l} is {v}", " ({l}: {v}
 _ZH_ARG = ("，{l}为{v}", "，{l}是{v}", "（{l}：{v}）", "，{l}用{v}")
 _EN_LINK = ("Also, ", "Then ", "And ", "After that, ")
 _ZH_LINK = ("另外，", "同时，", "然后，", "还有，")
-_SKIP_WORDS = {"v1", "v2", "v3", "v4", "api"}
-
-
-def words(name: str) -> list[str]:
-    return [w for w in snake(re.sub(r"\{[^}]*\}", " ", name)).split("_") if w and w not in _SKIP_WORDS]
-
-
 def action(api_name: str, language: str) -> str:
-    parts = words(api_name) or ["call", "the", "service"]
+    parts = name_words(api_name) or ["call", "the", "service"]
     if language == "zh":
         return "".join(_GLOSSARY.get(w, f" {w} ") for w in parts).replace("  ", " ").strip()
     return " ".join(parts)
@@ -257,8 +251,8 @@ def joined(sentences: list[str], language: str, rng: random.Random) -> str:
 
 
 def _noun(key: str) -> str:
-    parts = [w for w in words(key) if w not in ("id", "ids", "is", "uuid")]
-    return parts[-1] if parts else ("ID" if words(key) else "one")
+    parts = [w for w in name_words(key) if w not in ("id", "ids", "is", "uuid")]
+    return parts[-1] if parts else ("ID" if name_words(key) else "one")
 
 
 def followup_request(api: Api | str, from_key: str, args: dict[str, Any], language: str,
