@@ -147,6 +147,15 @@ def test_a_bare_name_names_what_its_api_is_about():
     assert all(d.split()[0] in FIRST_NAMES for d in contacts), contacts
     cities = draws(Api("Location", "Get the cities", "", required_params=[name]))
     assert not any(d.split()[0] in FIRST_NAMES for d in cities), cities
+    # inside an object, the object says it: the hub's create_lead gave its company "Alice Martin"
+    named = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    lead = Api("CRM", "create_lead", "", required_params=[
+        Param("company", "OBJECT", "", required=True, schema=named),
+        Param("contact", "OBJECT", "", required=True, schema=named)])
+    for i in range(10):
+        args = ValueSampler(random.Random(i)).arguments(lead)
+        assert args["company"]["name"].split()[0] not in FIRST_NAMES, args
+        assert args["contact"]["name"].split()[0] in FIRST_NAMES, args
 
 
 def test_names_and_descriptions_that_say_what_a_string_holds_get_such_a_value():

@@ -81,8 +81,9 @@ POOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
 
 _PERSON_NAME = (r"(^|_)(full_name|customer_name|contact_name|guest_name|person_name|player_name"
                 r"|artist_name|author|username|user_name)$")
-# What a bare ``name`` names, read from its description and then the API's name ("Get the cities" -> a city,
-# "Search Contacts" -> a person); the first match wins. Nothing matched ("Hashtag by Name"): no pool.
+# What a bare ``name`` names, read from its description and then its object's and API's names ("Get the cities" ->
+# a city, "Search Contacts" -> a person, a "company" object's name -> a company, a shipping address's -> its
+# recipient); the first match wins. Nothing matched ("Hashtag by Name"): no pool.
 _BARE_NAME_RULES: tuple[tuple[str, str], ...] = (
     (r"\b(files?|documents?|images?|photos?|pictures?)\b", "file"),
     (r"\b(cit(y|ies)|towns?)\b", "city"),
@@ -91,7 +92,8 @@ _BARE_NAME_RULES: tuple[tuple[str, str], ...] = (
     (r"\btime ?zones?\b", "timezone"),
     (r"\b(states?|provinces?)\b", "state"),
     ((r"\b(persons?|people|users?|contacts?|customers?|players?|athletes?|authors?|artists?|actors?|actress(es)?"
-      r"|characters?|employees?|members?|students?|patients?|celebrit(y|ies)|guests?|drivers?)\b"), "name"),
+      r"|characters?|employees?|members?|students?|patients?|celebrit(y|ies)|guests?|drivers?|recipients?|senders?"
+      r"|shipping|billing)\b"), "name"),
 )
 # (pattern on the parameter name, pool key); the first match wins. Names are compared lower-cased with
 # separators as "_" (camelCase split first).

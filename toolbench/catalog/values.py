@@ -397,6 +397,14 @@ class ValueSampler:
         return out
 
     def _object(self, schema: dict[str, Any], name: str, description: str, depth: int) -> dict[str, Any]:
+        outer = self._subject  # a property's object says what its bare "name" names ("company", "contact")
+        self._subject = f"{name} {outer}".strip()
+        try:
+            return self._properties(schema, depth)
+        finally:
+            self._subject = outer
+
+    def _properties(self, schema: dict[str, Any], depth: int) -> dict[str, Any]:
         props: dict[str, Any] = schema.get("properties", {}) or {}
         required = [r for r in schema.get("required", []) if isinstance(r, str)]
         out: dict[str, Any] = {}
