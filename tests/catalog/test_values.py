@@ -195,6 +195,16 @@ def test_dates_follow_today_and_the_description():
     assert all(d < today for d in past) and all(d > today for d in future)
 
 
+def test_a_pair_whose_ends_are_one_string_is_found():
+    from toolbench.catalog.pools import same_ends
+
+    assert same_ends({"from": "MXN", "to": "MXN", "amount": 5}) == [("from", "to")]
+    assert same_ends({"origin_city": "Paris", "destination_city": "Paris"}) == [("origin_city", "destination_city")]
+    assert same_ends({"source_lang": "en", "target_lang": "en"}) == [("source_lang", "target_lang")]
+    assert same_ends({"start_date": "2025-01-01", "end_date": "2025-01-01"}) == []  # a range of one day
+    assert same_ends({"from": "USD", "to": "MXN"}) == []
+
+
 def test_pairs_are_put_in_order():
     assert order_pairs({"start_date": "2025-02-01", "end_date": "2025-01-01", "x": 1}) == {
         "start_date": "2025-01-01", "end_date": "2025-02-01", "x": 1}

@@ -203,6 +203,19 @@ def test_parallel_calls_vary_more_values_at_parallel_values_rate(rate, required,
     assert {None: 0 < two < 30, 0.0: two == 0, 1.0: two == 30}[rate], two
 
 
+def test_a_parallel_value_is_never_one_the_call_already_has():
+    """"Convert USD to MXN and MXN to MXN": the varying "from" drew the fixed "to"."""
+    currency = {"type": "string", "enum": ["USD", "EUR", "MXN"]}
+    api = Api("", "convert", "Convert an amount between currencies",
+              required_params=[Param("from", "STRING", "Currency to convert from", required=True, schema=currency),
+                               Param("to", "STRING", "Currency to convert to", required=True, schema=currency)])
+    tools = [_tool("FX", "Finance", [api])]
+    gen = CallGenerator(tools, seed=0, config=only("parallel", zh_rate=0.0, parallel_values_rate=0.0, grid_rate=0.0))
+    for i in range(40):
+        sample = gen.generate(i)
+        assert all(len(set(c.arguments.values())) == 2 for c in sample.calls), sample.to_dict()
+
+
 def test_grid_samples_are_every_combination_of_two_arguments(hub_catalog):
     """At ``grid_rate`` a parallel sample is four calls: two values of one argument times two of another."""
     verifier = Verifier(hub_catalog)

@@ -172,7 +172,8 @@ def pool_values(key: str, language: str = "en") -> tuple[str, ...]:
 
 
 _PAIRS = (("start", "end"), ("from", "to"), ("min", "max"), ("begin", "end"), ("check_in", "check_out"),
-          ("checkin", "checkout"), ("earliest", "latest"), ("since", "until"))
+          ("checkin", "checkout"), ("earliest", "latest"), ("since", "until"), ("origin", "destination"),
+          ("source", "target"))
 
 
 def _pair_key(key: str, first: str, second: str) -> str | None:
@@ -191,6 +192,21 @@ def _pair_key(key: str, first: str, second: str) -> str | None:
 def _dated(value: Any) -> bool:
     """A date, date-time or time of day written so that its string order is its time order."""
     return isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}|\d{2}:\d{2}", value) is not None
+
+
+def same_ends(args: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (first, second) keys of each pair of ``args`` (from/to, start/end ...) whose two ends hold the same
+    string that is no date or time: "from MXN to MXN" converts nothing, while a range may start and end on one
+    day."""
+    by_snake = {snake(k): k for k in args}
+    out = []
+    for key, value in args.items():
+        for first, second in _PAIRS:
+            partner = _pair_key(key, first, second)
+            other = by_snake.get(partner) if partner else None
+            if other is not None and isinstance(value, str) and value == args[other] and not _dated(value):
+                out.append((key, other))
+    return out
 
 
 def order_pairs(value: Any) -> Any:

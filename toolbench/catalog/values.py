@@ -45,6 +45,7 @@ from toolbench.catalog.pools import (
     order_pairs,
     pool_for,
     pool_values,
+    same_ends,
     snake,
 )
 from toolbench.catalog.regex_sample import sample_regex
@@ -183,6 +184,12 @@ class ValueSampler:
         for param in api.optional_params:
             if param.name not in args and self.rng.random() < rate:
                 args[param.name] = self.param_value(param, api)
+        params = {p.name: p for p in api.params}
+        for first, second in same_ends(args):  # "from MXN to MXN": draw the second end again
+            for _ in range(_ATTEMPTS):
+                if args[second] != args[first]:
+                    break
+                args[second] = self.param_value(params[second], api)
         ordered = order_pairs(args)
         if not validate_arguments(api, ordered):
             args = ordered

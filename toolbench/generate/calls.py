@@ -315,7 +315,9 @@ class CallGenerator:
                 break
             values = {p.name: sampler.param_value(p, api) for p in params}
             key = json.dumps([values[p.name] for p in params], sort_keys=True, default=str)
-            if key not in seen and all(values[p.name] != c.arguments.get(p.name) for c in calls for p in params):
+            fixed = [v for k, v in base.items() if k not in values]  # "from MXN to MXN" converts nothing
+            if (key not in seen and all(values[p.name] != c.arguments.get(p.name) for c in calls for p in params)
+                    and not any(v in fixed for v in values.values())):
                 seen.add(key)
                 calls.append(ExpectedCall("", {**base, **values}, api.tool, api.name))
         if len(calls) < 2:
