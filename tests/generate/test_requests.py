@@ -153,6 +153,23 @@ def test_a_description_about_this_resource_says_what_it_returns():
     assert not any("the this" in t.casefold() for t in texts), texts
 
 
+def test_the_two_ends_of_a_move_are_said_as_one_phrase():
+    """A currency, city, time zone or language pair reads "from X to Y" (was "datetime ..., Asia/Singapore as the
+    timezone and IANA zone wanted Europe/Berlin", "for New York and around Paris")."""
+    zone = {"type": "string"}
+    api = Api("Time", "convert_time", "Convert a time between zones", required_params=[
+        Param("from_timezone", "STRING", "IANA zone", required=True, schema=zone),
+        Param("to_timezone", "STRING", "IANA zone wanted", required=True, schema=zone)])
+    trip = Api("Geo", "get_distance", "Distance between cities", required_params=[
+        Param("from_city", "STRING", "", required=True), Param("to_city", "STRING", "", required=True)])
+    for seed in range(10):
+        zones = phrasing.arguments(api, {"from_timezone": "Asia/Singapore", "to_timezone": "Europe/Berlin"},
+                                   random.Random(seed))
+        assert zones == ["from Asia/Singapore to Europe/Berlin"], zones
+        cities = phrasing.arguments(trip, {"from_city": "New York", "to_city": "Paris"}, random.Random(seed))
+        assert cities == ["from New York to Paris"], cities
+
+
 def test_a_count_given_as_a_string_is_said_as_a_count():
     """A string-typed ``per_page`` "7" was said as "page 7", the same as the page beside it."""
     api = Api("Chat", "List channels", "", optional_params=[

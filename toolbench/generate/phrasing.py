@@ -142,6 +142,7 @@ _UNITS = (
     "nights",
     "years",
 )
+_ENDS = ("currency", "city", "country", "timezone", "language")  # pools whose from/to keys are said "from X to Y"
 _GENERIC_NOUNS = {"name", "value", "parameter", "string", "number", "integer", "the", "a", "an"}
 
 
@@ -359,15 +360,15 @@ def argument(
         if re.search(r"(^|_)(end|to|until|till|before|check_out|checkout)", key):
             return rng.choice((f"until {v}", f"through {v}", f"to {v}"))
         return rng.choice((f"on {v}", f"for {v}", f"dated {v}"))
+    if pool in _ENDS and not isinstance(value, (list, dict)):  # one end of a trip, a conversion, a translation
+        if re.search(r"(^|_)(from|source|base|have|origin|departure)", key):
+            return rng.choice((f"from {v}", f"from {v}", f"out of {v}" if pool == "currency" else f"from {v}"))
+        if re.search(r"(^|_)(to|target|want|destination|arrival)", key):
+            return rng.choice((f"to {v}", f"into {v}" if pool in ("currency", "language") else f"to {v}"))
     if pool == "country_code" and isinstance(value, str):
         return rng.choice((f"in {v}", f"for {v}", f"for country {v}"))
     if pool in ("city", "country", "address"):
         return rng.choice((f"in {v}", f"for {v}", f"around {v}")) if pool != "address" else f"at {v}"
-    if pool == "currency" and not isinstance(value, (list, dict)):
-        if re.search(r"(^|_)(from|source|base|have)", key):
-            return rng.choice((f"from {v}", f"from {v}", f"out of {v}"))
-        if re.search(r"(^|_)(to|target|want)", key):
-            return rng.choice((f"to {v}", f"into {v}"))
     counted = isinstance(value, int) or (isinstance(value, str) and value.isdigit())  # "7" for a string per_page
     if re.search(r"(^|_)(limit|max_results|count|size|per_page|top|n)$", key) and counted:
         return rng.choice((f"just {v} results", f"at most {v} of them", f"the top {v}", f"no more than {v}"))
@@ -435,7 +436,11 @@ def arguments(api: Api | None, args: dict[str, Any], rng: random.Random, said: s
             amount, currency = str(args[money[0]]), str(args[money[1]])
             out.append(rng.choice((f"{amount} {currency}", f"{amount} {currency}", f"{currency} {amount}")))
             continue
-        out.append(argument(params.get(k) or Param(name=k), v, rng, api, said=said))
+        phrase = argument(params.get(k) or Param(name=k), v, rng, api, said=said)
+        if out and re.match(r"(from|out of|starting) ", out[-1]) and re.match(r"(to|into|until|through) ", phrase):
+            out[-1] = f"{out[-1]} {phrase}"  # one range or move: "from AUD into EUR", not "from AUD and into EUR"
+        else:
+            out.append(phrase)
     return out
 
 
