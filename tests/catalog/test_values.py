@@ -181,7 +181,8 @@ def test_names_and_descriptions_that_say_what_a_string_holds_get_such_a_value():
                                                                                                    "conference"}
     assert not (draws("quality", "Quality of the picture") - set(KEYWORDS))  # says no value: a topic, as before
     for text in ("Whether to include it or not", "Use one or more", "Date in YYYY/MM/DD", "input/output file",
-                 "Get the EUR/USD rate", "e.g. Paris, France", "Time: 10:30", "Comma separated ids: 1,2,3"):
+                 "Get the EUR/USD rate", "e.g. Paris, France", "Time: 10:30", "Comma separated ids: 1,2,3",
+                 "State full name (e.g., Washington) or abbreviation (e.g., WA) "):  # drew the state "e.g."
         assert listed_options(text) == [], text
 
 
@@ -193,6 +194,14 @@ def test_dates_follow_today_and_the_description():
     future = [dt.date.fromisoformat(sampler.value({"type": "string", "format": "date"}, "date", "upcoming day"))
               for _ in range(30)]
     assert all(d < today for d in past) and all(d > today for d in future)
+
+
+def test_an_id_glued_to_its_noun_is_an_identifier():
+    """"Subaccountid", "umid", "sec_uid" drew search topics ("home gardening as the subaccountid")."""
+    from toolbench.catalog.pools import is_identifier
+
+    assert all(is_identifier(n) for n in ("AccountID", "Subaccountid", "umid", "jobid", "pid", "sec_uid", "puuid"))
+    assert not any(is_identifier(n) for n in ("paid", "valid", "android", "grid", "covid", "period", "bid"))
 
 
 def test_a_pair_whose_ends_are_one_string_is_found():

@@ -170,6 +170,17 @@ def test_the_two_ends_of_a_move_are_said_as_one_phrase():
         assert cities == ["from New York to Paris"], cities
 
 
+def test_descriptions_that_start_with_a_modal_or_a_usage_note_say_what_the_api_does():
+    """"Will return the current F1 season driver standings" was asked for as "The will return ...", "This API should
+    be used to retrieve ..." as "The should be used to retrieve ...", and "Retrieve  coin's" kept its two spaces."""
+    cases = {"Will return the current F1 season driver standings.": "get the current F1 season driver standings",
+             "This API should be used to retrieve the current delivery status of a message sent using Wavecell.":
+                 "get the current delivery status",
+             "Retrieve  coin's real time social media metrics": "get coin's real time social media metrics"}
+    for description, vp in cases.items():
+        assert phrasing.intent(Api("T", "Driver Standings metrics", description), random.Random(0)).vp == vp
+
+
 def test_a_count_given_as_a_string_is_said_as_a_count():
     """A string-typed ``per_page`` "7" was said as "page 7", the same as the page beside it."""
     api = Api("Chat", "List channels", "", optional_params=[
@@ -177,6 +188,7 @@ def test_a_count_given_as_a_string_is_said_as_a_count():
     for seed in range(10):
         phrases = phrasing.arguments(api, {"per_page": "7", "page": 1}, random.Random(seed))
         assert not any("page 7" in p for p in phrases), phrases
+        assert "just 1 results" not in phrasing.arguments(api, {"per_page": 1}, random.Random(seed))
 
 
 def test_lists_flags_and_parallel_values_read_as_prose():

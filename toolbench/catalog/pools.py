@@ -130,7 +130,7 @@ _DESCRIPTION_RULES: tuple[tuple[str, str], ...] = (
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _SEP = re.compile(r"[^a-z0-9]+")
-IDENTIFIER = re.compile(r"(^|_)(id|ids|uuid|ticker|symbol|sku|code|slug|key|ref|reference|number)$")
+IDENTIFIER = re.compile(r"(^|_)(id|ids|uid|uuid|guid|ticker|symbol|sku|code|slug|key|ref|reference|number)$")
 
 
 def snake(name: str) -> str:
@@ -160,10 +160,19 @@ def pool_for(name: str, description: str = "", subject: str = "") -> str | None:
     return None
 
 
+# an id glued to its noun ("AccountID" written "Accountid", "jobid", "umid"), and the words that only look so
+_GLUED_ID = re.compile(r"^[a-z]+(id|ids|uid|uuid)$")
+_NOT_GLUED_ID = frozenset({"paid", "unpaid", "prepaid", "valid", "invalid", "android", "grid", "avoid", "hybrid",
+                           "said", "void", "raid", "acid", "humid", "rapid", "fluid", "solid", "squid", "liquid",
+                           "pyramid", "vivid", "bid", "kid", "kids", "lid", "mid", "rid", "afraid", "candid",
+                           "madrid", "druid", "orchid", "covid", "aid", "aids", "maid", "amid", "period"})
+
+
 def is_identifier(name: str) -> bool:
-    """Whether a parameter names an identifier (``order_id``, ``ticker``, ``sku``): values that exist only in the
-    service, so the schema's own examples are the best guess."""
-    return bool(IDENTIFIER.search(snake(name)))
+    """Whether a parameter names an identifier (``order_id``, ``ticker``, ``sku``, ``subaccountid``): values that
+    exist only in the service, so the schema's own examples are the best guess."""
+    key = snake(name)
+    return bool(IDENTIFIER.search(key)) or (bool(_GLUED_ID.match(key)) and key not in _NOT_GLUED_ID)
 
 
 def pool_values(key: str, language: str = "en") -> tuple[str, ...]:

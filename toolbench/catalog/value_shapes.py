@@ -108,7 +108,7 @@ def shaped_like(example: str, name: str, rng: random.Random) -> str:
 
 
 _NOT_OPTIONS = frozenset({"a", "an", "the", "one", "more", "not", "none", "and", "or", "both", "either", "yyyy", "mm",
-                          "dd", "hh"})
+                          "dd", "hh", "e.g.", "eg", "i.e.", "ie", "etc", "etc."})  # "(e.g., Washington)" lists none
 
 
 def listed_options(description: str) -> list[str]:

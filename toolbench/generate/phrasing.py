@@ -111,7 +111,7 @@ _LOOK = ("get", "check", "look up", "pull up", "find", "fetch")
 _FILLER = re.compile(
     r"^(this|the)\s+(endpoint|api|tool|service|method|function|route|resource|ressource|operation|call)\s+"
     r"(will\s+)?"
-    r"(allows?\s+(you\s+)?to\s+|lets\s+you\s+|is\s+used\s+to\s+|can\s+be\s+used\s+to\s+)?",
+    r"(allows?\s+(you\s+)?to\s+|lets\s+you\s+|is\s+used\s+to\s+|(can|should)\s+be\s+used\s+to\s+)?",
     re.IGNORECASE,
 )
 _TAIL = re.compile(
@@ -168,9 +168,10 @@ def _untitled(text: str) -> str:
 def _clause(description: str) -> str:
     text = _untitled(re.sub(r"\([^)]*\)", "", description or "").strip().replace("´", "'").replace("’", "'"))
     text = re.split(r"(?<=[a-z0-9])\.\s|[:;\n]|\s[-–—]\s", text)[0].strip().rstrip(".")
-    text = _FILLER.sub("", text).strip()
-    text = re.sub(
-        r"^(?:this|it|which)\s+(?=[a-z]+s\b)|^(?:is\s+)?used\s+to\s+", "", text, flags=re.IGNORECASE
+    text = _FILLER.sub("", re.sub(r"\s+", " ", text)).strip()
+    text = re.sub(  # "Will return the standings" -> "return the standings"
+        r"^(?:this|it|which)\s+(?=[a-z]+s\b)|^(?:is\s+)?used\s+to\s+|^(?:will|can|should|may)\s+(?=[a-z]+\b)", "",
+        text, flags=re.IGNORECASE
     )
     return _TAIL.sub("", text).strip()
 
@@ -371,7 +372,8 @@ def argument(
         return rng.choice((f"in {v}", f"for {v}", f"around {v}")) if pool != "address" else f"at {v}"
     counted = isinstance(value, int) or (isinstance(value, str) and value.isdigit())  # "7" for a string per_page
     if re.search(r"(^|_)(limit|max_results|count|size|per_page|top|n)$", key) and counted:
-        return rng.choice((f"just {v} results", f"at most {v} of them", f"the top {v}", f"no more than {v}"))
+        results = "result" if str(value) == "1" else "results"
+        return rng.choice((f"just {v} {results}", f"at most {v} of them", f"the top {v}", f"no more than {v}"))
     if re.search(r"(^|_)(page|page_number)$", key) and counted:
         return rng.choice((f"page {v}", f"on page {v}"))
     if re.search(r"(^|_)(offset|skip|start)$", key) and counted:
