@@ -160,7 +160,7 @@ def test_a_bare_name_names_what_its_api_is_about():
 
 def test_names_and_descriptions_that_say_what_a_string_holds_get_such_a_value():
     """Parameters that used to get a search topic ("password board games", "region electric bikes")."""
-    from toolbench.catalog.pools import KEYWORDS
+    from toolbench.catalog.pools import COUNTRY_CODES, COUNTRY_CODES3, KEYWORDS, SORT_KEYS
     from toolbench.catalog.value_shapes import listed_options
     from toolbench.records import Param
 
@@ -173,6 +173,11 @@ def test_names_and_descriptions_that_say_what_a_string_holds_get_such_a_value():
     assert all(re.fullmatch(r"[0-9a-f]{32}", v) for v in draws("creds_checksum"))
     assert all(re.fullmatch(r"[A-Z][a-z]+-[A-Z][a-z]+\d\d!", v) for v in draws("password", "The password"))
     assert all(v.startswith("/") and "." in v for v in draws("file_path"))
+    assert draws("region", "e.g. Paris, France") == {"Paris, France"}  # the example a description gives in prose
+    assert all(re.fullmatch(r"[\w-]{16,}", v) for v in draws("max_cursor", "Pagination cursor."))
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d", v) for v in draws("from", "Date") | draws("edate", "// End Date"))
+    assert draws("sort") <= set(SORT_KEYS) and draws("alpha3") <= set(COUNTRY_CODES3)
+    assert draws("alpha2") <= set(COUNTRY_CODES)
     assert draws("quality", "Quality of the Picture: High or Low.") == {"High", "Low"}
     assert draws("output", "json or xml or php") == {"json", "xml", "php"}
     assert draws("network", "Specify the network! (mainnet/testnet)") == {"mainnet", "testnet"}
@@ -318,7 +323,7 @@ def test_a_toolbench_default_shapes_the_value_of_a_parameter_no_pool_knows():
     guids = [sampler.param_value(guid) for _ in range(40)]
     assert all(re.fullmatch(r"\.xml\.\d{4}\.\d\d\.\d\d\.\d{9}", g) for g in guids), guids
     assert {sampler.param_value(fmt) for _ in range(20)} == {"json"}
-    blank = Param("sort", "STRING", "Sort order.", "string", required=True)  # a placeholder is no example:
+    blank = Param("label", "STRING", "A label.", "string", required=True)  # a placeholder is no example:
     assert sampler.param_value(blank) in KEYWORDS  # the keyword pool, as before
     per_page = Param("per_page", "STRING", "Results per page.", "", required=True)  # a count offered as a string
     assert all(1 <= int(sampler.param_value(per_page)) <= 50 for _ in range(20))

@@ -16,6 +16,8 @@ CITIES = ("Paris", "London", "Berlin", "Madrid", "Rome", "Tokyo", "New York", "C
 COUNTRIES = ("France", "Germany", "Japan", "United States", "Canada", "Spain", "Italy", "Brazil", "India",
              "Australia", "Singapore", "Mexico", "Egypt", "United Kingdom")
 COUNTRY_CODES = ("FR", "DE", "JP", "US", "CA", "ES", "IT", "BR", "IN", "AU", "SG", "MX", "EG", "GB")
+COUNTRY_CODES3 = ("FRA", "DEU", "JPN", "USA", "CAN", "ESP", "ITA", "BRA", "IND", "AUS", "SGP", "MEX", "EGY", "GBR")
+SORT_KEYS = ("date", "relevance", "popularity", "price", "name", "rating", "newest")
 CURRENCIES = ("USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "CNY", "INR", "BRL", "MXN", "SGD")
 LANGUAGES = ("en", "fr", "de", "es", "ja", "zh", "it", "pt")
 FIRST_NAMES = ("Alice", "Marco", "Priya", "Kenji", "Sofia", "Liam", "Amara", "Lucas", "Elena", "Omar", "Hannah",
@@ -77,6 +79,8 @@ POOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     "state": (STATES, None),
     "state_code": (STATE_CODES, None),
     "file": (FILE_NAMES, None),
+    "country_code3": (COUNTRY_CODES3, None),
+    "sort": (SORT_KEYS, None),
 }
 
 _PERSON_NAME = (r"(^|_)(full_name|customer_name|contact_name|guest_name|person_name|player_name"
@@ -98,7 +102,9 @@ _BARE_NAME_RULES: tuple[tuple[str, str], ...] = (
 # (pattern on the parameter name, pool key); the first match wins. Names are compared lower-cased with
 # separators as "_" (camelCase split first).
 _NAME_RULES: tuple[tuple[str, str], ...] = (
-    (r"(^|_)(country_code|country_iso|iso_country)$", "country_code"),
+    (r"(^|_)(country_code|country_iso|iso_country|alpha2|alpha_2|country_alpha2)$", "country_code"),
+    (r"(^|_)(alpha3|alpha_3|country_alpha3|country_code3|iso3)$", "country_code3"),
+    (r"(^|_)(sort|sort_by|sortby|order_by|orderby|fullsort|sort_order)$", "sort"),
     (r"(^|_)(tz|timezone|time_zone)$", "timezone"),
     (r"(^|_)(company|company_name|organization|organisation|employer)$", "company"),
     (r"(^|_)(city|town|location|destination|origin|city_name)$", "city"),

@@ -111,6 +111,19 @@ _NOT_OPTIONS = frozenset({"a", "an", "the", "one", "more", "not", "none", "and",
                           "dd", "hh", "e.g.", "eg", "i.e.", "ie", "etc", "etc."})  # "(e.g., Washington)" lists none
 
 
+_GIVEN_EXAMPLE = re.compile(r"\b(?:e\.g\.|eg\.|for example|example:)\s*[,:]?\s*([^()\n;]+)", re.IGNORECASE)
+
+
+def described_example(description: str) -> str | None:
+    """The example a description gives in prose: "e.g. Paris, France" -> "Paris, France", "City name, e.g.,
+    Bellevue" -> "Bellevue", "(e.g. **bacon and 3 eggs**)" -> "bacon and 3 eggs"; None when it gives none."""
+    match = _GIVEN_EXAMPLE.search(description or "")
+    if not match:
+        return None
+    text = re.split(r"\.\s|\s+-\s|\s+or\s+", match.group(1))[0].strip().strip("*`'\" .")
+    return text if 0 < len(text) <= 40 and not is_placeholder(text) else None
+
+
 def listed_options(description: str) -> list[str]:
     """The values a description lists as alternatives and nothing else: "json or xml or php", "Quality of the
     picture: High or Low." and "Method to sort by: newest, oldest, or most_liked." (after a label), "acceptable

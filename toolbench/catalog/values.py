@@ -22,6 +22,7 @@ arguments here.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import math
@@ -49,7 +50,14 @@ from toolbench.catalog.pools import (
     snake,
 )
 from toolbench.catalog.regex_sample import sample_regex
-from toolbench.catalog.value_shapes import ISO_DATE, is_placeholder, listed_options, number_hint, shaped_like
+from toolbench.catalog.value_shapes import (
+    ISO_DATE,
+    described_example,
+    is_placeholder,
+    listed_options,
+    number_hint,
+    shaped_like,
+)
 from toolbench.errors import ToolbenchError
 from toolbench.records import Api, Param
 
@@ -253,7 +261,8 @@ class ValueSampler:
         named = not fmt and "pattern" not in schema  # the name may choose only when the schema does not
         if fmt == "date" or (named and (
                 re.search(r"(^|_)(date|day|birthday|dob|checkin|checkout|check_in|check_out)$", key)
-                or "yyyy-mm-dd" in description.lower())):
+                or "yyyy-mm-dd" in description.lower()
+                or re.fullmatch(r"\W*((start|end|from|to|begin)\s+)?date\W*", description.lower()))):  # "// End Date"
             text = self._date(description).isoformat()
         elif fmt == "date-time" or (named and re.search(r"(^|_)(datetime|date_time|timestamp)$", key)):
             text = dt.datetime.combine(self._date(description), dt.time(rng.randrange(24), rng.randrange(0, 60, 5)),
@@ -280,6 +289,9 @@ class ValueSampler:
             text = f"{rng.choice(PASSWORD_WORDS)}-{rng.choice(PASSWORD_WORDS)}{rng.randrange(10, 99)}!"
         elif named and re.search(r"(^|_)(path|file_path|filepath|folder|directory)$", key):
             text = rng.choice(FILE_PATHS)
+        elif named and re.search(r"(^|_)(cursor|max_cursor|next_cursor|page_token|next_token|search_token"
+                                 r"|continuation|continuation_token)$", key):  # an opaque token the service gave
+            text = base64.urlsafe_b64encode(rng.randbytes(rng.randrange(12, 19))).decode().rstrip("=")
         elif named and (listed := listed_options(description)):  # "High or Low", "json or xml or php"
             text = rng.choice(listed)
         elif "pattern" in schema:  # the value the name picks when it fits the pattern (a readable email), else a draw
@@ -292,6 +304,10 @@ class ValueSampler:
             pool = pool_for(name, description, self._subject)
             shapes = [e for e in (*_examples(schema), *examples)
                       if isinstance(e, str) and e.strip() and not is_placeholder(e)]
+            if not shapes and (given := described_example(description)):  # "Region, e.g. Paris, France"
+                shapes = [given]
+            if pool == "sort" and shapes:  # the API's own sort key, not a generic one
+                pool = None
             counted = number_hint(name)
             if pool is not None:
                 text = rng.choice(pool_values(pool, self.language))
