@@ -1,15 +1,18 @@
 """Values shaped like a parameter's documented example (:func:`shaped_like`), the ranges a parameter's name
-suggests for a number (:data:`NUMBER_HINTS`) and the values its description lists (:func:`listed_options`);
+suggests for a number (:data:`NUMBER_HINTS`), the strings its name alone says the kind of (:func:`named_text`),
+and the values its description lists or gives (:func:`listed_options`, :func:`described_example`);
 :class:`toolbench.catalog.values.ValueSampler` draws with them."""
 
 from __future__ import annotations
 
+import base64
 import math
 import random
 import re
 import string
+import uuid
 
-from toolbench.catalog.pools import DOMAINS, snake
+from toolbench.catalog.pools import DOMAINS, FILE_PATHS, FIRST_NAMES, LAST_NAMES, PASSWORD_WORDS, snake
 
 # Default ranges for unbounded numbers, by parameter name.
 NUMBER_HINTS: tuple[tuple[str, tuple[float, float]], ...] = (
@@ -28,6 +31,41 @@ NUMBER_HINTS: tuple[tuple[str, tuple[float, float]], ...] = (
     (r"(^|_)(percent|percentage|discount)$", (0, 100)),
     (r"(^|_)(radius|distance)$", (1, 50)),
 )
+
+
+def formatted_text(fmt: str, key: str, rng: random.Random) -> str | None:
+    """A string in the JSON-schema ``format`` ``fmt`` (email, URI, UUID, IPv4/6, host name), or the email or URL a
+    (snake-case) name asks for when ``key`` is given; None for anything else."""
+    if fmt in ("email", "idn-email") or (key and re.search(r"(^|_)e?mail$", key)):
+        return f"{rng.choice(FIRST_NAMES).lower()}.{rng.choice(LAST_NAMES).lower()}@{rng.choice(DOMAINS)}"
+    if fmt in ("uri", "url", "iri", "uri-reference", "iri-reference") or (
+            key and re.search(r"(^|_)(url|uri|link|website)$", key)):
+        domain = rng.choice(DOMAINS)
+        return f"https://www.{domain}/{rng.choice(['news', 'shop', 'docs', 'blog'])}/{rng.randrange(1, 999)}"
+    if fmt == "uuid":
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    if fmt == "ipv4":
+        return ".".join(str(rng.randrange(1, 255)) for _ in range(4))
+    if fmt == "ipv6":
+        return ":".join(f"{rng.randrange(65536):x}" for _ in range(8))
+    if fmt in ("hostname", "idn-hostname"):
+        return f"api.{rng.choice(DOMAINS)}"
+    return None
+
+
+def named_text(key: str, rng: random.Random) -> str | None:
+    """A string of the kind a parameter's (snake-case) name alone says: a checksum, a password, a file path, an
+    opaque pagination cursor or token; None for any other name."""
+    if re.search(r"(^|_)(checksum|hash|md5|sha1|sha256)$", key):
+        return f"{rng.getrandbits(128):032x}"
+    if re.search(r"(^|_)(password|passwd|pwd|passphrase)$", key):
+        return f"{rng.choice(PASSWORD_WORDS)}-{rng.choice(PASSWORD_WORDS)}{rng.randrange(10, 99)}!"
+    if re.search(r"(^|_)(path|file_path|filepath|folder|directory)$", key):
+        return rng.choice(FILE_PATHS)
+    if re.search(r"(^|_)(cursor|max_cursor|next_cursor|page_token|next_token|search_token|continuation"
+                 r"|continuation_token)$", key):  # a token the service gave out
+        return base64.urlsafe_b64encode(rng.randbytes(rng.randrange(12, 19))).decode().rstrip("=")
+    return None
 
 
 def number_hint(name: str) -> tuple[float, float] | None:

@@ -22,14 +22,12 @@ arguments here.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import math
 import random
 import re
 import string
-import uuid
 from functools import lru_cache
 from typing import Any
 
@@ -37,11 +35,6 @@ from jsonschema import Draft202012Validator
 
 from toolbench.catalog.arguments import validate_arguments
 from toolbench.catalog.pools import (
-    DOMAINS,
-    FILE_PATHS,
-    FIRST_NAMES,
-    LAST_NAMES,
-    PASSWORD_WORDS,
     is_identifier,
     order_pairs,
     pool_for,
@@ -53,8 +46,10 @@ from toolbench.catalog.regex_sample import sample_regex
 from toolbench.catalog.value_shapes import (
     ISO_DATE,
     described_example,
+    formatted_text,
     is_placeholder,
     listed_options,
+    named_text,
     number_hint,
     shaped_like,
 )
@@ -269,29 +264,10 @@ class ValueSampler:
                                        dt.UTC).isoformat().replace("+00:00", "Z")
         elif fmt == "time":
             text = f"{rng.randrange(24):02d}:{rng.randrange(0, 60, 5):02d}:00"
-        elif fmt in ("email", "idn-email") or (named and re.search(r"(^|_)e?mail$", key)):
-            text = (f"{rng.choice(FIRST_NAMES).lower()}.{rng.choice(LAST_NAMES).lower()}"
-                    f"@{rng.choice(DOMAINS)}")
-        elif fmt in ("uri", "url", "iri", "uri-reference", "iri-reference") or (
-                named and re.search(r"(^|_)(url|uri|link|website)$", key)):
-            text = f"https://www.{rng.choice(DOMAINS)}/{rng.choice(['news', 'shop', 'docs', 'blog'])}/{rng.randrange(1, 999)}"
-        elif fmt == "uuid":
-            text = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        elif fmt == "ipv4":
-            text = ".".join(str(rng.randrange(1, 255)) for _ in range(4))
-        elif fmt == "ipv6":
-            text = ":".join(f"{rng.randrange(65536):x}" for _ in range(8))
-        elif fmt in ("hostname", "idn-hostname"):
-            text = f"api.{rng.choice(DOMAINS)}"
-        elif named and re.search(r"(^|_)(checksum|hash|md5|sha1|sha256)$", key):
-            text = f"{rng.getrandbits(128):032x}"
-        elif named and re.search(r"(^|_)(password|passwd|pwd|passphrase)$", key):
-            text = f"{rng.choice(PASSWORD_WORDS)}-{rng.choice(PASSWORD_WORDS)}{rng.randrange(10, 99)}!"
-        elif named and re.search(r"(^|_)(path|file_path|filepath|folder|directory)$", key):
-            text = rng.choice(FILE_PATHS)
-        elif named and re.search(r"(^|_)(cursor|max_cursor|next_cursor|page_token|next_token|search_token"
-                                 r"|continuation|continuation_token)$", key):  # an opaque token the service gave
-            text = base64.urlsafe_b64encode(rng.randbytes(rng.randrange(12, 19))).decode().rstrip("=")
+        elif (web := formatted_text(fmt, key if named else "", rng)) is not None:  # an email, a URL, an IP ...
+            text = web
+        elif named and (kind := named_text(key, rng)) is not None:  # a checksum, password, path, cursor
+            text = kind
         elif named and (listed := listed_options(description)):  # "High or Low", "json or xml or php"
             text = rng.choice(listed)
         elif "pattern" in schema:  # the value the name picks when it fits the pattern (a readable email), else a draw
