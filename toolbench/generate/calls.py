@@ -35,7 +35,6 @@ from __future__ import annotations
 import copy
 import json
 import random
-import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -78,10 +77,10 @@ from toolbench.generate.distractors import (
 )
 from toolbench.generate.errors import GenerateError
 from toolbench.generate.fakes import entity_kind, fake_name
-from toolbench.generate.nouns import name_words
 from toolbench.generate.off_topic import off_topic_request, servable_by
 from toolbench.generate.paraphrase import Paraphraser
 from toolbench.generate.quantities import quantities
+from toolbench.generate.render import mentions_action
 from toolbench.records import Api, Observation, Param, Tool
 
 __all__ = ["DEFAULT_IRRELEVANCE", "DEFAULT_WEIGHTS", "CallGenerator", "CallRunner", "CallsConfig", "Chain",
@@ -488,16 +487,3 @@ class CallGenerator:
 class _Retry(Exception):
     """This attempt at a sample failed; draw again."""
 
-
-def mentions_action(api_name: str, text: str, language: str) -> bool:
-    """Whether a request names what the API does: one of its content words (or their Chinese glossary words)."""
-    stop = {"get", "list", "find", "search", "create", "add", "update", "delete", "by", "for", "of", "the", "a"}
-    content = [w for w in name_words(api_name) if w not in stop] or name_words(api_name)
-    low = text.casefold()
-    for word in content:
-        stem = re.sub(r"(ies|es|s)$", "", word)
-        if stem and stem in low:
-            return True
-        if render._GLOSSARY.get(word, "\0") in text:
-            return True
-    return False

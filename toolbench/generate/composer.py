@@ -14,7 +14,7 @@ the part that needs no language model and checks the part that does:
    write it (``response_format`` json_schema ``{"query": ...}`` when asked, so a constrained server answers JSON);
    its text is kept only if it passes ToolBench's filters: every argument value stated (verbatim or in a form
    :mod:`toolbench.generate.surface` accepts), each relevant API still asked for (the meaning check of the call
-   data, :func:`toolbench.generate.calls.mentions_action`), no API name written verbatim, a sane length. Otherwise
+   data, :func:`toolbench.generate.render.mentions_action`), no API name written verbatim, a sane length. Otherwise
    the draft is the query.
 """
 

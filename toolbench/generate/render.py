@@ -93,9 +93,21 @@ def _api(api: Api | str) -> Api:
     return api if isinstance(api, Api) else Api(tool="", name=api)
 
 
-def _mentions(api_name: str, text: str) -> bool:
-    from toolbench.generate.calls import mentions_action  # calls imports this module
+def mentions_action(api_name: str, text: str, language: str) -> bool:
+    """Whether a request names what the API does: one of its content words (or their Chinese glossary words)."""
+    stop = {"get", "list", "find", "search", "create", "add", "update", "delete", "by", "for", "of", "the", "a"}
+    content = [w for w in name_words(api_name) if w not in stop] or name_words(api_name)
+    low = text.casefold()
+    for word in content:
+        stem = re.sub(r"(ies|es|s)$", "", word)
+        if stem and stem in low:
+            return True
+        if _GLOSSARY.get(word, "\0") in text:
+            return True
+    return False
 
+
+def _mentions(api_name: str, text: str) -> bool:
     return mentions_action(api_name, text, "en")
 
 
