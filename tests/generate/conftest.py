@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from toolbench.generate.calls_config import CallsConfig
 from toolbench.records import Api, Param, Tool
 
 
@@ -90,3 +91,8 @@ def hub_executor(hub_catalog):
                                                         credentials={"*": "test-key"}, max_retries=1))
         yield executor
         executor.close()
+
+
+def only(category: str, **kw) -> CallsConfig:
+    """A generator config that makes samples of ``category`` only."""
+    return CallsConfig(weights={category: 1.0}, **kw)
